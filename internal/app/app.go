@@ -1,0 +1,146 @@
+// Package app is the composition root: it builds a node from its configuration and runs it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"csirtlink/internal/api"
+	"csirtlink/internal/auth"
+	"csirtlink/internal/clock"
+	"csirtlink/internal/config"
+	"csirtlink/internal/federation"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/incident"
+	"csirtlink/internal/sqlstore"
+	"csirtlink/internal/team"
+)
+
+// Node is one running csirtlink node.
+type Node struct {
+	Config    config.Config
+	Store     *sqlstore.DB
+	Fed       *federation.Federation
+	Incidents *incident.Service
+	Auth      *auth.Service
+	Log       *slog.Logger
+
+	handler http.Handler
+	server  *http.Server
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// Options are what a node takes from its caller rather than its configuration.
+type Options struct {
+	Clock  clock.Clock  // default: the real clock
+	Logger *slog.Logger // default: JSON to stderr at the configured level
+}
+
+// Open builds a node: opens and migrates its database, loads its key, wires services.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil || cfg.LogLevel == "" {
+			lvl = slog.LevelInfo
+		}
+		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	}
+	log := opts.Logger.With("team", cfg.Team.ID)
+	key, err := identity.Load(cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	self := cfg.Team
+	self.PublicKey = key.Public()
+	dir, err := team.NewDirectory(self, cfg.Peers)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	if err != nil {
+		return nil, err
+	}
+	fo := cfg.Federation
+	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
+		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
+		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout)})
+	if err := fed.Init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log,
+		Incidents: incident.New(db, fed, key, opts.Clock, log),
+		Auth:      auth.New(db, opts.Clock)}
+	mux := http.NewServeMux()
+	fed.Register(mux)
+	api.New(n.Auth, n.Incidents, fed, db, db.Ping, log).Register(mux)
+	n.handler = securityHeaders(mux)
+	return n, nil
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Handler is the node's whole HTTP surface.
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Serve starts delivery and serves HTTP on ln until Close.
+func (n *Node) Serve(ln net.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.done = make(chan struct{})
+	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn)}
+	n.Fed.Start(ctx)
+	go func() {
+		defer close(n.done)
+		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.Log.Error("http server", "err", err)
+		}
+	}()
+	n.Log.Info("node serving", "addr", ln.Addr().String(), "url", n.Config.Team.URL)
+}
+
+// ListenAndServe binds the configured address and serves.
+func (n *Node) ListenAndServe() error {
+	ln, err := net.Listen("tcp", n.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", n.Config.Listen, err)
+	}
+	n.Serve(ln)
+	return nil
+}
+
+// Close stops delivery, finishes requests in flight (for up to 10 s), and closes the database.
+func (n *Node) Close() error {
+	if n.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.server.Shutdown(ctx)
+		n.cancel()
+		n.Fed.Wait()
+		<-n.done
+	}
+	return n.Store.Close()
+}

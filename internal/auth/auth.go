@@ -1,0 +1,142 @@
+// Package auth knows this node's people: their roles, and the API tokens that stand for them.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"csirtlink/internal/clock"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+)
+
+// Roles, from most to least powerful.
+const (
+	Admin       = "admin"        // manages people and tokens, and everything below
+	DutyOfficer = "duty_officer" // runs the hotline shift, and everything below
+	Handler     = "handler"      // works incidents: creates, comments, changes status
+	Observer    = "observer"     // reads
+)
+
+// Roles lists the roles in order of power.
+var Roles = []string{Admin, DutyOfficer, Handler, Observer}
+
+// Permissions a request may need.
+type Permission int
+
+const (
+	Read Permission = iota
+	Write
+	Manage
+)
+
+// Allows reports whether role grants p.
+func Allows(role string, p Permission) bool {
+	switch p {
+	case Read:
+		return slices.Contains(Roles, role)
+	case Write:
+		return role == Admin || role == DutyOfficer || role == Handler
+	case Manage:
+		return role == Admin
+	}
+	return false
+}
+
+const tokenPrefix = "csl_"
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Service creates people and tokens and checks tokens.
+type Service struct {
+	st    store.Users
+	clock clock.Clock
+}
+
+// New makes the service.
+func New(st store.Users, clk clock.Clock) *Service { return &Service{st: st, clock: clk} }
+
+// HashToken is the only form in which a token is stored.
+func HashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// CreateUser adds a person.
+func (s *Service) CreateUser(ctx context.Context, name, displayName, email, role string) (store.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if !namePattern.MatchString(name) {
+		return store.User{}, problem.Invalid("name", "use 1-64 of a-z, 0-9, '.', '_', '-'")
+	}
+	if !slices.Contains(Roles, role) {
+		return store.User{}, problem.Invalid("role", "must be one of %s", strings.Join(Roles, ", "))
+	}
+	if displayName == "" {
+		displayName = name
+	}
+	u := store.User{ID: randomID(), Name: name, DisplayName: displayName, Email: email, Role: role, CreatedAt: s.clock.Now()}
+	if err := s.st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return u, problem.Conflict("user %q exists", name)
+		}
+		return u, err
+	}
+	return u, nil
+}
+
+// IssueToken makes a token for a user and returns its secret, shown only this once.
+func (s *Service) IssueToken(ctx context.Context, userName, label string, ttl time.Duration) (string, store.Token, error) {
+	u, err := s.st.UserByName(ctx, userName)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", store.Token{}, problem.Invalid("user", "no user %q", userName)
+	}
+	if err != nil {
+		return "", store.Token{}, err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", store.Token{}, fmt.Errorf("auth: token: %w", err)
+	}
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	t := store.Token{ID: randomID(), UserID: u.ID, Hash: HashToken(secret), Label: label, CreatedAt: s.clock.Now()}
+	if ttl > 0 {
+		exp := t.CreatedAt.Add(ttl)
+		t.ExpiresAt = &exp
+	}
+	if err := s.st.CreateToken(ctx, t); err != nil {
+		return "", t, err
+	}
+	return secret, t, nil
+}
+
+// ErrBadToken means the token is unknown, expired or revoked.
+var ErrBadToken = errors.New("invalid or expired token")
+
+// Authenticate returns the user a bearer token stands for.
+func (s *Service) Authenticate(ctx context.Context, tok string) (store.User, error) {
+	if !strings.HasPrefix(tok, tokenPrefix) || len(tok) > 128 {
+		return store.User{}, ErrBadToken
+	}
+	_, u, err := s.st.TokenByHash(ctx, HashToken(tok), s.clock.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return u, ErrBadToken
+	}
+	return u, err
+}

@@ -1,0 +1,105 @@
+// Package cli is the csirtlink command line: node operation (serve, init, migrate, demo,
+// token, user) and the duty officer's client commands (incident, peers).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `csirtlink — coordinated incident handling between national CSIRTs
+
+Usage:
+  csirtlink demo [--dir DIR] [--base-port 7400]   three federated teams on this machine
+  csirtlink init --dir DIR --team ID --name NAME --timezone ZONE [--listen ADDR] [--url URL]
+  csirtlink serve --config FILE                     run a node
+  csirtlink migrate --config FILE                   bring the database schema up to date
+  csirtlink user create --config FILE --name NAME --role ROLE
+  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
+  csirtlink identity --config FILE                  this node's public key, as peers configure it
+  csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
+  csirtlink peers                                   state of each federation link
+
+Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
+Run 'csirtlink COMMAND -h' for a command's flags.
+`
+
+// errUsage means the command line was wrong; the message says how.
+var errUsage = errors.New("usage")
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "csirtlink:", err)
+		return 1
+	}
+}
+
+// Run runs one command.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "init":
+		return runInit(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
+	case "identity":
+		return runIdentity(ctx, rest, stdout, stderr)
+	case "incident":
+		return runIncident(ctx, rest, stdout, stderr)
+	case "peers":
+		return runPeers(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// newFlags makes a flag set that reports errors to the caller instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("csirtlink "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags and turns a flag error into a usage error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"csirtlink/internal/store"
+	"csirtlink/internal/testnet"
+)
+
+// demoFile is what demo writes for scripts and for people: each node's URL and token.
+type demoFile struct {
+	Nodes []demoNode `json:"nodes"`
+}
+
+type demoNode struct {
+	Team  string `json:"team"`
+	Name  string `json:"name"`
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	dir := fs.String("dir", "", "`directory` for the three nodes' files (default: a new temporary directory)")
+	basePort := fs.Int("base-port", 7400, "nodes listen on `port`+1, +2, +3")
+	verbose := fs.Bool("v", false, "log every node's activity to stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *basePort < 1 || *basePort > 65530 {
+		return fmt.Errorf("%w: --base-port must be from 1 to 65530", errUsage)
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "csirtlink-demo-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	n, err := testnet.Start(ctx, testnet.Options{Dir: *dir, BasePort: *basePort, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	existing, err := n.Node("cn").App.Store.ListIncidents(ctx, store.IncidentFilter{Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(existing) == 0 {
+		if err := n.Seed(ctx); err != nil {
+			return fmt.Errorf("seed scenario: %w", err)
+		}
+	}
+	var df demoFile
+	for _, nd := range n.Nodes {
+		t, _ := nd.App.Fed.Directory().Team(nd.Team)
+		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token})
+	}
+	b, _ := json.MarshalIndent(df, "", "  ")
+	demoPath := filepath.Join(*dir, "demo.json")
+	if err := os.WriteFile(demoPath, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	printDemo(stdout, n, df, demoPath)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nstopping the three nodes…")
+	return nil
+}
+
+func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
+	now := time.Now()
+	fmt.Fprintf(w, "csirtlink demo: three federated CSIRT nodes on this machine\n\n")
+	for _, d := range df.Nodes {
+		t, _ := n.Node(d.Team).App.Fed.Directory().Team(d.Team)
+		fmt.Fprintf(w, "  %-3s %-10s %-24s %-14s local time %s\n", d.Team, d.Name, d.URL, t.Timezone, now.In(t.Location()).Format("15:04 MST"))
+	}
+	jp := df.Nodes[1]
+	fmt.Fprintf(w, "\nURLs and admin tokens: %s\n\n", demoPath)
+	fmt.Fprintf(w, "Try, in another terminal (as JPCERT/CC's duty officer):\n")
+	fmt.Fprintf(w, "  export CSIRTLINK_URL=%s CSIRTLINK_TOKEN=%s\n", jp.URL, jp.Token)
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident list\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident show ID\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident comment ID \"Takedown done\" --tlp AMBER\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink peers\n")
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")
+	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Ctrl-C stops the demo.\n")
+}

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"csirtlink/internal/app"
+	"csirtlink/internal/auth"
+	"csirtlink/internal/config"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/sqlstore"
+	"csirtlink/internal/team"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	n, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	if err := n.ListenAndServe(); err != nil {
+		n.Close()
+		return err
+	}
+	<-ctx.Done()
+	n.Log.Info("shutting down")
+	return n.Close()
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: schema at version %d\n", cfg.DatabasePath(), v)
+	return nil
+}
+
+func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", stderr)
+	dir := fs.String("dir", "", "`directory` for the node's configuration, key and database (required)")
+	id := fs.String("team", "", "team `id`, e.g. jp (required)")
+	name := fs.String("name", "", "team `name`, e.g. JPCERT/CC (required)")
+	tz := fs.String("timezone", "", "IANA time `zone`, e.g. Asia/Tokyo (required)")
+	listen := fs.String("listen", "127.0.0.1:7400", "`address` to listen on")
+	url := fs.String("url", "", "`URL` peers use to reach this node (default http://LISTEN)")
+	email := fs.String("hotline-email", "", "the team's published hotline `address`")
+	admin := fs.String("admin", "admin", "`name` of the first administrator")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *id == "" || *name == "" || *tz == "" {
+		return fmt.Errorf("%w: init needs --dir, --team, --name and --timezone", errUsage)
+	}
+	if *url == "" {
+		*url = "http://" + *listen
+	}
+	cfg := config.Config{Team: team.Team{ID: *id, Name: *name, Timezone: *tz, URL: *url, HotlineEmail: *email},
+		Listen: *listen, DataDir: ".", KeyFile: "node.key", Peers: []team.Peer{}}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(*dir, "csirtlink.json")
+	if _, err := os.Stat(cfgPath); err == nil {
+		return fmt.Errorf("%s exists; init never overwrites a node", cfgPath)
+	}
+	key, err := identity.Generate()
+	if err != nil {
+		return err
+	}
+	if err := key.Save(filepath.Join(*dir, "node.key")); err != nil {
+		return err
+	}
+	if err := cfg.Save(cfgPath); err != nil {
+		return err
+	}
+	loaded, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	n, err := app.Open(ctx, loaded, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if _, err := n.Auth.CreateUser(ctx, *admin, "", "", auth.Admin); err != nil {
+		return err
+	}
+	tok, _, err := n.Auth.IssueToken(ctx, *admin, "init", 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created node %s in %s\n\n", *id, *dir)
+	fmt.Fprintf(stdout, "  config:     %s\n  public key: %s\n  admin:      %s\n  token:      %s   (shown once; stored only as a hash)\n\n", cfgPath, key.Public(), *admin, tok)
+	fmt.Fprintf(stdout, "Give partners this entry for their \"peers\" list:\n")
+	return printPeerEntry(stdout, cfg.Team, key.Public())
+}
+
+func printPeerEntry(w io.Writer, t team.Team, pub string) error {
+	t.PublicKey = pub
+	b, err := json.MarshalIndent(team.Peer{Team: t}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func runIdentity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("identity", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	key, err := identity.Load(cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	return printPeerEntry(stdout, cfg.Team, key.Public())
+}
+
+func openForAdmin(ctx context.Context, path string) (*app.Node, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, app.Options{})
+}
+
+func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("%w: csirtlink user create --config FILE --name NAME --role ROLE", errUsage)
+	}
+	fs := newFlags("user create", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	name := fs.String("name", "", "login `name`")
+	display := fs.String("display-name", "", "full `name`")
+	email := fs.String("email", "", "e-mail `address`")
+	role := fs.String("role", auth.Handler, "`role`: admin, duty_officer, handler or observer")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	u, err := n.Auth.CreateUser(ctx, *name, *display, *email, *role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created user %s (%s)\n", u.Name, u.Role)
+	return nil
+}
+
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("%w: csirtlink token create --config FILE --user NAME", errUsage)
+	}
+	fs := newFlags("token create", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	user := fs.String("user", "", "the user the token acts as")
+	label := fs.String("label", "", "what the token is for")
+	ttl := fs.Duration("ttl", 0, "lifetime, e.g. 720h (0: no expiry)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	tok, t, err := n.Auth.IssueToken(ctx, *user, *label, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	if t.ExpiresAt != nil {
+		fmt.Fprintf(stderr, "expires %s\n", t.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package client is a small typed client for a csirtlink node's JSON API (/api/v1).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"csirtlink/internal/federation"
+	"csirtlink/internal/incident"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+)
+
+const (
+	// Timeout bounds every request, connection to last byte.
+	Timeout = 30 * time.Second
+	// MaxResponse caps how much of a response body is read.
+	MaxResponse = 16 << 20
+)
+
+// Client calls one node's API with one user's bearer token. It is safe for concurrent use.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New makes a client for the node at baseURL (such as "https://csirt.example:8443"),
+// authenticating with token.
+func New(baseURL, token string) *Client {
+	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{Timeout: Timeout}}
+}
+
+// Error is an answer outside 2xx, with the API's error code, message and field.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // the API's machine-readable code, such as "invalid"
+	Message string
+	Field   string // the request field at fault, if any
+}
+
+// Error reads like "422 invalid: title: required".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(e.Status))
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// Teams is this node's own team and its configured peers.
+type Teams struct {
+	Self  team.Team   `json:"self"`
+	Peers []team.Peer `json:"peers"`
+}
+
+// Caller is who the token belongs to.
+type Caller struct {
+	User string `json:"user"`
+	Role string `json:"role"`
+	Team string `json:"team"`
+}
+
+// ListIncidents lists the incidents this node holds that match f.
+func (c *Client) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": f.Status, "severity": f.Severity, "category": f.Category, "tlp": f.TLP, "team": f.Team} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	path := "/api/v1/incidents"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Incidents []store.Incident `json:"incidents"`
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.Incidents, err
+}
+
+// CreateIncident opens an incident coordinated by the node's team.
+func (c *Client) CreateIncident(ctx context.Context, n incident.NewIncident) (store.Incident, error) {
+	var out store.Incident
+	err := c.do(ctx, http.MethodPost, "/api/v1/incidents", n, &out)
+	return out, err
+}
+
+// GetIncident returns an incident with its participants and timeline.
+func (c *Client) GetIncident(ctx context.Context, id string) (store.Incident, error) {
+	var out store.Incident
+	p, err := incidentPath(id, "")
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodGet, p, nil, &out)
+	return out, err
+}
+
+// AddEntry adds a comment or an observable to an incident's timeline.
+func (c *Client) AddEntry(ctx context.Context, id string, n incident.NewEntry) (store.Entry, error) {
+	return c.postEntry(ctx, id, "/timeline", n)
+}
+
+// SetStatus changes an incident's status (open, in_progress, mitigated, closed), with
+// an optional note; only the coordinating node may.
+func (c *Client) SetStatus(ctx context.Context, id, status, note string) (store.Entry, error) {
+	return c.postEntry(ctx, id, "/status", map[string]string{"status": status, "note": note})
+}
+
+// SetParticipation sets the node's own team's status in an incident (acknowledged,
+// working, done).
+func (c *Client) SetParticipation(ctx context.Context, id, status string) (store.Entry, error) {
+	return c.postEntry(ctx, id, "/participation", map[string]string{"status": status})
+}
+
+func (c *Client) postEntry(ctx context.Context, id, suffix string, body any) (store.Entry, error) {
+	var out store.Entry
+	p, err := incidentPath(id, suffix)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodPost, p, body, &out)
+	return out, err
+}
+
+// Peers reports the state of the node's federation link with each peer.
+func (c *Client) Peers(ctx context.Context) ([]federation.LinkState, error) {
+	var out struct {
+		Peers []federation.LinkState `json:"peers"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/peers", nil, &out)
+	return out.Peers, err
+}
+
+// Teams returns the node's own team and its peers.
+func (c *Client) Teams(ctx context.Context) (Teams, error) {
+	var out Teams
+	err := c.do(ctx, http.MethodGet, "/api/v1/teams", nil, &out)
+	return out, err
+}
+
+// WhoAmI tells whose token the client holds.
+func (c *Client) WhoAmI(ctx context.Context) (Caller, error) {
+	var out Caller
+	err := c.do(ctx, http.MethodGet, "/api/v1/whoami", nil, &out)
+	return out, err
+}
+
+func incidentPath(id, suffix string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", errors.New("client: incident id required")
+	}
+	return "/api/v1/incidents/" + url.PathEscape(id) + suffix, nil
+}
+
+// do sends body (if not nil) as JSON and decodes a 2xx answer into out. Any other
+// answer is an *Error.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("client: encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: read response: %w", method, path, err)
+	}
+	if len(data) > MaxResponse {
+		return fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, MaxResponse)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return errorFrom(resp.StatusCode, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+// errorFrom reads the API's {"error":{...}} body; anything else (a proxy's page, say)
+// becomes the status text with a short, single-line excerpt of the body.
+func errorFrom(status int, data []byte) *Error {
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Field   string `json:"field"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &body) == nil && (body.Error.Code != "" || body.Error.Message != "") {
+		return &Error{Status: status, Code: body.Error.Code, Message: body.Error.Message, Field: body.Error.Field}
+	}
+	msg := http.StatusText(status)
+	if s := strings.Join(strings.Fields(string(data)), " "); s != "" {
+		if len(s) > 200 {
+			s = strings.ToValidUTF8(s[:200], "") + "…"
+		}
+		msg = strings.TrimSpace(msg + " " + strconv.Quote(s))
+	}
+	return &Error{Status: status, Message: msg}
+}

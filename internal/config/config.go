@@ -1,0 +1,129 @@
+// Package config reads and checks a node's configuration file.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"csirtlink/internal/team"
+)
+
+// Config is one node's configuration. Paths are relative to the file's directory.
+type Config struct {
+	// Team is this node's own team; its url is the address peers use to reach us.
+	Team team.Team `json:"team"`
+	// Listen is the address the HTTP server binds, e.g. "127.0.0.1:7401".
+	Listen string `json:"listen"`
+	// DataDir holds the database and, by default, the key.
+	DataDir string `json:"data_dir"`
+	// KeyFile is the node's Ed25519 private key (PKCS#8 PEM).
+	KeyFile string `json:"key_file"`
+	// Peers are the teams we federate with.
+	Peers []team.Peer `json:"peers"`
+	// Federation tunes delivery.
+	Federation Federation `json:"federation"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level,omitempty"`
+}
+
+// Federation tunes delivery; zero values take the defaults.
+type Federation struct {
+	BatchSize    int      `json:"batch_size,omitempty"`
+	RetryMin     Duration `json:"retry_min,omitempty"`
+	RetryMax     Duration `json:"retry_max,omitempty"`
+	PullInterval Duration `json:"pull_interval,omitempty"`
+	Timeout      Duration `json:"timeout,omitempty"`
+}
+
+// Duration is a time.Duration written as a string such as "30s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("must be a duration string such as \"30s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a positive duration", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DatabasePath is where the node's SQLite file lives.
+func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "csirtlink.db") }
+
+// Load reads, resolves and checks a configuration file.
+func Load(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > 1<<20 {
+		return c, fmt.Errorf("config %s: larger than 1 MiB", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	if c.DataDir == "" {
+		c.DataDir = "."
+	}
+	if !filepath.IsAbs(c.DataDir) {
+		c.DataDir = filepath.Join(base, c.DataDir)
+	}
+	if c.KeyFile == "" {
+		c.KeyFile = "node.key"
+	}
+	if !filepath.IsAbs(c.KeyFile) {
+		c.KeyFile = filepath.Join(c.DataDir, c.KeyFile)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks what the node cannot start without. Peers are checked in full when
+// the team directory is built.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Team.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("team.%w", err))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %q: %v", c.Listen, err))
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// Save writes the configuration as indented JSON, readable only by its owner.
+func (c Config) Save(path string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"csirtlink/internal/identity"
+)
+
+func signed(t testing.TB, k identity.Key) *Envelope {
+	e := &Envelope{Origin: "cn", Destination: "jp", Seq: 7, Type: "entry.append", ObjectID: "cn-2026-0001",
+		Time: time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC), TLP: "AMBER", Payload: []byte(`{"body":"<b>&"}`)}
+	e.Sign(k)
+	return e
+}
+
+func TestSignedEnvelopeSurvivesTransportAndDetectsEveryChange(t *testing.T) {
+	k, _ := identity.Generate()
+	pub, _ := identity.ParsePublic(k.Public())
+	e := signed(t, k)
+	got, err := Unmarshal(e.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Verify(pub); err != nil {
+		t.Fatalf("round trip broke the signature: %v", err)
+	}
+	if got.Digest() != e.Digest() {
+		t.Fatal("digest changed in transport")
+	}
+	mutations := map[string]func(*Envelope){
+		"origin":      func(e *Envelope) { e.Origin = "kr" },
+		"destination": func(e *Envelope) { e.Destination = "kr" },
+		"seq":         func(e *Envelope) { e.Seq++ },
+		"type":        func(e *Envelope) { e.Type = "incident.upsert" },
+		"object":      func(e *Envelope) { e.ObjectID = "cn-2026-0002" },
+		"time":        func(e *Envelope) { e.Time = e.Time.Add(time.Microsecond) },
+		"tlp":         func(e *Envelope) { e.TLP = "CLEAR" },
+		"payload":     func(e *Envelope) { e.Payload = append(bytes.Clone(e.Payload), ' ') },
+	}
+	for name, mutate := range mutations {
+		c := *got
+		mutate(&c)
+		if c.Verify(pub) == nil {
+			t.Errorf("changing %s kept the signature valid", name)
+		}
+	}
+	other, _ := identity.Generate()
+	otherPub, _ := identity.ParsePublic(other.Public())
+	if got.Verify(otherPub) == nil {
+		t.Error("another key verified the signature")
+	}
+}
+
+func TestCanonicalFieldsCannotBeShifted(t *testing.T) {
+	// Without length prefixes "ab"+"c" and "a"+"bc" would sign the same bytes.
+	if bytes.Equal(Canonical("d", []byte("ab"), []byte("c")), Canonical("d", []byte("a"), []byte("bc"))) {
+		t.Fatal("field boundaries are ambiguous")
+	}
+	if bytes.Equal(Canonical("x", []byte("a")), Canonical("y", []byte("a"))) {
+		t.Fatal("domain tag ignored")
+	}
+}
+
+func TestReceiptVerifies(t *testing.T) {
+	sender, _ := identity.Generate()
+	receiver, _ := identity.Generate()
+	rpub, _ := identity.ParsePublic(receiver.Public())
+	e := signed(t, sender)
+	r := NewReceipt(receiver, e, Applied, "", time.Now())
+	var back Receipt
+	if err := json.Unmarshal(r.Marshal(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Verify(rpub, e); err != nil {
+		t.Fatalf("receipt: %v", err)
+	}
+	other := signed(t, sender)
+	other.Seq = 8
+	other.Sign(sender)
+	if back.Verify(rpub, other) == nil {
+		t.Fatal("receipt verified for another envelope")
+	}
+	back.Status = Rejected
+	if back.Verify(rpub, e) == nil {
+		t.Fatal("altered receipt status verified")
+	}
+}
+
+func TestRequestAuth(t *testing.T) {
+	k, _ := identity.Generate()
+	pub, _ := identity.ParsePublic(k.Public())
+	body := []byte(`{"envelopes":[]}`)
+	now := time.Now()
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:7402/federation/v1/inbox", bytes.NewReader(body))
+	SignRequest(req, k, "cn", "jp", now, body)
+	a, err := ParseRequestAuth(req.Header.Get(AuthHeader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.From != "cn" || a.To != "jp" {
+		t.Fatalf("parsed %+v", a)
+	}
+	if err := a.Verify(pub, "POST", "/federation/v1/inbox", now, body); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if a.Verify(pub, "POST", "/federation/v1/inbox", now, []byte(`{}`)) == nil {
+		t.Error("another body verified")
+	}
+	if a.Verify(pub, "GET", "/federation/v1/inbox", now, body) == nil {
+		t.Error("another method verified")
+	}
+	if a.Verify(pub, "POST", "/federation/v1/inbox", now.Add(6*time.Minute), body) == nil {
+		t.Error("a stale request verified")
+	}
+}
+
+func TestDecodeBatchRejectsMalformedEnvelopes(t *testing.T) {
+	k, _ := identity.Generate()
+	good := signed(t, k)
+	for name, mutate := range map[string]func(*Envelope){
+		"zero seq":     func(e *Envelope) { e.Seq = 0 },
+		"bad origin":   func(e *Envelope) { e.Origin = "CN!" },
+		"short sig":    func(e *Envelope) { e.Signature = e.Signature[:10] },
+		"missing time": func(e *Envelope) { e.Time = time.Time{} },
+		"huge payload": func(e *Envelope) { e.Payload = make([]byte, MaxPayload+1) },
+	} {
+		c := *good
+		mutate(&c)
+		b, _ := json.Marshal(Batch{Envelopes: []*Envelope{&c}})
+		if _, err := DecodeBatch(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := DecodeBatch([]byte(`{"envelopes":[null]}`)); err == nil {
+		t.Error("null envelope accepted")
+	}
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	k, _ := identity.Generate()
+	b, _ := json.Marshal(Batch{Envelopes: []*Envelope{signed(f, k)}})
+	f.Add(b)
+	f.Add([]byte(`{"envelopes":[]}`))
+	f.Add([]byte(`{"envelopes":[{"seq":-1}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		bt, err := DecodeBatch(data)
+		if err != nil {
+			return
+		}
+		for _, e := range bt.Envelopes {
+			if e.Check() != nil {
+				t.Fatal("decoded an envelope that fails Check")
+			}
+			// Whatever decodes must re-encode and decode to the same signed content.
+			again, err := Unmarshal(e.Marshal())
+			if err != nil || again.Digest() != e.Digest() {
+				t.Fatalf("re-encode changed the envelope: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzParseRequestAuth(f *testing.F) {
+	k, _ := identity.Generate()
+	req, _ := http.NewRequest("POST", "http://x/federation/v1/inbox", nil)
+	SignRequest(req, k, "cn", "jp", time.Now(), nil)
+	f.Add(req.Header.Get(AuthHeader))
+	f.Add("from=cn;to=jp;t=2026-01-01T00:00:00Z;sig=zz")
+	f.Add(";;;=")
+	f.Fuzz(func(t *testing.T, h string) {
+		a, err := ParseRequestAuth(h)
+		if err != nil {
+			return
+		}
+		if a.From == "" || a.To == "" || a.Time.IsZero() {
+			t.Fatalf("accepted incomplete header %q", h)
+		}
+	})
+}
+
+func FuzzDecodeReceipts(f *testing.F) {
+	f.Add([]byte(`{"receipts":[{"origin":"cn","seq":1}],"error":"gap"}`))
+	f.Add([]byte(`{"receipts":[null]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := DecodeReceipts(data)
+		if err != nil {
+			return
+		}
+		for _, r := range rs.Receipts {
+			if r == nil {
+				t.Fatal("nil receipt accepted")
+			}
+		}
+	})
+}

@@ -1,0 +1,243 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"csirtlink/internal/envelope"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+)
+
+// Paths of the federation endpoints.
+const (
+	InboxPath    = "/federation/v1/inbox"
+	OutboxPath   = "/federation/v1/outbox"
+	ReceiptsPath = "/federation/v1/receipts"
+)
+
+// runSender pushes a peer's outbox, in order, until ctx ends. A failure backs off this
+// link only; other peers' senders are independent goroutines.
+func (f *Federation) runSender(ctx context.Context, p team.Peer) {
+	kick := f.kicks[p.ID]
+	failures := 0
+	for ctx.Err() == nil {
+		items, err := f.st.Pending(ctx, p.ID, 0, f.opts.BatchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.log.Error("read outbox", "peer", p.ID, "err", err)
+			}
+			sleep(ctx, f.opts.RetryMax, nil)
+			continue
+		}
+		if len(items) == 0 {
+			sleep(ctx, f.opts.IdlePoll, kick)
+			continue
+		}
+		if err := f.push(ctx, p, items); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			f.linkError(ctx, p.ID, err)
+			if aerr := f.st.AddAttempt(ctx, p.ID, items[len(items)-1].Seq); aerr != nil && ctx.Err() == nil {
+				f.log.Error("count attempt", "peer", p.ID, "err", aerr)
+			}
+			sleep(ctx, f.backoff(failures), nil)
+			continue
+		}
+		failures = 0
+	}
+}
+
+// push delivers one batch and stores the receipts it gets back.
+func (f *Federation) push(ctx context.Context, p team.Peer, items []store.OutboxItem) error {
+	envs, body, err := batchOf(items)
+	if err != nil {
+		return err
+	}
+	resp, err := f.call(ctx, p, http.MethodPost, InboxPath, body)
+	if err != nil {
+		return err
+	}
+	rs, err := envelope.DecodeReceipts(resp)
+	if err != nil {
+		return fmt.Errorf("push to %s: %w", p.ID, err)
+	}
+	n, err := f.storeReceipts(ctx, p.ID, envs, rs.Receipts)
+	if err != nil {
+		return err
+	}
+	if rs.Error != "" {
+		return fmt.Errorf("push to %s: %d of %d accepted; peer stopped: %s", p.ID, n, len(items), rs.Error)
+	}
+	if n < len(items) {
+		return fmt.Errorf("push to %s: %d of %d accepted", p.ID, n, len(items))
+	}
+	return nil
+}
+
+// batchOf decodes stored envelopes and joins their stored bytes into a batch body
+// without re-encoding them.
+func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, error) {
+	envs := make(map[uint64]*envelope.Envelope, len(items))
+	var body bytes.Buffer
+	body.WriteString(`{"envelopes":[`)
+	for i, it := range items {
+		e, err := envelope.Unmarshal(it.Envelope)
+		if err != nil {
+			return nil, nil, fmt.Errorf("outbox %s/%d: %w", it.Peer, it.Seq, err)
+		}
+		envs[it.Seq] = e
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.Write(it.Envelope)
+	}
+	body.WriteString(`]}`)
+	return envs, body.Bytes(), nil
+}
+
+// storeReceipts verifies receipts from peer against the envelopes they name and marks
+// those envelopes delivered, in one transaction. It returns how many it stored.
+func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt) (int, error) {
+	pub, ok := f.dir.Key(peer)
+	if !ok {
+		return 0, fmt.Errorf("receipts from %s: not an active peer", peer)
+	}
+	now := f.clock.Now()
+	var bad error
+	n := 0
+	err := f.st.InTx(ctx, func(tx store.Tx) error {
+		n, bad = 0, nil
+		for _, r := range rs {
+			e, ok := envs[r.Seq]
+			if !ok {
+				bad = fmt.Errorf("receipt from %s for seq %d we did not send", peer, r.Seq)
+				continue
+			}
+			if err := r.Verify(pub, e); err != nil {
+				bad = fmt.Errorf("receipt from %s for seq %d: %w", peer, r.Seq, err)
+				continue
+			}
+			if r.Status == envelope.Rejected {
+				f.log.Warn("peer rejected envelope", "peer", peer, "seq", r.Seq, "type", e.Type, "reason", r.Reason)
+			}
+			if err := tx.MarkDelivered(ctx, peer, r.Seq, now, r.Marshal()); err != nil {
+				return err
+			}
+			n++
+		}
+		return tx.LinkContact(ctx, peer, now, n > 0)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store receipts from %s: %w", peer, err)
+	}
+	return n, bad
+}
+
+// call makes one signed request to a peer and returns the body of a 200 answer.
+func (f *Federation) call(ctx context.Context, p team.Peer, method, path string, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(p.URL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, p.ID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	envelope.SignRequest(req, f.key, f.Self(), p.ID, f.clock.Now(), body)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, p.ID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, envelope.MaxBatchBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, p.ID, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, p.ID, resp.Status, strings.TrimSpace(string(b[:min(len(b), 300)])))
+	}
+	return b, nil
+}
+
+// runPuller fetches what a peer holds for us, for a node that takes no inbound calls.
+func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
+	failures := 0
+	for ctx.Err() == nil {
+		more, err := f.pullOnce(ctx, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			f.linkError(ctx, p.ID, err)
+			sleep(ctx, f.backoff(failures), nil)
+			continue
+		}
+		failures = 0
+		if !more {
+			sleep(ctx, f.opts.PullInterval, nil)
+		}
+	}
+}
+
+// pullOnce fetches one batch, applies it and returns the receipts; more is true when
+// the batch was full.
+func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err error) {
+	link, err := f.st.GetLink(ctx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	q := OutboxPath + "?after=" + strconv.FormatUint(link.LastInSeq, 10) + "&limit=" + strconv.Itoa(f.opts.BatchSize)
+	b, err := f.call(ctx, p, http.MethodGet, q, nil)
+	if err != nil {
+		return false, err
+	}
+	bt, err := envelope.DecodeBatch(b)
+	if err != nil {
+		f.refuse(ctx, p.ID, p.URL, "malformed", err.Error())
+		return false, fmt.Errorf("pull from %s: %w", p.ID, err)
+	}
+	if len(bt.Envelopes) == 0 {
+		return false, f.st.LinkContact(ctx, p.ID, f.clock.Now(), false)
+	}
+	rs, stop, err := f.apply(ctx, p.ID, p.URL, bt.Envelopes)
+	if err != nil {
+		return false, err
+	}
+	if len(rs) > 0 {
+		body, _ := json.Marshal(envelope.Receipts{Receipts: rs})
+		if _, err := f.call(ctx, p, http.MethodPost, ReceiptsPath, body); err != nil {
+			return false, err
+		}
+	}
+	if stop != "" {
+		return false, fmt.Errorf("pull from %s: stopped: %s", p.ID, stop)
+	}
+	return len(bt.Envelopes) == f.opts.BatchSize, nil
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func decodeReceipt(b []byte) (*envelope.Receipt, error) {
+	var r envelope.Receipt
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("stored receipt: %w", err)
+	}
+	return &r, nil
+}

@@ -1,0 +1,104 @@
+// Package identity holds a node's Ed25519 signing key and verifies other nodes' signatures.
+package identity
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Key is a node's private signing key.
+type Key struct {
+	priv ed25519.PrivateKey
+}
+
+// Generate makes a new random key.
+func Generate() (Key, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return Key{}, fmt.Errorf("identity: generate key: %w", err)
+	}
+	return Key{priv: priv}, nil
+}
+
+// Sign signs msg.
+func (k Key) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+
+// Public returns the public key in the form peers put in their configuration.
+func (k Key) Public() string {
+	return EncodePublic(k.priv.Public().(ed25519.PublicKey))
+}
+
+// Save writes the key as a PKCS#8 PEM file readable only by its owner.
+func (k Key) Save(path string) error {
+	der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+	if err != nil {
+		return fmt.Errorf("identity: encode key: %w", err)
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	// O_EXCL: never overwrite an existing identity by accident; peers trust its public half.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("identity: save key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("identity: save key: %w", err)
+	}
+	return f.Close()
+}
+
+// Load reads a key written by Save.
+func Load(path string) (Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Key{}, fmt.Errorf("identity: load key: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return Key{}, fmt.Errorf("identity: load key %s: no PEM private key", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return Key{}, fmt.Errorf("identity: load key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return Key{}, fmt.Errorf("identity: load key %s: not an Ed25519 key", path)
+	}
+	return Key{priv: priv}, nil
+}
+
+// EncodePublic renders a public key as unpadded standard base64.
+func EncodePublic(pub ed25519.PublicKey) string {
+	return base64.RawStdEncoding.EncodeToString(pub)
+}
+
+// ParsePublic reads a public key written by EncodePublic (padding optional).
+func ParsePublic(s string) (ed25519.PublicKey, error) {
+	b, err := base64.RawStdEncoding.DecodeString(trimPad(s))
+	if err != nil {
+		return nil, fmt.Errorf("identity: public key: %w", err)
+	}
+	if len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("identity: public key: want 32 bytes")
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+func trimPad(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '=' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Verify reports whether sig is pub's signature of msg.
+func Verify(pub ed25519.PublicKey, msg, sig []byte) bool {
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)
+}

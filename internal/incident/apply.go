@@ -1,0 +1,134 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"csirtlink/internal/envelope"
+	"csirtlink/internal/federation"
+	"csirtlink/internal/store"
+	"csirtlink/internal/taxonomy"
+	"csirtlink/internal/tlp"
+)
+
+// applyUpsert takes the coordinator's snapshot of an incident's own fields.
+func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
+	var in store.Incident
+	if err := json.Unmarshal(env.Payload, &in); err != nil {
+		return federation.Rejectf("incident payload: %v", err)
+	}
+	switch {
+	case in.ID != env.ObjectID:
+		return federation.Rejectf("incident %s: envelope names %s", in.ID, env.ObjectID)
+	case in.Coordinator != env.Origin:
+		return federation.Rejectf("incident %s: sent by %s, coordinated by %s", in.ID, env.Origin, in.Coordinator)
+	case len(in.ID) > 64 || in.ID == "":
+		return federation.Rejectf("incident id malformed")
+	case transitions[in.Status] == nil:
+		return federation.Rejectf("incident %s: unknown status %q", in.ID, in.Status)
+	case taxonomy.Valid(in.Category) != nil:
+		return federation.Rejectf("incident %s: unknown category %q", in.ID, in.Category)
+	case !slices.Contains(Severities, in.Severity):
+		return federation.Rejectf("incident %s: unknown severity %q", in.ID, in.Severity)
+	case !tlp.Label(in.TLP).Valid():
+		return federation.Rejectf("incident %s: unknown TLP %q", in.ID, in.TLP)
+	case !slices.Contains(teamsOf(in), s.dir.Self.ID):
+		return federation.Rejectf("incident %s: %s is not a participant", in.ID, s.dir.Self.ID)
+	case checkText("title", in.Title, maxTitle, true) != nil || checkText("description", in.Description, maxDescription, false) != nil:
+		return federation.Rejectf("incident %s: title or description malformed", in.ID)
+	}
+	old, err := tx.GetIncident(ctx, in.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		in.LastPosition = 0
+		if err := tx.CreateIncident(ctx, in); err != nil {
+			return err
+		}
+		s.notify(tx, in.ID)
+		return s.auditPeer(ctx, tx, env.Origin, "incident.receive", in.ID, in.Title)
+	case err != nil:
+		return err
+	case old.Coordinator != env.Origin:
+		return federation.Rejectf("incident %s is coordinated by %s", in.ID, old.Coordinator)
+	}
+	in.LastPosition = old.LastPosition
+	if err := tx.UpdateIncident(ctx, in); err != nil {
+		return err
+	}
+	for _, p := range in.Participants {
+		// Our own status is ours to write; the coordinator's copy of it may be stale.
+		if p.Team == s.dir.Self.ID && slices.ContainsFunc(old.Participants, func(q store.Participant) bool { return q.Team == p.Team }) {
+			continue
+		}
+		if err := tx.UpsertParticipant(ctx, in.ID, p); err != nil {
+			return err
+		}
+	}
+	s.notify(tx, in.ID)
+	return s.auditPeer(ctx, tx, env.Origin, "incident.update", in.ID, in.Title)
+}
+
+// applySubmit sequences a participant's entry on an incident we coordinate.
+func (s *Service) applySubmit(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
+	e, err := decodeEntry(env)
+	if err != nil {
+		return err
+	}
+	in, err := s.incidentFor(ctx, tx, e.IncidentID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case in.Coordinator != s.dir.Self.ID:
+		return federation.Rejectf("incident %s is coordinated by %s", in.ID, in.Coordinator)
+	case e.Team != env.Origin:
+		return federation.Rejectf("entry %s by %s submitted by %s", e.ID, e.Team, env.Origin)
+	case e.Kind == KindStatus:
+		return federation.Rejectf("entry %s: only the coordinator sets the status", e.ID)
+	}
+	if err := s.verifyEntry(e, in); err != nil {
+		return err
+	}
+	e.Position = 0
+	if _, err := s.sequence(ctx, tx, in, e); err != nil {
+		return err
+	}
+	return s.auditPeer(ctx, tx, env.Origin, "entry."+e.Kind, in.ID, e.ID)
+}
+
+// applyAppend takes a sequenced entry from the coordinator.
+func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
+	e, err := decodeEntry(env)
+	if err != nil {
+		return err
+	}
+	in, err := s.incidentFor(ctx, tx, e.IncidentID)
+	if err != nil {
+		return err
+	}
+	if in.Coordinator != env.Origin {
+		return federation.Rejectf("incident %s is coordinated by %s, not %s", in.ID, in.Coordinator, env.Origin)
+	}
+	if e.Position <= 0 {
+		return federation.Rejectf("entry %s has no position", e.ID)
+	}
+	if err := s.verifyEntry(e, in); err != nil {
+		return err
+	}
+	if old, err := tx.GetEntry(ctx, e.ID); err == nil && old.Position > 0 {
+		return nil
+	}
+	if err := s.effects(ctx, tx, &in, e); err != nil {
+		return err
+	}
+	if err := tx.PutEntry(ctx, e); err != nil {
+		return err
+	}
+	s.notify(tx, in.ID)
+	if e.Team == s.dir.Self.ID {
+		return nil
+	}
+	return s.auditPeer(ctx, tx, env.Origin, "entry."+e.Kind, in.ID, e.ID)
+}

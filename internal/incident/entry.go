@@ -1,0 +1,324 @@
+package incident
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"csirtlink/internal/audit"
+	"csirtlink/internal/envelope"
+	"csirtlink/internal/federation"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/observable"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
+)
+
+// Entry kinds.
+const (
+	KindComment       = "comment"
+	KindObservable    = "observable"
+	KindStatus        = "status"
+	KindParticipation = "participation"
+)
+
+// NewEntry is what a person adds to a timeline. Type is the observable type for kind
+// observable ("" to detect it from Body).
+type NewEntry struct {
+	Kind       string   `json:"kind"`
+	Body       string   `json:"body"`
+	TLP        string   `json:"tlp"`
+	Recipients []string `json:"recipients"`
+	Type       string   `json:"type,omitempty"`
+}
+
+// statusData is the data of status and participation entries.
+type statusData struct {
+	Status string `json:"status"`
+}
+
+func entrySignedBytes(e store.Entry) []byte {
+	return envelope.Canonical("csirtlink/entry/v1", []byte(e.ID), []byte(e.IncidentID), []byte(e.Team), []byte(e.Author),
+		[]byte(e.Kind), []byte(e.Body), []byte(e.TLP), []byte(strings.Join(e.Recipients, ",")), []byte(e.Data),
+		envelope.FormatTime(e.CreatedAt))
+}
+
+func newEntryID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// AddEntry adds a comment or an observable to an incident's timeline.
+func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n NewEntry) (store.Entry, error) {
+	var data string
+	switch n.Kind {
+	case KindComment:
+		if err := checkText("body", n.Body, maxBody, true); err != nil {
+			return store.Entry{}, err
+		}
+	case KindObservable:
+		o, err := observable.Parse(n.Type, n.Body)
+		if err != nil {
+			return store.Entry{}, problem.Invalid("body", "%v", err)
+		}
+		b, _ := json.Marshal(o)
+		n.Body, data = o.Value, string(b)
+	case KindStatus, KindParticipation:
+		return store.Entry{}, problem.Invalid("kind", "use the status or participation endpoint for %q", n.Kind)
+	default:
+		return store.Entry{}, problem.Invalid("kind", "must be comment or observable")
+	}
+	return s.write(ctx, a, incidentID, n.Kind, n.Body, n.TLP, n.Recipients, data, nil)
+}
+
+// SetStatus changes the incident's status; only the coordinating team may.
+func (s *Service) SetStatus(ctx context.Context, a Actor, incidentID, status, note string) (store.Entry, error) {
+	if transitions[status] == nil {
+		return store.Entry{}, problem.Invalid("status", "must be one of open, in_progress, mitigated, closed")
+	}
+	if err := checkText("note", note, maxBody, false); err != nil {
+		return store.Entry{}, err
+	}
+	b, _ := json.Marshal(statusData{Status: status})
+	return s.write(ctx, a, incidentID, KindStatus, note, "", nil, string(b), func(in store.Incident) error {
+		if in.Coordinator != s.dir.Self.ID {
+			return problem.Forbidden("only the coordinator (%s) changes the incident status", in.Coordinator)
+		}
+		if in.Status == status {
+			return problem.Conflict("incident is already %s", status)
+		}
+		if !slices.Contains(transitions[in.Status], status) {
+			return problem.Conflict("status cannot go from %s to %s", in.Status, status)
+		}
+		return nil
+	})
+}
+
+// SetParticipation changes this team's own status in an incident.
+func (s *Service) SetParticipation(ctx context.Context, a Actor, incidentID, status string) (store.Entry, error) {
+	if !slices.Contains(participationStatuses[1:], status) {
+		return store.Entry{}, problem.Invalid("status", "must be one of acknowledged, working, done")
+	}
+	b, _ := json.Marshal(statusData{Status: status})
+	return s.write(ctx, a, incidentID, KindParticipation, "", "", nil, string(b), func(in store.Incident) error {
+		for _, p := range in.Participants {
+			if p.Team == s.dir.Self.ID {
+				if p.Status == status {
+					return problem.Conflict("participation is already %s", status)
+				}
+				return nil
+			}
+		}
+		return problem.Forbidden("%s is not a participant", s.dir.Self.ID)
+	})
+}
+
+// write signs a new entry by this team and puts it on the timeline: sequenced at once
+// when we coordinate, else sent to the coordinator to sequence.
+func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, label string, recipients []string, data string, allow func(store.Incident) error) (store.Entry, error) {
+	var e store.Entry
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		in, err := tx.GetIncident(ctx, incidentID)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("incident %q not found", incidentID)
+		}
+		if err != nil {
+			return err
+		}
+		if allow != nil {
+			if err := allow(in); err != nil {
+				return err
+			}
+		}
+		parts := teamsOf(in)
+		if label == "" {
+			// An entry that inherits the incident's label inherits its audience too: for a
+			// RED incident, its participants are the named recipients.
+			label = in.TLP
+			if label == string(tlp.Red) && len(recipients) == 0 {
+				recipients = parts
+			}
+		}
+		l, err := tlp.Parse(label)
+		if err != nil {
+			return problem.Invalid("tlp", "%v", err)
+		}
+		if err := tlp.ValidateRecipients(l, recipients); err != nil {
+			return problem.Invalid("recipients", "%v", err)
+		}
+		for _, r := range recipients {
+			if !slices.Contains(parts, r) {
+				return problem.Invalid("recipients", "%q is not a participant of %s", r, in.ID)
+			}
+		}
+		resolved := tlp.ResolveRecipients(l, recipients, parts)
+		if (l == tlp.AmberStrict || l == tlp.Red) && in.Coordinator != s.dir.Self.ID && !slices.Contains(resolved, in.Coordinator) {
+			return problem.Invalid("recipients", "must include the coordinator %s, which orders the timeline", in.Coordinator)
+		}
+		e = store.Entry{ID: newEntryID(), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
+			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.clock.Now()}
+		e.Signature = s.key.Sign(entrySignedBytes(e))
+		if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {
+			return err
+		}
+		if in.Coordinator == s.dir.Self.ID {
+			e, err = s.sequence(ctx, tx, in, e)
+			return err
+		}
+		if err := tx.PutEntry(ctx, e); err != nil {
+			return err
+		}
+		if err := s.effects(ctx, tx, &in, e); err != nil {
+			return err
+		}
+		s.notify(tx, in.ID)
+		return s.send(ctx, tx, in, e, typeSubmit, in.Coordinator)
+	})
+	return e, err
+}
+
+// sequence gives an entry the next position of our incident, applies it, and relays it
+// to every participant its TLP allows.
+func (s *Service) sequence(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry) (store.Entry, error) {
+	if old, err := tx.GetEntry(ctx, e.ID); err == nil && old.Position > 0 {
+		return old, nil
+	}
+	in.LastPosition++
+	e.Position = in.LastPosition
+	if err := s.effects(ctx, tx, &in, e); err != nil {
+		return e, err
+	}
+	if err := tx.PutEntry(ctx, e); err != nil {
+		return e, err
+	}
+	for _, p := range in.Participants {
+		if p.Team == s.dir.Self.ID {
+			continue
+		}
+		if err := s.send(ctx, tx, in, e, typeAppend, p.Team); err != nil {
+			return e, err
+		}
+	}
+	s.notify(tx, in.ID)
+	return e, nil
+}
+
+// send enqueues an entry for one team; the TLP rule in Enqueue decides if it goes.
+func (s *Service) send(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry, typ, to string) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	err = s.fed.Enqueue(ctx, tx, federation.Message{To: to, Type: typ, ObjectID: in.ID, Payload: payload,
+		Item: tlp.Item{Label: tlp.Label(e.TLP), Author: e.Team, Recipients: e.Recipients}, Participants: teamsOf(in)})
+	if errors.Is(err, federation.ErrNotAllowed) {
+		return nil
+	}
+	return err
+}
+
+// effects applies what an entry changes in the incident and saves the incident. Each
+// field has one writer: the status only from the coordinator, a participant's status
+// only from that participant.
+func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, e store.Entry) error {
+	if e.Position > in.LastPosition {
+		in.LastPosition = e.Position
+	}
+	in.UpdatedAt = e.CreatedAt
+	if now := s.clock.Now(); now.After(in.UpdatedAt) {
+		in.UpdatedAt = now
+	}
+	switch e.Kind {
+	case KindStatus:
+		var d statusData
+		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || transitions[d.Status] == nil {
+			return federation.Rejectf("status entry %s: bad data", e.ID)
+		}
+		if e.Team != in.Coordinator {
+			return federation.Rejectf("status entry %s by %s, not the coordinator", e.ID, e.Team)
+		}
+		in.Status = d.Status
+	case KindParticipation:
+		var d statusData
+		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || !slices.Contains(participationStatuses, d.Status) {
+			return federation.Rejectf("participation entry %s: bad data", e.ID)
+		}
+		for i := range in.Participants {
+			p := &in.Participants[i]
+			if p.Team != e.Team {
+				continue
+			}
+			p.Status, p.UpdatedAt = d.Status, e.CreatedAt
+			if p.AcknowledgedAt == nil && d.Status != Invited {
+				at := e.CreatedAt
+				p.AcknowledgedAt = &at
+			}
+			if err := tx.UpsertParticipant(ctx, in.ID, *p); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.UpdateIncident(ctx, *in)
+}
+
+// verifyEntry checks an entry that came from another node: its author's signature, and
+// that its content obeys the rules an entry written here obeys.
+func (s *Service) verifyEntry(e store.Entry, in store.Incident) error {
+	pub, ok := s.dir.Key(e.Team)
+	if !ok {
+		return federation.Rejectf("entry %s by unknown team %q", e.ID, e.Team)
+	}
+	if !identity.Verify(pub, entrySignedBytes(e), e.Signature) {
+		return federation.Rejectf("entry %s: bad signature by %s", e.ID, e.Team)
+	}
+	if e.IncidentID != in.ID {
+		return federation.Rejectf("entry %s names incident %s", e.ID, e.IncidentID)
+	}
+	if !slices.Contains(teamsOf(in), e.Team) {
+		return federation.Rejectf("entry %s by %s, not a participant", e.ID, e.Team)
+	}
+	switch e.Kind {
+	case KindComment, KindObservable, KindStatus, KindParticipation:
+	default:
+		return federation.Rejectf("entry %s: unknown kind %q", e.ID, e.Kind)
+	}
+	if len(e.Body) > 4*maxBody || len(e.ID) != 32 {
+		return federation.Rejectf("entry %s: malformed", e.ID)
+	}
+	if _, err := tlp.Parse(e.TLP); err != nil {
+		return federation.Rejectf("entry %s: %v", e.ID, err)
+	}
+	return nil
+}
+
+func decodeEntry(env *envelope.Envelope) (store.Entry, error) {
+	var e store.Entry
+	if err := json.Unmarshal(env.Payload, &e); err != nil {
+		return e, federation.Rejectf("entry payload: %v", err)
+	}
+	if e.IncidentID != env.ObjectID {
+		return e, federation.Rejectf("entry %s: envelope names incident %s", e.ID, env.ObjectID)
+	}
+	return e, nil
+}
+
+// incidentFor loads the incident an envelope is about.
+func (s *Service) incidentFor(ctx context.Context, tx store.Tx, id string) (store.Incident, error) {
+	in, err := tx.GetIncident(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return in, federation.Rejectf("incident %s unknown here", id)
+	}
+	return in, err
+}
+
+func (s *Service) auditPeer(ctx context.Context, tx store.Tx, peer, action, object, detail string) error {
+	return audit.Append(ctx, tx, s.clock.Now(), "peer:"+peer, action, object, detail)
+}

@@ -1,0 +1,53 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"csirtlink/internal/store"
+)
+
+const auditCols = `seq, at, actor, action, object, detail, prev_hash, hash`
+
+// LastAudit returns the newest audit record.
+func (c conn) LastAudit(ctx context.Context) (store.AuditRecord, error) {
+	var r store.AuditRecord
+	var at int64
+	err := c.row(ctx, `SELECT `+auditCols+` FROM audit ORDER BY seq DESC LIMIT 1`).
+		Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Object, &r.Detail, &r.PrevHash, &r.Hash)
+	if err != nil {
+		return r, notFound(err, "audit")
+	}
+	r.At = fromMicros(at)
+	return r, nil
+}
+
+// PutAudit appends an audit record.
+func (c conn) PutAudit(ctx context.Context, r store.AuditRecord) error {
+	_, err := c.exec(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Seq, micros(r.At), r.Actor, r.Action, r.Object, r.Detail, r.PrevHash, r.Hash)
+	if err != nil {
+		return fmt.Errorf("sqlstore: audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit lists records after a sequence number, oldest first.
+func (c conn) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]store.AuditRecord, error) {
+	rows, err := c.query(ctx, `SELECT `+auditCols+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: audit: %w", err)
+	}
+	defer rows.Close()
+	out := []store.AuditRecord{}
+	for rows.Next() {
+		var r store.AuditRecord
+		var at int64
+		if err := rows.Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Object, &r.Detail, &r.PrevHash, &r.Hash); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit: %w", err)
+		}
+		r.At = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"csirtlink/internal/store"
+)
+
+// EnsureLink creates the link row for a peer if it is missing.
+func (c conn) EnsureLink(ctx context.Context, peer string) error {
+	_, err := c.exec(ctx, `INSERT INTO links (peer) VALUES (?) ON CONFLICT (peer) DO NOTHING`, peer)
+	if err != nil {
+		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
+	}
+	return nil
+}
+
+// GetLink returns a peer's link state.
+func (c conn) GetLink(ctx context.Context, peer string) (store.Link, error) {
+	l := store.Link{Peer: peer}
+	var contact, delivered, errAt sql.NullInt64
+	err := c.row(ctx, `SELECT next_seq, last_in_seq, last_contact_at, last_delivered_at, last_error, last_error_at FROM links WHERE peer = ?`, peer).
+		Scan(&l.NextSeq, &l.LastInSeq, &contact, &delivered, &l.LastError, &errAt)
+	if err != nil {
+		return l, notFound(err, "link "+peer)
+	}
+	l.LastContactAt, l.LastDeliveredAt, l.LastErrorAt = ptrMicros(contact), ptrMicros(delivered), ptrMicros(errAt)
+	return l, nil
+}
+
+// TakeSeq returns the next outbound sequence number for peer and advances it.
+func (c conn) TakeSeq(ctx context.Context, peer string) (uint64, error) {
+	var next uint64
+	err := c.row(ctx, `UPDATE links SET next_seq = next_seq + 1 WHERE peer = ? RETURNING next_seq - 1`, peer).Scan(&next)
+	if err != nil {
+		return 0, notFound(err, "link "+peer)
+	}
+	return next, nil
+}
+
+// SetLastInSeq records the last inbound sequence applied from peer.
+func (c conn) SetLastInSeq(ctx context.Context, peer string, seq uint64) error {
+	if _, err := c.exec(ctx, `UPDATE links SET last_in_seq = ? WHERE peer = ?`, seq, peer); err != nil {
+		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
+	}
+	return nil
+}
+
+// LinkContact records a successful exchange with peer and clears its error.
+func (c conn) LinkContact(ctx context.Context, peer string, at time.Time, delivered bool) error {
+	q := `UPDATE links SET last_contact_at = ?, last_error = '' WHERE peer = ?`
+	args := []any{micros(at), peer}
+	if delivered {
+		q = `UPDATE links SET last_contact_at = ?, last_delivered_at = ?, last_error = '' WHERE peer = ?`
+		args = []any{micros(at), micros(at), peer}
+	}
+	if _, err := c.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
+	}
+	return nil
+}
+
+// LinkError records a failed exchange with peer.
+func (c conn) LinkError(ctx context.Context, peer string, at time.Time, msg string) error {
+	if _, err := c.exec(ctx, `UPDATE links SET last_error = ?, last_error_at = ? WHERE peer = ?`, msg, micros(at), peer); err != nil {
+		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
+	}
+	return nil
+}
+
+// Enqueue adds an envelope to a peer's outbox.
+func (c conn) Enqueue(ctx context.Context, it store.OutboxItem) error {
+	_, err := c.exec(ctx, `INSERT INTO outbox (peer, seq, type, object_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		it.Peer, it.Seq, it.Type, it.ObjectID, it.Envelope, micros(it.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: enqueue %s/%d: %w", it.Peer, it.Seq, err)
+	}
+	return nil
+}
+
+const outboxCols = `peer, seq, type, object_id, envelope, created_at, attempts, delivered_at, receipt`
+
+func (c conn) outboxRows(ctx context.Context, q string, args ...any) ([]store.OutboxItem, error) {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		var it store.OutboxItem
+		var created int64
+		var delivered sql.NullInt64
+		if err := rows.Scan(&it.Peer, &it.Seq, &it.Type, &it.ObjectID, &it.Envelope, &created, &it.Attempts, &delivered, &it.Receipt); err != nil {
+			return nil, fmt.Errorf("sqlstore: outbox: %w", err)
+		}
+		it.CreatedAt, it.DeliveredAt = fromMicros(created), ptrMicros(delivered)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Pending returns undelivered envelopes for peer after a sequence number, in order.
+func (c conn) Pending(ctx context.Context, peer string, after uint64, limit int) ([]store.OutboxItem, error) {
+	return c.outboxRows(ctx, `SELECT `+outboxCols+` FROM outbox WHERE peer = ? AND delivered_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, peer, after, limit)
+}
+
+// Sent lists everything queued for peer, in order.
+func (c conn) Sent(ctx context.Context, peer string) ([]store.OutboxItem, error) {
+	return c.outboxRows(ctx, `SELECT `+outboxCols+` FROM outbox WHERE peer = ? ORDER BY seq`, peer)
+}
+
+// MarkDelivered stores the peer's receipt for one envelope.
+func (c conn) MarkDelivered(ctx context.Context, peer string, seq uint64, at time.Time, receipt []byte) error {
+	_, err := c.exec(ctx, `UPDATE outbox SET delivered_at = ?, receipt = ? WHERE peer = ? AND seq = ? AND delivered_at IS NULL`,
+		micros(at), receipt, peer, seq)
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark delivered %s/%d: %w", peer, seq, err)
+	}
+	return nil
+}
+
+// AddAttempt counts a failed delivery attempt for undelivered envelopes up to a sequence.
+func (c conn) AddAttempt(ctx context.Context, peer string, upTo uint64) error {
+	_, err := c.exec(ctx, `UPDATE outbox SET attempts = attempts + 1 WHERE peer = ? AND delivered_at IS NULL AND seq <= ?`, peer, upTo)
+	if err != nil {
+		return fmt.Errorf("sqlstore: outbox attempt %s: %w", peer, err)
+	}
+	return nil
+}
+
+// OutboxStats summarises a peer's queue.
+func (c conn) OutboxStats(ctx context.Context, peer string) (store.OutboxStats, error) {
+	var s store.OutboxStats
+	var oldest sql.NullInt64
+	err := c.row(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE peer = ? AND delivered_at IS NULL`, peer).Scan(&s.Queued, &oldest)
+	if err != nil {
+		return s, fmt.Errorf("sqlstore: outbox stats %s: %w", peer, err)
+	}
+	s.OldestQueued = ptrMicros(oldest)
+	if err := c.row(ctx, `SELECT COUNT(*) FROM outbox WHERE peer = ? AND delivered_at IS NOT NULL`, peer).Scan(&s.Delivered); err != nil {
+		return s, fmt.Errorf("sqlstore: outbox stats %s: %w", peer, err)
+	}
+	return s, nil
+}
+
+// PutInbox records an applied or rejected envelope with our receipt.
+func (c conn) PutInbox(ctx context.Context, it store.InboxItem) error {
+	_, err := c.exec(ctx, `INSERT INTO inbox (origin, seq, digest, type, object_id, status, received_at, envelope, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		it.Origin, it.Seq, it.Digest, it.Type, it.ObjectID, it.Status, micros(it.ReceivedAt), it.Envelope, it.Receipt)
+	if err != nil {
+		return fmt.Errorf("sqlstore: inbox %s/%d: %w", it.Origin, it.Seq, err)
+	}
+	return nil
+}
+
+// GetInbox returns one inbox record.
+func (c conn) GetInbox(ctx context.Context, origin string, seq uint64) (store.InboxItem, error) {
+	it := store.InboxItem{Origin: origin, Seq: seq}
+	var at int64
+	err := c.row(ctx, `SELECT digest, type, object_id, status, received_at, envelope, receipt FROM inbox WHERE origin = ? AND seq = ?`, origin, seq).
+		Scan(&it.Digest, &it.Type, &it.ObjectID, &it.Status, &at, &it.Envelope, &it.Receipt)
+	if err != nil {
+		return it, notFound(err, fmt.Sprintf("inbox %s/%d", origin, seq))
+	}
+	it.ReceivedAt = fromMicros(at)
+	return it, nil
+}
+
+// CountInbox counts envelopes applied from origin.
+func (c conn) CountInbox(ctx context.Context, origin string) (int, error) {
+	var n int
+	if err := c.row(ctx, `SELECT COUNT(*) FROM inbox WHERE origin = ?`, origin).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count inbox: %w", err)
+	}
+	return n, nil
+}
+
+// AddRefusal records refused federation traffic.
+func (c conn) AddRefusal(ctx context.Context, r store.Refusal) error {
+	_, err := c.exec(ctx, `INSERT INTO refusals (id, at, peer, remote, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.ID, micros(r.At), r.Peer, r.Remote, r.Reason, r.Detail)
+	if err != nil {
+		return fmt.Errorf("sqlstore: refusal: %w", err)
+	}
+	return nil
+}
+
+// Refusals lists the newest refusals first.
+func (c conn) Refusals(ctx context.Context, limit int) ([]store.Refusal, error) {
+	rows, err := c.query(ctx, `SELECT id, at, peer, remote, reason, detail FROM refusals ORDER BY at DESC, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: refusals: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Refusal{}
+	for rows.Next() {
+		var r store.Refusal
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Peer, &r.Remote, &r.Reason, &r.Detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: refusals: %w", err)
+		}
+		r.At = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

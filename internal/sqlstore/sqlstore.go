@@ -1,0 +1,209 @@
+// Package sqlstore implements the store interfaces over database/sql.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"csirtlink/internal/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a node's database; it implements store.Store.
+type DB struct {
+	conn
+	db *sql.DB
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// conn runs the aggregate methods on a querier: the database or one transaction.
+type conn struct {
+	q       querier
+	d       dialect
+	onAfter *[]func()
+}
+
+func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) row(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.d.rebind(q), args...)
+}
+
+// OnCommit runs f after the transaction commits, or at once outside a transaction.
+func (c conn) OnCommit(f func()) {
+	if c.onAfter == nil {
+		f()
+		return
+	}
+	*c.onAfter = append(*c.onAfter, f)
+}
+
+// Within runs fn in a savepoint inside a transaction; outside one it just runs fn.
+func (c conn) Within(ctx context.Context, fn func() error) error {
+	if c.onAfter == nil {
+		return fn()
+	}
+	if _, err := c.exec(ctx, `SAVEPOINT within`); err != nil {
+		return fmt.Errorf("sqlstore: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := c.exec(ctx, `ROLLBACK TO SAVEPOINT within`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
+		}
+		if _, rerr := c.exec(ctx, `RELEASE SAVEPOINT within`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlstore: release savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := c.exec(ctx, `RELEASE SAVEPOINT within`); err != nil {
+		return fmt.Errorf("sqlstore: release savepoint: %w", err)
+	}
+	return nil
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	d := sqliteDialect{}
+	sdb, err := sql.Open(d.driver(), d.dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	db := &DB{conn: conn{q: sdb, d: d}, db: sdb}
+	if err := db.Migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// InTx runs fn in a transaction, then the OnCommit hooks fn registered.
+func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	var after []func()
+	if err := fn(conn{q: tx, d: db.d, onAfter: &after}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet applied, each in its own transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	dir := path.Join("migrations", db.d.name())
+	files, err := fs.Glob(migrations, dir+"/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s: name must start with a number", f)
+		}
+		var n int
+		if err := db.row(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		tx, err := db.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, micros(time.Now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := db.row(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func ptrMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", what, err)
+}
+
+var _ store.Store = (*DB)(nil)

@@ -1,0 +1,247 @@
+// Package store defines the records a node keeps and one interface per aggregate over them.
+//
+// Services take the narrowest interface they need; sqlstore implements them all, for
+// SQLite today and PostgreSQL later, and storetest is the suite both must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist; check it with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write collides with an existing record.
+var ErrConflict = errors.New("conflict")
+
+// Store is a node's database.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction; fn's writes and any envelopes it enqueues commit
+	// together or not at all.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is the set of aggregates, usable inside or outside a transaction.
+type Tx interface {
+	Users
+	Incidents
+	Links
+	Outbox
+	Inbox
+	Audit
+	// OnCommit runs f after the enclosing transaction commits (at once outside one).
+	OnCommit(f func())
+	// Within runs fn so that, if it fails, its writes are undone and the enclosing
+	// transaction goes on (a savepoint).
+	Within(ctx context.Context, fn func() error) error
+}
+
+// User is a person of this team.
+type User struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	DisplayName  string    `json:"display_name"`
+	Email        string    `json:"email,omitempty"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Token is an API token; only the hash of its secret is stored.
+type Token struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"user_id"`
+	Hash       string     `json:"-"`
+	Label      string     `json:"label"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Users stores people and their tokens.
+type Users interface {
+	CreateUser(ctx context.Context, u User) error
+	UserByName(ctx context.Context, name string) (User, error)
+	UserByID(ctx context.Context, id string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash returns a live token and its user, and records its use at now.
+	TokenByHash(ctx context.Context, hash string, now time.Time) (Token, User, error)
+}
+
+// Incident is a shared case as this node holds it.
+type Incident struct {
+	ID           string        `json:"id"`
+	Coordinator  string        `json:"coordinator"`
+	Title        string        `json:"title"`
+	Description  string        `json:"description"`
+	Category     string        `json:"category"`
+	Severity     string        `json:"severity"`
+	TLP          string        `json:"tlp"`
+	Status       string        `json:"status"`
+	CreatedBy    string        `json:"created_by"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	LastPosition int64         `json:"-"`
+	Participants []Participant `json:"participants"`
+	Timeline     []Entry       `json:"timeline"`
+}
+
+// Participant is a team taking part in an incident, with its own status.
+type Participant struct {
+	Team           string     `json:"team"`
+	Status         string     `json:"status"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Entry is one signed timeline entry. Position is 0 until the coordinator sequences it.
+type Entry struct {
+	ID         string    `json:"id"`
+	IncidentID string    `json:"incident_id"`
+	Position   int64     `json:"position,omitempty"`
+	Team       string    `json:"team"`
+	Author     string    `json:"author"`
+	Kind       string    `json:"kind"`
+	Body       string    `json:"body"`
+	TLP        string    `json:"tlp"`
+	Recipients []string  `json:"recipients,omitempty"`
+	Data       string    `json:"data,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	Signature  []byte    `json:"signature"`
+}
+
+// IncidentFilter narrows ListIncidents; empty fields match everything.
+type IncidentFilter struct {
+	Status, Severity, Category, TLP, Team string
+	Limit                                 int
+}
+
+// Incidents stores incidents, participants and timelines.
+type Incidents interface {
+	// NextCounter increments and returns a named counter.
+	NextCounter(ctx context.Context, name string) (int64, error)
+	CreateIncident(ctx context.Context, in Incident) error
+	// UpdateIncident writes the incident's own fields (not participants, not entries).
+	UpdateIncident(ctx context.Context, in Incident) error
+	// GetIncident returns the incident with participants, without the timeline.
+	GetIncident(ctx context.Context, id string) (Incident, error)
+	ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
+	UpsertParticipant(ctx context.Context, incidentID string, p Participant) error
+	// PutEntry inserts an entry, or sets the position of an entry already held.
+	PutEntry(ctx context.Context, e Entry) error
+	GetEntry(ctx context.Context, id string) (Entry, error)
+	// Timeline lists entries in timeline order: sequenced ones by position, then pending.
+	Timeline(ctx context.Context, incidentID string) ([]Entry, error)
+}
+
+// Link is the state of the federation link with one peer.
+type Link struct {
+	Peer            string     `json:"peer"`
+	NextSeq         uint64     `json:"next_seq"`
+	LastInSeq       uint64     `json:"last_in_seq"`
+	LastContactAt   *time.Time `json:"last_contact_at,omitempty"`
+	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
+	LastError       string     `json:"last_error,omitempty"`
+	LastErrorAt     *time.Time `json:"last_error_at,omitempty"`
+}
+
+// Links stores per-peer link state.
+type Links interface {
+	EnsureLink(ctx context.Context, peer string) error
+	GetLink(ctx context.Context, peer string) (Link, error)
+	// TakeSeq returns the next outbound sequence number for peer and advances it.
+	TakeSeq(ctx context.Context, peer string) (uint64, error)
+	SetLastInSeq(ctx context.Context, peer string, seq uint64) error
+	LinkContact(ctx context.Context, peer string, at time.Time, delivered bool) error
+	LinkError(ctx context.Context, peer string, at time.Time, msg string) error
+}
+
+// OutboxItem is one envelope queued for a peer.
+type OutboxItem struct {
+	Peer        string
+	Seq         uint64
+	Type        string
+	ObjectID    string
+	Envelope    []byte
+	CreatedAt   time.Time
+	Attempts    int
+	DeliveredAt *time.Time
+	Receipt     []byte
+}
+
+// OutboxStats summarises what waits for a peer.
+type OutboxStats struct {
+	Queued       int
+	OldestQueued *time.Time
+	Delivered    int
+}
+
+// Outbox stores envelopes until the peer's receipt arrives.
+type Outbox interface {
+	Enqueue(ctx context.Context, it OutboxItem) error
+	// Pending returns up to limit undelivered items for peer with seq > after, in order.
+	Pending(ctx context.Context, peer string, after uint64, limit int) ([]OutboxItem, error)
+	MarkDelivered(ctx context.Context, peer string, seq uint64, at time.Time, receipt []byte) error
+	AddAttempt(ctx context.Context, peer string, upTo uint64) error
+	OutboxStats(ctx context.Context, peer string) (OutboxStats, error)
+	// Sent lists items for peer (delivered or not), for tests and evidence queries.
+	Sent(ctx context.Context, peer string) ([]OutboxItem, error)
+}
+
+// InboxItem is an envelope applied (or rejected) here, with the receipt we signed.
+type InboxItem struct {
+	Origin     string
+	Seq        uint64
+	Digest     []byte
+	Type       string
+	ObjectID   string
+	Status     string
+	ReceivedAt time.Time
+	Envelope   []byte
+	Receipt    []byte
+}
+
+// Refusal is federation traffic turned away before it was applied.
+type Refusal struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Peer   string    `json:"peer"`
+	Remote string    `json:"remote"`
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail"`
+}
+
+// Inbox stores what peers sent us.
+type Inbox interface {
+	PutInbox(ctx context.Context, it InboxItem) error
+	GetInbox(ctx context.Context, origin string, seq uint64) (InboxItem, error)
+	CountInbox(ctx context.Context, origin string) (int, error)
+	AddRefusal(ctx context.Context, r Refusal) error
+	Refusals(ctx context.Context, limit int) ([]Refusal, error)
+}
+
+// AuditRecord is one line of the hash-chained audit log.
+type AuditRecord struct {
+	Seq      int64     `json:"seq"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"`
+	Object   string    `json:"object"`
+	Detail   string    `json:"detail"`
+	PrevHash string    `json:"prev_hash"`
+	Hash     string    `json:"hash"`
+}
+
+// Audit stores the audit log.
+type Audit interface {
+	// LastAudit returns the newest record, or ErrNotFound for an empty log.
+	LastAudit(ctx context.Context) (AuditRecord, error)
+	PutAudit(ctx context.Context, r AuditRecord) error
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]AuditRecord, error)
+}
