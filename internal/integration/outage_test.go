@@ -126,10 +126,14 @@ func TestPullModeNode(t *testing.T) {
 		}
 		return nil
 	})
-	sent, _ := cn.App.Store.Sent(context.Background(), "kr")
-	for _, it := range sent {
-		if it.DeliveredAt == nil || len(it.Receipt) == 0 {
-			t.Fatalf("envelope %d for kr has no receipt", it.Seq)
+	// The puller posts its receipts after it applies a batch.
+	eventually(t, 3*time.Second, "cn holds kr's receipt for everything it queued", func() error {
+		sent, _ := cn.App.Store.Sent(context.Background(), "kr")
+		for _, it := range sent {
+			if it.DeliveredAt == nil || len(it.Receipt) == 0 {
+				return fmt.Errorf("envelope %d for kr has no receipt", it.Seq)
+			}
 		}
-	}
+		return nil
+	})
 }
