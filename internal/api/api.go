@@ -53,6 +53,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/timeline", a.with(auth.Write, a.addEntry))
 	mux.Handle("POST /api/v1/incidents/{id}/status", a.with(auth.Write, a.setStatus))
 	mux.Handle("POST /api/v1/incidents/{id}/participation", a.with(auth.Write, a.setParticipation))
+	mux.Handle("POST /api/v1/incidents/{id}/participants", a.with(auth.Write, a.addParticipant))
 	mux.Handle("GET /api/v1/peers", a.with(auth.Read, a.listPeers))
 	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
 	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))

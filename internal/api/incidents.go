@@ -92,3 +92,18 @@ func (a *API) setParticipation(w http.ResponseWriter, r *http.Request, actor inc
 	writeJSON(w, http.StatusCreated, e)
 	return nil
 }
+
+func (a *API) addParticipant(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+	var req struct {
+		Team string `json:"team"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	e, err := a.incidents.AddParticipant(r.Context(), actor, r.PathValue("id"), req.Team)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}

@@ -28,6 +28,7 @@ const incidentUsage = `Usage:
   csirtlink incident comment ID [--tlp L] [--recipient jp ...] [--observable [--type T]] TEXT...
   csirtlink incident status ID STATUS [--note N]
   csirtlink incident participate ID STATUS
+  csirtlink incident invite ID TEAM
   csirtlink peers
 
 Every command takes --url URL, --token TOKEN (or CSIRTLINK_URL, CSIRTLINK_TOKEN),
@@ -47,7 +48,7 @@ const timeLayout = "2006-01-02 15:04 MST"
 func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, incidentUsage)
-		return fmt.Errorf("%w: csirtlink incident list|show|create|comment|status|participate [flags]", errUsage)
+		return fmt.Errorf("%w: csirtlink incident list|show|create|comment|status|participate|invite [flags]", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -63,6 +64,8 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return incidentStatus(ctx, rest, stdout, stderr)
 	case "participate":
 		return incidentParticipate(ctx, rest, stdout, stderr)
+	case "invite":
+		return incidentInvite(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, incidentUsage)
 		return nil
@@ -272,6 +275,28 @@ func incidentParticipate(ctx context.Context, args []string, stdout, stderr io.W
 		return printJSON(stdout, e)
 	}
 	fmt.Fprintf(stdout, "%s is now %s on %s %s\n", clean(e.Team), clean(pos[1]), clean(pos[0]), positionNote(e))
+	return nil
+}
+
+func incidentInvite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "csirtlink incident invite ID TEAM   (coordinator only)"
+	fs, af := apiFlagSet("incident invite", use, stderr)
+	pos, err := parseArgs(fs, use, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	c, err := af.client(use, stderr)
+	if err != nil {
+		return err
+	}
+	e, err := c.AddParticipant(ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	if af.json {
+		return printJSON(stdout, e)
+	}
+	fmt.Fprintf(stdout, "%s invited to %s %s\n", clean(pos[1]), clean(pos[0]), positionNote(e))
 	return nil
 }
 
@@ -517,6 +542,7 @@ func entryText(e store.Entry) string {
 	var d struct {
 		Status string `json:"status"`
 		Type   string `json:"type"`
+		Team   string `json:"team"`
 	}
 	if e.Data != "" {
 		_ = json.Unmarshal([]byte(e.Data), &d) // best effort: the body is shown regardless
@@ -531,6 +557,8 @@ func entryText(e store.Entry) string {
 		return s
 	case e.Kind == incident.KindObservable && d.Type != "":
 		return clean(d.Type) + " " + body
+	case e.Kind == incident.KindInvitation && d.Team != "":
+		return "+ " + clean(d.Team) + " invited"
 	}
 	return body
 }

@@ -94,6 +94,17 @@ func TestIncidentCommands(t *testing.T) {
 	if !strings.Contains(out, " JST") {
 		t.Errorf("jp's show is not in Asia/Tokyo:\n%s", out)
 	}
+
+	// The coordinator invites a team the incident did not have.
+	id2 := regexp.MustCompile(`cn-\d{4}-\d{4}`).FindString(run(t, n, "cn", runIncident, "create", "--title", "Scan wave",
+		"--category", "information-gathering/scanner", "--severity", "low", "--tlp", "green", "--participant", "jp"))
+	out = run(t, n, "cn", runIncident, "invite", id2, "kr")
+	if !strings.Contains(out, "kr invited to "+id2+" (#1)") {
+		t.Errorf("invite printed %q", out)
+	}
+	if out := run(t, n, "cn", runIncident, "show", id2); !strings.Contains(out, "+ kr invited") {
+		t.Errorf("show lacks the invitation:\n%s", out)
+	}
 }
 
 func TestIncidentJSON(t *testing.T) {

@@ -116,7 +116,9 @@ func TestDemoRunsThreeSeededNodesAndStops(t *testing.T) {
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, []string{"demo", "--dir", dir, "--base-port", fmt.Sprint(base)}, &out, &errOut) }()
+	go func() {
+		done <- Run(ctx, []string{"demo", "--dir", dir, "--base-port", fmt.Sprint(base)}, &out, &errOut)
+	}()
 
 	var df demoFile
 	deadline := time.Now().Add(30 * time.Second)

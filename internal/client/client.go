@@ -134,6 +134,11 @@ func (c *Client) SetParticipation(ctx context.Context, id, status string) (store
 	return c.postEntry(ctx, id, "/participation", map[string]string{"status": status})
 }
 
+// AddParticipant invites a team into an incident this node coordinates.
+func (c *Client) AddParticipant(ctx context.Context, id, team string) (store.Entry, error) {
+	return c.postEntry(ctx, id, "/participants", map[string]string{"team": team})
+}
+
 func (c *Client) postEntry(ctx context.Context, id, suffix string, body any) (store.Entry, error) {
 	var out store.Entry
 	p, err := incidentPath(id, suffix)

@@ -71,6 +71,10 @@ type Federation struct {
 
 	kicks map[string]chan struct{} // fixed at New; read without a lock
 	wg    sync.WaitGroup
+
+	refusalMu     sync.Mutex
+	refusalWindow time.Time
+	refusalCount  map[string]int
 }
 
 // New makes a Federation; call Handle for each envelope type, then Start.
@@ -207,10 +211,25 @@ func (f *Federation) linkError(ctx context.Context, peer string, err error) {
 	}
 }
 
+// refusalsPerMinute caps how many refusals of one reason are stored a minute: anyone
+// can send junk to the federation endpoints, and junk must not fill the database.
+const refusalsPerMinute = 60
+
 // refuse records federation traffic turned away, so operators can see it.
 func (f *Federation) refuse(ctx context.Context, peer, remote, reason, detail string) {
 	f.log.Warn("refused federation traffic", "peer", peer, "remote", remote, "reason", reason, "detail", detail)
-	r := store.Refusal{ID: newID(), At: f.clock.Now(), Peer: peer, Remote: remote, Reason: reason, Detail: detail}
+	now := f.clock.Now()
+	f.refusalMu.Lock()
+	if now.Sub(f.refusalWindow) >= time.Minute {
+		f.refusalWindow, f.refusalCount = now, map[string]int{}
+	}
+	f.refusalCount[reason]++
+	over := f.refusalCount[reason] > refusalsPerMinute
+	f.refusalMu.Unlock()
+	if over {
+		return
+	}
+	r := store.Refusal{ID: newID(), At: now, Peer: peer, Remote: remote, Reason: reason, Detail: detail}
 	if err := f.st.AddRefusal(context.WithoutCancel(ctx), r); err != nil {
 		f.log.Error("record refusal", "err", err)
 	}

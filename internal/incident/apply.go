@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
@@ -24,8 +25,10 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return federation.Rejectf("incident %s: envelope names %s", in.ID, env.ObjectID)
 	case in.Coordinator != env.Origin:
 		return federation.Rejectf("incident %s: sent by %s, coordinated by %s", in.ID, env.Origin, in.Coordinator)
-	case len(in.ID) > 64 || in.ID == "":
-		return federation.Rejectf("incident id malformed")
+	case len(in.ID) > 64 || !strings.HasPrefix(in.ID, in.Coordinator+"-"):
+		// Ids are made by their coordinator and carry its team id, so one team cannot
+		// claim an id another team will use.
+		return federation.Rejectf("incident id %q is not one of %s's", in.ID, in.Coordinator)
 	case transitions[in.Status] == nil:
 		return federation.Rejectf("incident %s: unknown status %q", in.ID, in.Status)
 	case taxonomy.Valid(in.Category) != nil:
@@ -117,8 +120,13 @@ func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.En
 	if err := s.verifyEntry(e, in); err != nil {
 		return err
 	}
-	if old, err := tx.GetEntry(ctx, e.ID); err == nil && old.Position > 0 {
-		return nil
+	if old, err := tx.GetEntry(ctx, e.ID); err == nil {
+		if !sameEntry(old, e) {
+			return federation.Rejectf("entry id %s reused by %s", e.ID, e.Team)
+		}
+		if old.Position > 0 {
+			return nil
+		}
 	}
 	if err := s.effects(ctx, tx, &in, e); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"csirtlink/internal/audit"
 	"csirtlink/internal/envelope"
@@ -25,6 +27,7 @@ const (
 	KindObservable    = "observable"
 	KindStatus        = "status"
 	KindParticipation = "participation"
+	KindInvitation    = "invitation"
 )
 
 // NewEntry is what a person adds to a timeline. Type is the observable type for kind
@@ -42,10 +45,24 @@ type statusData struct {
 	Status string `json:"status"`
 }
 
+// invitationData is the data of an invitation entry.
+type invitationData struct {
+	Team string `json:"team"`
+}
+
 func entrySignedBytes(e store.Entry) []byte {
 	return envelope.Canonical("csirtlink/entry/v1", []byte(e.ID), []byte(e.IncidentID), []byte(e.Team), []byte(e.Author),
 		[]byte(e.Kind), []byte(e.Body), []byte(e.TLP), []byte(strings.Join(e.Recipients, ",")), []byte(e.Data),
 		envelope.FormatTime(e.CreatedAt))
+}
+
+// now is the time stamped on entries: what the database keeps (microseconds), so that a
+// stored entry still verifies when it is relayed later.
+func (s *Service) now() time.Time { return s.clock.Now().Truncate(time.Microsecond) }
+
+// sameEntry reports whether two copies of an entry id are the same signed entry.
+func sameEntry(a, b store.Entry) bool {
+	return a.Team == b.Team && bytes.Equal(a.Signature, b.Signature)
 }
 
 func newEntryID() string {
@@ -71,8 +88,8 @@ func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n Ne
 		}
 		b, _ := json.Marshal(o)
 		n.Body, data = o.Value, string(b)
-	case KindStatus, KindParticipation:
-		return store.Entry{}, problem.Invalid("kind", "use the status or participation endpoint for %q", n.Kind)
+	case KindStatus, KindParticipation, KindInvitation:
+		return store.Entry{}, problem.Invalid("kind", "use the status, participation or participants endpoint for %q", n.Kind)
 	default:
 		return store.Entry{}, problem.Invalid("kind", "must be comment or observable")
 	}
@@ -164,7 +181,7 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 			return problem.Invalid("recipients", "must include the coordinator %s, which orders the timeline", in.Coordinator)
 		}
 		e = store.Entry{ID: newEntryID(), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
-			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.clock.Now()}
+			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.now()}
 		e.Signature = s.key.Sign(entrySignedBytes(e))
 		if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {
 			return err
@@ -188,8 +205,13 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 // sequence gives an entry the next position of our incident, applies it, and relays it
 // to every participant its TLP allows.
 func (s *Service) sequence(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry) (store.Entry, error) {
-	if old, err := tx.GetEntry(ctx, e.ID); err == nil && old.Position > 0 {
-		return old, nil
+	if old, err := tx.GetEntry(ctx, e.ID); err == nil {
+		if !sameEntry(old, e) {
+			return e, federation.Rejectf("entry id %s reused by %s", e.ID, e.Team)
+		}
+		if old.Position > 0 {
+			return old, nil
+		}
 	}
 	in.LastPosition++
 	e.Position = in.LastPosition
@@ -246,6 +268,21 @@ func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, 
 			return federation.Rejectf("status entry %s by %s, not the coordinator", e.ID, e.Team)
 		}
 		in.Status = d.Status
+	case KindInvitation:
+		var d invitationData
+		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || !envelope.ValidTeamID(d.Team) {
+			return federation.Rejectf("invitation entry %s: bad data", e.ID)
+		}
+		if e.Team != in.Coordinator {
+			return federation.Rejectf("invitation entry %s by %s, not the coordinator", e.ID, e.Team)
+		}
+		if !slices.Contains(teamsOf(*in), d.Team) {
+			p := store.Participant{Team: d.Team, Status: Invited, UpdatedAt: e.CreatedAt}
+			in.Participants = append(in.Participants, p)
+			if err := tx.UpsertParticipant(ctx, in.ID, p); err != nil {
+				return err
+			}
+		}
 	case KindParticipation:
 		var d statusData
 		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || !slices.Contains(participationStatuses, d.Status) {
@@ -286,12 +323,16 @@ func (s *Service) verifyEntry(e store.Entry, in store.Incident) error {
 		return federation.Rejectf("entry %s by %s, not a participant", e.ID, e.Team)
 	}
 	switch e.Kind {
-	case KindComment, KindObservable, KindStatus, KindParticipation:
+	case KindComment, KindObservable, KindStatus, KindParticipation, KindInvitation:
 	default:
 		return federation.Rejectf("entry %s: unknown kind %q", e.ID, e.Kind)
 	}
 	if len(e.Body) > 4*maxBody || len(e.ID) != 32 {
 		return federation.Rejectf("entry %s: malformed", e.ID)
+	}
+	if !e.CreatedAt.Equal(e.CreatedAt.Truncate(time.Microsecond)) {
+		// Stored at microsecond precision, it would no longer verify when relayed.
+		return federation.Rejectf("entry %s: time finer than a microsecond", e.ID)
 	}
 	if _, err := tlp.Parse(e.TLP); err != nil {
 		return federation.Rejectf("entry %s: %v", e.ID, err)

@@ -123,3 +123,65 @@ func TestRestrictedEntryMustIncludeCoordinator(t *testing.T) {
 		t.Fatalf("got %d %+v", code, e)
 	}
 }
+
+// A team invited later gets the incident and the history it may see: shared entries,
+// not the AMBER+STRICT and RED entries written before it joined.
+func TestLateParticipantGetsOnlyWhatItMaySee(t *testing.T) {
+	n := startNet(t, testnetOptions())
+	cn, jp, kr := n.Node("cn"), n.Node("jp"), n.Node("kr")
+	in := createIncident(t, cn, "AMBER", "jp")
+	waitIncident(t, jp, in.ID)
+	var shared, strict, red entryView
+	call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "shared history", "tlp": "AMBER"}, &shared)
+	call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "strict history", "tlp": "AMBER+STRICT"}, &strict)
+	call(t, jp, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "red history", "tlp": "RED", "recipients": []string{"cn"}}, &red)
+	eventually(t, 3*time.Second, "history sequenced", func() error {
+		got, _ := getIncident(t, cn, in.ID)
+		if len(got.Timeline) != 3 {
+			return fmt.Errorf("%d entries", len(got.Timeline))
+		}
+		return nil
+	})
+	var e apiError
+	if code := call(t, jp, "POST", "/api/v1/incidents/"+in.ID+"/participants", map[string]any{"team": "kr"}, &e); code != http.StatusForbidden {
+		t.Fatalf("a participant invited a team: %d", code)
+	}
+	if code := call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/participants", map[string]any{"team": "kr"}, nil); code != http.StatusCreated {
+		t.Fatalf("invite kr: %d", code)
+	}
+	if code := call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/participants", map[string]any{"team": "kr"}, &e); code != http.StatusConflict {
+		t.Fatalf("invite kr twice: %d", code)
+	}
+	eventually(t, 3*time.Second, "kr has the incident, the shared entry and the invitation", func() error {
+		got, code := getIncident(t, kr, in.ID)
+		if code != 200 || len(got.Timeline) != 2 || got.Timeline[0].ID != shared.ID || got.Timeline[1].Kind != "invitation" {
+			return fmt.Errorf("%d %+v", code, got.Timeline)
+		}
+		return nil
+	})
+	eventually(t, 3*time.Second, "jp sees kr as a participant", func() error {
+		got, _ := getIncident(t, jp, in.ID)
+		for _, p := range got.Participants {
+			if p.Team == "kr" && p.Status == "invited" {
+				return nil
+			}
+		}
+		return fmt.Errorf("%+v", got.Participants)
+	})
+	for _, id := range []string{strict.ID, red.ID} {
+		if _, err := kr.App.Store.GetEntry(context.Background(), id); err == nil {
+			t.Errorf("kr got restricted history %s", id)
+		}
+	}
+	if code := call(t, kr, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "kr joins"}, nil); code != 201 {
+		t.Fatalf("kr comment: %d", code)
+	}
+	eventually(t, 3*time.Second, "kr's comment reaches jp", func() error {
+		got, _ := getIncident(t, jp, in.ID)
+		last := got.Timeline[len(got.Timeline)-1]
+		if last.Body != "kr joins" || last.Position != 5 {
+			return fmt.Errorf("%+v", last)
+		}
+		return nil
+	})
+}
