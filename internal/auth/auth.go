@@ -140,3 +140,24 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (store.User, err
 	}
 	return u, err
 }
+
+// Tokens lists a user's tokens, without their secrets (which are never stored).
+func (s *Service) Tokens(ctx context.Context, userName string) ([]store.Token, error) {
+	u, err := s.st.UserByName(ctx, userName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.Invalid("user", "no user %q", userName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.st.ListTokens(ctx, u.ID)
+}
+
+// RevokeToken ends a token now.
+func (s *Service) RevokeToken(ctx context.Context, id string) error {
+	err := s.st.RevokeToken(ctx, id, s.clock.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.Invalid("id", "no token %q", id)
+	}
+	return err
+}

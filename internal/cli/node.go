@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"csirtlink/internal/app"
@@ -188,8 +189,14 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "list" {
+		return tokenList(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "revoke" {
+		return tokenRevoke(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: csirtlink token create --config FILE --user NAME", errUsage)
+		return fmt.Errorf("%w: csirtlink token create|list|revoke --config FILE ...", errUsage)
 	}
 	fs := newFlags("token create", stderr)
 	path := fs.String("config", "csirtlink.json", "configuration `file`")
@@ -212,5 +219,54 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if t.ExpiresAt != nil {
 		fmt.Fprintf(stderr, "expires %s\n", t.ExpiresAt.Format(time.RFC3339))
 	}
+	return nil
+}
+
+func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("token list", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	user := fs.String("user", "", "whose tokens")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	toks, err := n.Auth.Tokens(ctx, *user)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tEXPIRES\tLAST USED\tREVOKED")
+	show := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.Format(time.RFC3339)
+	}
+	for _, t := range toks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.Format(time.RFC3339), show(t.ExpiresAt), show(t.LastUsedAt), show(t.RevokedAt))
+	}
+	return tw.Flush()
+}
+
+func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("token revoke", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	id := fs.String("id", "", "the token's id (from token list)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.Auth.RevokeToken(ctx, *id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked token %s\n", *id)
 	return nil
 }

@@ -66,6 +66,37 @@ func TestInitCreatesAWorkingNode(t *testing.T) {
 	if err := Run(ctx, []string{"token", "create", "--config", cfgPath, "--user", "sato", "--ttl", "1h"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "csl_") {
 		t.Fatalf("token create: %v %q", err, out.String())
 	}
+	satoToken := strings.TrimSpace(out.String())
+	out.Reset()
+	if err := Run(ctx, []string{"token", "list", "--config", cfgPath, "--user", "sato"}, &out, &errOut); err != nil {
+		t.Fatalf("token list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || strings.Contains(out.String(), satoToken) {
+		t.Fatalf("token list:\n%s", out.String())
+	}
+	tokenID := strings.Fields(lines[1])[0]
+	// The token works against a running node until it is revoked.
+	node, err := openForAdmin(ctx, cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Auth.Authenticate(ctx, satoToken); err != nil {
+		t.Fatalf("fresh token refused: %v", err)
+	}
+	node.Close()
+	out.Reset()
+	if err := Run(ctx, []string{"token", "revoke", "--config", cfgPath, "--id", tokenID}, &out, &errOut); err != nil {
+		t.Fatalf("token revoke: %v", err)
+	}
+	node, err = openForAdmin(ctx, cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Auth.Authenticate(ctx, satoToken); err == nil {
+		t.Fatal("revoked token still accepted")
+	}
+	node.Close()
 	out.Reset()
 	if err := Run(ctx, []string{"migrate", "--config", cfgPath}, &out, &errOut); err != nil || !strings.Contains(out.String(), "schema at version 1") {
 		t.Fatalf("migrate: %v %q", err, out.String())

@@ -337,6 +337,11 @@ func (s *Service) verifyEntry(e store.Entry, in store.Incident) error {
 	if _, err := tlp.Parse(e.TLP); err != nil {
 		return federation.Rejectf("entry %s: %v", e.ID, err)
 	}
+	for _, r := range e.Recipients {
+		if !envelope.ValidTeamID(r) {
+			return federation.Rejectf("entry %s: recipient %q is not a team id", e.ID, r)
+		}
+	}
 	return nil
 }
 

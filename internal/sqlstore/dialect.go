@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"errors"
 	"net/url"
+	"strings"
 
 	// The pure-Go SQLite driver keeps the binary static and cgo-free.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // dialect holds every difference between the databases we support; nothing else in
@@ -13,6 +16,8 @@ type dialect interface {
 	name() string
 	driver() string
 	rebind(q string) string
+	// isUnique reports whether err is a unique or primary-key violation.
+	isUnique(err error) bool
 }
 
 type sqliteDialect struct{}
@@ -34,7 +39,20 @@ func (sqliteDialect) dsn(path string) string {
 	v.Add("_pragma", "synchronous(FULL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Set("_txlock", "immediate")
-	return "file:" + path + "?" + v.Encode()
+	// SQLite decodes %XX in a file: URI, and the driver takes the first '?' as the start
+	// of its parameters: escape what would be misread in the path itself.
+	return "file:" + uriPath.Replace(path) + "?" + v.Encode()
 }
 
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 func (sqliteDialect) rebind(q string) string { return q }
+
+func (sqliteDialect) isUnique(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	c := e.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}

@@ -69,7 +69,10 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 	if _, err := c.exec(ctx, `SAVEPOINT within`); err != nil {
 		return fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
+	hooks := len(*c.onAfter)
 	if err := fn(); err != nil {
+		// What fn asked to run after commit belongs to the writes being undone.
+		*c.onAfter = (*c.onAfter)[:hooks]
 		if _, rerr := c.exec(ctx, `ROLLBACK TO SAVEPOINT within`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
 		}
@@ -108,6 +111,13 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	defer func() {
+		// A panic in fn must not leave the transaction, and with it SQLite's write lock, open.
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+	}()
 	var after []func()
 	if err := fn(conn{q: tx, d: db.d, onAfter: &after}); err != nil {
 		tx.Rollback()

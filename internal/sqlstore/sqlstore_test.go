@@ -148,11 +148,10 @@ func TestForeignKeysAreEnforced(t *testing.T) {
 // TestOpenSQLiteTakesThePathLiterally opens databases in directories whose names hold
 // characters that mean something in a URI.
 //
-// KNOWN BUG (fails today): dialect.go's dsn builds "file:" + path + "?..." without
-// escaping the path, and SQLite parses it as a URI: "#" starts a fragment, so
-// ".../node#1/node.db" and ".../node#2/node.db" both open ".../node" (two nodes share
-// one database); "%41" is decoded to "A" (the open fails); "?" ends the path and pushes
-// the busy_timeout pragma out of the query (busy_timeout 0 on every connection).
+// Regression: with the path put into the "file:" URI unescaped, SQLite reads "#" as a
+// fragment, so ".../node#1/node.db" and ".../node#2/node.db" both open ".../node" (two
+// nodes share one database); it decodes "%41" to "A" (the open fails); and "?" ends the
+// path and pushes the busy_timeout pragma out of the query (busy_timeout 0).
 func TestOpenSQLiteTakesThePathLiterally(t *testing.T) {
 	parent := t.TempDir()
 	for _, name := range []string{"node#1", "node#2", "100%41", "what?now"} {
@@ -164,7 +163,7 @@ func TestOpenSQLiteTakesThePathLiterally(t *testing.T) {
 			path := filepath.Join(dir, "node.db")
 			db, err := OpenSQLite(t.Context(), path)
 			if err != nil {
-				t.Fatalf("KNOWN BUG: OpenSQLite(%q): %v", path, err)
+				t.Fatalf("OpenSQLite(%q): %v", path, err)
 			}
 			defer db.Close()
 			if err := db.CreateUser(t.Context(), store.User{ID: name, Name: name, Role: "admin"}); err != nil {
@@ -175,17 +174,17 @@ func TestOpenSQLiteTakesThePathLiterally(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(users) != 1 {
-				t.Errorf("KNOWN BUG: database at %q holds another database's users: %+v", path, users)
+				t.Errorf("database at %q holds another database's users: %+v", path, users)
 			}
 			if _, err := os.Stat(path); err != nil {
-				t.Errorf("KNOWN BUG: no database file at the path given: %v", err)
+				t.Errorf("no database file at the path given: %v", err)
 			}
 			var timeout int
 			if err := db.db.QueryRowContext(t.Context(), `PRAGMA busy_timeout`).Scan(&timeout); err != nil {
 				t.Fatal(err)
 			}
 			if timeout != 10000 {
-				t.Errorf("KNOWN BUG: busy_timeout = %d, want 10000", timeout)
+				t.Errorf("busy_timeout = %d, want 10000", timeout)
 			}
 		})
 	}

@@ -21,11 +21,11 @@ func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 
 // CreateUser inserts a user.
 func (c conn) CreateUser(ctx context.Context, u store.User) error {
-	if _, err := c.UserByName(ctx, u.Name); err == nil {
-		return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
-	}
 	_, err := c.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Name, u.DisplayName, u.Email, u.Role, u.PasswordHash, micros(u.CreatedAt))
+	if c.d.isUnique(err) {
+		return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
 	}
@@ -105,4 +105,37 @@ func (c conn) TokenByHash(ctx context.Context, hash string, now time.Time) (stor
 		}
 	}
 	return t, u, nil
+}
+
+// ListTokens lists a user's tokens, oldest first.
+func (c conn) ListTokens(ctx context.Context, userID string) ([]store.Token, error) {
+	rows, err := c.query(ctx, `SELECT id, user_id, label, created_at, expires_at, revoked_at, last_used_at FROM tokens WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Token{}
+	for rows.Next() {
+		var t store.Token
+		var created int64
+		var expires, revoked, used sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Label, &created, &expires, &revoked, &used); err != nil {
+			return nil, fmt.Errorf("sqlstore: list tokens: %w", err)
+		}
+		t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMicros(created), ptrMicros(expires), ptrMicros(revoked), ptrMicros(used)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken ends a token; revoking twice keeps the first time.
+func (c conn) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := c.exec(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, micros(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
 }

@@ -35,8 +35,9 @@ type Tx interface {
 	Audit
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())
-	// Within runs fn so that, if it fails, its writes are undone and the enclosing
-	// transaction goes on (a savepoint).
+	// Within runs fn so that, if it fails, its writes and OnCommit hooks are undone and
+	// the enclosing transaction goes on (a savepoint). Outside a transaction it only
+	// runs fn.
 	Within(ctx context.Context, fn func() error) error
 }
 
@@ -72,6 +73,10 @@ type Users interface {
 	CreateToken(ctx context.Context, t Token) error
 	// TokenByHash returns a live token and its user, and records its use at now.
 	TokenByHash(ctx context.Context, hash string, now time.Time) (Token, User, error)
+	// ListTokens lists a user's tokens, live or not, oldest first.
+	ListTokens(ctx context.Context, userID string) ([]Token, error)
+	// RevokeToken ends a token at the given time; ErrNotFound if there is no such token.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
 }
 
 // Incident is a shared case as this node holds it.

@@ -127,10 +127,9 @@ func testUsers(t *testing.T, s store.Store) {
 // testUsersConcurrentDuplicate creates one name from several goroutines at once: one
 // must win and every other must see ErrConflict, not a raw constraint error.
 //
-// KNOWN BUG (fails on sqlstore today): CreateUser detects a duplicate name only by
-// looking it up before its INSERT, so a racing writer gets the database's unique
-// violation ("UNIQUE constraint failed: users.name") unwrapped, and callers such as
-// auth that check errors.Is(err, store.ErrConflict) treat it as an internal error.
+// Regression: a CreateUser that looks the name up before its INSERT lets a racing writer
+// get the database's unique violation unwrapped, which callers such as auth, checking
+// errors.Is(err, store.ErrConflict), treat as an internal error.
 func testUsersConcurrentDuplicate(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const rounds, writers = 10, 8
@@ -148,7 +147,7 @@ func testUsersConcurrentDuplicate(t *testing.T, s store.Store) {
 			case err == nil:
 				won++
 			case !errors.Is(err, store.ErrConflict):
-				t.Fatalf("KNOWN BUG: concurrent CreateUser of one name: got %v, want store.ErrConflict", err)
+				t.Fatalf("concurrent CreateUser of one name: got %v, want store.ErrConflict", err)
 			}
 		}
 		if won != 1 {
@@ -200,6 +199,18 @@ func testTokens(t *testing.T, s store.Store) {
 	t1 := t0.Add(2 * time.Minute)
 	seen(t1)
 	sameTime(t, "last use after a use 2m later", seen(t1.Add(10*time.Second)), t1)
+
+	// Revocation ends a token at once and keeps its first time.
+	ok(t, s.RevokeToken(ctx, "t2", at(300000)))
+	ok(t, s.RevokeToken(ctx, "t2", at(300001)))
+	_, _, err = s.TokenByHash(ctx, "h-forever", at(300002))
+	isErr(t, "revoked token", err, store.ErrNotFound)
+	isErr(t, "revoke unknown token", s.RevokeToken(ctx, "t-none", at(0)), store.ErrNotFound)
+	toks, err := s.ListTokens(ctx, "u1")
+	ok(t, err)
+	if len(toks) != 3 || toks[1].ID != "t2" || toks[1].RevokedAt == nil || !toks[1].RevokedAt.Equal(at(300000)) {
+		t.Fatalf("ListTokens: %+v", toks)
+	}
 }
 
 func testCounters(t *testing.T, s store.Store) {
@@ -541,12 +552,13 @@ func testLinks(t *testing.T, s store.Store) {
 	ok(t, s.LinkError(ctx, "jp", at(3), "timeout"))
 	ok(t, s.LinkContact(ctx, "jp", at(4), true))
 	ok(t, s.LinkContact(ctx, "jp", at(5), false))
+	ok(t, s.LinkContact(ctx, "jp", at(6), false))
 	l, err = s.GetLink(ctx, "jp")
 	ok(t, err)
 	if l.LastError != "" {
 		t.Fatalf("last_error after contact: %q", l.LastError)
 	}
-	sameTime(t, "last contact", l.LastContactAt, at(5))
+	sameTime(t, "last contact", l.LastContactAt, at(6))
 	sameTime(t, "last delivery (only a delivering contact sets it)", l.LastDeliveredAt, at(4))
 	if l.NextSeq != 4 || l.LastInSeq != 42 {
 		t.Fatalf("contact changed the sequences: %+v", l)
@@ -788,9 +800,9 @@ func testInTxRollsBack(t *testing.T, s store.Store) {
 // the panic to reach the caller and the store to go on working: net/http recovers a
 // handler's panic, so a transaction left open there would hold its locks for good.
 //
-// KNOWN BUG (fails on sqlstore today): sqlstore.InTx does not roll back when fn panics;
-// the *sql.Tx stays open holding SQLite's write lock (BEGIN IMMEDIATE), and every later
-// write, and even opening a new pooled connection, waits out busy_timeout and fails.
+// Regression: an InTx that does not roll back when fn panics leaves the transaction open
+// with its locks (on SQLite the write lock of BEGIN IMMEDIATE), and every later write,
+// and on SQLite even opening a new pooled connection, waits and fails.
 func testInTxRollsBackOnPanic(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ok(t, s.EnsureLink(ctx, "jp"))
@@ -814,7 +826,7 @@ func testInTxRollsBackOnPanic(t *testing.T, s store.Store) {
 	defer cancel()
 	seq, err := s.TakeSeq(wait, "jp")
 	if err != nil {
-		t.Fatalf("KNOWN BUG: store unusable after a panic inside InTx: TakeSeq: %v", err)
+		t.Fatalf("store unusable after a panic inside InTx: TakeSeq: %v", err)
 	}
 	same(t, "sequence after a panicked transaction", seq, uint64(1))
 	_, err = s.UserByName(wait, "alice")
@@ -846,7 +858,7 @@ func testWithin(t *testing.T, s store.Store) {
 			return errBoom
 		})
 		if !errors.Is(err, errBoom) {
-			return fmt.Errorf("Within returned %v, want fn's error", err)
+			return fmt.Errorf("within returned %v, want fn's error", err)
 		}
 		if _, err := tx.UserByName(ctx, "failed"); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("a failed Within's write is still visible in the transaction: %v", err)
