@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
+	"csirtlink/internal/web"
 )
 
 // Node is one running csirtlink node.
@@ -87,6 +88,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	api.New(n.Auth, n.Incidents, fed, db, db.Ping, log).Register(mux)
+	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Fed: fed, Store: db, Clock: opts.Clock, Log: log}).Register(mux)
 	n.handler = securityHeaders(mux)
 	return n, nil
 }
