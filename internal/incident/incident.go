@@ -84,8 +84,8 @@ type Service struct {
 	key   identity.Key
 	clock clock.Clock
 	log   *slog.Logger
-	// changed, if set, is told after commit which incident changed (live updates).
-	changed func(id string)
+	// changed are told after commit which incident changed (live updates).
+	changed []func(id string)
 }
 
 // New makes the service and registers its envelope handlers with fed.
@@ -97,12 +97,13 @@ func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock
 	return s
 }
 
-// OnChange sets a function told (after commit) of every incident that changed.
-func (s *Service) OnChange(f func(id string)) { s.changed = f }
+// OnChange adds a function told, after commit, of every incident that changed. Call it
+// before the node serves; f must not block.
+func (s *Service) OnChange(f func(id string)) { s.changed = append(s.changed, f) }
 
 func (s *Service) notify(tx store.Tx, id string) {
-	if s.changed != nil {
-		tx.OnCommit(func() { s.changed(id) })
+	for _, f := range s.changed {
+		tx.OnCommit(func() { f(id) })
 	}
 }
 
