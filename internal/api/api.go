@@ -13,6 +13,7 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
@@ -26,6 +27,7 @@ const maxBody = 1 << 20
 type API struct {
 	auth      *auth.Service
 	incidents *incident.Service
+	hotline   *hotline.Service
 	fed       *federation.Federation
 	dir       *team.Directory
 	audit     store.Audit
@@ -34,8 +36,8 @@ type API struct {
 }
 
 // New makes the API.
-func New(a *auth.Service, inc *incident.Service, fed *federation.Federation, audit store.Audit, ready func(context.Context) error, log *slog.Logger) *API {
-	return &API{auth: a, incidents: inc, fed: fed, dir: fed.Directory(), audit: audit, ready: ready, log: log.With("component", "api")}
+func New(a *auth.Service, inc *incident.Service, hl *hotline.Service, fed *federation.Federation, audit store.Audit, ready func(context.Context) error, log *slog.Logger) *API {
+	return &API{auth: a, incidents: inc, hotline: hl, fed: fed, dir: fed.Directory(), audit: audit, ready: ready, log: log.With("component", "api")}
 }
 
 // Register mounts every route on mux. Each route names the permission it needs.
@@ -54,15 +56,43 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/status", a.with(auth.Write, a.setStatus))
 	mux.Handle("POST /api/v1/incidents/{id}/participation", a.with(auth.Write, a.setParticipation))
 	mux.Handle("POST /api/v1/incidents/{id}/participants", a.with(auth.Write, a.addParticipant))
+	mux.Handle("POST /api/v1/pages", a.with(auth.Write, a.sendPage))
+	mux.Handle("GET /api/v1/pages", a.with(auth.Read, a.listPages))
+	mux.Handle("GET /api/v1/pages/{id}", a.with(auth.Read, a.getPage))
+	mux.Handle("POST /api/v1/pages/{id}/ack", a.with(auth.Write, a.ackPage))
+	mux.Handle("POST /api/v1/pages/{id}/resolve", a.with(auth.Write, a.resolvePage))
+	mux.Handle("POST /api/v1/commchecks", a.with(auth.Write, a.runCommCheck))
+	mux.Handle("GET /api/v1/commchecks", a.with(auth.Read, a.commCheckReport))
+	mux.Handle("GET /api/v1/oncall", a.with(auth.Read, a.onCallConfig))
+	mux.Handle("GET /api/v1/oncall/now", a.with(auth.Read, a.onCallNow))
+	mux.Handle("PUT /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.putRotation))
+	mux.Handle("DELETE /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.deleteRotation))
+	mux.Handle("POST /api/v1/oncall/overrides", a.with(auth.Configure, a.addOverride))
+	mux.Handle("DELETE /api/v1/oncall/overrides/{id}", a.with(auth.Configure, a.deleteOverride))
+	mux.Handle("PUT /api/v1/oncall/policies/{id}", a.with(auth.Configure, a.putPolicy))
+	mux.Handle("GET /api/v1/users/{name}/contacts", a.with(auth.Read, a.listContacts))
+	mux.Handle("POST /api/v1/users/{name}/contacts", a.with(auth.Read, a.addContact))
+	mux.Handle("DELETE /api/v1/users/{name}/contacts/{id}", a.with(auth.Read, a.deleteContact))
 	mux.Handle("GET /api/v1/peers", a.with(auth.Read, a.listPeers))
 	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
 	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))
-	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"}
 	}))
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request, actor incident.Actor) error
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
+
+// caller is the authenticated person making a request.
+type caller struct{ user store.User }
+
+func (c caller) incident() incident.Actor {
+	return incident.Actor{UserID: c.user.ID, Name: c.user.Name, Role: c.user.Role}
+}
+
+func (c caller) hotline() hotline.Actor {
+	return hotline.Actor{Name: c.user.Name, DisplayName: c.user.DisplayName}
+}
 
 // with authenticates the bearer token, checks the permission, and reports errors as JSON.
 func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
@@ -88,7 +118,7 @@ func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := h(w, r, incident.Actor{UserID: u.ID, Name: u.Name, Role: u.Role}); err != nil {
+		if err := h(w, r, caller{user: u}); err != nil {
 			if _, ok := problem.As(err); !ok {
 				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "user", u.Name, "err", err)
 			}

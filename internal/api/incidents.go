@@ -8,7 +8,7 @@ import (
 	"csirtlink/internal/store"
 )
 
-func (a *API) listIncidents(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) listIncidents(w http.ResponseWriter, r *http.Request, _ caller) error {
 	q := r.URL.Query()
 	f := store.IncidentFilter{Status: q.Get("status"), Severity: q.Get("severity"), Category: q.Get("category"), TLP: q.Get("tlp"), Team: q.Get("team")}
 	var err error
@@ -23,12 +23,12 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request, _ incident.A
 	return nil
 }
 
-func (a *API) createIncident(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+func (a *API) createIncident(w http.ResponseWriter, r *http.Request, c caller) error {
 	var n incident.NewIncident
 	if err := decode(r, &n); err != nil {
 		return err
 	}
-	in, err := a.incidents.Create(r.Context(), actor, n)
+	in, err := a.incidents.Create(r.Context(), c.incident(), n)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (a *API) createIncident(w http.ResponseWriter, r *http.Request, actor incid
 	return nil
 }
 
-func (a *API) getIncident(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) getIncident(w http.ResponseWriter, r *http.Request, _ caller) error {
 	in, err := a.incidents.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -46,12 +46,12 @@ func (a *API) getIncident(w http.ResponseWriter, r *http.Request, _ incident.Act
 	return nil
 }
 
-func (a *API) addEntry(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+func (a *API) addEntry(w http.ResponseWriter, r *http.Request, c caller) error {
 	var n incident.NewEntry
 	if err := decode(r, &n); err != nil {
 		return err
 	}
-	e, err := a.incidents.AddEntry(r.Context(), actor, r.PathValue("id"), n)
+	e, err := a.incidents.AddEntry(r.Context(), c.incident(), r.PathValue("id"), n)
 	if err != nil {
 		return err
 	}
@@ -64,12 +64,12 @@ type statusRequest struct {
 	Note   string `json:"note"`
 }
 
-func (a *API) setStatus(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+func (a *API) setStatus(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req statusRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	e, err := a.incidents.SetStatus(r.Context(), actor, r.PathValue("id"), req.Status, req.Note)
+	e, err := a.incidents.SetStatus(r.Context(), c.incident(), r.PathValue("id"), req.Status, req.Note)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request, actor incident.A
 	return nil
 }
 
-func (a *API) setParticipation(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+func (a *API) setParticipation(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req statusRequest
 	if err := decode(r, &req); err != nil {
 		return err
@@ -85,7 +85,7 @@ func (a *API) setParticipation(w http.ResponseWriter, r *http.Request, actor inc
 	if req.Note != "" {
 		return problem.Invalid("note", "not used for participation")
 	}
-	e, err := a.incidents.SetParticipation(r.Context(), actor, r.PathValue("id"), req.Status)
+	e, err := a.incidents.SetParticipation(r.Context(), c.incident(), r.PathValue("id"), req.Status)
 	if err != nil {
 		return err
 	}
@@ -93,14 +93,14 @@ func (a *API) setParticipation(w http.ResponseWriter, r *http.Request, actor inc
 	return nil
 }
 
-func (a *API) addParticipant(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
+func (a *API) addParticipant(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req struct {
 		Team string `json:"team"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	e, err := a.incidents.AddParticipant(r.Context(), actor, r.PathValue("id"), req.Team)
+	e, err := a.incidents.AddParticipant(r.Context(), c.incident(), r.PathValue("id"), req.Team)
 	if err != nil {
 		return err
 	}

@@ -4,21 +4,20 @@ import (
 	"net/http"
 	"strconv"
 
-	"csirtlink/internal/incident"
 	"csirtlink/internal/problem"
 )
 
-func (a *API) whoami(w http.ResponseWriter, r *http.Request, actor incident.Actor) error {
-	writeJSON(w, http.StatusOK, map[string]string{"user": actor.Name, "role": actor.Role, "team": a.dir.Self.ID})
+func (a *API) whoami(w http.ResponseWriter, r *http.Request, c caller) error {
+	writeJSON(w, http.StatusOK, map[string]string{"user": c.user.Name, "role": c.user.Role, "team": a.dir.Self.ID})
 	return nil
 }
 
-func (a *API) listTeams(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) listTeams(w http.ResponseWriter, r *http.Request, _ caller) error {
 	writeJSON(w, http.StatusOK, map[string]any{"self": a.dir.Self, "peers": a.dir.Peers()})
 	return nil
 }
 
-func (a *API) listPeers(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) listPeers(w http.ResponseWriter, r *http.Request, _ caller) error {
 	links, err := a.fed.Links(r.Context())
 	if err != nil {
 		return err
@@ -40,7 +39,7 @@ func limitParam(r *http.Request, def int) (int, error) {
 	return n, nil
 }
 
-func (a *API) listRefusals(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) listRefusals(w http.ResponseWriter, r *http.Request, _ caller) error {
 	n, err := limitParam(r, 100)
 	if err != nil {
 		return err
@@ -53,7 +52,7 @@ func (a *API) listRefusals(w http.ResponseWriter, r *http.Request, _ incident.Ac
 	return nil
 }
 
-func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ incident.Actor) error {
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ caller) error {
 	n, err := limitParam(r, 100)
 	if err != nil {
 		return err

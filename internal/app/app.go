@@ -15,7 +15,9 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
+	"csirtlink/internal/engine"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/sqlstore"
@@ -29,6 +31,8 @@ type Node struct {
 	Store     *sqlstore.DB
 	Fed       *federation.Federation
 	Incidents *incident.Service
+	Hotline   *hotline.Service
+	Engine    *engine.Engine
 	Auth      *auth.Service
 	Log       *slog.Logger
 
@@ -36,6 +40,8 @@ type Node struct {
 	server  *http.Server
 	cancel  context.CancelFunc
 	done    chan struct{}
+
+	engineDone chan struct{}
 }
 
 // Options are what a node takes from its caller rather than its configuration.
@@ -61,8 +67,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	pgpPublic, err := LoadOrCreatePGP(cfg.PGPKeyFile, cfg.Team.Name, cfg.Team.HotlineEmail)
+	if err != nil {
+		return nil, err
+	}
 	self := cfg.Team
-	self.PublicKey = key.Public()
+	self.PublicKey, self.PGPKey = key.Public(), pgpPublic
 	dir, err := team.NewDirectory(self, cfg.Peers)
 	if err != nil {
 		return nil, err
@@ -82,13 +92,25 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	channels, err := openChannels(cfg, opts.Clock)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	hc := cfg.Hotline
 	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log,
 		Incidents: incident.New(db, fed, key, opts.Clock, log),
-		Auth:      auth.New(db, opts.Clock)}
+		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
+			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
+			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
+		Auth: auth.New(db, opts.Clock)}
+	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, n.Hotline.Modules()...)
+	n.Hotline.SetWake(n.Engine.Wake)
 	mux := http.NewServeMux()
 	fed.Register(mux)
-	api.New(n.Auth, n.Incidents, fed, db, db.Ping, log).Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Fed: fed, Store: db, Clock: opts.Clock, Log: log}).Register(mux)
+	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
+	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
+	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done }}).Register(mux)
 	n.handler = securityHeaders(mux)
 	return n, nil
 }
@@ -115,6 +137,8 @@ func (n *Node) Serve(ln net.Listener) {
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn)}
 	n.Fed.Start(ctx)
+	n.engineDone = make(chan struct{})
+	go func() { defer close(n.engineDone); n.Engine.Run(ctx) }()
 	go func() {
 		defer close(n.done)
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -142,6 +166,7 @@ func (n *Node) Close() error {
 		n.server.Shutdown(ctx)
 		n.cancel()
 		n.Fed.Wait()
+		<-n.engineDone
 		<-n.done
 	}
 	return n.Store.Close()

@@ -34,9 +34,10 @@ var Roles = []string{Admin, DutyOfficer, Handler, Observer}
 type Permission int
 
 const (
-	Read Permission = iota
-	Write
-	Manage
+	Read      Permission = iota
+	Write                // work incidents and pages
+	Configure            // on-call rotas, policies, people's contacts
+	Manage               // people, tokens, audit
 )
 
 // Allows reports whether role grants p.
@@ -46,6 +47,8 @@ func Allows(role string, p Permission) bool {
 		return slices.Contains(Roles, role)
 	case Write:
 		return role == Admin || role == DutyOfficer || role == Handler
+	case Configure:
+		return role == Admin || role == DutyOfficer
 	case Manage:
 		return role == Admin
 	}

@@ -24,6 +24,9 @@ type demoNode struct {
 	Name  string `json:"name"`
 	URL   string `json:"url"`
 	Token string `json:"token"`
+	// The web console's duty officer at URL, and their password (new on every start).
+	User     string `json:"user"`
+	Password string `json:"password"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,7 +68,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var df demoFile
 	for _, nd := range n.Nodes {
 		t, _ := nd.App.Fed.Directory().Team(nd.Team)
-		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token})
+		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token,
+			User: nd.User, Password: nd.Password})
 	}
 	b, _ := json.MarshalIndent(df, "", "  ")
 	demoPath := filepath.Join(*dir, "demo.json")
@@ -86,7 +90,11 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 		fmt.Fprintf(w, "  %-3s %-10s %-24s %-14s local time %s\n", d.Team, d.Name, d.URL, t.Timezone, now.In(t.Location()).Format("15:04 MST"))
 	}
 	jp := df.Nodes[1]
-	fmt.Fprintf(w, "\nURLs and admin tokens: %s\n\n", demoPath)
+	fmt.Fprintf(w, "\nWeb console (open in a browser; sign in as the team's duty officer):\n")
+	for _, d := range df.Nodes {
+		fmt.Fprintf(w, "  %-3s %s/   user %s   password %s\n", d.Team, d.URL, d.User, d.Password)
+	}
+	fmt.Fprintf(w, "\nURLs, admin tokens and console passwords: %s\n\n", demoPath)
 	fmt.Fprintf(w, "Try, in another terminal (as JPCERT/CC's duty officer):\n")
 	fmt.Fprintf(w, "  export CSIRTLINK_URL=%s CSIRTLINK_TOKEN=%s\n", jp.URL, jp.Token)
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident list\n")

@@ -196,7 +196,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return tokenRevoke(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: csirtlink token create|list|revoke --config FILE ...", errUsage)
+		return fmt.Errorf("%w: csirtlink token create|list|revoke --config FILE [flags]", errUsage)
 	}
 	fs := newFlags("token create", stderr)
 	path := fs.String("config", "csirtlink.json", "configuration `file`")

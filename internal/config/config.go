@@ -28,8 +28,37 @@ type Config struct {
 	Peers []team.Peer `json:"peers"`
 	// Federation tunes delivery.
 	Federation Federation `json:"federation"`
+	// SMTP is the relay hotline mail goes through; without it e-mail is not sent.
+	SMTP *SMTP `json:"smtp,omitempty"`
+	// Hotline tunes the hotline.
+	Hotline Hotline `json:"hotline,omitempty"`
+	// PGPKeyFile is the node's OpenPGP key (armored), which signs hotline mail. Made on
+	// first start when missing.
+	PGPKeyFile string `json:"pgp_key_file,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
+}
+
+// SMTP is a mail relay.
+type SMTP struct {
+	Addr     string   `json:"addr"`
+	From     string   `json:"from"`
+	Username string   `json:"username,omitempty"`
+	Password string   `json:"password,omitempty"`
+	TLS      string   `json:"tls,omitempty"` // starttls (default), opportunistic, none, implicit
+	Timeout  Duration `json:"timeout,omitempty"`
+}
+
+// Hotline tunes the hotline; zero values take the defaults.
+type Hotline struct {
+	FallbackAfter  Duration `json:"fallback_after,omitempty"`
+	DedupeWindow   Duration `json:"dedupe_window,omitempty"`
+	RateLimit      int      `json:"rate_limit,omitempty"`
+	CommCheckEvery Duration `json:"commcheck_every,omitempty"`
+	// WebhookAllowPrivate lets webhooks reach private and loopback addresses (a gateway
+	// on the team's own network); off, such addresses are refused.
+	WebhookAllowPrivate bool     `json:"webhook_allow_private,omitempty"`
+	EngineInterval      Duration `json:"engine_interval,omitempty"`
 }
 
 // Federation tunes delivery; zero values take the defaults.
@@ -92,6 +121,12 @@ func Load(path string) (Config, error) {
 	if !filepath.IsAbs(c.KeyFile) {
 		c.KeyFile = filepath.Join(c.DataDir, c.KeyFile)
 	}
+	if c.PGPKeyFile == "" {
+		c.PGPKeyFile = "pgp.key"
+	}
+	if !filepath.IsAbs(c.PGPKeyFile) {
+		c.PGPKeyFile = filepath.Join(c.DataDir, c.PGPKeyFile)
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -107,6 +142,17 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %q: %v", c.Listen, err))
+	}
+	if c.SMTP != nil {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("smtp.addr: %q: %v", c.SMTP.Addr, err))
+		}
+		if c.SMTP.From == "" {
+			errs = append(errs, errors.New("smtp.from: required"))
+		}
+	}
+	if c.Hotline.RateLimit < 0 {
+		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

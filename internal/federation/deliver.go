@@ -134,6 +134,11 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 			if err := tx.MarkDelivered(ctx, peer, r.Seq, now, r.Marshal()); err != nil {
 				return err
 			}
+			for _, h := range f.delivered {
+				if err := h(ctx, tx, e, r); err != nil {
+					return err
+				}
+			}
 			n++
 		}
 		return tx.LinkContact(ctx, peer, now, n > 0)

@@ -60,14 +60,15 @@ func (o *Options) defaults() {
 
 // Federation is a node's side of every link.
 type Federation struct {
-	dir      *team.Directory
-	key      identity.Key
-	st       store.Store
-	clock    clock.Clock
-	log      *slog.Logger
-	opts     Options
-	client   *http.Client
-	handlers map[string]Handler
+	dir       *team.Directory
+	key       identity.Key
+	st        store.Store
+	clock     clock.Clock
+	log       *slog.Logger
+	opts      Options
+	client    *http.Client
+	handlers  map[string]Handler
+	delivered []DeliveredHook
 
 	kicks map[string]chan struct{} // fixed at New; read without a lock
 	wg    sync.WaitGroup
@@ -91,6 +92,13 @@ func New(dir *team.Directory, key identity.Key, st store.Store, clk clock.Clock,
 
 // Handle registers the handler for an envelope type.
 func (f *Federation) Handle(typ string, h Handler) { f.handlers[typ] = h }
+
+// DeliveredHook is told, inside the transaction that stores it, of each verified
+// receipt a peer returned for one of our envelopes.
+type DeliveredHook func(ctx context.Context, tx store.Tx, env *envelope.Envelope, r *envelope.Receipt) error
+
+// OnDelivered adds a hook for receipts; call it before Start.
+func (f *Federation) OnDelivered(h DeliveredHook) { f.delivered = append(f.delivered, h) }
 
 // Self is this node's team id.
 func (f *Federation) Self() string { return f.dir.Self.ID }

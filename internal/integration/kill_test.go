@@ -24,7 +24,11 @@ func runChildNode(path string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	n, err := app.Open(context.Background(), cfg, app.Options{})
+	opts := app.Options{}
+	if path := os.Getenv("CSIRTLINK_CHILD_CLOCK"); path != "" {
+		opts.Clock = &fileClock{path: path}
+	}
+	n, err := app.Open(context.Background(), cfg, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -29,3 +29,5 @@ func init() {
 var testLogger *slog.Logger
 
 func storeFilter() store.IncidentFilter { return store.IncidentFilter{} }
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

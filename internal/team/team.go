@@ -28,6 +28,9 @@ type Team struct {
 	URL          string   `json:"url,omitempty"`
 	PublicKey    string   `json:"public_key,omitempty"`
 	HotlineEmail string   `json:"hotline_email,omitempty"`
+	// PGPKey is the team's armored OpenPGP public key: hotline mail to the team's
+	// address is encrypted to it.
+	PGPKey string `json:"pgp_key,omitempty"`
 }
 
 // Delivery modes: how our envelopes reach a peer.

@@ -40,6 +40,8 @@ type Options struct {
 	Teams      []team.Team // default: Default
 	PullOnly   []string    // teams that accept no inbound connections and pull instead
 	Federation config.Federation
+	Hotline    config.Hotline
+	SMTP       *config.SMTP // the relay every node sends hotline mail through
 	Clock      clock.Clock
 	Logger     *slog.Logger
 }
@@ -49,6 +51,8 @@ type Node struct {
 	Team       string
 	URL        string
 	Token      string // an admin's API token
+	User       string // the web console's duty officer
+	Password   string // their password, made when the node is first opened in this process
 	ConfigPath string
 	App        *app.Node // nil while stopped
 	addr       string
@@ -71,6 +75,7 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 	n := &Net{opts: opts}
 	lns := make([]net.Listener, len(opts.Teams))
 	keys := make([]identity.Key, len(opts.Teams))
+	pgpKeys := make([]string, len(opts.Teams))
 	for i, t := range opts.Teams {
 		addr := "127.0.0.1:0"
 		if opts.BasePort > 0 {
@@ -93,11 +98,15 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 			return nil, err
 		}
 		keys[i] = key
+		if pgpKeys[i], err = app.LoadOrCreatePGP(filepath.Join(dir, "pgp.key"), t.Name, t.HotlineEmail); err != nil {
+			closeAll(lns)
+			return nil, err
+		}
 		n.Nodes = append(n.Nodes, &Node{Team: t.ID, URL: "http://" + ln.Addr().String(), addr: ln.Addr().String(),
 			ConfigPath: filepath.Join(dir, "config.json")})
 	}
 	for i, t := range opts.Teams {
-		cfg := n.config(i, t, keys)
+		cfg := n.config(i, t, keys, pgpKeys)
 		if err := cfg.Save(n.Nodes[i].ConfigPath); err != nil {
 			closeAll(lns)
 			return nil, err
@@ -132,16 +141,17 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 	return k, k.Save(path)
 }
 
-func (n *Net) config(i int, t team.Team, keys []identity.Key) config.Config {
+func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
-	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation}
+	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP}
 	selfPulls := slices.Contains(n.opts.PullOnly, t.ID)
 	for j, o := range n.opts.Teams {
 		if j == i {
 			continue
 		}
 		o.URL = n.Nodes[j].URL
-		o.PublicKey = keys[j].Public()
+		o.PublicKey, o.PGPKey = keys[j].Public(), pgpKeys[j]
 		p := team.Peer{Team: o, Delivery: team.Push, PullFrom: selfPulls}
 		if slices.Contains(n.opts.PullOnly, o.ID) {
 			p.Delivery = team.Pull
@@ -169,6 +179,23 @@ func (n *Net) open(ctx context.Context, nd *Node, ln net.Listener) error {
 		_, err := a.Auth.CreateUser(ctx, "admin", "Duty admin ("+nd.Team+")", "", auth.Admin)
 		if err == nil || isConflict(err) {
 			nd.Token, _, err = a.Auth.IssueToken(ctx, "admin", "testnet", 0)
+		}
+		if err != nil {
+			a.Close()
+			ln.Close()
+			return err
+		}
+	}
+	if nd.Password == "" {
+		// The web console's duty officer gets a fresh password, as the admin a fresh token.
+		nd.User, nd.Password = "duty", auth.GeneratePassword()
+		_, err := a.Auth.CreateUser(ctx, nd.User, "Duty officer ("+nd.Team+")", "", auth.DutyOfficer)
+		if err == nil || isConflict(err) {
+			u, uerr := a.Store.UserByName(ctx, nd.User)
+			err = uerr
+			if err == nil {
+				err = auth.SetPassword(ctx, a.Store, u.ID, nd.Password)
+			}
 		}
 		if err != nil {
 			a.Close()

@@ -1,16 +1,25 @@
 // Package web is the duty officers' console: server-rendered pages in English, Chinese,
 // Japanese and Korean, with live updates.
+//
+// Every screen is rendered on the server with html/template and works with plain forms;
+// static/console.js only adds live updates over Server-Sent Events and small comforts.
+// Sessions are server-side (the cookie holds a secret whose SHA-256 is stored), every
+// form carries a CSRF token, and the Content-Security-Policy allows no inline script or
+// style.
 package web
 
 import (
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
+	"csirtlink/internal/team"
 )
 
 // Deps is what the console needs from the node.
@@ -19,17 +28,90 @@ type Deps struct {
 	Incidents *incident.Service
 	Fed       *federation.Federation
 	Store     store.Store
-	Clock     clock.Clock
-	Log       *slog.Logger
+	// Console keeps sessions, second factors and preferences.
+	Console store.Console
+	Clock   clock.Clock
+	Log     *slog.Logger
+	// Done, when set, returns a channel closed when the node stops serving; live
+	// update streams end then, so that shutting down does not wait for them.
+	Done func() <-chan struct{}
 }
+
+// Limits and lifetimes of sign-in.
+const (
+	sessionIdle     = 12 * time.Hour // a shift
+	sessionMax      = 72 * time.Hour // then sign in again
+	pendingLifetime = 5 * time.Minute
+	touchEvery      = time.Minute
+)
 
 // Console serves the web console.
 type Console struct {
-	d Deps
+	d        Deps
+	dir      *team.Directory
+	log      *slog.Logger
+	pages    map[string]*pageTemplate
+	i18n     *translations
+	hub      *hub
+	accounts *limiter // failed sign-ins per account name
+	ips      *limiter // failed sign-ins per client address
+	static   staticFiles
+	secure   bool // the node's URL is https: cookies get Secure and the __Host- prefix
 }
 
-// New makes the console.
-func New(d Deps) *Console { return &Console{d: d} }
+// New makes the console. It registers for incident changes, so call it before the
+// node serves.
+func New(d Deps) *Console {
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Console{d: d, dir: d.Fed.Directory(), log: d.Log.With("component", "web"), hub: newHub(),
+		accounts: newLimiter(d.Clock, 5, 15*time.Minute), ips: newLimiter(d.Clock, 20, 15*time.Minute)}
+	c.secure = strings.HasPrefix(c.dir.Self.URL, "https://")
+	c.i18n = mustLoadTranslations()
+	c.pages = mustParsePages()
+	c.static = mustLoadStatic()
+	if d.Incidents != nil {
+		d.Incidents.OnChange(c.hub.publish)
+	}
+	return c
+}
 
-// Register mounts the console's routes on mux.
-func (c *Console) Register(mux *http.ServeMux) {}
+// Register mounts the console's routes on mux. Each route names the permission it needs.
+func (c *Console) Register(mux *http.ServeMux) {
+	h := func(pattern string, handler http.Handler) { mux.Handle(pattern, c.headers(handler)) }
+
+	h("GET /static/{file}", http.HandlerFunc(c.serveStatic))
+
+	h("GET /signin", c.public(c.signinForm))
+	h("POST /signin", c.public(c.signin))
+	h("GET /signin/code", c.pending(c.codeForm))
+	h("POST /signin/code", c.pending(c.code))
+	h("POST /signout", c.signedIn(auth.Read, c.signout))
+	h("POST /language", c.public(c.setLanguage))
+
+	h("GET /{$}", c.signedIn(auth.Read, c.dashboard))
+	h("GET /incidents", c.signedIn(auth.Read, c.incidentList))
+	h("GET /incidents/new", c.signedIn(auth.Write, c.incidentNew))
+	h("POST /incidents", c.signedIn(auth.Write, c.incidentCreate))
+	h("GET /incidents/{id}", c.signedIn(auth.Read, c.incidentShow))
+	h("POST /incidents/{id}/comments", c.signedIn(auth.Write, c.incidentComment))
+	h("POST /incidents/{id}/observables", c.signedIn(auth.Write, c.incidentObservable))
+	h("POST /incidents/{id}/status", c.signedIn(auth.Write, c.incidentStatus))
+	h("POST /incidents/{id}/participation", c.signedIn(auth.Write, c.incidentParticipation))
+	h("POST /incidents/{id}/participants", c.signedIn(auth.Write, c.incidentInvite))
+	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	h("GET /audit", c.signedIn(auth.Manage, c.audit))
+	h("GET /account", c.signedIn(auth.Read, c.account))
+	h("POST /account/preferences", c.signedIn(auth.Read, c.accountPreferences))
+	h("POST /account/password", c.signedIn(auth.Read, c.accountPassword))
+	h("POST /account/totp", c.signedIn(auth.Read, c.totpStart))
+	h("POST /account/totp/confirm", c.signedIn(auth.Read, c.totpConfirm))
+	h("POST /account/totp/disable", c.signedIn(auth.Read, c.totpDisable))
+	h("GET /events", http.HandlerFunc(c.events))
+
+	h("/", c.public(c.notFound))
+}

@@ -1,0 +1,232 @@
+package hotline
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"csirtlink/internal/audit"
+	"csirtlink/internal/envelope"
+	"csirtlink/internal/federation"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
+)
+
+var appendAudit = audit.Append
+
+// How an acknowledgement arrived.
+const (
+	ViaAPI      = "api"
+	ViaConsole  = "console"
+	ViaMailCode = "email-code"
+	ViaFallback = "fallback-code"
+)
+
+// Purposes of acknowledgement codes.
+const (
+	codeNotify   = "notify"   // in our escalation e-mail to one of our people
+	codeFallback = "fallback" // in our fallback e-mail to a partner's hotline address
+)
+
+const codeLifetime = 24 * time.Hour
+
+func ackBytes(c stateChange) []byte {
+	return envelope.Canonical("csirtlink/ack/v1", []byte(c.PageID), []byte(c.Team), []byte(c.By), []byte(c.Via), envelope.FormatTime(c.At))
+}
+
+func verifyAck(pub ed25519.PublicKey, c stateChange) error {
+	if !identity.Verify(pub, ackBytes(c), c.Statement) {
+		return errors.New("bad acknowledgement signature")
+	}
+	return nil
+}
+
+// VerifyAcknowledgement checks a delivery's acknowledgement statement against the
+// receiving team's key: proof, for the sender, of who acknowledged and when.
+func VerifyAcknowledgement(pub ed25519.PublicKey, pageID string, d store.Delivery) error {
+	if d.AcknowledgedAt == nil || d.AckStatement == nil {
+		return errors.New("no signed acknowledgement")
+	}
+	return verifyAck(pub, stateChange{PageID: pageID, Team: d.Team, By: d.AcknowledgedBy, Via: d.AckVia, At: *d.AcknowledgedAt, Statement: d.AckStatement})
+}
+
+// Ack acknowledges, for this team, a page a partner sent us.
+func (s *Service) Ack(ctx context.Context, a Actor, pageID, via string) (store.Page, error) {
+	if via == "" {
+		via = ViaAPI
+	}
+	var p store.Page
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.GetPage(ctx, pageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("page %q not found", pageID)
+		}
+		if err != nil {
+			return err
+		}
+		if p.From == s.dir.Self.ID {
+			return problem.Conflict("page %s is ours; the partners acknowledge it", pageID)
+		}
+		if err := s.acknowledge(ctx, tx, p, a.label(), a.Name, via); err != nil {
+			return err
+		}
+		p, err = tx.GetPage(ctx, pageID)
+		return err
+	})
+	return p, err
+}
+
+// acknowledge records our acknowledgement of a received page, stops its escalation and
+// tells the sender, with a statement signed by this node.
+func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by, actor, via string) error {
+	d, err := tx.GetDelivery(ctx, p.ID, s.dir.Self.ID)
+	if err != nil {
+		return err
+	}
+	if d.AcknowledgedAt != nil {
+		return problem.Conflict("page %s was acknowledged by %s at %s", p.ID, d.AcknowledgedBy, d.AcknowledgedAt.Format(time.RFC3339))
+	}
+	now := s.clock.Now().Truncate(time.Microsecond)
+	c := stateChange{PageID: p.ID, Team: s.dir.Self.ID, State: Acknowledged, At: now, By: by, Via: via}
+	c.Statement = s.key.Sign(ackBytes(c))
+	d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia, d.AckStatement = &now, by, via, c.Statement
+	if stateRank[d.State] < stateRank[Acknowledged] {
+		d.State = Acknowledged
+	}
+	if err := tx.PutDelivery(ctx, d); err != nil {
+		return err
+	}
+	if err := s.stopEscalation(ctx, tx, p.ID, now, "acknowledged by "+by); err != nil {
+		return err
+	}
+	if err := s.tellSender(ctx, tx, p, c); err != nil {
+		return err
+	}
+	s.touched(tx, p.ID)
+	return appendAudit(ctx, tx, now, actor, "page.ack", p.ID, "via "+via)
+}
+
+// tellSender sends a state change of our delivery back to the page's sender.
+func (s *Service) tellSender(ctx context.Context, tx store.Tx, p store.Page, c stateChange) error {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	// State changes carry no content of the page; they go to its sender, which the TLP
+	// rule always allows (the author gets its own item back).
+	err = s.fed.Enqueue(ctx, tx, federation.Message{To: p.From, Type: typeState, ObjectID: p.ID, Payload: payload,
+		Item: tlp.Item{Label: tlp.Label(p.TLP), Author: p.From}})
+	if errors.Is(err, federation.ErrNotAllowed) {
+		s.log.Warn("cannot tell the sender", "page", p.ID, "sender", p.From, "err", err)
+		return nil
+	}
+	return err
+}
+
+// newCode makes a one-time acknowledgement code, easy to type from a phone:
+// ten base32 characters in two groups (50 bits).
+func newCode() string {
+	var b [7]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	c := base32.StdEncoding.EncodeToString(b[:])[:10]
+	return c[:5] + "-" + c[5:]
+}
+
+func hashCode(code string) string {
+	norm := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
+	sum := sha256.Sum256([]byte("csirtlink/ack-code/v1:" + norm))
+	return hex.EncodeToString(sum[:])
+}
+
+// issueCode stores a code's hash and returns the code, to be sent once.
+func (s *Service) issueCode(ctx context.Context, tx store.Tx, pageID, team, user, purpose string) (string, error) {
+	code := newCode()
+	err := tx.PutAckCode(ctx, store.AckCode{CodeHash: hashCode(code), PageID: pageID, Team: team, User: user, Purpose: purpose,
+		ExpiresAt: s.clock.Now().Add(codeLifetime)})
+	return code, err
+}
+
+// ErrBadCode means an acknowledgement code is unknown, used or expired.
+var ErrBadCode = problem.Invalid("code", "unknown, already used or expired")
+
+// AckByCode acknowledges a page with a one-time code from an e-mail. name is who the
+// person says they are; for our own people the code already names them.
+func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page, store.Delivery, error) {
+	if len(code) > 32 {
+		return store.Page{}, store.Delivery{}, ErrBadCode
+	}
+	if err := checkText("name", name, 100, false); err != nil {
+		return store.Page{}, store.Delivery{}, err
+	}
+	var p store.Page
+	var d store.Delivery
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		h := hashCode(code)
+		ac, err := tx.GetAckCode(ctx, h)
+		now := s.clock.Now().Truncate(time.Microsecond)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (ac.UsedAt != nil || !now.Before(ac.ExpiresAt)) {
+			return ErrBadCode
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.UseAckCode(ctx, h, now); err != nil {
+			return ErrBadCode
+		}
+		p, err = tx.GetPage(ctx, ac.PageID)
+		if err != nil {
+			return err
+		}
+		switch ac.Purpose {
+		case codeNotify:
+			u, err := tx.UserByName(ctx, ac.User)
+			if err != nil {
+				return err
+			}
+			if err := s.acknowledge(ctx, tx, p, Actor{Name: u.Name, DisplayName: u.DisplayName}.label(), u.Name, ViaMailCode); err != nil {
+				return err
+			}
+		case codeFallback:
+			if strings.TrimSpace(name) == "" {
+				return problem.Invalid("name", "say who acknowledges")
+			}
+			d, err = tx.GetDelivery(ctx, p.ID, ac.Team)
+			if err != nil {
+				return err
+			}
+			if d.AcknowledgedAt != nil {
+				return problem.Conflict("page %s was acknowledged by %s", p.ID, d.AcknowledgedBy)
+			}
+			by := fmt.Sprintf("%s (%s, by fallback code)", strings.TrimSpace(name), ac.Team)
+			d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia = &now, by, ViaFallback
+			if stateRank[d.State] < stateRank[Acknowledged] {
+				d.State = Acknowledged
+			}
+			if err := tx.PutDelivery(ctx, d); err != nil {
+				return err
+			}
+			s.touched(tx, p.ID)
+			if err := appendAudit(ctx, tx, now, "fallback:"+ac.Team, "page.ack", p.ID, by); err != nil {
+				return err
+			}
+		default:
+			return ErrBadCode
+		}
+		d, err = tx.GetDelivery(ctx, p.ID, ac.Team)
+		return err
+	})
+	return p, d, err
+}

@@ -1,0 +1,402 @@
+// Package hotline is the 24/7 technical hotline between teams: urgent pages that a
+// person must acknowledge, the receiving team's escalation through its on-call rota,
+// notification channels, a fallback by e-mail when the link is down, and comm checks.
+//
+// A page is a federation envelope, so it has the outbox's guarantees. Each receiving
+// team's progress — sent, delivered (the peer node's signed receipt), notified (a person
+// was reached, and how), acknowledged (by a named person, signed by that team's node),
+// resolved — flows back to the sender in envelopes too. Every timer lives in the
+// database and is run by the engine's modules.
+package hotline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"csirtlink/internal/clock"
+	"csirtlink/internal/federation"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+	"csirtlink/internal/tlp"
+)
+
+// Delivery states, in the only order they may move.
+const (
+	Sent         = "sent"
+	Delivered    = "delivered"
+	Notified     = "notified"
+	Acknowledged = "acknowledged"
+	Resolved     = "resolved"
+)
+
+var stateRank = map[string]int{Sent: 0, Delivered: 1, Notified: 2, Acknowledged: 3, Resolved: 4}
+
+// Severities of a page, most severe first.
+var Severities = []string{"critical", "high", "medium", "low"}
+
+// Envelope types.
+const (
+	typeSend    = "page.send"
+	typeState   = "page.state"
+	typeResolve = "page.resolve"
+)
+
+// Limits on what a person may write.
+const (
+	maxSummary = 300
+	maxDetails = 8000
+)
+
+// Actor is the person acting on this node.
+type Actor struct {
+	Name        string
+	DisplayName string
+}
+
+func (a Actor) label() string {
+	if a.DisplayName != "" && a.DisplayName != a.Name {
+		return a.DisplayName + " (" + a.Name + ")"
+	}
+	return a.Name
+}
+
+// Options tune the hotline; zero values take the defaults.
+type Options struct {
+	// FallbackAfter is how long a page may wait for the peer node's receipt before the
+	// partner's published hotline address is e-mailed (default 2m).
+	FallbackAfter time.Duration
+	// DedupeWindow: a person is not notified twice about one page on one channel within
+	// it (default 5m).
+	DedupeWindow time.Duration
+	// RateLimit is the most notifications one person gets on one channel in ten
+	// minutes, across pages (default 20).
+	RateLimit int
+	// CommCheckEvery runs a comm check with every peer this often (0: only on demand).
+	CommCheckEvery time.Duration
+	// PublicURL is this node's address, for acknowledgement links in e-mail.
+	PublicURL string
+}
+
+func (o *Options) defaults() {
+	if o.FallbackAfter <= 0 {
+		o.FallbackAfter = 2 * time.Minute
+	}
+	if o.DedupeWindow <= 0 {
+		o.DedupeWindow = 5 * time.Minute
+	}
+	if o.RateLimit <= 0 {
+		o.RateLimit = 20
+	}
+}
+
+// Service runs the hotline on one node.
+type Service struct {
+	st       store.Store
+	fed      *federation.Federation
+	dir      *team.Directory
+	key      identity.Key
+	clock    clock.Clock
+	log      *slog.Logger
+	opts     Options
+	channels Channels
+	wake     func()
+	changed  []func(pageID string)
+}
+
+// New makes the service and registers its envelope handlers and receipt hook.
+func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock.Clock, log *slog.Logger, ch Channels, opts Options) *Service {
+	opts.defaults()
+	s := &Service{st: st, fed: fed, dir: fed.Directory(), key: key, clock: clk, log: log.With("component", "hotline"),
+		opts: opts, channels: ch, wake: func() {}}
+	fed.Handle(typeSend, s.applySend)
+	fed.Handle(typeState, s.applyState)
+	fed.Handle(typeResolve, s.applyResolve)
+	fed.OnDelivered(s.delivered)
+	return s
+}
+
+// SetWake sets what to call when timed work may have become due (the engine's Wake).
+func (s *Service) SetWake(f func()) { s.wake = f }
+
+// OnChange adds a function told, after commit, of every page that changed. f must not block.
+func (s *Service) OnChange(f func(pageID string)) { s.changed = append(s.changed, f) }
+
+func (s *Service) touched(tx store.Tx, pageID string) {
+	tx.OnCommit(s.wake)
+	for _, f := range s.changed {
+		tx.OnCommit(func() { f(pageID) })
+	}
+}
+
+// NewPage is a page to send.
+type NewPage struct {
+	To         []string `json:"to"`
+	Severity   string   `json:"severity"`
+	Summary    string   `json:"summary"`
+	Details    string   `json:"details"`
+	IncidentID string   `json:"incident_id"`
+	TLP        string   `json:"tlp"`
+}
+
+func checkText(field, v string, max int, required bool) error {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		return problem.Invalid(field, "required")
+	case !utf8.ValidString(v):
+		return problem.Invalid(field, "not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		return problem.Invalid(field, "longer than %d characters", max)
+	}
+	return nil
+}
+
+// recipients resolves a "to" list: team ids, or "all" for every active peer.
+func (s *Service) recipients(to []string) ([]string, error) {
+	var out []string
+	for _, t := range to {
+		t = strings.ToLower(strings.TrimSpace(t))
+		switch {
+		case t == "all":
+			for _, p := range s.dir.Peers() {
+				if !p.Revoked && !slices.Contains(out, p.ID) {
+					out = append(out, p.ID)
+				}
+			}
+		case t == s.dir.Self.ID:
+			return nil, problem.Invalid("to", "a team does not page itself")
+		case !s.dir.Active(t):
+			return nil, problem.Invalid("to", "%q is not a peer of this node", t)
+		case !slices.Contains(out, t):
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, problem.Invalid("to", "name at least one team, or all")
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Send pages one or more partner teams.
+func (s *Service) Send(ctx context.Context, a Actor, n NewPage) (store.Page, error) {
+	return s.send(ctx, a, n, "")
+}
+
+func (s *Service) send(ctx context.Context, a Actor, n NewPage, commcheck string) (store.Page, error) {
+	var p store.Page
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = s.sendTx(ctx, tx, a, n, commcheck)
+		return err
+	})
+	return p, err
+}
+
+// sendTx validates and sends a page inside tx.
+func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, commcheck string) (store.Page, error) {
+	to, err := s.recipients(n.To)
+	if err != nil {
+		return store.Page{}, err
+	}
+	n.Severity = strings.ToLower(strings.TrimSpace(n.Severity))
+	if !slices.Contains(Severities, n.Severity) {
+		return store.Page{}, problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", "))
+	}
+	if err := checkText("summary", n.Summary, maxSummary, true); err != nil {
+		return store.Page{}, err
+	}
+	if err := checkText("details", n.Details, maxDetails, false); err != nil {
+		return store.Page{}, err
+	}
+	if n.TLP == "" {
+		n.TLP = string(tlp.Amber)
+	}
+	label, err := tlp.Parse(n.TLP)
+	if err != nil {
+		return store.Page{}, problem.Invalid("tlp", "%v", err)
+	}
+	now := s.clock.Now().Truncate(time.Microsecond)
+	p := store.Page{From: s.dir.Self.ID, Severity: n.Severity, Summary: strings.TrimSpace(n.Summary), Details: n.Details,
+		IncidentID: strings.TrimSpace(n.IncidentID), TLP: string(label), Drill: commcheck != "", CommCheckID: commcheck,
+		CreatedBy: a.label(), CreatedAt: now}
+	for _, t := range to {
+		p.Deliveries = append(p.Deliveries, store.Delivery{Team: t, State: Sent, SentAt: now})
+	}
+	if p.IncidentID != "" {
+		if _, err := tx.GetIncident(ctx, p.IncidentID); errors.Is(err, store.ErrNotFound) {
+			return p, problem.Invalid("incident_id", "no incident %q on this node", p.IncidentID)
+		} else if err != nil {
+			return p, err
+		}
+	}
+	num, err := tx.NextCounter(ctx, fmt.Sprintf("page-%d", now.Year()))
+	if err != nil {
+		return p, err
+	}
+	p.ID = fmt.Sprintf("%s-%d-p%04d", p.From, now.Year(), num)
+	if err := tx.CreatePage(ctx, p); err != nil {
+		return p, err
+	}
+	payload, err := json.Marshal(wirePage{Page: p, To: to})
+	if err != nil {
+		return p, err
+	}
+	for _, t := range to {
+		err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeSend, ObjectID: p.ID, Payload: payload,
+			Item: tlp.Item{Label: label, Author: p.From, Recipients: to}, Participants: to})
+		if errors.Is(err, federation.ErrNotAllowed) {
+			return p, problem.Invalid("tlp", "TLP:%s does not allow this page to go to %s", label, t)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	s.touched(tx, p.ID)
+	action := "page.send"
+	if p.Drill {
+		action = "commcheck.send"
+	}
+	return p, appendAudit(ctx, tx, now, a.Name, action, p.ID, fmt.Sprintf("%s to %s: %s", p.Severity, strings.Join(to, ","), p.Summary))
+}
+
+// wirePage is a page as it travels: without the sender's deliveries, with its recipients.
+type wirePage struct {
+	store.Page
+	To []string `json:"to"`
+}
+
+// Get returns a page as this node holds it.
+func (s *Service) Get(ctx context.Context, id string) (store.Page, error) {
+	p, err := s.st.GetPage(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, problem.NotFound("page %q not found", id)
+	}
+	return p, err
+}
+
+// ListFilter narrows List.
+type ListFilter struct {
+	// State: "open" (not resolved), "waiting" (received, not yet acknowledged here),
+	// or "" for all.
+	State string
+	// Direction: "in" (pages to us), "out" (pages we sent), or "" for both.
+	Direction string
+	Limit     int
+}
+
+// List lists pages, newest first.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]store.Page, error) {
+	sf := store.PageFilter{Limit: f.Limit}
+	switch f.Direction {
+	case "":
+	case "in":
+		sf.NotFrom = s.dir.Self.ID
+	case "out":
+		sf.From = s.dir.Self.ID
+	default:
+		return nil, problem.Invalid("direction", "must be in or out")
+	}
+	switch f.State {
+	case "", "all":
+	case "open":
+		sf.Open = true
+	case "waiting":
+		sf.Open, sf.NotFrom = true, s.dir.Self.ID
+	default:
+		return nil, problem.Invalid("state", "must be open, waiting or all")
+	}
+	pages, err := s.st.ListPages(ctx, sf)
+	if err != nil || f.State != "waiting" {
+		return pages, err
+	}
+	waiting := pages[:0]
+	for _, p := range pages {
+		for _, d := range p.Deliveries {
+			if d.Team == s.dir.Self.ID && stateRank[d.State] < stateRank[Acknowledged] {
+				waiting = append(waiting, p)
+			}
+		}
+	}
+	return waiting, nil
+}
+
+// Resolve closes a page we sent, at every recipient.
+func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, error) {
+	var p store.Page
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.GetPage(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("page %q not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if p.From != s.dir.Self.ID {
+			return problem.Forbidden("only the sender (%s) resolves a page; acknowledge it instead", p.From)
+		}
+		if p.ResolvedAt != nil {
+			return problem.Conflict("page %s is already resolved", id)
+		}
+		now := s.clock.Now()
+		if err := tx.ResolvePage(ctx, id, now, a.label()); err != nil {
+			return err
+		}
+		p.ResolvedAt, p.ResolvedBy = &now, a.label()
+		to := make([]string, len(p.Deliveries))
+		for i := range p.Deliveries {
+			d := &p.Deliveries[i]
+			to[i] = d.Team
+			d.State, d.ResolvedAt = Resolved, &now
+			if err := tx.PutDelivery(ctx, *d); err != nil {
+				return err
+			}
+		}
+		payload, _ := json.Marshal(stateChange{PageID: id, Team: s.dir.Self.ID, State: Resolved, At: now, By: a.label()})
+		for _, t := range to {
+			err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeResolve, ObjectID: id, Payload: payload,
+				Item: tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}, Participants: to})
+			if err != nil && !errors.Is(err, federation.ErrNotAllowed) {
+				return err
+			}
+		}
+		s.touched(tx, id)
+		return appendAudit(ctx, tx, now, a.Name, "page.resolve", id, "")
+	})
+	return p, err
+}
+
+// Detail is a page with, where we received it, our escalation and attempts.
+type Detail struct {
+	Page          store.Page
+	Escalation    *store.Escalation
+	Notifications []store.Notification
+}
+
+// Detail returns a page and, for a page we received, how we escalated it.
+func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
+	p, err := s.Get(ctx, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Page: p}
+	if p.From == s.dir.Self.ID {
+		return d, nil
+	}
+	if e, err := s.st.GetEscalation(ctx, id); err == nil {
+		d.Escalation = &e
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return d, err
+	}
+	d.Notifications, err = s.st.PageNotifications(ctx, id)
+	return d, err
+}

@@ -1,0 +1,135 @@
+-- The hotline: pages between teams, the receiving team's escalation, every notification
+-- attempt, on-call configuration and comm checks. Every timer lives here, not in memory,
+-- so a crash or restart loses no page and skips no escalation step.
+
+-- A page, as its sender and each receiver hold it.
+CREATE TABLE pages (
+    id           TEXT PRIMARY KEY,
+    origin       TEXT NOT NULL,
+    severity     TEXT NOT NULL,
+    summary      TEXT NOT NULL,
+    details      TEXT NOT NULL,
+    incident_id  TEXT NOT NULL DEFAULT '',
+    tlp          TEXT NOT NULL,
+    drill        INTEGER NOT NULL DEFAULT 0,
+    commcheck_id TEXT NOT NULL DEFAULT '',
+    created_by   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    resolved_at  BIGINT,
+    resolved_by  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX pages_created ON pages (created_at);
+
+-- One row per receiving team: the sender has one for each team paged, a receiver one
+-- for itself. States only move forward: sent, delivered, notified, acknowledged, resolved.
+CREATE TABLE deliveries (
+    page_id          TEXT NOT NULL REFERENCES pages(id),
+    team             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    sent_at          BIGINT NOT NULL,
+    delivered_at     BIGINT,
+    notified_at      BIGINT,
+    notified_channel TEXT NOT NULL DEFAULT '',
+    acknowledged_at  BIGINT,
+    acknowledged_by  TEXT NOT NULL DEFAULT '',
+    ack_via          TEXT NOT NULL DEFAULT '',
+    ack_statement    BLOB,
+    receipt          BLOB,
+    fallback_at      BIGINT,
+    fallback_error   TEXT NOT NULL DEFAULT '',
+    resolved_at      BIGINT,
+    PRIMARY KEY (page_id, team)
+);
+CREATE INDEX deliveries_state ON deliveries (state, sent_at);
+
+-- The receiving side's escalation of one page, under the policy as it was on arrival.
+CREATE TABLE escalations (
+    page_id     TEXT PRIMARY KEY REFERENCES pages(id),
+    policy      TEXT NOT NULL,
+    round       BIGINT NOT NULL,
+    level       BIGINT NOT NULL,
+    next_at     BIGINT,
+    started_at  BIGINT NOT NULL,
+    stopped_at  BIGINT,
+    stop_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX escalations_due ON escalations (next_at);
+
+-- Every attempt to reach a person. dedupe_key makes creating an attempt idempotent, and
+-- an attempt is claimed (sending) before it is made, so a crash never sends it twice.
+CREATE TABLE notifications (
+    id          TEXT PRIMARY KEY,
+    page_id     TEXT NOT NULL REFERENCES pages(id),
+    user_name   TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    round       BIGINT NOT NULL,
+    level       BIGINT NOT NULL,
+    dedupe_key  TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    attempted_at BIGINT,
+    finished_at BIGINT,
+    error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notifications_state ON notifications (state, created_at);
+CREATE INDEX notifications_contact ON notifications (user_name, channel, created_at);
+
+-- How to reach a person of this team besides the console.
+CREATE TABLE contacts (
+    id         TEXT PRIMARY KEY,
+    user_name  TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    address    TEXT NOT NULL,
+    pgp_key    TEXT NOT NULL DEFAULT '',
+    secret     TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX contacts_user ON contacts (user_name);
+
+-- One-time acknowledgement codes (only their hashes), sent by e-mail.
+CREATE TABLE ack_codes (
+    code_hash  TEXT PRIMARY KEY,
+    page_id    TEXT NOT NULL REFERENCES pages(id),
+    team       TEXT NOT NULL,
+    user_name  TEXT NOT NULL DEFAULT '',
+    purpose    TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT
+);
+
+-- On-call configuration, as JSON documents validated in Go (internal/oncall).
+CREATE TABLE rotations (
+    id         TEXT PRIMARY KEY,
+    data       TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE overrides (
+    id          TEXT PRIMARY KEY,
+    rotation_id TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    end_at      BIGINT NOT NULL
+);
+CREATE TABLE policies (
+    id         TEXT PRIMARY KEY,
+    data       TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL
+);
+
+-- Comm checks: drill pages to partners, and when they ran.
+CREATE TABLE commchecks (
+    id         TEXT PRIMARY KEY,
+    page_id    TEXT NOT NULL,
+    teams      TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX commchecks_created ON commchecks (created_at);
+
+-- Leases give one replica the engine at a time (several replicas share one database).
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);

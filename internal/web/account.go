@@ -1,0 +1,220 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"csirtlink/internal/auth"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+)
+
+type accountPage struct {
+	Prefs     store.Preferences
+	Zones     []string
+	TOTP      *store.TOTP // nil when none
+	TOTPURI   string      // while enrolling
+	TOTPGroup string      // the secret in groups of four, while enrolling
+}
+
+// zones offered in the time zone list: the teams' own and a few more; any IANA name
+// typed in is accepted too.
+var zones = []string{"UTC", "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
+	"Asia/Kolkata", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Australia/Sydney"}
+
+func (c *Console) accountPage(r *http.Request, v *view) (accountPage, error) {
+	u := v.User()
+	p := accountPage{Zones: zones}
+	var err error
+	if p.Prefs, err = c.d.Console.GetPrefs(r.Context(), u.ID); err != nil {
+		return p, err
+	}
+	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	if err == nil {
+		p.TOTP = &t
+		if !t.Enabled {
+			p.TOTPURI = auth.TOTPURI("csirtlink "+c.dir.Self.ID, u.Name, t.Secret)
+			var groups []string
+			for i := 0; i < len(t.Secret); i += 4 {
+				groups = append(groups, t.Secret[i:min(i+4, len(t.Secret))])
+			}
+			p.TOTPGroup = strings.Join(groups, " ")
+		}
+	}
+	return p, nil
+}
+
+func (c *Console) account(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.showAccount(w, r, v, http.StatusOK)
+}
+
+func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	p, err := c.accountPage(r, v)
+	if err != nil {
+		return err
+	}
+	v.Nav = "account"
+	return c.render(w, v, status, "account", v.T("account.title"), p)
+}
+
+// accountFailed shows the account page again with a message beside a field.
+func (c *Console) accountFailed(w http.ResponseWriter, r *http.Request, v *view, form string, err error) error {
+	v.Form = r.PostForm
+	if !v.fieldErrors(form, err, nil) {
+		return err
+	}
+	p, _ := problem.As(err)
+	return c.showAccount(w, r, v, p.Status)
+}
+
+func (c *Console) accountPreferences(w http.ResponseWriter, r *http.Request, v *view) error {
+	u := v.User()
+	p := store.Preferences{UserID: u.ID, Language: supported(r.PostFormValue("lang")), Timezone: strings.TrimSpace(r.PostFormValue("timezone"))}
+	if p.Timezone != "" {
+		if _, err := loadZone(p.Timezone); err != nil {
+			return c.accountFailed(w, r, v, "prefs", problem.Invalid("timezone", "%s", v.T("account.badZone")))
+		}
+	}
+	if err := c.d.Console.PutPrefs(r.Context(), p); err != nil {
+		return err
+	}
+	if p.Language != "" {
+		http.SetCookie(w, &http.Cookie{Name: c.cookieName("csl_lang"), Value: p.Language, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	}
+	c.flash(w, "ok", "flash.saved")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// accountPassword changes the person's own password; it needs the current one, and
+// ends their other sessions.
+func (c *Console) accountPassword(w http.ResponseWriter, r *http.Request, v *view) error {
+	u := v.User()
+	cur, next := r.PostFormValue("current"), r.PostFormValue("new")
+	if blocked, _ := c.accounts.Blocked(u.Name); blocked {
+		return c.accountFailed(w, r, v, "password", problem.Invalid("current", "%s", v.T("account.wrongPassword")))
+	}
+	if _, err := auth.CheckPassword(u.PasswordHash, cur); u.PasswordHash != "" && err != nil {
+		c.accounts.Fail(u.Name)
+		return c.accountFailed(w, r, v, "password", problem.Invalid("current", "%s", v.T("account.wrongPassword")))
+	}
+	if next != r.PostFormValue("confirm") {
+		return c.accountFailed(w, r, v, "password", problem.Invalid("confirm", "%s", v.T("account.mismatch")))
+	}
+	if err := auth.ValidatePassword("new", next); err != nil {
+		if p, ok := problem.As(err); ok && strings.HasPrefix(p.Message, "shorter") {
+			p.Message = v.T("account.tooShort", auth.MinPassword)
+		}
+		return c.accountFailed(w, r, v, "password", err)
+	}
+	if err := auth.SetPassword(r.Context(), c.d.Console, u.ID, next); err != nil {
+		return err
+	}
+	if err := c.d.Console.DeleteUserSessions(r.Context(), u.ID, v.session.Hash); err != nil {
+		return err
+	}
+	c.auditSignin(r.Context(), u.Name, "password_changed", clientIP(r))
+	c.flash(w, "ok", "flash.passwordChanged")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// totpStart makes a new secret to be confirmed; an enabled second factor is not
+// replaced this way (disable it first, which needs a code).
+func (c *Console) totpStart(w http.ResponseWriter, r *http.Request, v *view) error {
+	u := v.User()
+	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
+	if err == nil && t.Enabled {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := c.d.Console.PutTOTP(r.Context(), store.TOTP{UserID: u.ID, Secret: auth.NewTOTPSecret(), CreatedAt: c.d.Clock.Now()}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account#totp", http.StatusSeeOther)
+	return nil
+}
+
+// checkCode checks a code against the person's secret and uses up its time step.
+func (c *Console) checkCode(r *http.Request, t store.TOTP) (bool, error) {
+	key, err := auth.DecodeTOTPSecret(t.Secret)
+	if err != nil {
+		return false, err
+	}
+	step, ok := auth.CheckTOTP(key, r.PostFormValue("code"), c.d.Clock.Now())
+	if !ok {
+		return false, nil
+	}
+	if err := c.d.Console.UseTOTPStep(r.Context(), t.UserID, int64(step)); errors.Is(err, store.ErrConflict) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (c *Console) totpConfirm(w http.ResponseWriter, r *http.Request, v *view) error {
+	u := v.User()
+	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := c.checkCode(r, t)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return c.accountFailed(w, r, v, "totp", problem.Invalid("code", "%s", v.T("code.wrong")))
+	}
+	if t, err = c.d.Console.GetTOTP(r.Context(), u.ID); err != nil { // with the step just used
+		return err
+	}
+	t.Enabled = true
+	if err := c.d.Console.PutTOTP(r.Context(), t); err != nil {
+		return err
+	}
+	c.auditSignin(r.Context(), u.Name, "totp_enabled", clientIP(r))
+	c.flash(w, "ok", "flash.totpOn")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) totpDisable(w http.ResponseWriter, r *http.Request, v *view) error {
+	u := v.User()
+	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.Enabled {
+		ok, err := c.checkCode(r, t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return c.accountFailed(w, r, v, "totpoff", problem.Invalid("code", "%s", v.T("code.wrong")))
+		}
+	}
+	if err := c.d.Console.DeleteTOTP(r.Context(), u.ID); err != nil {
+		return err
+	}
+	c.auditSignin(r.Context(), u.Name, "totp_disabled", clientIP(r))
+	c.flash(w, "ok", "flash.totpOff")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}

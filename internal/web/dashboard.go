@@ -1,0 +1,135 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"csirtlink/internal/federation"
+	"csirtlink/internal/incident"
+	"csirtlink/internal/store"
+)
+
+// dashboardPage is the duty officer's first screen: what partners asked of us, what we
+// wait for from them, what is open, and how each link is.
+type dashboardPage struct {
+	// AskedOfUs are partners' incidents where we have not acknowledged yet.
+	AskedOfUs []store.Incident
+	// Waiting are our incidents where a partner has not acknowledged yet, with who.
+	Waiting []waitingIncident
+	// Severities counts open incidents per severity, most severe first.
+	Severities []severityCount
+	Open       []store.Incident
+	Partners   []partner
+}
+
+type waitingIncident struct {
+	store.Incident
+	Teams []string
+	Since time.Time
+}
+
+type severityCount struct {
+	Severity string
+	Count    int
+}
+
+// partner is a peer's link health and local time.
+type partner struct {
+	federation.LinkState
+	Health   string // ok, lagging, error, revoked, unknown
+	Timezone string
+}
+
+// linkHealth sums a link up: revoked; error when the last error is newer than the last
+// contact; lagging when something waited over a minute; ok after a contact; unknown
+// before the first.
+func linkHealth(l federation.LinkState) string {
+	switch {
+	case l.Revoked:
+		return "revoked"
+	case l.LastErrorAt != nil && (l.LastContactAt == nil || l.LastErrorAt.After(*l.LastContactAt)):
+		return "error"
+	case l.LagSeconds > 60:
+		return "lagging"
+	case l.LastContactAt != nil:
+		return "ok"
+	}
+	return "unknown"
+}
+
+func (c *Console) partners(r *http.Request) ([]partner, error) {
+	links, err := c.d.Fed.Links(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]partner, len(links))
+	for i, l := range links {
+		t, _ := c.dir.Team(l.Peer)
+		out[i] = partner{LinkState: l, Health: linkHealth(l), Timezone: t.Timezone}
+	}
+	return out, nil
+}
+
+func severityRank(s string) int {
+	if i := slices.Index(incident.Severities, s); i >= 0 {
+		return i
+	}
+	return len(incident.Severities)
+}
+
+// sortBySeverity orders incidents most severe first, then most recently updated.
+func sortBySeverity(list []store.Incident) {
+	slices.SortStableFunc(list, func(a, b store.Incident) int {
+		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
+			return d
+		}
+		return b.UpdatedAt.Compare(a.UpdatedAt)
+	})
+}
+
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) error {
+	all, err := c.d.Incidents.List(r.Context(), store.IncidentFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	self := c.dir.Self.ID
+	var page dashboardPage
+	counts := map[string]int{}
+	for _, in := range all {
+		if in.Status == incident.Closed {
+			continue
+		}
+		counts[in.Severity]++
+		page.Open = append(page.Open, in)
+		for _, p := range in.Participants {
+			if p.Team == self && p.Status == incident.Invited {
+				page.AskedOfUs = append(page.AskedOfUs, in)
+			}
+		}
+		if in.Coordinator == self {
+			wi := waitingIncident{Incident: in}
+			for _, p := range in.Participants {
+				if p.Team != self && p.Status == incident.Invited {
+					wi.Teams = append(wi.Teams, p.Team)
+					if wi.Since.IsZero() || p.UpdatedAt.Before(wi.Since) {
+						wi.Since = p.UpdatedAt
+					}
+				}
+			}
+			if len(wi.Teams) > 0 {
+				page.Waiting = append(page.Waiting, wi)
+			}
+		}
+	}
+	for _, s := range incident.Severities {
+		page.Severities = append(page.Severities, severityCount{Severity: s, Count: counts[s]})
+	}
+	sortBySeverity(page.Open)
+	sortBySeverity(page.AskedOfUs)
+	if page.Partners, err = c.partners(r); err != nil {
+		return err
+	}
+	v.Nav, v.Live = "dashboard", "all"
+	return c.render(w, v, http.StatusOK, "dashboard", v.T("dashboard.title"), page)
+}

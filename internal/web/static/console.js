@@ -1,0 +1,78 @@
+// csirtlink console: live updates over Server-Sent Events, and small comforts. Every
+// screen works without this file; it only saves reloading.
+(function () {
+  'use strict';
+
+  // The browser's time zone, so that pages show times where the person is. The
+  // server reads it only when the person chose no zone.
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && document.cookie.indexOf('csl_tz=' + tz) < 0) {
+      document.cookie = 'csl_tz=' + encodeURIComponent(tz) + '; path=/; max-age=31536000; samesite=lax' +
+        (location.protocol === 'https:' ? '; secure' : '');
+    }
+  } catch (e) { /* no Intl: the team's zone is used */ }
+
+  // Recipients only mean something for AMBER+STRICT and RED: show them only then.
+  function syncRecipients(select) {
+    var set = document.getElementById(select.getAttribute('data-recipients'));
+    if (!set) { return; }
+    var v = select.value;
+    set.hidden = !(v === 'AMBER+STRICT' || v === 'RED') && !set.querySelector('input:checked');
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('select.tlp-select'), function (s) {
+    syncRecipients(s);
+    s.addEventListener('change', function () { syncRecipients(s); });
+  });
+
+  var scope = document.body.getAttribute('data-live-scope');
+  if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) { return; }
+  var indicator = document.getElementById('live');
+  function showLive(on) {
+    if (!indicator) { return; }
+    indicator.hidden = false;
+    indicator.textContent = indicator.getAttribute(on ? 'data-text-up' : 'data-text-down');
+    indicator.className = 'live ' + (on ? 'live-on' : 'live-off');
+  }
+
+  var timer = null, busy = false, again = false;
+  // refresh fetches this page again and swaps every region marked data-live. Forms
+  // live outside those regions, so nothing a person is typing is lost.
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+      .then(function (r) {
+        if (!r.ok || r.redirected) { throw new Error('status ' + r.status); }
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        Array.prototype.forEach.call(document.querySelectorAll('[data-live]'), function (el) {
+          var name = el.getAttribute('data-live');
+          var fresh = doc.querySelector('[data-live="' + name + '"]');
+          if (fresh && fresh.innerHTML !== el.innerHTML) {
+            el.innerHTML = fresh.innerHTML;
+            el.classList.remove('updated');
+            void el.offsetWidth;
+            el.classList.add('updated');
+          }
+        });
+      })
+      .catch(function () { /* the next event or a reload will do */ })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  var es = new EventSource('/events');
+  es.onopen = function () { showLive(true); };
+  es.onerror = function () { showLive(false); };
+  es.addEventListener('incident', function (ev) {
+    if (scope !== 'all' && scope !== 'incident:' + ev.data) { return; }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 200);
+  });
+  window.addEventListener('pagehide', function () { es.close(); });
+}());

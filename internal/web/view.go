@@ -1,0 +1,396 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/message"
+
+	"csirtlink/internal/auth"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+	"csirtlink/internal/tlp"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pageTemplate is one screen: the layout, the shared partials and the page's own file.
+type pageTemplate struct{ t *template.Template }
+
+var templateFuncs = template.FuncMap{
+	"join": strings.Join,
+	"has": func(list []string, s string) bool {
+		return slices.Contains(list, s)
+	},
+	"lower": strings.ToLower,
+}
+
+func mustParsePages() map[string]*pageTemplate {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*pageTemplate{}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t := template.Must(template.New(name).Funcs(templateFuncs).ParseFS(templateFS,
+			"templates/layout.html", "templates/partials.html", f))
+		pages[name] = &pageTemplate{t: t}
+	}
+	return pages
+}
+
+// view is what every template gets: the person, their language and time zone, the
+// form token, and the page's own data in Data.
+type view struct {
+	c       *Console
+	r       *http.Request
+	p       *message.Printer
+	session *session
+
+	Lang      string
+	Languages []struct{ Code, Name string }
+	Loc       *time.Location
+	Self      team.Team
+	CSRF      string
+	Title     string
+	Nav       string // the active navigation item
+	Live      string // what live updates refresh this page for: "all", "incident:<id>" or ""
+	Flash     string // a translated message after a redirect
+	FlashKind string // "ok" or "error"
+	Static    map[string]string
+	Now       time.Time
+	Data      any
+
+	// Form is what the person typed, shown again with Errors beside the fields when
+	// an action fails; Error is a message for the whole form.
+	Form   url.Values
+	Errors map[string]string
+	Error  string
+	// FormName names the form that Form and Errors belong to, on pages with several.
+	FormName string
+}
+
+func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*view, error) {
+	v := &view{c: c, r: r, session: s, Languages: languages, Self: c.dir.Self, Static: c.static.urls,
+		Now: c.d.Clock.Now(), Errors: map[string]string{}, Form: url.Values{}}
+	var prefs store.Preferences
+	if s != nil && !s.Pending {
+		var err error
+		if prefs, err = c.d.Console.GetPrefs(r.Context(), s.User.ID); err != nil {
+			return nil, err
+		}
+		v.CSRF = csrfToken(s.secret)
+	} else if s != nil {
+		v.CSRF = csrfToken(s.secret)
+	} else if pre := c.cookie(r, "csl_pre"); pre != "" {
+		v.CSRF = csrfToken(pre)
+	}
+	v.Lang = c.language(r, prefs.Language)
+	v.p = c.i18n.printer(v.Lang)
+	v.Loc = c.dir.Self.Location()
+	// The browser's zone comes from a cookie the page's script sets (so not HttpOnly,
+	// and without the __Host- prefix).
+	var browserZone string
+	if ck, err := r.Cookie("csl_tz"); err == nil {
+		browserZone, _ = url.QueryUnescape(ck.Value)
+	}
+	for _, tz := range []string{prefs.Timezone, browserZone} {
+		if loc, err := loadZone(tz); err == nil {
+			v.Loc = loc
+			break
+		}
+	}
+	if key := c.cookie(r, "csl_flash"); key != "" {
+		c.setCookie(w, "csl_flash", "", -1, http.SameSiteLaxMode)
+		kind, key, _ := strings.Cut(key, ":")
+		if strings.HasPrefix(key, "flash.") && c.i18n.has(v.Lang, key) {
+			v.Flash, v.FlashKind = v.T(key), kind
+		}
+	}
+	return v, nil
+}
+
+// loadZone loads an IANA zone name a person or browser gave.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, ". ") && !strings.Contains(name, "/") {
+		return nil, fmt.Errorf("no zone")
+	}
+	return time.LoadLocation(name)
+}
+
+// flash arranges for a translated message (a catalog key under "flash.") on the next page.
+func (c *Console) flash(w http.ResponseWriter, kind, key string) {
+	c.setCookie(w, "csl_flash", kind+":"+key, 60, http.SameSiteLaxMode)
+}
+
+// render writes a page. It renders into a buffer first, so that a template error
+// gives a clean 500 and never half a page.
+func (c *Console) render(w http.ResponseWriter, v *view, status int, page, title string, data any) error {
+	pt, ok := c.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	v.Title, v.Data = title, data
+	var buf bytes.Buffer
+	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", page, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.Lang)
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// T translates a catalog key with arguments.
+func (v *view) T(key string, args ...any) string { return v.p.Sprintf(key, args...) }
+
+// User is the signed-in person, or nil.
+func (v *view) User() *store.User {
+	if v.session == nil || v.session.Pending {
+		return nil
+	}
+	return &v.session.User
+}
+
+func (v *view) userName() string {
+	if u := v.User(); u != nil {
+		return u.Name
+	}
+	return ""
+}
+
+// Can reports whether the person may write ("write") or manage ("manage").
+func (v *view) Can(what string) bool {
+	u := v.User()
+	if u == nil {
+		return false
+	}
+	switch what {
+	case "write":
+		return auth.Allows(u.Role, auth.Write)
+	case "manage":
+		return auth.Allows(u.Role, auth.Manage)
+	}
+	return auth.Allows(u.Role, auth.Read)
+}
+
+// Time formats t in the viewer's time zone.
+func (v *view) Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	lt := t.In(v.Loc)
+	if lt.Year() == v.Now.In(v.Loc).Year() {
+		return lt.Format("01-02 15:04 MST")
+	}
+	return lt.Format("2006-01-02 15:04 MST")
+}
+
+// TimePtr is Time for an optional time.
+func (v *view) TimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return v.Time(*t)
+}
+
+// ISO is the machine-readable time for <time datetime>.
+func (v *view) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// TeamTime is t in a team's local time, or "" when that reads the same as the viewer's.
+func (v *view) TeamTime(t time.Time, teamID string) string {
+	tm, ok := v.c.dir.Team(teamID)
+	if !ok || t.IsZero() {
+		return ""
+	}
+	loc := tm.Location()
+	a, b := t.In(loc), t.In(v.Loc)
+	an, ao := a.Zone()
+	bn, bo := b.Zone()
+	if an == bn && ao == bo {
+		return ""
+	}
+	return a.Format("15:04 MST")
+}
+
+// LocalNow is the time now at a team, with its zone.
+func (v *view) LocalNow(teamID string) string {
+	tm, ok := v.c.dir.Team(teamID)
+	if !ok {
+		return ""
+	}
+	return v.Now.In(tm.Location()).Format("15:04 MST")
+}
+
+// Ago says how long ago t was, with the language's plural rules.
+func (v *view) Ago(t time.Time) string {
+	d := v.Now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return v.T("time.justNow")
+	case d < time.Hour:
+		return v.T("time.minutesAgo", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return v.T("time.hoursAgo", int(d/time.Hour))
+	}
+	return v.T("time.daysAgo", int(d/(24*time.Hour)))
+}
+
+// AgoPtr is Ago for an optional time ("never" for none).
+func (v *view) AgoPtr(t *time.Time) string {
+	if t == nil {
+		return v.T("time.never")
+	}
+	return v.Ago(*t)
+}
+
+// Seconds says how long a number of seconds is, roughly.
+func (v *view) Seconds(s float64) string {
+	switch {
+	case s < 1:
+		return v.T("duration.none")
+	case s < 120:
+		return v.T("duration.seconds", int(math.Round(s)))
+	case s < 7200:
+		return v.T("duration.minutes", int(s/60))
+	}
+	return v.T("duration.hours", int(s/3600))
+}
+
+// TLPClass is the CSS class of a TLP label's badge. Labels themselves are never
+// translated (FIRST's rule).
+func (v *view) TLPClass(label string) string {
+	return "tlp-" + strings.ToLower(strings.ReplaceAll(label, "+", "-"))
+}
+
+// TLPLabels lists the labels, least restrictive first.
+func (v *view) TLPLabels() []string {
+	return []string{string(tlp.Clear), string(tlp.Green), string(tlp.Amber), string(tlp.AmberStrict), string(tlp.Red)}
+}
+
+// TeamName is a team's name, or its id when unknown.
+func (v *view) TeamName(id string) string {
+	if t, ok := v.c.dir.Team(id); ok && t.Name != "" {
+		return t.Name
+	}
+	return id
+}
+
+// Err is the message for a field of the form that failed.
+func (v *view) Err(field string) string { return v.Errors[field] }
+
+// Val is what the person typed in a field.
+func (v *view) Val(field string) string { return v.Form.Get(field) }
+
+// Vals is every value of a multi-valued field.
+func (v *view) Vals(field string) []string { return v.Form[field] }
+
+// IsForm reports whether the form state belongs to the named form.
+func (v *view) IsForm(name string) bool { return v.FormName == name }
+
+// problemText translates a service's problem for people: known cases from the
+// catalog, others in the service's own (English) words.
+func (v *view) problemText(p *problem.Error) string {
+	switch p.Code {
+	case "csrf":
+		return v.T("error.csrf")
+	case "internal":
+		return v.T("error.internal")
+	case "not_found":
+		if p.Message == "" {
+			return v.T("error.notFound")
+		}
+	case "forbidden":
+		if p.Message == "role" {
+			return v.T("error.role")
+		}
+		if strings.HasPrefix(p.Message, "only the coordinator (") {
+			_, rest, _ := strings.Cut(p.Message, "(")
+			coord, _, _ := strings.Cut(rest, ")")
+			return v.T("error.coordinatorOnly", coord)
+		}
+	case "too_large":
+		return v.T("error.tooLarge")
+	}
+	switch {
+	case p.Message == "required":
+		return v.T("error.required")
+	case strings.HasPrefix(p.Message, "longer than "):
+		var n int
+		if _, err := fmt.Sscanf(p.Message, "longer than %d characters", &n); err == nil {
+			return v.T("error.tooLong", n)
+		}
+	}
+	return p.Message
+}
+
+// fieldErrors puts a service's problem beside the form field it names (renamed by
+// fields, service name → form name), or over the whole form.
+func (v *view) fieldErrors(form string, err error, fields map[string]string) bool {
+	p, ok := problem.As(err)
+	if !ok {
+		return false
+	}
+	v.FormName = form
+	if p.Field != "" {
+		f := p.Field
+		if m, ok := fields[f]; ok {
+			f = m
+		}
+		v.Errors[f] = v.problemText(p)
+		return true
+	}
+	v.Error = v.problemText(p)
+	return true
+}
+
+// TLP is a label's badge. The label stays in English in every language (FIRST's rule).
+func (v *view) TLP(label string) template.HTML {
+	l := template.HTMLEscapeString(label)
+	return template.HTML(`<span class="tlp ` + template.HTMLEscapeString(v.TLPClass(label)) + `">TLP:` + l + `</span>`)
+}
+
+// BackURL is where the language switcher returns to: this page, or for a form post the
+// page that showed the form.
+func (v *view) BackURL() string {
+	if v.r.Method == http.MethodGet {
+		return v.r.URL.RequestURI()
+	}
+	return v.r.URL.Path
+}
+
+// subForm is what the "tlp-recipients" template needs: the view, the names of the two
+// fields, and their state when this form failed.
+type subForm struct {
+	V               *view
+	TLP, Recipients string
+	TLPVal          string
+	TLPErr, RecErr  string
+	RecVals         []string
+}
+
+// Sub describes the TLP and recipients fields of one of the incident page's forms.
+func (v *view) Sub(form, tlpField, recField string) subForm {
+	s := subForm{V: v, TLP: tlpField, Recipients: recField}
+	if v.IsForm(form) {
+		s.TLPVal, s.TLPErr, s.RecErr, s.RecVals = v.Val(tlpField), v.Err(tlpField), v.Err(recField), v.Vals(recField)
+	}
+	return s
+}
