@@ -51,7 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	n, err := testnet.Start(ctx, testnet.Options{Dir: *dir, BasePort: *basePort, Logger: logger})
+	n, err := testnet.Start(ctx, testnet.Options{Dir: *dir, BasePort: *basePort, Logger: logger, MailDir: filepath.Join(*dir, "mail")})
 	if err != nil {
 		return err
 	}
@@ -101,6 +101,12 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident show ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident comment ID \"Takedown done\" --tlp AMBER\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink peers\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink page list --state waiting   # cn's page about the botnet C2, escalating now\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink oncall show\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink commcheck report\n")
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")
-	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Ctrl-C stops the demo.\n")
+	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Hotline e-mail lands in %s as .eml files:\n", filepath.Join(filepath.Dir(demoPath), "mail"))
+	fmt.Fprintf(w, "jp's on-call officer is mailed now; unacknowledged, the page reaches jp's lead after 2 minutes.\n")
+	fmt.Fprintf(w, "Ctrl-C stops the demo.\n")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"csirtlink/internal/federation"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -170,6 +171,131 @@ func (c *Client) WhoAmI(ctx context.Context) (Caller, error) {
 	var out Caller
 	err := c.do(ctx, http.MethodGet, "/api/v1/whoami", nil, &out)
 	return out, err
+}
+
+// PageDetail is a page as GET /api/v1/pages/{id} returns it: on the node that received
+// it, with its escalation there and every attempt to reach a person.
+type PageDetail struct {
+	store.Page
+	Escalation    *store.Escalation    `json:"escalation,omitempty"`
+	Notifications []store.Notification `json:"notifications,omitempty"`
+}
+
+// OnCall is who is on call in each of the node team's rotations at an instant.
+type OnCall struct {
+	At        time.Time           `json:"at"`
+	Timezone  string              `json:"timezone"` // the node team's IANA zone
+	Rotations []hotline.OnCallNow `json:"rotations"`
+}
+
+// SendPage pages one or more partner teams (or "all") through the hotline.
+func (c *Client) SendPage(ctx context.Context, n hotline.NewPage) (store.Page, error) {
+	var out store.Page
+	err := c.do(ctx, http.MethodPost, "/api/v1/pages", n, &out)
+	return out, err
+}
+
+// ListPages lists pages, newest first. state is "open", "waiting" (received and not yet
+// acknowledged here) or "all"/""; direction is "in", "out" or "" for both; limit 0
+// takes the node's default.
+func (c *Client) ListPages(ctx context.Context, state, direction string, limit int) ([]store.Page, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if direction != "" {
+		q.Set("direction", direction)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/pages"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Pages []store.Page `json:"pages"`
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.Pages, err
+}
+
+// GetPage returns a page with, where the node received it, its escalation and
+// notification attempts.
+func (c *Client) GetPage(ctx context.Context, id string) (PageDetail, error) {
+	var out PageDetail
+	p, err := pagePath(id, "")
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodGet, p, nil, &out)
+	return out, err
+}
+
+// AckPage acknowledges, for the node's team, a page a partner sent it.
+func (c *Client) AckPage(ctx context.Context, id string) (store.Page, error) {
+	return c.postPage(ctx, id, "/ack")
+}
+
+// ResolvePage closes, at every recipient, a page the node's team sent.
+func (c *Client) ResolvePage(ctx context.Context, id string) (store.Page, error) {
+	return c.postPage(ctx, id, "/resolve")
+}
+
+func (c *Client) postPage(ctx context.Context, id, suffix string) (store.Page, error) {
+	var out store.Page
+	p, err := pagePath(id, suffix)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodPost, p, nil, &out)
+	return out, err
+}
+
+// RunCommCheck sends a drill page to the teams named (nil or empty: every peer) and
+// records it as a comm check.
+func (c *Client) RunCommCheck(ctx context.Context, to []string) (store.CommCheck, error) {
+	var out store.CommCheck
+	err := c.do(ctx, http.MethodPost, "/api/v1/commchecks", map[string][]string{"to": to}, &out)
+	return out, err
+}
+
+// CommCheckReport returns the last limit comm checks (0: the node's default) and a
+// summary per partner.
+func (c *Client) CommCheckReport(ctx context.Context, limit int) (hotline.Report, error) {
+	path := "/api/v1/commchecks"
+	if limit != 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	var out hotline.Report
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// OnCallNow reports who is on call, and next, in each rotation at an instant (the
+// zero time: now, by the node's clock).
+func (c *Client) OnCallNow(ctx context.Context, at time.Time) (OnCall, error) {
+	path := "/api/v1/oncall/now"
+	if !at.IsZero() {
+		path += "?" + url.Values{"at": {at.Format(time.RFC3339Nano)}}.Encode()
+	}
+	var out OnCall
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// OnCallConfig returns the team's rotations, overrides and escalation policies.
+func (c *Client) OnCallConfig(ctx context.Context) (hotline.OnCallConfig, error) {
+	var out hotline.OnCallConfig
+	err := c.do(ctx, http.MethodGet, "/api/v1/oncall", nil, &out)
+	return out, err
+}
+
+func pagePath(id, suffix string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", errors.New("client: page id required")
+	}
+	return "/api/v1/pages/" + url.PathEscape(id) + suffix, nil
 }
 
 func incidentPath(id, suffix string) (string, error) {

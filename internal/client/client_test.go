@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"csirtlink/internal/client"
 	"csirtlink/internal/config"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
@@ -210,5 +212,177 @@ func TestNonAPIAnswers(t *testing.T) {
 	_, err = c.Peers(ctx)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized answer: %v", err)
+	}
+}
+
+// eventually polls f until it returns nil, for up to 3 seconds.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHotline(t *testing.T) {
+	ctx := context.Background()
+	n := startNet(t)
+	cn, jp := clientFor(n, "cn"), clientFor(n, "jp")
+
+	p, err := cn.SendPage(ctx, hotline.NewPage{To: []string{"jp"}, Severity: "high", Summary: "C2 on JP hosting", TLP: "amber"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID == "" || p.From != "cn" || p.TLP != "AMBER" || len(p.Deliveries) != 1 || p.Deliveries[0].Team != "jp" {
+		t.Fatalf("sent %+v", p)
+	}
+
+	eventually(t, "page waiting at jp", func() error {
+		list, err := jp.ListPages(ctx, "waiting", "in", 10)
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].ID != p.ID {
+			return fmt.Errorf("waiting: %+v", list)
+		}
+		return nil
+	})
+	if list, err := cn.ListPages(ctx, "", "in", 0); err != nil || len(list) != 0 {
+		t.Errorf("direction not sent: cn lists %d incoming pages, %v", len(list), err)
+	}
+	if list, err := cn.ListPages(ctx, "all", "out", 1); err != nil || len(list) != 1 || list[0].ID != p.ID {
+		t.Errorf("cn's outgoing pages: %+v, %v", list, err)
+	}
+	var ce *client.Error
+	if _, err := cn.ListPages(ctx, "bogus", "", 0); !errors.As(err, &ce) || ce.Field != "state" {
+		t.Errorf("bad state: %v", err)
+	}
+
+	// At jp, the page comes with its escalation.
+	eventually(t, "jp escalates", func() error {
+		d, err := jp.GetPage(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if d.Escalation == nil || len(d.Notifications) == 0 || d.Notifications[0].Channel != "console" {
+			return fmt.Errorf("escalation %+v, notifications %+v", d.Escalation, d.Notifications)
+		}
+		return nil
+	})
+
+	acked, err := jp.AckPage(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acked.Deliveries) != 1 || acked.Deliveries[0].State != "acknowledged" || acked.Deliveries[0].AckVia != "api" {
+		t.Errorf("acknowledged %+v", acked.Deliveries)
+	}
+	if _, err := jp.AckPage(ctx, p.ID); !errors.As(err, &ce) || ce.Status != http.StatusConflict {
+		t.Errorf("second ack: %v, want 409", err)
+	}
+	eventually(t, "cn sees the acknowledgement", func() error {
+		d, err := cn.GetPage(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if d.Escalation != nil || d.Deliveries[0].AcknowledgedAt == nil || !strings.Contains(d.Deliveries[0].AcknowledgedBy, "admin") {
+			return fmt.Errorf("%+v", d)
+		}
+		return nil
+	})
+	if _, err := jp.ResolvePage(ctx, p.ID); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Errorf("jp resolves cn's page: %v, want 403", err)
+	}
+	res, err := cn.ResolvePage(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResolvedAt == nil || res.Deliveries[0].State != "resolved" {
+		t.Errorf("resolved %+v", res)
+	}
+
+	_, err = cn.SendPage(ctx, hotline.NewPage{To: []string{"jp"}, Severity: "high", Summary: " "})
+	if !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity || ce.Field != "summary" {
+		t.Errorf("empty summary: %v", err)
+	}
+	if _, err := cn.GetPage(ctx, " "); err == nil || errors.As(err, &ce) {
+		t.Errorf("empty id: %v, want a local error", err)
+	}
+	if _, err := cn.AckPage(ctx, ""); err == nil || errors.As(err, &ce) {
+		t.Errorf("empty id: %v, want a local error", err)
+	}
+}
+
+func TestCommCheckAndOnCall(t *testing.T) {
+	ctx := context.Background()
+	n := startNet(t)
+	kr := clientFor(n, "kr")
+
+	cc, err := kr.RunCommCheck(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.ID == "" || cc.PageID == "" || !slices.Equal(cc.Teams, []string{"cn", "jp"}) {
+		t.Fatalf("comm check %+v", cc)
+	}
+	cc2, err := kr.RunCommCheck(ctx, []string{"jp"})
+	if err != nil || !slices.Equal(cc2.Teams, []string{"jp"}) {
+		t.Fatalf("comm check to jp: %+v, %v", cc2, err)
+	}
+	rep, err := kr.CommCheckReport(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) != 2 || rep.Checks[0].ID != cc2.ID || len(rep.Partners) != 2 || rep.Partners[1].Team != "jp" || rep.Partners[1].Checks != 2 {
+		t.Errorf("report %+v", rep)
+	}
+	if rep, err := kr.CommCheckReport(ctx, 1); err != nil || len(rep.Checks) != 1 {
+		t.Errorf("limit not sent: %+v, %v", rep, err)
+	}
+
+	// A rotation, made through the API: the client has no method for it.
+	nd := n.Node("kr")
+	body := `{"name":"Primary duty","timezone":"Asia/Seoul","shift":"daily","every":1,"start":"2026-01-01T09:00","members":["admin"]}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, nd.URL+"/api/v1/oncall/rotations/primary", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+nd.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("put rotation: %d", resp.StatusCode)
+	}
+
+	cfg, err := kr.OnCallConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rotations) != 1 || cfg.Rotations[0].ID != "primary" || cfg.Rotations[0].Timezone != "Asia/Seoul" {
+		t.Errorf("config %+v", cfg)
+	}
+
+	at := time.Date(2026, 3, 5, 1, 30, 0, 0, time.UTC) // 10:30 in Seoul
+	oc, err := kr.OnCallNow(ctx, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !oc.At.Equal(at) || oc.Timezone != "Asia/Seoul" || len(oc.Rotations) != 1 {
+		t.Fatalf("on call %+v", oc)
+	}
+	cur := oc.Rotations[0].Current
+	if cur.User != "admin" || !cur.Start.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) || !oc.Rotations[0].Next.Start.Equal(cur.End) {
+		t.Errorf("rotation %+v", oc.Rotations[0])
+	}
+	now, err := kr.OnCallNow(ctx, time.Time{})
+	if err != nil || time.Since(now.At).Abs() > time.Minute {
+		t.Errorf("now: %+v, %v", now, err)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"csirtlink/internal/auth"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/oncall"
 	"csirtlink/internal/store"
 )
 
@@ -92,7 +95,98 @@ func (n *Net) Seed(ctx context.Context) error {
 	participate("cn", "li.na", phish.ID, incident.Acknowledged)
 	participate("kr", "lee.seoyeon", phish.ID, incident.Done)
 	comment("kr", "lee.seoyeon", phish.ID, "KR-hosted copy taken down at 10:40 KST.", "GREEN")
-	return firstErr
+	if firstErr != nil {
+		return firstErr
+	}
+	return n.seedHotline(ctx, botnet.ID, ddos.ID)
+}
+
+// people of each team in the demo: two duty officers on a daily rota, and a lead the
+// escalation reaches next.
+var people = map[string][3][2]string{
+	"cn": {{"wang.lei", "Wang Lei"}, {"li.na", "Li Na"}, {"zhao.min", "Zhao Min"}},
+	"jp": {{"tanaka.hiro", "Tanaka Hiro"}, {"sato.yuki", "Sato Yuki"}, {"suzuki.ken", "Suzuki Ken"}},
+	"kr": {{"kim.minjun", "Kim Minjun"}, {"park.jiwoo", "Park Jiwoo"}, {"lee.seoyeon", "Lee Seoyeon"}},
+}
+
+// seedHotline gives every team people, e-mail contacts, a rota and an escalation policy
+// (the rota now, the lead two minutes later, all of it twice), then pages: cn pages jp
+// about the botnet's C2 and nobody answers yet, so the demo shows the escalation; kr
+// pages jp about the DDoS and jp acknowledges; cn runs a comm check that jp answers and
+// kr has not yet.
+func (n *Net) seedHotline(ctx context.Context, botnetID, ddosID string) error {
+	for _, team := range []string{"cn", "jp", "kr"} {
+		a := n.Node(team).App
+		admin := hotline.Actor{Name: "admin"}
+		var members []string
+		for i, p := range people[team] {
+			if _, err := a.Auth.CreateUser(ctx, p[0], p[1], p[0]+"@"+team+".csirtlink.test", auth.DutyOfficer); err != nil && !isConflict(err) {
+				return fmt.Errorf("seed %s: %w", team, err)
+			}
+			if _, err := a.Hotline.AddContact(ctx, admin, p[0], hotline.NewContact{Channel: hotline.ChannelEmail, Address: p[0] + "@" + team + ".csirtlink.test"}); err != nil {
+				return fmt.Errorf("seed %s: %w", team, err)
+			}
+			if i < 2 {
+				members = append(members, p[0])
+			}
+		}
+		tz := a.Fed.Directory().Self.Timezone
+		if err := a.Hotline.PutRotation(ctx, admin, oncall.Rotation{ID: "primary", Name: "Primary duty", Timezone: tz,
+			Shift: oncall.Daily, Every: 1, Start: "2026-01-01T09:00", Members: members}); err != nil {
+			return fmt.Errorf("seed %s rota: %w", team, err)
+		}
+		if err := a.Hotline.PutPolicy(ctx, admin, oncall.Policy{ID: "hotline", Name: "Hotline", Repeat: 1, Levels: []oncall.Level{
+			{DelayMinutes: 2, Targets: []oncall.Target{{Type: oncall.TargetRotation, ID: "primary"}}},
+			{DelayMinutes: 5, Targets: []oncall.Target{{Type: oncall.TargetUser, ID: people[team][2][0]}}},
+		}}, true); err != nil {
+			return fmt.Errorf("seed %s policy: %w", team, err)
+		}
+	}
+	hl := func(team string) *hotline.Service { return n.Node(team).App.Hotline }
+	who := func(team string, i int) hotline.Actor {
+		return hotline.Actor{Name: people[team][i][0], DisplayName: people[team][i][1]}
+	}
+	if _, err := hl("cn").Send(ctx, who("cn", 0), hotline.NewPage{To: []string{"jp"}, Severity: "critical", IncidentID: botnetID, TLP: "AMBER",
+		Summary: "Botnet C2 198.51.100.23 still answering: please take it down now",
+		Details: "9,800 bots still beacon to the C2 at a JP hosting provider. Sinkholing the domain is not enough; the server must go."}); err != nil {
+		return fmt.Errorf("seed page: %w", err)
+	}
+	ddosPage, err := hl("kr").Send(ctx, who("kr", 0), hotline.NewPage{To: []string{"jp"}, Severity: "high", IncidentID: ddosID, TLP: "AMBER",
+		Summary: "Booter panel back online under a new address: 180 Gbit/s again",
+		Details: "The attack on the banking front end resumed at 03:05 KST from the same booter, now behind booter-panel.example."})
+	if err != nil {
+		return fmt.Errorf("seed page: %w", err)
+	}
+	cc, err := hl("cn").RunCommCheck(ctx, who("cn", 1), []string{"all"})
+	if err != nil {
+		return fmt.Errorf("seed comm check: %w", err)
+	}
+	for _, p := range []string{ddosPage.ID, cc.PageID} {
+		if err := n.waitPage(ctx, "jp", p); err != nil {
+			return err
+		}
+		if _, err := hl("jp").Ack(ctx, who("jp", 2), p, hotline.ViaConsole); err != nil {
+			return fmt.Errorf("seed ack: %w", err)
+		}
+	}
+	return nil
+}
+
+// waitPage waits until a team holds a page.
+func (n *Net) waitPage(ctx context.Context, team, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		_, err := n.Node(team).App.Store.GetPage(ctx, id)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testnet: page %s did not reach %s: %w", id, team, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // waitIncident waits until every team holds the incident.

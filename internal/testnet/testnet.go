@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 	"strconv"
 
 	"csirtlink/internal/app"
@@ -42,6 +43,9 @@ type Options struct {
 	Federation config.Federation
 	Hotline    config.Hotline
 	SMTP       *config.SMTP // the relay every node sends hotline mail through
+	// MailDir, if set, runs an SMTP server that files every message there as .eml,
+	// and every node sends its hotline mail to it.
+	MailDir string
 	Clock      clock.Clock
 	Logger     *slog.Logger
 }
@@ -62,6 +66,7 @@ type Node struct {
 type Net struct {
 	Nodes []*Node
 	opts  Options
+	sink  *mailSink
 }
 
 // Start creates (or reopens) and starts every node.
@@ -73,6 +78,14 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Net{opts: opts}
+	if opts.MailDir != "" {
+		sink, err := startMailSink(opts.MailDir)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: mail sink: %w", err)
+		}
+		n.sink = sink
+		n.opts.SMTP = &config.SMTP{Addr: sink.addr, From: "csirtlink hotline <hotline@csirtlink.test>", TLS: "none"}
+	}
 	lns := make([]net.Listener, len(opts.Teams))
 	keys := make([]identity.Key, len(opts.Teams))
 	pgpKeys := make([]string, len(opts.Teams))
@@ -235,7 +248,15 @@ func (n *Net) Restart(ctx context.Context, teamID string) error {
 	if nd == nil || nd.App != nil {
 		return fmt.Errorf("testnet: %s is not stopped", teamID)
 	}
-	ln, err := net.Listen("tcp", nd.addr)
+	// A killed process's socket can linger for a moment; try again briefly.
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", nd.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		return fmt.Errorf("testnet: restart %s: %w", teamID, err)
 	}
@@ -245,6 +266,9 @@ func (n *Net) Restart(ctx context.Context, teamID string) error {
 // Close stops every running node.
 func (n *Net) Close() error {
 	var errs []error
+	if n.sink != nil {
+		defer n.sink.Close()
+	}
 	for _, nd := range n.Nodes {
 		if nd.App != nil {
 			errs = append(errs, nd.App.Close())
