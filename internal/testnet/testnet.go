@@ -12,8 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 	"strconv"
+	"time"
 
 	"csirtlink/internal/app"
 	"csirtlink/internal/auth"
@@ -46,8 +46,8 @@ type Options struct {
 	// MailDir, if set, runs an SMTP server that files every message there as .eml,
 	// and every node sends its hotline mail to it.
 	MailDir string
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // Node is one node of the network.
