@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"csirtlink/internal/clock"
+	"csirtlink/internal/config"
 	"csirtlink/internal/testnet"
 )
 
@@ -286,5 +288,99 @@ func TestEscalationSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("notification %s twice: %+v", key, p.Notifications)
 		}
 		seen[key] = true
+	}
+}
+
+// Editing the policy while a page escalates changes nothing for that page: it runs under
+// the policy as it was when it arrived. The next page gets the new policy.
+func TestPolicyEditDoesNotChangeAPageInFlight(t *testing.T) {
+	h := startHotlineNet(t, testnet.Options{})
+	h.setupJP(t)
+	cn, jp := h.Node("cn"), h.Node("jp")
+	var first pageView
+	call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp"}, "severity": "high", "summary": "first"}, &first)
+	eventually(t, 5*time.Second, "level 1 of the first page", func() error {
+		if len(h.mail.to("tanaka@jp.example")) != 1 {
+			return fmt.Errorf("%d", len(h.mail.to("tanaka@jp.example")))
+		}
+		return nil
+	})
+	// Level 2 now goes to sato instead of kato.
+	mustCall(t, jp, "PUT", "/api/v1/oncall/policies/default", map[string]any{"name": "Hotline", "repeat": 0, "default": true,
+		"levels": []map[string]any{
+			{"delay_minutes": 15, "targets": []map[string]string{{"type": "rotation", "id": "primary"}}},
+			{"delay_minutes": 15, "targets": []map[string]string{{"type": "user", "id": "sato"}}},
+		}}, 200)
+	h.clock.Advance(15*time.Minute + time.Second)
+	eventually(t, 5*time.Second, "level 2 of the first page reaches kato, as the policy was", func() error {
+		if len(h.mail.to("kato@jp.example")) != 1 {
+			return fmt.Errorf("%d", len(h.mail.to("kato@jp.example")))
+		}
+		return nil
+	})
+	if n := len(h.mail.to("sato@jp.example")); n != 0 {
+		t.Fatalf("the edited policy reached a page in flight: sato got %d mails", n)
+	}
+	mustCall(t, as(jp, h.tokens["kato"]), "POST", "/api/v1/pages/"+first.ID+"/ack", nil, 200)
+
+	var second pageView
+	call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp"}, "severity": "high", "summary": "second"}, &second)
+	eventually(t, 5*time.Second, "level 1 of the second page", func() error {
+		if len(h.mail.to("tanaka@jp.example")) != 2 {
+			return fmt.Errorf("%d", len(h.mail.to("tanaka@jp.example")))
+		}
+		return nil
+	})
+	h.clock.Advance(15*time.Minute + time.Second)
+	eventually(t, 5*time.Second, "level 2 of the second page reaches sato, as the policy is now", func() error {
+		if len(h.mail.to("sato@jp.example")) != 1 {
+			return fmt.Errorf("%d", len(h.mail.to("sato@jp.example")))
+		}
+		return nil
+	})
+}
+
+// A flood of pages does not bury one person: past the rate limit, attempts on a channel
+// are skipped and recorded as such.
+func TestNotificationRateLimit(t *testing.T) {
+	h := startHotlineNetWithClock(t, testnet.Options{Hotline: config.Hotline{RateLimit: 2}}, clock.NewFake(night))
+	h.setupJP(t)
+	cn, jp := h.Node("cn"), h.Node("jp")
+	var ids []string
+	for i := range 3 {
+		var p pageView
+		call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp"}, "severity": "medium", "summary": fmt.Sprintf("flood %d", i)}, &p)
+		ids = append(ids, p.ID)
+	}
+	eventually(t, 5*time.Second, "every attempt made or skipped", func() error {
+		for _, id := range ids {
+			var p pageView
+			if code := call(t, jp, "GET", "/api/v1/pages/"+id, nil, &p); code != 200 {
+				return fmt.Errorf("%s: %d", id, code)
+			}
+			if len(p.Notifications) == 0 {
+				return fmt.Errorf("%s has no attempts yet", id)
+			}
+			for _, n := range p.Notifications {
+				if n.State == "pending" || n.State == "sending" {
+					return fmt.Errorf("%s still %s", id, n.State)
+				}
+			}
+		}
+		return nil
+	})
+	if n := len(h.mail.to("tanaka@jp.example")); n != 2 {
+		t.Fatalf("tanaka got %d mails, want the limit of 2", n)
+	}
+	skipped := 0
+	for _, id := range ids {
+		for _, n := range getPage(t, jp, id).Notifications {
+			if n.Channel == "email" && n.State == "skipped" {
+				skipped++
+			}
+		}
+	}
+	if skipped != 1 {
+		t.Fatalf("%d e-mail attempts skipped, want 1", skipped)
 	}
 }

@@ -96,8 +96,9 @@ func startHotlineNetWithClock(t *testing.T, opts testnet.Options, clk testClock)
 	opts.Logger = testLogger
 	opts.Federation = fastFed
 	opts.SMTP = &config.SMTP{Addr: h.mail.addr, From: "csirtlink hotline <hotline@csirtlink.test>", TLS: "none"}
-	opts.Hotline = config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond), WebhookAllowPrivate: true,
-		FallbackAfter: config.Duration(2 * time.Minute)}
+	opts.Hotline.EngineInterval = config.Duration(20 * time.Millisecond)
+	opts.Hotline.WebhookAllowPrivate = true
+	opts.Hotline.FallbackAfter = config.Duration(2 * time.Minute)
 	h.Net = startNet(t, opts)
 	return h
 }
