@@ -47,6 +47,8 @@ type Engine struct {
 	modules []Module
 	holder  string
 	wake    chan struct{}
+	// leaseUntil is when our lease runs out; only Run's goroutine touches it.
+	leaseUntil time.Time
 }
 
 // New makes an engine; holder ids are random per process.
@@ -96,15 +98,20 @@ func (e *Engine) Run(ctx context.Context) {
 
 // Cycle runs every module once if this replica holds the lease. It reports whether it did.
 func (e *Engine) Cycle(ctx context.Context) bool {
-	ok, err := e.leases.TryLease(ctx, "engine", e.holder, e.clock.Now(), e.opts.LeaseTTL)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Error("engine lease", "err", err)
+	// Renew the lease when half of it is used, not every cycle: a renewal is a write.
+	if now := e.clock.Now(); now.After(e.leaseUntil.Add(-e.opts.LeaseTTL / 2)) {
+		ok, err := e.leases.TryLease(ctx, "engine", e.holder, now, e.opts.LeaseTTL)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("engine lease", "err", err)
+			}
+			return false
 		}
-		return false
-	}
-	if !ok {
-		return false
+		if !ok {
+			e.leaseUntil = time.Time{}
+			return false
+		}
+		e.leaseUntil = now.Add(e.opts.LeaseTTL)
 	}
 	for _, m := range e.modules {
 		start := time.Now()
