@@ -16,7 +16,7 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 	seed32 := []byte("12345678901234567890123456789012")
 	seed64 := []byte("1234567890123456789012345678901234567890123456789012345678901234")
 	cases := []struct {
-		unix        int64
+		unix                 int64
 		sha1, sha256, sha512 string
 	}{
 		{59, "94287082", "46119246", "90693936"},
