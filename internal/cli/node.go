@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -114,15 +117,21 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer n.Close()
-	if _, err := n.Auth.CreateUser(ctx, *admin, "", "", auth.Admin); err != nil {
+	u, err := n.Auth.CreateUser(ctx, *admin, "", "", auth.Admin)
+	if err != nil {
 		return err
 	}
 	tok, _, err := n.Auth.IssueToken(ctx, *admin, "init", 0)
 	if err != nil {
 		return err
 	}
+	pw := auth.GeneratePassword()
+	if err := auth.SetPassword(ctx, n.Store, u.ID, pw); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Created node %s in %s\n\n", *id, *dir)
-	fmt.Fprintf(stdout, "  config:     %s\n  public key: %s\n  admin:      %s\n  token:      %s   (shown once; stored only as a hash)\n\n", cfgPath, key.Public(), *admin, tok)
+	fmt.Fprintf(stdout, "  config:     %s\n  public key: %s\n  admin:      %s\n  password:   %s   (for the web console; shown once)\n  token:      %s   (for the API and CLI; shown once; stored only as a hash)\n\n",
+		cfgPath, key.Public(), *admin, pw, tok)
 	fmt.Fprintf(stdout, "Give partners this entry for their \"peers\" list:\n")
 	return printPeerEntry(stdout, cfg.Team, key.Public())
 }
@@ -163,8 +172,11 @@ func openForAdmin(ctx context.Context, path string) (*app.Node, error) {
 }
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "password" {
+		return userPassword(ctx, args[1:], os.Stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: csirtlink user create --config FILE --name NAME --role ROLE", errUsage)
+		return fmt.Errorf("%w: csirtlink user create|password --config FILE --name NAME", errUsage)
 	}
 	fs := newFlags("user create", stderr)
 	path := fs.String("config", "csirtlink.json", "configuration `file`")
@@ -268,5 +280,47 @@ func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stdout, "revoked token %s\n", *id)
+	return nil
+}
+
+// userPassword sets a person's console password: a generated one (printed once), or
+// one read from the first line of standard input, so it never appears in a process list.
+func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("user password", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	name := fs.String("name", "", "login `name`")
+	generate := fs.Bool("generate", false, "make a random password and print it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	pw := ""
+	if *generate {
+		pw = auth.GeneratePassword()
+	} else {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		pw = strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return fmt.Errorf("%w: give the password on standard input, or use --generate", errUsage)
+		}
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	u, err := n.Store.UserByName(ctx, *name)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", *name, err)
+	}
+	if err := auth.SetPassword(ctx, n.Store, u.ID, pw); err != nil {
+		return err
+	}
+	if *generate {
+		fmt.Fprintf(stdout, "%s\n", pw)
+	}
+	fmt.Fprintf(stderr, "password set for %s\n", u.Name)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/client"
 	"csirtlink/internal/config"
 	"csirtlink/internal/store"
@@ -68,6 +69,23 @@ func TestInitCreatesAWorkingNode(t *testing.T) {
 	}
 	satoToken := strings.TrimSpace(out.String())
 	out.Reset()
+	if err := Run(ctx, []string{"user", "password", "--config", cfgPath, "--name", "sato", "--generate"}, &out, &errOut); err != nil {
+		t.Fatalf("user password: %v", err)
+	}
+	pw := strings.TrimSpace(out.String())
+	node, err := openForAdmin(ctx, cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sato, _ := node.Store.UserByName(ctx, "sato")
+	node.Close()
+	if _, err := auth.CheckPassword(sato.PasswordHash, pw); err != nil || len(pw) < 12 {
+		t.Fatalf("generated password %q does not check: %v", pw, err)
+	}
+	if _, err := auth.CheckPassword(sato.PasswordHash, pw+"x"); err == nil {
+		t.Fatal("a wrong password checks")
+	}
+	out.Reset()
 	if err := Run(ctx, []string{"token", "list", "--config", cfgPath, "--user", "sato"}, &out, &errOut); err != nil {
 		t.Fatalf("token list: %v", err)
 	}
@@ -77,7 +95,7 @@ func TestInitCreatesAWorkingNode(t *testing.T) {
 	}
 	tokenID := strings.Fields(lines[1])[0]
 	// The token works against a running node until it is revoked.
-	node, err := openForAdmin(ctx, cfgPath)
+	node, err = openForAdmin(ctx, cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
