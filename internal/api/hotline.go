@@ -115,8 +115,8 @@ func (a *API) onCallNow(w http.ResponseWriter, r *http.Request, _ caller) error 
 	at := time.Now().UTC()
 	if s := r.URL.Query().Get("at"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return problem.Invalid("at", "must be an RFC 3339 time")
+		if err != nil || t.Year() < 1970 || t.Year() > 2200 {
+			return problem.Invalid("at", "must be an RFC 3339 time between 1970 and 2200")
 		}
 		at = t
 	}
@@ -139,7 +139,8 @@ func (a *API) putRotation(w http.ResponseWriter, r *http.Request, c caller) erro
 	if rot.ID != r.PathValue("id") {
 		return problem.Invalid("id", "differs from the URL")
 	}
-	if err := a.hotline.PutRotation(r.Context(), c.hotline(), rot); err != nil {
+	rot, err := a.hotline.PutRotation(r.Context(), c.hotline(), rot)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, rot)

@@ -26,6 +26,9 @@ Usage:
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
   csirtlink peers                                   state of each federation link
+  csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
+  csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
+  csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -79,6 +82,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIncident(ctx, rest, stdout, stderr)
 	case "peers":
 		return runPeers(ctx, rest, stdout, stderr)
+	case "page":
+		return runPage(ctx, rest, stdout, stderr)
+	case "oncall":
+		return runOnCall(ctx, rest, stdout, stderr)
+	case "commcheck":
+		return runCommCheck(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -78,6 +78,9 @@ func (s *Service) Ack(ctx context.Context, a Actor, pageID, via string) (store.P
 		if p.From == s.dir.Self.ID {
 			return problem.Conflict("page %s is ours; the partners acknowledge it", pageID)
 		}
+		if p.ResolvedAt != nil {
+			return problem.Conflict("page %s was resolved by %s", pageID, p.From)
+		}
 		if err := s.acknowledge(ctx, tx, p, a.label(), a.Name, via); err != nil {
 			return err
 		}

@@ -101,7 +101,9 @@ func (s *Service) CommCheckReport(ctx context.Context, limit int) (Report, error
 			}
 			sum.Checks++
 			if d.AcknowledgedAt != nil {
-				secs := d.AcknowledgedAt.Sub(d.SentAt).Seconds()
+				// The acknowledgement is stamped by the partner's clock; a small skew
+				// between the nodes must not show as a negative time.
+				secs := max(d.AcknowledgedAt.Sub(d.SentAt).Seconds(), 0)
 				pr.Answered, pr.Seconds = true, &secs
 				sum.Answered++
 				times[d.Team] = append(times[d.Team], secs)

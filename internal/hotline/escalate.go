@@ -139,6 +139,11 @@ func (s *Service) fireLevel(ctx context.Context, tx store.Tx, pageID string, now
 	if err != nil {
 		return s.stopEscalation(ctx, tx, pageID, now, "unusable policy: "+err.Error())
 	}
+	levels := plan.Policy.Levels
+	if e.Level >= len(levels) {
+		// The last level's wait has passed with no acknowledgement.
+		return s.stopEscalation(ctx, tx, pageID, now, "every level notified; no acknowledgement")
+	}
 	due := *e.NextAt
 	users, err := plan.Resolve(e.Level, due)
 	if err != nil {
@@ -149,19 +154,14 @@ func (s *Service) fireLevel(ctx context.Context, tx store.Tx, pageID string, now
 			return err
 		}
 	}
-	levels := plan.Policy.Levels
 	next := due.Add(time.Duration(levels[e.Level].DelayMinutes) * time.Minute)
 	e.Level++
-	if e.Level == len(levels) {
+	if e.Level == len(levels) && e.Round < plan.Policy.Repeat {
 		e.Level, e.Round = 0, e.Round+1
 	}
-	if e.Round > plan.Policy.Repeat {
-		// The last level's delay still runs: the escalation is over once it has passed
-		// with no acknowledgement. Keep it visible as exhausted.
-		e.NextAt, e.StoppedAt, e.StopReason = nil, &now, "every level notified; no acknowledgement"
-	} else {
-		e.NextAt = &next
-	}
+	// After the last level of the last round, Level stays past the end: its wait still
+	// runs, and the escalation ends when it has passed.
+	e.NextAt = &next
 	if err := tx.PutEscalation(ctx, e); err != nil {
 		return err
 	}

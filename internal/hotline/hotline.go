@@ -310,23 +310,14 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]store.Page, error) 
 	case "open":
 		sf.Open = true
 	case "waiting":
-		sf.Open, sf.NotFrom = true, s.dir.Self.ID
+		if f.Direction == "out" {
+			return nil, problem.Invalid("state", "waiting pages are pages to us; not with direction out")
+		}
+		sf.Open, sf.WaitingFor = true, s.dir.Self.ID
 	default:
 		return nil, problem.Invalid("state", "must be open, waiting or all")
 	}
-	pages, err := s.st.ListPages(ctx, sf)
-	if err != nil || f.State != "waiting" {
-		return pages, err
-	}
-	waiting := pages[:0]
-	for _, p := range pages {
-		for _, d := range p.Deliveries {
-			if d.Team == s.dir.Self.ID && stateRank[d.State] < stateRank[Acknowledged] {
-				waiting = append(waiting, p)
-			}
-		}
-	}
-	return waiting, nil
+	return s.st.ListPages(ctx, sf)
 }
 
 // Resolve closes a page we sent, at every recipient.
@@ -347,7 +338,7 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 		if p.ResolvedAt != nil {
 			return problem.Conflict("page %s is already resolved", id)
 		}
-		now := s.clock.Now()
+		now := s.clock.Now().Truncate(time.Microsecond)
 		if err := tx.ResolvePage(ctx, id, now, a.label()); err != nil {
 			return err
 		}

@@ -91,19 +91,19 @@ func (s *Service) userExists(ctx context.Context, st store.Users) func(string) b
 	return func(name string) bool { _, err := st.UserByName(ctx, name); return err == nil }
 }
 
-// PutRotation creates or replaces a rotation. Pages already escalating keep the rota as
-// it was when they arrived.
-func (s *Service) PutRotation(ctx context.Context, a Actor, r oncall.Rotation) error {
+// PutRotation creates or replaces a rotation, and returns it as stored. Pages already
+// escalating keep the rota as it was when they arrived.
+func (s *Service) PutRotation(ctx context.Context, a Actor, r oncall.Rotation) (oncall.Rotation, error) {
 	if !configID.MatchString(r.ID) {
-		return problem.Invalid("id", "use 1-64 of a-z, 0-9, '_', '-'")
+		return r, problem.Invalid("id", "use 1-64 of a-z, 0-9, '_', '-'")
 	}
 	if r.Timezone == "" {
 		r.Timezone = s.dir.Self.Timezone
 	}
 	if err := r.Validate(); err != nil {
-		return fieldProblem(err)
+		return r, fieldProblem(err)
 	}
-	return s.st.InTx(ctx, func(tx store.Tx) error {
+	return r, s.st.InTx(ctx, func(tx store.Tx) error {
 		for i, m := range r.Members {
 			if !s.userExists(ctx, tx)(m) {
 				return problem.Invalid(fmt.Sprintf("members[%d]", i), "no user %q", m)

@@ -73,6 +73,10 @@ func (c conn) ListPages(ctx context.Context, f store.PageFilter) ([]store.Page, 
 	if f.Open {
 		where = append(where, "resolved_at IS NULL")
 	}
+	if f.WaitingFor != "" {
+		where = append(where, "id IN (SELECT page_id FROM deliveries WHERE team = ? AND state IN ('sent', 'delivered', 'notified'))")
+		args = append(args, f.WaitingFor)
+	}
 	if f.Drill != nil {
 		where, args = append(where, "drill = ?"), append(args, boolInt(*f.Drill))
 	}

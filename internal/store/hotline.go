@@ -107,9 +107,11 @@ type PageFilter struct {
 	From    string // only pages sent by this team
 	NotFrom string // only pages sent by other teams
 	Open    bool   // only pages not resolved
-	Drill   *bool
-	Since   time.Time
-	Limit   int
+	// WaitingFor: only pages whose delivery to this team is not yet acknowledged.
+	WaitingFor string
+	Drill      *bool
+	Since      time.Time
+	Limit      int
 }
 
 // Hotline stores pages, escalations, notifications and on-call configuration.

@@ -131,7 +131,7 @@ func (n *Net) seedHotline(ctx context.Context, botnetID, ddosID string) error {
 			}
 		}
 		tz := a.Fed.Directory().Self.Timezone
-		if err := a.Hotline.PutRotation(ctx, admin, oncall.Rotation{ID: "primary", Name: "Primary duty", Timezone: tz,
+		if _, err := a.Hotline.PutRotation(ctx, admin, oncall.Rotation{ID: "primary", Name: "Primary duty", Timezone: tz,
 			Shift: oncall.Daily, Every: 1, Start: "2026-01-01T09:00", Members: members}); err != nil {
 			return fmt.Errorf("seed %s rota: %w", team, err)
 		}
