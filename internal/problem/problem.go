@@ -14,6 +14,11 @@ type Error struct {
 	Code    string // stable machine-readable code
 	Field   string // the request field at fault, if any
 	Message string // safe to show the client
+	// Format and Args are what Message was made from: a console translates Format
+	// through its message catalog (where the English format is the key) and formats
+	// Args in the viewer's language.
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string {
@@ -25,27 +30,31 @@ func (e *Error) Error() string {
 
 // Invalid reports a bad value in a named field.
 func Invalid(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: field, Message: fmt.Sprintf(format, args...)}
+	return newError(http.StatusUnprocessableEntity, "invalid", field, format, args)
+}
+
+func newError(status int, code, field, format string, args []any) *Error {
+	return &Error{Status: status, Code: code, Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // BadRequest reports a request that could not be read at all.
 func BadRequest(format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
+	return newError(http.StatusBadRequest, "bad_request", "", format, args)
 }
 
 // NotFound reports a missing object.
 func NotFound(format string, args ...any) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
+	return newError(http.StatusNotFound, "not_found", "", format, args)
 }
 
 // Forbidden reports an action the caller may not take.
 func Forbidden(format string, args ...any) *Error {
-	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf(format, args...)}
+	return newError(http.StatusForbidden, "forbidden", "", format, args)
 }
 
 // Conflict reports an action that the object's current state does not allow.
 func Conflict(format string, args ...any) *Error {
-	return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+	return newError(http.StatusConflict, "conflict", "", format, args)
 }
 
 // As returns the *Error in err's chain, if any.
