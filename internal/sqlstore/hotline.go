@@ -477,17 +477,19 @@ func (c conn) Overrides(ctx context.Context, since time.Time) ([][]byte, error) 
 	return out, nil
 }
 
-// PutPolicy inserts or replaces a policy document; a default policy replaces the old default.
+// PutPolicy inserts or replaces a policy document. A default policy takes the default
+// from any other in the same statement, so two concurrent calls cannot both leave a
+// default behind.
 func (c conn) PutPolicy(ctx context.Context, id string, data []byte, isDefault bool, at time.Time) error {
-	if isDefault {
-		if _, err := c.exec(ctx, `UPDATE policies SET is_default = 0 WHERE id <> ?`, id); err != nil {
-			return fmt.Errorf("sqlstore: policy %s: %w", id, err)
-		}
-	}
-	_, err := c.exec(ctx, `INSERT INTO policies (id, data, is_default, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, is_default = excluded.is_default, updated_at = excluded.updated_at`,
-		id, string(data), boolInt(isDefault), micros(at))
+	_, err := c.exec(ctx, `INSERT INTO policies (id, data, is_default, updated_at) VALUES (?, ?, 0, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, is_default = 0, updated_at = excluded.updated_at`,
+		id, string(data), micros(at))
 	if err != nil {
 		return fmt.Errorf("sqlstore: policy %s: %w", id, err)
+	}
+	if isDefault {
+		if _, err := c.exec(ctx, `UPDATE policies SET is_default = CASE WHEN id = ? THEN 1 ELSE 0 END WHERE is_default = 1 OR id = ?`, id, id); err != nil {
+			return fmt.Errorf("sqlstore: policy %s: %w", id, err)
+		}
 	}
 	return nil
 }
@@ -536,7 +538,10 @@ func (c conn) CommChecks(ctx context.Context, limit int) ([]store.CommCheck, err
 		if err := rows.Scan(&cc.ID, &cc.PageID, &teams, &cc.CreatedBy, &created); err != nil {
 			return nil, fmt.Errorf("sqlstore: comm checks: %w", err)
 		}
-		cc.Teams, cc.CreatedAt = strings.Split(teams, ","), fromMicros(created)
+		cc.CreatedAt = fromMicros(created)
+		if teams != "" {
+			cc.Teams = strings.Split(teams, ",")
+		}
 		out = append(out, cc)
 	}
 	return out, rows.Err()

@@ -137,8 +137,9 @@ type Hotline interface {
 	PutNotification(ctx context.Context, n Notification) error
 	PendingNotifications(ctx context.Context, limit int) ([]Notification, error)
 	PageNotifications(ctx context.Context, pageID string) ([]Notification, error)
-	// CountNotifications counts attempts (in any state but pending) to a person on a
-	// channel since a time; for rate limits and deduplication.
+	// CountNotifications counts attempts made or being made (sending, sent, unknown) to
+	// a person on a channel since a time, for one page if pageID is set; for rate limits
+	// and deduplication.
 	CountNotifications(ctx context.Context, user, channel, pageID string, since time.Time) (int, error)
 	// AbandonNotifications marks attempts claimed before cutoff and never finished as
 	// unknown: whether they reached the person is not known, so they are not repeated.

@@ -20,7 +20,7 @@ import (
 )
 
 // Run runs the suite. open must return a fresh, empty, migrated store for each call and
-// close it when the test ends (t.Cleanup).
+// close it when the test ends (t.Cleanup). The store must implement store.Console too.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -47,6 +47,40 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OnCommitOutsideTx", testOnCommitOutsideTx},
 		{"Within", testWithin},
 		{"ConcurrentTakeSeq", testConcurrentTakeSeq},
+
+		// Hotline (hotline.go).
+		{"Pages", testPages},
+		{"ResolvePage", testResolvePage},
+		{"ListPages", testListPages},
+		{"PutDelivery", testPutDelivery},
+		{"StaleDeliveries", testStaleDeliveries},
+		{"Escalations", testEscalations},
+		{"Notifications", testNotifications},
+		{"NotificationsConcurrentDedupe", testNotificationsConcurrentDedupe},
+		{"PendingNotifications", testPendingNotifications},
+		{"CountNotifications", testCountNotifications},
+		{"AbandonNotifications", testAbandonNotifications},
+		{"Contacts", testContacts},
+		{"AckCodes", testAckCodes},
+		{"Rotations", testRotations},
+		{"Overrides", testOverrides},
+		{"Policies", testPolicies},
+		{"PoliciesConcurrentDefault", testPoliciesConcurrentDefault},
+		{"PoliciesConcurrentDefaultNoTx", testPoliciesConcurrentDefaultNoTx},
+		{"CommChecks", testCommChecks},
+		{"CommCheckNoTeams", testCommCheckNoTeams},
+		{"Leases", testLeases},
+		{"LeasesConcurrent", testLeasesConcurrent},
+		{"HotlineTimes", testHotlineTimes},
+
+		// Console (console.go).
+		{"Passwords", testPasswords},
+		{"Sessions", testSessions},
+		{"DeleteUserSessions", testDeleteUserSessions},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"TOTP", testTOTP},
+		{"Prefs", testPrefs},
+		{"ConsoleTimes", testConsoleTimes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
