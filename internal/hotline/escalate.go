@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"csirtlink/internal/auth"
@@ -200,7 +201,12 @@ func (Notifier) Name() string { return "notifier" }
 // claimTimeout is how long an attempt may stay claimed before it counts as interrupted.
 const claimTimeout = 2 * time.Minute
 
-// UpdateAll makes every pending attempt.
+// notifyConcurrency is how many attempts are made at once: a slow mail relay or webhook
+// must not hold up everyone else's pages.
+const notifyConcurrency = 8
+
+// UpdateAll makes every pending attempt: claims a batch in one transaction, makes the
+// attempts concurrently, and records the results in one transaction.
 func (m Notifier) UpdateAll(ctx context.Context) error {
 	s := m.s
 	now := s.clock.Now()
@@ -209,16 +215,53 @@ func (m Notifier) UpdateAll(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Warn("notification attempts interrupted by a stop; not repeated", "count", n)
 	}
-	pending, err := s.st.PendingNotifications(ctx, 50)
-	if err != nil {
-		return err
-	}
-	for _, n := range pending {
-		if err := s.notifyOne(ctx, n); err != nil {
+	for {
+		pending, err := s.st.PendingNotifications(ctx, 50)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		var attempts []*attempt
+		err = s.st.InTx(ctx, func(tx store.Tx) error {
+			attempts = attempts[:0]
+			for _, n := range pending {
+				a, err := s.claim(ctx, tx, n)
+				if err != nil {
+					return err
+				}
+				if a != nil {
+					attempts = append(attempts, a)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		errs := make([]error, len(attempts))
+		sem := make(chan struct{}, notifyConcurrency)
+		var wg sync.WaitGroup
+		for i, a := range attempts {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs[i] = s.deliverAttempt(ctx, a)
+			}()
+		}
+		wg.Wait()
+		err = s.st.InTx(ctx, func(tx store.Tx) error {
+			for i, a := range attempts {
+				if err := s.finish(ctx, tx, a, errs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 // attempt is a claimed notification with what it needs to be sent.
@@ -227,20 +270,6 @@ type attempt struct {
 	page    store.Page
 	contact store.Contact
 	code    string
-}
-
-func (s *Service) notifyOne(ctx context.Context, n store.Notification) error {
-	var a *attempt
-	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		a, err = s.claim(ctx, tx, n)
-		return err
-	})
-	if err != nil || a == nil {
-		return err
-	}
-	sendErr := s.deliverAttempt(ctx, a)
-	return s.st.InTx(ctx, func(tx store.Tx) error { return s.finish(ctx, tx, a, sendErr) })
 }
 
 // claim decides whether an attempt is made; if so it marks it sending and returns it.
