@@ -162,18 +162,22 @@ func summary(dk *diskResult, rs []result, lat *latencyResult) {
 	fmt.Println()
 	fmt.Println("== summary ==")
 	if dk != nil {
-		fmt.Printf("disk: fsync of 4 KiB at %.0f/s: p50 %s, p99 %s, max %s\n\n", dk.rate, ms(dk.sync.p(50)), ms(dk.sync.p(99)), ms(dk.sync.p(100)))
+		fmt.Printf("disk: fsync of 4 KiB at %.0f/s: p50 %s, p99 %s, max %s (other processes: %s of the machine)\n\n", dk.rate,
+			ms(dk.sync.p(50)), ms(dk.sync.p(99)), ms(dk.sync.p(100)), dk.sys.othersPct())
 	}
 	if len(rs) > 0 {
-		fmt.Printf("%-8s %7s %9s %12s %14s %12s %11s %11s\n", "phase", "entries", "writers", "written/s", "propagated/s", "write p50", "write p99", "CPU/entry")
+		fmt.Printf("%-8s %7s %8s %10s %13s %10s %10s %11s %10s %7s\n", "phase", "entries", "writers", "written/s", "propagated/s",
+			"write p50", "write p99", "write max", "CPU/entry", "others")
 		for _, r := range rs {
-			fmt.Printf("%-8s %7d %9d %12.0f %14.0f %12s %11s %11s\n", r.phase, r.n, r.conc, r.writeRate(), r.propRate(),
-				ms(r.writeLat.p(50)), ms(r.writeLat.p(99)), us(r.cpu/time.Duration(max(r.n, 1))))
+			fmt.Printf("%-8s %7d %8d %10.0f %13.0f %10s %10s %11s %10s %7s\n", r.phase, r.n, r.conc, r.writeRate(), r.propRate(),
+				ms(r.writeLat.p(50)), ms(r.writeLat.p(99)), ms(r.writeLat.p(100)), us(r.cpu/time.Duration(max(r.n, 1))), r.sys.othersPct())
 		}
+		fmt.Println(`("others": CPU used by other processes, as a share of the whole machine, during the phase)`)
 	}
 	if lat != nil {
 		fmt.Println()
-		fmt.Printf("steady %.0f entries/s for %s (%d written):\n", lat.rate, lat.duration, lat.written)
+		fmt.Printf("steady %.0f entries/s for %s (%d written; other processes used %s of the machine):\n", lat.rate, lat.duration,
+			lat.written, lat.sys.othersPct())
 		fmt.Printf("%-34s %6s %9s %9s %9s %9s\n", "path (write return → visible)", "n", "p50", "p90", "p99", "max")
 		for _, row := range lat.rows() {
 			fmt.Printf("%-34s %6d %9s %9s %9s %9s\n", row.name, len(row.d), ms(row.d.p(50)), ms(row.d.p(90)), ms(row.d.p(99)), ms(row.d.p(100)))
@@ -202,6 +206,14 @@ func (s sysCPU) String() string {
 	all := s.busy + s.idle + s.iowait
 	return fmt.Sprintf("%.0f%% busy, of which other processes %.0f%%; %.0f%% iowait", 100*float64(s.busy)/float64(all),
 		100*float64(s.others)/float64(all), 100*float64(s.iowait)/float64(all))
+}
+
+func (s sysCPU) othersPct() string {
+	all := s.busy + s.idle + s.iowait
+	if !s.ok || all <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(s.others)/float64(all))
 }
 
 // readSysCPU reads the machine's cumulative CPU times.

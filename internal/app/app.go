@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
 	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done }}).Register(mux)
+	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done }}).Register(mux)
 	n.handler = securityHeaders(mux)
 	return n, nil
 }

@@ -108,19 +108,33 @@ type Escalator struct{ s *Service }
 // Name names the module.
 func (Escalator) Name() string { return "escalator" }
 
-// UpdateAll fires every due level.
+// UpdateAll fires every due level, a batch per transaction: one commit (one fsync)
+// for many pages keeps up when thousands of timers fall due together.
 func (m Escalator) UpdateAll(ctx context.Context) error {
 	s := m.s
-	now := s.clock.Now()
-	due, err := s.st.DueEscalations(ctx, now, 100)
-	if err != nil {
-		return err
-	}
-	for _, e := range due {
-		if err := s.st.InTx(ctx, func(tx store.Tx) error { return s.fireLevel(ctx, tx, e.PageID, now) }); err != nil {
-			return fmt.Errorf("escalate %s: %w", e.PageID, err)
+	for range 5 {
+		now := s.clock.Now()
+		due, err := s.st.DueEscalations(ctx, now, 200)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		err = s.st.InTx(ctx, func(tx store.Tx) error {
+			for _, e := range due {
+				if err := s.fireLevel(ctx, tx, e.PageID, now); err != nil {
+					return fmt.Errorf("escalate %s: %w", e.PageID, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(due) < 200 {
+			return nil
 		}
 	}
+	// More is due: give the other modules their turn, then come straight back.
+	s.wake()
 	return nil
 }
 
@@ -215,7 +229,7 @@ func (m Notifier) UpdateAll(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Warn("notification attempts interrupted by a stop; not repeated", "count", n)
 	}
-	for {
+	for range 4 {
 		pending, err := s.st.PendingNotifications(ctx, 50)
 		if err != nil || len(pending) == 0 {
 			return err
@@ -262,6 +276,9 @@ func (m Notifier) UpdateAll(ctx context.Context) error {
 			return err
 		}
 	}
+	// More may be pending: let the escalator fire what fell due meanwhile, then come back.
+	s.wake()
+	return nil
 }
 
 // attempt is a claimed notification with what it needs to be sent.

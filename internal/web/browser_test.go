@@ -186,7 +186,7 @@ func startNet(t *testing.T) *testnet.Net {
 // reload; jp switches to Japanese; an AMBER+STRICT entry for jp never shows at kr; and
 // a screenshot of every screen in every language (desktop and phone).
 //
-// Not yet: send a page and acknowledge it — the hotline is not wired into the console.
+// The hotline (send a page, acknowledge it, watch it live) is TestHotlineInBrowser's.
 func TestConsoleInBrowser(t *testing.T) {
 	exe := needBrowser(t)
 	shots := screenshotDir(t)

@@ -10,9 +10,15 @@ import (
 	"csirtlink/internal/store"
 )
 
-// dashboardPage is the duty officer's first screen: what partners asked of us, what we
-// wait for from them, what is open, and how each link is.
+// dashboardPage is the duty officer's first screen: pages waiting for our
+// acknowledgement, what partners asked of us, what we wait for from them, what is
+// open, and how each link is.
 type dashboardPage struct {
+	// Hotline: the node runs the hotline. PagesIn wait for our acknowledgement, most
+	// urgent first; PagesOut are our open pages with each partner's progress.
+	Hotline  bool
+	PagesIn  []pageRow
+	PagesOut []pageRow
 	// AskedOfUs are partners' incidents where we have not acknowledged yet.
 	AskedOfUs []store.Incident
 	// Waiting are our incidents where a partner has not acknowledged yet, with who.
@@ -128,6 +134,9 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 	sortBySeverity(page.Open)
 	sortBySeverity(page.AskedOfUs)
 	if page.Partners, err = c.partners(r); err != nil {
+		return err
+	}
+	if err := c.dashboardPages(r, &page); err != nil {
 		return err
 	}
 	v.Nav, v.Live = "dashboard", "all"

@@ -10,41 +10,45 @@ import (
 	"csirtlink/internal/auth"
 )
 
-// hub passes incident changes to the open live-update streams. publish never blocks:
-// a stream whose buffer is full misses that notice, and its page refreshes on the next.
+// event is a change a live page may show: Kind "incident" or "page", and the object's id.
+type event struct{ Kind, ID string }
+
+// hub passes incident and page changes to the open live-update streams. publish never
+// blocks: a stream whose buffer is full misses that notice, and its page refreshes on
+// the next.
 type hub struct {
 	mu   sync.Mutex
-	subs map[chan string]struct{}
+	subs map[chan event]struct{}
 }
 
 // maxStreams bounds the open streams of one node.
 const maxStreams = 1000
 
-func newHub() *hub { return &hub{subs: map[chan string]struct{}{}} }
+func newHub() *hub { return &hub{subs: map[chan event]struct{}{}} }
 
-func (h *hub) subscribe() (chan string, bool) {
+func (h *hub) subscribe() (chan event, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) >= maxStreams {
 		return nil, false
 	}
-	ch := make(chan string, 16)
+	ch := make(chan event, 16)
 	h.subs[ch] = struct{}{}
 	return ch, true
 }
 
-func (h *hub) unsubscribe(ch chan string) {
+func (h *hub) unsubscribe(ch chan event) {
 	h.mu.Lock()
 	delete(h.subs, ch)
 	h.mu.Unlock()
 }
 
-func (h *hub) publish(id string) {
+func (h *hub) publish(e event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
 		select {
-		case ch <- id:
+		case ch <- e:
 		default:
 		}
 	}
@@ -53,9 +57,9 @@ func (h *hub) publish(id string) {
 // heartbeat keeps proxies from closing an idle stream and re-checks the session.
 const heartbeat = 20 * time.Second
 
-// events streams incident changes as Server-Sent Events ("event: incident", data: the
-// incident id) to a signed-in browser. The stream ends when the session ends, when the
-// browser goes, or when the node stops serving.
+// events streams changes as Server-Sent Events to a signed-in browser: "event: incident"
+// with the incident id as data, "event: page" with a hotline page's id. The stream ends
+// when the session ends, when the browser goes, or when the node stops serving.
 func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	s, err := c.loadSession(r)
 	if err != nil {
@@ -99,11 +103,11 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-done:
 			return
-		case id := <-ch:
-			if strings.ContainsAny(id, "\r\n") {
+		case e := <-ch:
+			if strings.ContainsAny(e.ID, "\r\n") {
 				continue // ids come from peers too; a line break would forge an event
 			}
-			fmt.Fprintf(w, "event: incident\ndata: %s\n\n", id)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, e.ID)
 		case <-tick.C:
 			if s, err := c.loadSession(r); err != nil || s == nil || s.Pending {
 				return

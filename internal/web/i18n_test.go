@@ -67,6 +67,12 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		"role.":     {"admin", "duty_officer", "handler", "observer"},
 		"health.":   {"ok", "lagging", "error", "revoked", "unknown"},
 		"delivery.": {"push", "pull"},
+		"hstate.":   {"sent", "delivered", "notified", "acknowledged", "resolved"},
+		"channel.":  {"console", "email", "webhook"},
+		"via.":      {"api", "console", "email-code", "fallback-code"},
+		"sig.":      {"verified", "invalid", "none", "nokey"},
+		"nstate.":   {"pending", "sending", "sent", "failed", "skipped", "unknown"},
+		"weekday.":  {"0", "1", "2", "3", "4", "5", "6"},
 	}
 	for prefix, vals := range computed {
 		for _, v := range vals {
@@ -101,10 +107,61 @@ func TestPluralRules(t *testing.T) {
 		{"ja", "time.minutesAgo", 5, "5 分前"},
 		{"zh-Hans", "incidents.count", 2, "2 个事件"},
 		{"ko", "time.hoursAgo", 3, "3시간 전"},
+		{"en", "nav.waitingN", 1, "1 page waits for us"},
+		{"en", "nav.waitingN", 3, "3 pages wait for us"},
+		{"en", "oncall.wait", 1, "then wait 1 minute"},
+		{"en", "oncall.runs", 1, "Runs once."},
+		{"en", "oncall.runs", 2, "Runs 2 times in all."},
+		{"zh-Hans", "oncall.runs", 1, "执行 1 轮。"},
+		{"ja", "oncall.wait", 5, "その後 5 分待つ"},
+		{"ko", "page.toTeams", 2, "받는 팀 2곳"},
 	}
 	for _, c := range cases {
 		if got := tr.printer(c.lang).Sprintf(c.key, c.n); got != c.want {
 			t.Errorf("%s %s(%d) = %q, want %q", c.lang, c.key, c.n, got, c.want)
+		}
+	}
+}
+
+// TestPluralsWithMoreArguments: a plural chosen by its first argument may use the
+// others, and a form that leaves the count out ("=1": "every day") prints no residue.
+func TestPluralsWithMoreArguments(t *testing.T) {
+	tr, err := loadTranslations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"en", 1, "daily hand-off at 09:00"}, {"en", 2, "hand-off every 2 days at 09:00"},
+		{"zh-Hans", 1, "每天 09:00 交接"}, {"zh-Hans", 3, "每 3 天 09:00 交接"},
+		{"ja", 1, "毎日 09:00 に交代"}, {"ko", 1, "매일 09:00 교대"}, {"ko", 2, "2일마다 09:00 교대"},
+	} {
+		if got := tr.printer(c.lang).Sprintf("oncall.daily", c.n, "09:00"); got != c.want {
+			t.Errorf("%s oncall.daily(%d) = %q, want %q", c.lang, c.n, got, c.want)
+		}
+	}
+	if got := tr.printer("ja").Sprintf("duration.minSec", 4, 12); got != "4 分 12 秒" {
+		t.Errorf("ja duration.minSec = %q", got)
+	}
+}
+
+// TestServiceMessagesTranslate: the hotline's messages are keyed by their English
+// format, and every catalog keeps the format's arguments.
+func TestServiceMessagesTranslate(t *testing.T) {
+	tr, err := loadTranslations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range languages {
+		got := tr.printer(l.Code).Sprintf("TLP:%s does not allow this page to go to %s", "RED", "kr")
+		if !strings.Contains(got, "TLP:RED") || !strings.Contains(got, "kr") || strings.Contains(got, "%!") {
+			t.Errorf("%s: %q", l.Code, got)
+		}
+		if got := tr.printer(l.Code).Sprintf("%q is not a peer of this node", "xx"); !strings.Contains(got, `"xx"`) || strings.Contains(got, "%!") {
+			t.Errorf("%s: %q", l.Code, got)
 		}
 	}
 }

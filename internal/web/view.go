@@ -17,6 +17,8 @@ import (
 	"golang.org/x/text/message"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/hotline"
+	"csirtlink/internal/oncall"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -35,6 +37,10 @@ var templateFuncs = template.FuncMap{
 		return slices.Contains(list, s)
 	},
 	"lower": strings.ToLower,
+	"inc":   func(n int) int { return n + 1 },
+	// path escapes an id for a URL path segment: page ids come from peers, and one
+	// with a "/" or ".." must not lead a form elsewhere.
+	"path": url.PathEscape,
 }
 
 func mustParsePages() map[string]*pageTemplate {
@@ -84,6 +90,16 @@ type view struct {
 	Error  string
 	// FormName names the form that Form and Errors belong to, on pages with several.
 	FormName string
+	// Back, when set, is where the language switcher returns after a form post (the
+	// page that showed the form).
+	Back string
+
+	// HasHotline: the node runs the hotline. Waiting counts the pages that wait for our
+	// acknowledgement, for the navigation's badge and the window title.
+	HasHotline bool
+	Waiting    int
+
+	people map[string]string // user name → display name, loaded when first needed
 }
 
 func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*view, error) {
@@ -100,6 +116,15 @@ func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*
 		v.CSRF = csrfToken(s.secret)
 	} else if pre := c.cookie(r, "csl_pre"); pre != "" {
 		v.CSRF = csrfToken(pre)
+	}
+	if s != nil && !s.Pending && c.d.Hotline != nil {
+		v.HasHotline = true
+		// The badge is a comfort: a failure to count leaves it out, not the page.
+		if waiting, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"}); err == nil {
+			v.Waiting = len(waiting)
+		} else {
+			c.log.Warn("count pages waiting for us", "err", err)
+		}
 	}
 	v.Lang = c.language(r, prefs.Language)
 	v.p = c.i18n.printer(v.Lang)
@@ -338,6 +363,11 @@ func (v *view) problemText(p *problem.Error) string {
 			return v.T("error.tooLong", n)
 		}
 	}
+	// A service message whose English format is a catalog key is translated, with
+	// its arguments (locales/*.json hold such keys for what the forms can meet).
+	if p.Format != "" && v.c.i18n.has(v.Lang, p.Format) {
+		return v.T(p.Format, p.Args...)
+	}
 	return p.Message
 }
 
@@ -370,6 +400,9 @@ func (v *view) TLP(label string) template.HTML {
 // BackURL is where the language switcher returns to: this page, or for a form post the
 // page that showed the form.
 func (v *view) BackURL() string {
+	if v.Back != "" {
+		return v.Back
+	}
 	if v.r.Method == http.MethodGet {
 		return v.r.URL.RequestURI()
 	}
@@ -394,3 +427,151 @@ func (v *view) Sub(form, tlpField, recField string) subForm {
 	}
 	return s
 }
+
+// Person is one of our people's display name, or their user name when they have none.
+func (v *view) Person(name string) string {
+	if v.people == nil {
+		v.people = map[string]string{}
+		if users, err := v.c.d.Store.ListUsers(v.r.Context()); err == nil {
+			for _, u := range users {
+				if u.DisplayName != "" {
+					v.people[u.Name] = u.DisplayName
+				}
+			}
+		}
+	}
+	if d, ok := v.people[name]; ok {
+		return d
+	}
+	return name
+}
+
+func zone(tz string) *time.Location {
+	if loc, err := time.LoadLocation(tz); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// ZoneTime formats t in the zone tz (an IANA name), as Time does in the viewer's.
+func (v *view) ZoneTime(t time.Time, tz string) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := zone(tz)
+	lt := t.In(loc)
+	if lt.Year() == v.Now.In(loc).Year() {
+		return lt.Format("01-02 15:04 MST")
+	}
+	return lt.Format("2006-01-02 15:04 MST")
+}
+
+// SameZone reports whether the zone tz reads the same as the viewer's, now.
+func (v *view) SameZone(tz string) bool {
+	an, ao := v.Now.In(zone(tz)).Zone()
+	bn, bo := v.Now.In(v.Loc).Zone()
+	return an == bn && ao == bo
+}
+
+// NowIn is the time now in the zone tz.
+func (v *view) NowIn(tz string) string { return v.Now.In(zone(tz)).Format("15:04 MST") }
+
+// Took says how long a number of seconds is, to the second under an hour ("4 min
+// 12 s"), for times to acknowledge.
+func (v *view) Took(secs float64) string {
+	s := int(math.Round(max(secs, 0)))
+	switch {
+	case s < 60:
+		return v.T("duration.seconds", s)
+	case s < 3600 && s%60 == 0:
+		return v.T("duration.minutes", s/60)
+	case s < 3600:
+		return v.T("duration.minSec", s/60, s%60)
+	case s%3600 < 60:
+		return v.T("duration.hours", s/3600)
+	}
+	return v.T("duration.hourMin", s/3600, s%3600/60)
+}
+
+// TookPtr is Took for an optional number ("—" for none).
+func (v *view) TookPtr(secs *float64) string {
+	if secs == nil {
+		return "—"
+	}
+	return v.Took(*secs)
+}
+
+// Waited says how long ago t was, to the minute, for a page that waits.
+func (v *view) Waited(t time.Time) string {
+	m := int(v.Now.Sub(t) / time.Minute)
+	switch {
+	case m < 1:
+		return v.T("duration.underMinute")
+	case m < 60:
+		return v.T("duration.minutes", m)
+	case m%60 == 0:
+		return v.T("duration.hours", m/60)
+	}
+	return v.T("duration.hourMin", m/60, m%60)
+}
+
+// Note translates the hotline's notes on notification attempts and the reasons an
+// escalation stopped; others (a mail server's error, say) stay as they are.
+func (v *view) Note(s string) string {
+	state := func(prefix string) string {
+		st := strings.TrimPrefix(s, prefix)
+		if v.c.i18n.has(v.Lang, "hstate."+st) {
+			return v.T("note.already", v.T("hstate."+st))
+		}
+		return s
+	}
+	switch {
+	case s == "no SMTP relay configured":
+		return v.T("note.noSMTP")
+	case s == "webhooks not configured":
+		return v.T("note.noWebhook")
+	case s == "contact removed":
+		return v.T("note.contactRemoved")
+	case s == "every level notified; no acknowledgement":
+		return v.T("note.exhausted")
+	case strings.HasPrefix(s, "already notified on "):
+		return v.T("note.deduped")
+	case strings.HasPrefix(s, "rate limit: "):
+		return v.T("note.rateLimited")
+	case strings.HasPrefix(s, "page already "):
+		return state("page already ")
+	case strings.HasPrefix(s, "already "):
+		return state("already ")
+	case strings.HasPrefix(s, "acknowledged by "):
+		return v.T("note.ackedBy", strings.TrimPrefix(s, "acknowledged by "))
+	case strings.HasPrefix(s, "resolved by "):
+		return v.T("note.resolvedBy", v.TeamName(strings.TrimPrefix(s, "resolved by ")))
+	}
+	return s
+}
+
+// ShiftText describes a rotation's hand-offs.
+func (v *view) ShiftText(r oncall.Rotation) string {
+	st, err := time.Parse(oncall.StartLayout, r.Start)
+	if err != nil {
+		return r.Shift
+	}
+	switch r.Shift {
+	case oncall.Daily:
+		return v.T("oncall.daily", r.Every, st.Format("15:04"))
+	case oncall.Weekly:
+		return v.T("oncall.weekly", r.Every, v.T(fmt.Sprintf("weekday.%d", int(st.Weekday()))), st.Format("15:04"))
+	case oncall.Hours:
+		return v.T("oncall.hours", r.Every)
+	}
+	return r.Shift
+}
+
+// pair hands a partial template the view and one value.
+type pair struct {
+	V *view
+	D any
+}
+
+// With pairs the view with a value, for partials that need both.
+func (v *view) With(d any) pair { return pair{V: v, D: d} }

@@ -17,6 +17,7 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -26,8 +27,11 @@ import (
 type Deps struct {
 	Auth      *auth.Service
 	Incidents *incident.Service
-	Fed       *federation.Federation
-	Store     store.Store
+	// Hotline, when set, adds the hotline's screens (pages, on call, comm checks) and
+	// puts pages waiting for our acknowledgement at the top of the dashboard.
+	Hotline *hotline.Service
+	Fed     *federation.Federation
+	Store   store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -59,8 +63,8 @@ type Console struct {
 	secure   bool // the node's URL is https: cookies get Secure and the __Host- prefix
 }
 
-// New makes the console. It registers for incident changes, so call it before the
-// node serves.
+// New makes the console. It registers for incident and page changes, so call it before
+// the node serves.
 func New(d Deps) *Console {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
@@ -75,7 +79,10 @@ func New(d Deps) *Console {
 	c.pages = mustParsePages()
 	c.static = mustLoadStatic()
 	if d.Incidents != nil {
-		d.Incidents.OnChange(c.hub.publish)
+		d.Incidents.OnChange(func(id string) { c.hub.publish(event{Kind: "incident", ID: id}) })
+	}
+	if d.Hotline != nil {
+		d.Hotline.OnChange(func(id string) { c.hub.publish(event{Kind: "page", ID: id}) })
 	}
 	return c
 }
@@ -103,6 +110,16 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("POST /incidents/{id}/status", c.signedIn(auth.Write, c.incidentStatus))
 	h("POST /incidents/{id}/participation", c.signedIn(auth.Write, c.incidentParticipation))
 	h("POST /incidents/{id}/participants", c.signedIn(auth.Write, c.incidentInvite))
+	if c.d.Hotline != nil {
+		h("GET /hotline", c.signedIn(auth.Read, c.hotlineScreen))
+		h("POST /hotline", c.signedIn(auth.Write, c.pageSend))
+		h("GET /hotline/pages/{id}", c.signedIn(auth.Read, c.pageShow))
+		h("POST /hotline/pages/{id}/ack", c.signedIn(auth.Write, c.pageAck))
+		h("POST /hotline/pages/{id}/resolve", c.signedIn(auth.Write, c.pageResolve))
+		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
+		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
+		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /account", c.signedIn(auth.Read, c.account))

@@ -25,6 +25,20 @@
     s.addEventListener('change', function () { syncRecipients(s); });
   });
 
+  // "All partners" and single partners: ticking "all" ticks every partner; unticking
+  // a partner unticks "all". Without this script the server reads "all" alone.
+  Array.prototype.forEach.call(document.querySelectorAll('input.to-all'), function (all) {
+    var set = all.closest('fieldset');
+    if (!set) { return; }
+    var others = Array.prototype.filter.call(set.querySelectorAll('input[name="to"]'), function (b) { return b !== all; });
+    all.addEventListener('change', function () {
+      others.forEach(function (b) { b.checked = all.checked; });
+    });
+    others.forEach(function (b) {
+      b.addEventListener('change', function () { if (!b.checked) { all.checked = false; } });
+    });
+  });
+
   var scope = document.body.getAttribute('data-live-scope');
   if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) { return; }
   var indicator = document.getElementById('live');
@@ -48,6 +62,8 @@
       })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, 'text/html');
+        // The title counts pages waiting for us, for a tab in the background.
+        if (doc.title && doc.title !== document.title) { document.title = doc.title; }
         Array.prototype.forEach.call(document.querySelectorAll('[data-live]'), function (el) {
           var name = el.getAttribute('data-live');
           var fresh = doc.querySelector('[data-live="' + name + '"]');
@@ -69,10 +85,20 @@
   var es = new EventSource('/events');
   es.onopen = function () { showLive(true); };
   es.onerror = function () { showLive(false); };
-  es.addEventListener('incident', function (ev) {
-    if (scope !== 'all' && scope !== 'incident:' + ev.data) { return; }
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 200);
+  // wants says whether a change concerns this page: "all" takes every change, "pages"
+  // every hotline page, "incident:<id>" or "page:<id>" one object. Every page shows
+  // the count of pages waiting for us in its navigation, so a page change refreshes
+  // that too.
+  function wants(kind, id) {
+    if (scope === 'all' || scope === kind + 's' || scope === kind + ':' + id) { return true; }
+    return kind === 'page' && document.querySelector('[data-live="nav-pages"]') !== null;
+  }
+  ['incident', 'page'].forEach(function (kind) {
+    es.addEventListener(kind, function (ev) {
+      if (!wants(kind, ev.data)) { return; }
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 200);
+    });
   });
   window.addEventListener('pagehide', function () { es.close(); });
 }());
