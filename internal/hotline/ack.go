@@ -51,13 +51,52 @@ func verifyAck(pub ed25519.PublicKey, c stateChange) error {
 	return nil
 }
 
-// VerifyAcknowledgement checks a delivery's acknowledgement statement against the
+// SignedAck is a receiving node's signed statement that one of its people acknowledged
+// a page: what a delivery keeps as evidence, whole, so it can be checked on its own.
+type SignedAck struct {
+	PageID    string    `json:"page_id"`
+	Team      string    `json:"team"`
+	By        string    `json:"by"`
+	Via       string    `json:"via"`
+	At        time.Time `json:"at"`
+	Signature []byte    `json:"signature"`
+}
+
+func (c stateChange) signedAck() []byte {
+	b, _ := json.Marshal(SignedAck{PageID: c.PageID, Team: c.Team, By: c.By, Via: c.Via, At: c.At, Signature: c.Statement})
+	return b
+}
+
+// ReadAcknowledgement returns the signed statement a delivery keeps. It may differ from
+// the delivery's own acknowledgement: when a partner first acknowledged with a fallback
+// code, its node's signed statement arrives later and is kept beside it.
+func ReadAcknowledgement(d store.Delivery) (SignedAck, error) {
+	var a SignedAck
+	if d.AckStatement == nil {
+		return a, errors.New("no signed acknowledgement")
+	}
+	if err := json.Unmarshal(d.AckStatement, &a); err != nil {
+		return a, fmt.Errorf("acknowledgement statement: %w", err)
+	}
+	return a, nil
+}
+
+// VerifyAcknowledgement checks a delivery's signed acknowledgement against the
 // receiving team's key: proof, for the sender, of who acknowledged and when.
 func VerifyAcknowledgement(pub ed25519.PublicKey, pageID string, d store.Delivery) error {
-	if d.AcknowledgedAt == nil || d.AckStatement == nil {
-		return errors.New("no signed acknowledgement")
+	a, err := ReadAcknowledgement(d)
+	if err != nil {
+		return err
 	}
-	return verifyAck(pub, stateChange{PageID: pageID, Team: d.Team, By: d.AcknowledgedBy, Via: d.AckVia, At: *d.AcknowledgedAt, Statement: d.AckStatement})
+	if a.PageID != pageID || a.Team != d.Team {
+		return errors.New("the statement is about another page or team")
+	}
+	// Unless the delivery was first acknowledged by fallback code, the statement is the
+	// acknowledgement recorded: the two must agree.
+	if d.AckVia != ViaFallback && (d.AcknowledgedAt == nil || a.By != d.AcknowledgedBy || a.Via != d.AckVia || !a.At.Equal(*d.AcknowledgedAt)) {
+		return errors.New("the statement does not match the acknowledgement recorded")
+	}
+	return verifyAck(pub, stateChange{PageID: a.PageID, Team: a.Team, By: a.By, Via: a.Via, At: a.At, Statement: a.Signature})
 }
 
 // Ack acknowledges, for this team, a page a partner sent us.
@@ -103,7 +142,7 @@ func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by
 	now := s.clock.Now().Truncate(time.Microsecond)
 	c := stateChange{PageID: p.ID, Team: s.dir.Self.ID, State: Acknowledged, At: now, By: by, Via: via}
 	c.Statement = s.key.Sign(ackBytes(c))
-	d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia, d.AckStatement = &now, by, via, c.Statement
+	d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia, d.AckStatement = &now, by, via, c.signedAck()
 	if stateRank[d.State] < stateRank[Acknowledged] {
 		d.State = Acknowledged
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
 )
+
+// objectID is the shape of ids that come from peers: they end up in URLs and file names.
+var objectID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // stateChange is what a receiver tells the sender about its delivery, and what the
 // sender tells receivers when it resolves a page.
@@ -36,7 +40,7 @@ func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Enve
 	}
 	p := w.Page
 	switch {
-	case p.ID != env.ObjectID || !strings.HasPrefix(p.ID, env.Origin+"-") || len(p.ID) > 64:
+	case p.ID != env.ObjectID || !strings.HasPrefix(p.ID, env.Origin+"-") || !objectID.MatchString(p.ID):
 		return federation.Rejectf("page id %q from %s", p.ID, env.Origin)
 	case p.From != env.Origin:
 		return federation.Rejectf("page %s from %s sent by %s", p.ID, p.From, env.Origin)
@@ -134,11 +138,11 @@ func (s *Service) applyState(ctx context.Context, tx store.Tx, env *envelope.Env
 			// Already acknowledged (perhaps by fallback code); keep the first, but keep
 			// the partner node's signed statement if we had none.
 			if d.AckStatement == nil {
-				d.AckStatement = c.Statement
+				d.AckStatement = c.signedAck()
 			}
 			break
 		}
-		d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia, d.AckStatement = &at, c.By, c.Via, c.Statement
+		d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia, d.AckStatement = &at, c.By, c.Via, c.signedAck()
 	}
 	if stateRank[c.State] > stateRank[d.State] && d.State != Resolved {
 		d.State = c.State

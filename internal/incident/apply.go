@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -13,6 +14,9 @@ import (
 	"csirtlink/internal/taxonomy"
 	"csirtlink/internal/tlp"
 )
+
+// incidentID is the shape of ids from peers: they end up in URLs.
+var incidentID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // applyUpsert takes the coordinator's snapshot of an incident's own fields.
 func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
@@ -25,7 +29,7 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return federation.Rejectf("incident %s: envelope names %s", in.ID, env.ObjectID)
 	case in.Coordinator != env.Origin:
 		return federation.Rejectf("incident %s: sent by %s, coordinated by %s", in.ID, env.Origin, in.Coordinator)
-	case len(in.ID) > 64 || !strings.HasPrefix(in.ID, in.Coordinator+"-"):
+	case !incidentID.MatchString(in.ID) || !strings.HasPrefix(in.ID, in.Coordinator+"-"):
 		// Ids are made by their coordinator and carry its team id, so one team cannot
 		// claim an id another team will use.
 		return federation.Rejectf("incident id %q is not one of %s's", in.ID, in.Coordinator)

@@ -15,6 +15,7 @@ import (
 
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/testnet"
 )
 
@@ -95,6 +96,13 @@ func TestFallbackMailWhenTheLinkIsDown(t *testing.T) {
 		d := p.Deliveries[0]
 		if d.AckVia != "fallback-code" || d.AckStatement == nil {
 			return fmt.Errorf("%s %v", d.AckVia, d.AckStatement != nil)
+		}
+		jpKey, _ := cn.App.Fed.Directory().Key("jp")
+		if err := hotline.VerifyAcknowledgement(jpKey, sent.ID, d); err != nil {
+			return err
+		}
+		if a, _ := hotline.ReadAcknowledgement(d); a.Via != "api" || a.By != "Duty admin (jp) (admin)" {
+			return fmt.Errorf("statement %+v", a)
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -296,6 +297,12 @@ func TestPageEscalatesUntilAcknowledged(t *testing.T) {
 	forged.AcknowledgedBy = "Someone Else"
 	if hotline.VerifyAcknowledgement(jpKey, sent.ID, forged) == nil {
 		t.Fatal("an altered acknowledgement verified")
+	}
+	forged = stored.Deliveries[0]
+	forged.AcknowledgedBy = "Someone Else"
+	forged.AckStatement = bytes.Replace(forged.AckStatement, []byte("Kato Ken (kato)"), []byte("Someone Else"), 1)
+	if hotline.VerifyAcknowledgement(jpKey, sent.ID, forged) == nil {
+		t.Fatal("an altered signed statement verified")
 	}
 	// The delivery receipt is jp's signature over the page envelope cn sent.
 	var rc envelope.Receipt
