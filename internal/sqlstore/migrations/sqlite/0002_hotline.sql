@@ -73,7 +73,9 @@ CREATE TABLE notifications (
     error       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX notifications_state ON notifications (state, created_at);
-CREATE INDEX notifications_contact ON notifications (user_name, channel, created_at);
+-- Rate limits and deduplication count a person's recent attempts on a channel.
+CREATE INDEX notifications_contact ON notifications (user_name, channel, attempted_at);
+CREATE INDEX notifications_page ON notifications (page_id, created_at);
 
 -- How to reach a person of this team besides the console.
 CREATE TABLE contacts (
