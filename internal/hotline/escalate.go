@@ -307,12 +307,12 @@ func (s *Service) claim(ctx context.Context, tx store.Tx, n store.Notification) 
 	if stateRank[d.State] >= stateRank[Acknowledged] {
 		return skip("page already " + d.State)
 	}
-	if k, err := tx.CountNotifications(ctx, n.User, n.Channel, n.PageID, now.Add(-s.opts.DedupeWindow)); err != nil {
+	if k, err := tx.CountNotifications(ctx, n.User, n.Channel, n.PageID, now.Add(-s.opts.DedupeWindow), 1); err != nil {
 		return nil, err
 	} else if k > 0 {
 		return skip(fmt.Sprintf("already notified on %s within %s", n.Channel, s.opts.DedupeWindow))
 	}
-	if k, err := tx.CountNotifications(ctx, n.User, n.Channel, "", now.Add(-10*time.Minute)); err != nil {
+	if k, err := tx.CountNotifications(ctx, n.User, n.Channel, "", now.Add(-10*time.Minute), s.opts.RateLimit); err != nil {
 		return nil, err
 	} else if k >= s.opts.RateLimit {
 		return skip(fmt.Sprintf("rate limit: %d notifications on %s in 10 minutes", k, n.Channel))

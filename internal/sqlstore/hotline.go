@@ -304,17 +304,18 @@ func (c conn) PageNotifications(ctx context.Context, pageID string) ([]store.Not
 	return c.notifications(ctx, `WHERE page_id = ? ORDER BY created_at, id`, pageID)
 }
 
-// CountNotifications counts attempts made to a person on a channel since a time,
-// for one page if pageID is set.
-func (c conn) CountNotifications(ctx context.Context, user, channel, pageID string, since time.Time) (int, error) {
-	q := `SELECT COUNT(*) FROM notifications WHERE user_name = ? AND channel = ? AND state IN ('sending', 'sent', 'unknown') AND attempted_at >= ?`
+// CountNotifications counts attempts made to a person on a channel since a time, for
+// one page if pageID is set, up to upTo.
+func (c conn) CountNotifications(ctx context.Context, user, channel, pageID string, since time.Time, upTo int) (int, error) {
+	q := `SELECT 1 FROM notifications WHERE user_name = ? AND channel = ? AND state IN ('sending', 'sent', 'unknown') AND attempted_at >= ?`
 	args := []any{user, channel, micros(since)}
 	if pageID != "" {
 		q += ` AND page_id = ?`
 		args = append(args, pageID)
 	}
+	args = append(args, upTo)
 	var n int
-	if err := c.row(ctx, q, args...).Scan(&n); err != nil {
+	if err := c.row(ctx, `SELECT COUNT(*) FROM (`+q+` LIMIT ?) AS recent`, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count notifications: %w", err)
 	}
 	return n, nil

@@ -140,7 +140,9 @@ type Hotline interface {
 	// CountNotifications counts attempts made or being made (sending, sent, unknown) to
 	// a person on a channel since a time, for one page if pageID is set; for rate limits
 	// and deduplication.
-	CountNotifications(ctx context.Context, user, channel, pageID string, since time.Time) (int, error)
+	// It stops counting at upTo: callers compare with a limit, and a person with
+	// thousands of recent attempts must not make each check slower.
+	CountNotifications(ctx context.Context, user, channel, pageID string, since time.Time, upTo int) (int, error)
 	// AbandonNotifications marks attempts claimed before cutoff and never finished as
 	// unknown: whether they reached the person is not known, so they are not repeated.
 	AbandonNotifications(ctx context.Context, cutoff time.Time) (int, error)

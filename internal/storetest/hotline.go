@@ -582,7 +582,7 @@ func testCountNotifications(t *testing.T, s store.Store) {
 
 	count := func(user, channel, pageID string, since time.Time) int {
 		t.Helper()
-		n, err := s.CountNotifications(ctx, user, channel, pageID, since)
+		n, err := s.CountNotifications(ctx, user, channel, pageID, since, 1000)
 		ok(t, err)
 		return n
 	}
@@ -608,6 +608,14 @@ func testCountNotifications(t *testing.T, s store.Store) {
 			t.Errorf("CountNotifications %s (%s, %s, %q, %v): got %d, want %d (only sending, sent and unknown count)",
 				tc.name, tc.user, tc.channel, tc.page, tc.since, got, tc.want)
 		}
+	}
+	// Counting stops at upTo.
+	all := count("alice", "email", "", at(0))
+	if all < 2 {
+		t.Fatalf("need at least two attempts to check upTo, have %d", all)
+	}
+	if got, err := s.CountNotifications(ctx, "alice", "email", "", at(0), 1); err != nil || got != 1 {
+		t.Errorf("CountNotifications up to 1 of %d: got %d, %v", all, got, err)
 	}
 }
 
@@ -662,7 +670,7 @@ func testAbandonNotifications(t *testing.T, s store.Store) {
 	same(t, "notifications abandoned with a later cutoff", n, 1)
 
 	// An abandoned attempt counts as made: it may have reached the person.
-	k, err := s.CountNotifications(ctx, "alice", "email", "p1", at(0))
+	k, err := s.CountNotifications(ctx, "alice", "email", "p1", at(0), 1000)
 	ok(t, err)
 	same(t, "attempts counted after abandoning", k, 4)
 }

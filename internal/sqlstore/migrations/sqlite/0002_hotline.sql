@@ -75,7 +75,8 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_state ON notifications (state, created_at);
 -- Rate limits and deduplication count a person's recent attempts on a channel.
 CREATE INDEX notifications_contact ON notifications (user_name, channel, attempted_at);
-CREATE INDEX notifications_page ON notifications (page_id, created_at);
+-- Deduplication counts a person's attempts about one page; the timeline lists a page's.
+CREATE INDEX notifications_page ON notifications (page_id, user_name, channel, attempted_at);
 
 -- How to reach a person of this team besides the console.
 CREATE TABLE contacts (
