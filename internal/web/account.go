@@ -76,7 +76,7 @@ func (c *Console) accountPreferences(w http.ResponseWriter, r *http.Request, v *
 	p := store.Preferences{UserID: u.ID, Language: supported(r.PostFormValue("lang")), Timezone: strings.TrimSpace(r.PostFormValue("timezone"))}
 	if p.Timezone != "" {
 		if _, err := loadZone(p.Timezone); err != nil {
-			return c.accountFailed(w, r, v, "prefs", problem.Invalid("timezone", "%s", v.T("account.badZone")))
+			return c.accountFailed(w, r, v, "prefs", formError("timezone", v.T("account.badZone")))
 		}
 	}
 	if err := c.d.Console.PutPrefs(r.Context(), p); err != nil {
@@ -97,19 +97,16 @@ func (c *Console) accountPassword(w http.ResponseWriter, r *http.Request, v *vie
 	u := v.User()
 	cur, next := r.PostFormValue("current"), r.PostFormValue("new")
 	if blocked, _ := c.accounts.Blocked(u.Name); blocked {
-		return c.accountFailed(w, r, v, "password", problem.Invalid("current", "%s", v.T("account.wrongPassword")))
+		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
 	}
 	if _, err := auth.CheckPassword(u.PasswordHash, cur); u.PasswordHash != "" && err != nil {
 		c.accounts.Fail(u.Name)
-		return c.accountFailed(w, r, v, "password", problem.Invalid("current", "%s", v.T("account.wrongPassword")))
+		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
 	}
 	if next != r.PostFormValue("confirm") {
-		return c.accountFailed(w, r, v, "password", problem.Invalid("confirm", "%s", v.T("account.mismatch")))
+		return c.accountFailed(w, r, v, "password", formError("confirm", v.T("account.mismatch")))
 	}
 	if err := auth.ValidatePassword("new", next); err != nil {
-		if p, ok := problem.As(err); ok && strings.HasPrefix(p.Message, "shorter") {
-			p.Message = v.T("account.tooShort", auth.MinPassword)
-		}
 		return c.accountFailed(w, r, v, "password", err)
 	}
 	if err := auth.SetPassword(r.Context(), c.d.Console, u.ID, next); err != nil {
@@ -176,7 +173,7 @@ func (c *Console) totpConfirm(w http.ResponseWriter, r *http.Request, v *view) e
 		return err
 	}
 	if !ok {
-		return c.accountFailed(w, r, v, "totp", problem.Invalid("code", "%s", v.T("code.wrong")))
+		return c.accountFailed(w, r, v, "totp", formError("code", v.T("code.wrong")))
 	}
 	if t, err = c.d.Console.GetTOTP(r.Context(), u.ID); err != nil { // with the step just used
 		return err
@@ -207,7 +204,7 @@ func (c *Console) totpDisable(w http.ResponseWriter, r *http.Request, v *view) e
 			return err
 		}
 		if !ok {
-			return c.accountFailed(w, r, v, "totpoff", problem.Invalid("code", "%s", v.T("code.wrong")))
+			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("code.wrong")))
 		}
 	}
 	if err := c.d.Console.DeleteTOTP(r.Context(), u.ID); err != nil {

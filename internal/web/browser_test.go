@@ -171,6 +171,48 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
+// navMeasure is what phoneNavFits finds.
+type navMeasure struct {
+	Entries  int      `json:"entries"`
+	Problems []string `json:"problems"`
+}
+
+// phoneNavFits checks a screen at a phone's width: nothing makes it scroll sideways,
+// the navigation does not scroll, and every one of its entries (want of them) lies
+// wholly inside the viewport, visible and reachable.
+func phoneNavFits(t *testing.T, ctx context.Context, what string, want int) {
+	t.Helper()
+	const js = `(() => {
+  const w = window.innerWidth, h = window.innerHeight, doc = document.documentElement;
+  const res = { entries: 0, problems: [] };
+  if (doc.scrollWidth > w) { res.problems.push('the page is ' + doc.scrollWidth + ' px wide in a ' + w + ' px viewport'); }
+  const nav = document.querySelector('.main-nav');
+  if (!nav) { res.problems.push('no navigation'); return res; }
+  if (nav.scrollWidth > nav.clientWidth) { res.problems.push('the navigation scrolls sideways'); }
+  const links = nav.querySelectorAll('a');
+  res.entries = links.length;
+  for (const a of links) {
+    const r = a.getBoundingClientRect(), s = getComputedStyle(a);
+    if (r.width < 1 || r.height < 1 || s.visibility === 'hidden' || s.display === 'none' ||
+        r.left < 0 || r.top < 0 || r.right > w + 0.5 || r.bottom > h + 0.5) {
+      res.problems.push(JSON.stringify(a.textContent.trim()) + ' lies at ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(',') +
+        ', outside the ' + w + '×' + h + ' viewport');
+    }
+  }
+  return res;
+})()`
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[navMeasure](js))
+	if err != nil {
+		t.Fatalf("%s: measure the navigation: %v", what, err)
+	}
+	if got.Entries != want {
+		t.Errorf("%s on a phone: %d navigation entries, want %d", what, got.Entries, want)
+	}
+	for _, p := range got.Problems {
+		t.Errorf("%s on a phone: %s", what, p)
+	}
+}
+
 func startNet(t *testing.T) *testnet.Net {
 	t.Helper()
 	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Federation: fastFed})
@@ -318,6 +360,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		do(t, adminTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 		for _, s := range screens[:3] {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
+			// An administrator sees every entry: dashboard, hotline, incidents, partners,
+			// on call, comm checks, audit, new incident.
+			phoneNavFits(t, adminTab, lang+" "+s.name, 8)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}
 		do(t, adminTab, "desktop", chromedp.EmulateViewport(1280, 900))

@@ -3,6 +3,8 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"html"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/clock"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/testnet"
 )
@@ -220,6 +223,27 @@ func TestRolesAndServiceErrors(t *testing.T) {
 		t.Errorf("comment or its confirmation missing")
 	}
 
+	// In Japanese, the services' messages are Japanese sentences: a lower-level error
+	// (tlp, observable) made one, and a field with no place in the form (the filters)
+	// named by its label, not its JSON name.
+	duty.post("/language", url.Values{"lang": {"ja"}, "back": {"/incidents/" + in.ID}})
+	duty.get("/incidents/" + in.ID)
+	resp, body = duty.post("/incidents/"+in.ID+"/comments", url.Values{"body": {"for jp only"}, "tlp": {"RED"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "TLP:RED では受信チームを 1 つ以上指定してください。") {
+		t.Errorf("RED without recipients, in Japanese: %d %s", resp.StatusCode, errorsIn(body))
+	}
+	duty.get("/incidents/" + in.ID)
+	resp, body = duty.post("/incidents/"+in.ID+"/observables", url.Values{"obs_type": {"ipv4"}, "obs_value": {"2001:db8::1"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="obs_value-error">IPv4 アドレスとして無効です（IPv6 アドレスです）。<`) {
+		t.Errorf("an IPv6 address as IPv4, in Japanese: %d %s", resp.StatusCode, errorsIn(body))
+	}
+	resp, body = duty.get("/incidents?status=bogus")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `ステータス：不明なステータス &#34;bogus&#34; です。`) {
+		t.Errorf("a bad filter, in Japanese: %d %s", resp.StatusCode, errorsIn(body))
+	}
+	duty.get("/")
+	duty.post("/language", url.Values{"lang": {"en"}, "back": {"/"}})
+
 	// jp is not the coordinator: a status change is refused with a clear message.
 	waitFor(t, func() bool { _, err := jp.App.Incidents.Get(ctx, in.ID); return err == nil })
 	j := newClient(t, jp.URL)
@@ -229,7 +253,7 @@ func TestRolesAndServiceErrors(t *testing.T) {
 		t.Errorf("status form shown to a participant")
 	}
 	resp, body = j.post("/incidents/"+in.ID+"/status", url.Values{"status": {"closed"}})
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Only the coordinator (cn) may do this.") {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Only the coordinator (cn) changes the incident status.") {
 		t.Errorf("participant status change: %d", resp.StatusCode)
 	}
 	// Acknowledging from the dashboard.
@@ -237,6 +261,60 @@ func TestRolesAndServiceErrors(t *testing.T) {
 	resp, _ = j.post("/incidents/"+in.ID+"/participation", url.Values{"participation": {"acknowledged"}, "back": {"dashboard"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Errorf("acknowledge: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// errorsIn is the messages on a page, for a test's failure.
+func errorsIn(body string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`class="(?:field|form)-error"[^>]*>([^<]*)<`).FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestQuietRefreshIsNotActivity: the console's own refresh of an open screen each
+// minute (console.js, with X-CSL-Tick) does not keep an idle session alive; a person's
+// request does.
+func TestQuietRefreshIsNotActivity(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Federation: fastFed, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	cn := n.Node("cn")
+	c := newClient(t, cn.URL)
+	mustSignIn(t, c, cn.User, cn.Password)
+	u, _ := url.Parse(cn.URL)
+	var secret string
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if strings.Contains(ck.Name, "csl_session") {
+			secret = ck.Value
+		}
+	}
+	if secret == "" {
+		t.Fatal("no session cookie")
+	}
+	sum := sha256.Sum256([]byte(secret))
+	lastSeen := func() time.Time {
+		s, _, err := cn.App.Store.SessionByHash(context.Background(), hex.EncodeToString(sum[:]), clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LastSeen
+	}
+	before := lastSeen()
+	clk.Advance(5 * time.Minute)
+	if resp, _ := c.get("/", "X-CSL-Tick", "1"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("quiet refresh: %d", resp.StatusCode)
+	}
+	if got := lastSeen(); !got.Equal(before) {
+		t.Errorf("a quiet refresh moved the session's last activity from %v to %v", before, got)
+	}
+	c.get("/")
+	if got := lastSeen(); !got.After(before) {
+		t.Errorf("a person's request did not move the session's last activity (%v)", got)
 	}
 }
 

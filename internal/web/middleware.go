@@ -116,7 +116,9 @@ func (c *Console) loadSession(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !s.Pending && now.Sub(s.LastSeen) > touchEvery {
+	// The console's own refresh of an open screen (console.js, each minute) is not the
+	// person's activity: it keeps the screen's times counting, not the session alive.
+	if !s.Pending && now.Sub(s.LastSeen) > touchEvery && r.Header.Get("X-CSL-Tick") == "" {
 		exp := now.Add(sessionIdle)
 		if limit := s.Created.Add(sessionMax); limit.Before(exp) {
 			exp = limit
@@ -217,7 +219,7 @@ func (c *Console) signedIn(p auth.Permission, h handler) http.Handler {
 		}
 		if !auth.Allows(s.User.Role, p) {
 			c.run(w, r, s, func(w http.ResponseWriter, r *http.Request, v *view) error {
-				return problem.Forbidden("role")
+				return problem.Forbidden("your role may not do this")
 			})
 			return
 		}
@@ -260,7 +262,8 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 		c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "user", v.userName(), "err", err)
 		p = &problem.Error{Status: http.StatusInternalServerError, Code: "internal"}
 	}
-	data := errorPage{Status: p.Status, Message: v.problemText(p)}
+	// The page shows no form: a field the problem names is named by its label.
+	data := errorPage{Status: p.Status, Message: v.labelled(p.Field, v.problemText(p))}
 	if rerr := c.render(w, v, p.Status, "error", v.T("error.title"), data); rerr != nil {
 		c.log.Error("render error page", "err", rerr)
 	}

@@ -19,7 +19,6 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
-	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -329,67 +328,6 @@ func (v *view) Vals(field string) []string { return v.Form[field] }
 
 // IsForm reports whether the form state belongs to the named form.
 func (v *view) IsForm(name string) bool { return v.FormName == name }
-
-// problemText translates a service's problem for people: known cases from the
-// catalog, others in the service's own (English) words.
-func (v *view) problemText(p *problem.Error) string {
-	switch p.Code {
-	case "csrf":
-		return v.T("error.csrf")
-	case "internal":
-		return v.T("error.internal")
-	case "not_found":
-		if p.Message == "" {
-			return v.T("error.notFound")
-		}
-	case "forbidden":
-		if p.Message == "role" {
-			return v.T("error.role")
-		}
-		if strings.HasPrefix(p.Message, "only the coordinator (") {
-			_, rest, _ := strings.Cut(p.Message, "(")
-			coord, _, _ := strings.Cut(rest, ")")
-			return v.T("error.coordinatorOnly", coord)
-		}
-	case "too_large":
-		return v.T("error.tooLarge")
-	}
-	switch {
-	case p.Message == "required":
-		return v.T("error.required")
-	case strings.HasPrefix(p.Message, "longer than "):
-		var n int
-		if _, err := fmt.Sscanf(p.Message, "longer than %d characters", &n); err == nil {
-			return v.T("error.tooLong", n)
-		}
-	}
-	// A service message whose English format is a catalog key is translated, with
-	// its arguments (locales/*.json hold such keys for what the forms can meet).
-	if p.Format != "" && v.c.i18n.has(v.Lang, p.Format) {
-		return v.T(p.Format, p.Args...)
-	}
-	return p.Message
-}
-
-// fieldErrors puts a service's problem beside the form field it names (renamed by
-// fields, service name → form name), or over the whole form.
-func (v *view) fieldErrors(form string, err error, fields map[string]string) bool {
-	p, ok := problem.As(err)
-	if !ok {
-		return false
-	}
-	v.FormName = form
-	if p.Field != "" {
-		f := p.Field
-		if m, ok := fields[f]; ok {
-			f = m
-		}
-		v.Errors[f] = v.problemText(p)
-		return true
-	}
-	v.Error = v.problemText(p)
-	return true
-}
 
 // TLP is a label's badge. The label stays in English in every language (FIRST's rule).
 func (v *view) TLP(label string) template.HTML {

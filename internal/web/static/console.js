@@ -49,14 +49,22 @@
     indicator.className = 'live ' + (on ? 'live-on' : 'live-off');
   }
 
-  var timer = null, busy = false, again = false;
+  var timer = null, busy = false, again = false, fetched = Date.now();
   // refresh fetches this page again and swaps every region marked data-live. Forms
-  // live outside those regions, so nothing a person is typing is lost.
-  function refresh() {
+  // live outside those regions, so nothing a person is typing is lost. A quiet
+  // refresh (the clock's, below) does not flash what changed, and does not count as
+  // the person's activity: a screen left open still signs out when idle.
+  function refresh(quiet) {
     if (busy) { again = true; return; }
     busy = true;
-    fetch(location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+    fetched = Date.now();
+    var headers = { 'Accept': 'text/html' };
+    if (quiet === true) { headers['X-CSL-Tick'] = '1'; }
+    fetch(location.href, { credentials: 'same-origin', headers: headers })
       .then(function (r) {
+        // Signed out (idle too long, or elsewhere): show the sign-in screen rather
+        // than leave stale times and pages on the screen.
+        if (r.redirected && /\/signin$/.test(new URL(r.url).pathname)) { location.reload(); }
         if (!r.ok || r.redirected) { throw new Error('status ' + r.status); }
         return r.text();
       })
@@ -69,6 +77,7 @@
           var fresh = doc.querySelector('[data-live="' + name + '"]');
           if (fresh && fresh.innerHTML !== el.innerHTML) {
             el.innerHTML = fresh.innerHTML;
+            if (quiet === true) { return; }
             el.classList.remove('updated');
             void el.offsetWidth;
             el.classList.add('updated');
@@ -101,4 +110,18 @@
     });
   });
   window.addEventListener('pagehide', function () { es.close(); });
+
+  // The server words every time on the screen ("waiting 12 min", "3 minutes ago") in
+  // the person's language when it draws the page. So that they keep counting, a page
+  // with live regions is fetched again quietly each minute while it is in view, and at
+  // once when it comes back into view after longer. (Tests shorten the minute with
+  // window.cslTickMs.)
+  if (!document.querySelector('[data-live]:not([data-live="nav-pages"])')) { return; }
+  var minute = window.cslTickMs > 0 ? window.cslTickMs : 60000;
+  setInterval(function () {
+    if (!document.hidden) { refresh(true); }
+  }, minute);
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && Date.now() - fetched >= minute) { refresh(true); }
+  });
 }());
