@@ -67,7 +67,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/out", "directory for CPU profiles")
 	flag.BoolVar(&o.profile, "profile", true, "CPU-profile the throughput phases")
 	flag.BoolVar(&o.keep, "keep", false, "keep the nodes' directories")
-	flag.StringVar(&o.dir, "dir", "", "parent directory for the nodes' files (default: a new temporary directory)")
+	flag.StringVar(&o.dir, "dir", "", "where to make the run's directory for the nodes' files (default: the system's temporary directory)")
 	flag.IntVar(&o.inflight, "inflight", 64, "most writes in flight in the latency phase; a tick finding this many is skipped and counted")
 	flag.IntVar(&o.batchSize, "batch", 0, "federation batch_size (0: the default, 200)")
 	flag.Parse()
@@ -88,13 +88,11 @@ func run(o options) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*o.timeout+o.duration+o.diskDur+time.Minute)
 	defer cancel()
 
-	base := o.dir
-	if base == "" {
-		d, err := os.MkdirTemp("", "csirtlink-bench-")
-		if err != nil {
-			return err
-		}
-		base = d
+	// Always a new directory of our own (inside -dir if given), so that cleaning up
+	// never removes anything else.
+	base, err := os.MkdirTemp(o.dir, "csirtlink-bench-")
+	if err != nil {
+		return err
 	}
 	if !o.keep {
 		defer os.RemoveAll(base)

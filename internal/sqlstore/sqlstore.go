@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"csirtlink/internal/store"
@@ -24,6 +25,11 @@ var migrations embed.FS
 type DB struct {
 	conn
 	db *sql.DB
+	// writer lets one write run at a time, queued in Go. SQLite has one write lock; a
+	// writer that finds it taken sleeps in the busy handler (1 to 100 ms at a time)
+	// while later writers can take it first, which starved writers for seconds under
+	// load. Queued here, each waits its turn and gets the lock the moment it is free.
+	writer sync.Mutex
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -37,19 +43,76 @@ type querier interface {
 type conn struct {
 	q       querier
 	d       dialect
-	onAfter *[]func()
+	onAfter *[]func()   // set inside a transaction
+	writer  *sync.Mutex // set outside one: a lone write statement queues for its turn
+	stmts   *stmtCache
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(ctx, c.d.rebind(q), args...)
+	if c.writer != nil {
+		c.writer.Lock()
+		defer c.writer.Unlock()
+	}
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(ctx, c.d.rebind(q), args...)
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (c conn) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.d.rebind(q), args...)
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		// QueryRowContext on the plain querier reports the same preparation error
+		// through Row.Scan, which is where callers look.
+		return c.q.QueryRowContext(ctx, c.d.rebind(q), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// stmtCache keeps one prepared statement per query text: SQLite parsing every statement
+// anew was a fifth of the CPU a timeline entry costs. database/sql prepares a statement
+// once per pooled connection, and Tx.StmtContext reuses it inside a transaction.
+type stmtCache struct {
+	db *sql.DB
+	d  dialect
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.stmts.mu.Lock()
+	st, ok := c.stmts.m[q]
+	if !ok {
+		var err error
+		if st, err = c.stmts.db.PrepareContext(ctx, c.d.rebind(q)); err != nil {
+			c.stmts.mu.Unlock()
+			return nil, fmt.Errorf("sqlstore: prepare: %w", err)
+		}
+		c.stmts.m[q] = st
+	}
+	c.stmts.mu.Unlock()
+	if tx, ok := c.q.(*sql.Tx); ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+func (sc *stmtCache) close() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, st := range sc.m {
+		st.Close()
+	}
+	sc.m = map[string]*sql.Stmt{}
 }
 
 // OnCommit runs f after the transaction commits, or at once outside a transaction.
@@ -94,7 +157,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	db := &DB{conn: conn{q: sdb, d: d}, db: sdb}
+	db := &DB{db: sdb}
+	db.conn = conn{q: sdb, d: d, writer: &db.writer, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}}
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -103,13 +167,30 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.db.Close()
+}
 
 // InTx runs fn in a transaction, then the OnCommit hooks fn registered.
 func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	after, err := db.inTx(ctx, fn)
+	if err != nil {
+		return err
+	}
+	// The hooks run after the writer's turn ends, so that one may write.
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), error) {
+	db.writer.Lock()
+	defer db.writer.Unlock()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return nil, fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	defer func() {
 		// A panic in fn must not leave the transaction, and with it SQLite's write lock, open.
@@ -119,17 +200,14 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 		}
 	}()
 	var after []func()
-	if err := fn(conn{q: tx, d: db.d, onAfter: &after}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts}); err != nil {
 		tx.Rollback()
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+		return nil, fmt.Errorf("sqlstore: commit: %w", err)
 	}
-	for _, f := range after {
-		f()
-	}
-	return nil
+	return after, nil
 }
 
 // Migrate applies the embedded migrations not yet applied, each in its own transaction.
