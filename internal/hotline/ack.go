@@ -210,7 +210,7 @@ func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page,
 	if len(code) > 32 {
 		return store.Page{}, store.Delivery{}, ErrBadCode
 	}
-	if err := checkText("name", name, 100, false); err != nil {
+	if err := problem.CheckText("name", name, 100, false); err != nil {
 		return store.Page{}, store.Delivery{}, err
 	}
 	var p store.Page

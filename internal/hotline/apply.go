@@ -11,6 +11,7 @@ import (
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
 )
@@ -46,7 +47,7 @@ func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Enve
 		return federation.Rejectf("page %s from %s sent by %s", p.ID, p.From, env.Origin)
 	case !slices.Contains(Severities, p.Severity):
 		return federation.Rejectf("page %s: unknown severity %q", p.ID, p.Severity)
-	case checkText("summary", p.Summary, maxSummary, true) != nil || checkText("details", p.Details, maxDetails, false) != nil:
+	case problem.CheckText("summary", p.Summary, maxSummary, true) != nil || problem.CheckText("details", p.Details, maxDetails, false) != nil:
 		return federation.Rejectf("page %s: summary or details malformed", p.ID)
 	case !tlp.Label(p.TLP).Valid():
 		return federation.Rejectf("page %s: unknown TLP %q", p.ID, p.TLP)

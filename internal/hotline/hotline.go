@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
@@ -147,18 +146,6 @@ type NewPage struct {
 	TLP        string   `json:"tlp"`
 }
 
-func checkText(field, v string, max int, required bool) error {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		return problem.Invalid(field, "required")
-	case !utf8.ValidString(v):
-		return problem.Invalid(field, "not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		return problem.Invalid(field, "longer than %d characters", max)
-	}
-	return nil
-}
-
 // recipients resolves a "to" list: team ids, or "all" for every active peer.
 func (s *Service) recipients(to []string) ([]string, error) {
 	var out []string
@@ -211,10 +198,10 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	if !slices.Contains(Severities, n.Severity) {
 		return store.Page{}, problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", "))
 	}
-	if err := checkText("summary", n.Summary, maxSummary, true); err != nil {
+	if err := problem.CheckText("summary", n.Summary, maxSummary, true); err != nil {
 		return store.Page{}, err
 	}
-	if err := checkText("details", n.Details, maxDetails, false); err != nil {
+	if err := problem.CheckText("details", n.Details, maxDetails, false); err != nil {
 		return store.Page{}, err
 	}
 	if n.TLP == "" {

@@ -10,6 +10,7 @@ import (
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/taxonomy"
 	"csirtlink/internal/tlp"
@@ -43,7 +44,7 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return federation.Rejectf("incident %s: unknown TLP %q", in.ID, in.TLP)
 	case !slices.Contains(teamsOf(in), s.dir.Self.ID):
 		return federation.Rejectf("incident %s: %s is not a participant", in.ID, s.dir.Self.ID)
-	case checkText("title", in.Title, maxTitle, true) != nil || checkText("description", in.Description, maxDescription, false) != nil:
+	case problem.CheckText("title", in.Title, maxTitle, true) != nil || problem.CheckText("description", in.Description, maxDescription, false) != nil:
 		return federation.Rejectf("incident %s: title or description malformed", in.ID)
 	}
 	old, err := tx.GetIncident(ctx, in.ID)

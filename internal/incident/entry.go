@@ -78,7 +78,7 @@ func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n Ne
 	var data string
 	switch n.Kind {
 	case KindComment:
-		if err := checkText("body", n.Body, maxBody, true); err != nil {
+		if err := problem.CheckText("body", n.Body, maxBody, true); err != nil {
 			return store.Entry{}, err
 		}
 	case KindObservable:
@@ -101,7 +101,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, incidentID, status, no
 	if transitions[status] == nil {
 		return store.Entry{}, problem.Invalid("status", "must be one of open, in_progress, mitigated, closed")
 	}
-	if err := checkText("note", note, maxBody, false); err != nil {
+	if err := problem.CheckText("note", note, maxBody, false); err != nil {
 		return store.Entry{}, err
 	}
 	b, _ := json.Marshal(statusData{Status: status})

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"csirtlink/internal/audit"
 	"csirtlink/internal/clock"
@@ -117,23 +116,11 @@ type NewIncident struct {
 	Participants []string `json:"participants"`
 }
 
-func checkText(field, v string, max int, required bool) error {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		return problem.Invalid(field, "required")
-	case !utf8.ValidString(v):
-		return problem.Invalid(field, "not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		return problem.Invalid(field, "longer than %d characters", max)
-	}
-	return nil
-}
-
 func checkFields(title, description, category, severity string) error {
-	if err := checkText("title", title, maxTitle, true); err != nil {
+	if err := problem.CheckText("title", title, maxTitle, true); err != nil {
 		return err
 	}
-	if err := checkText("description", description, maxDescription, false); err != nil {
+	if err := problem.CheckText("description", description, maxDescription, false); err != nil {
 		return err
 	}
 	if err := taxonomy.Valid(category); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 )
 
 // Error is a failure a client can be told about.
@@ -62,4 +64,18 @@ func As(err error) (*Error, bool) {
 	var p *Error
 	ok := errors.As(err, &p)
 	return p, ok
+}
+
+// CheckText checks a piece of text a person wrote: present if required, valid UTF-8,
+// at most max characters.
+func CheckText(field, v string, max int, required bool) error {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		return Invalid(field, "required")
+	case !utf8.ValidString(v):
+		return Invalid(field, "not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		return Invalid(field, "longer than %d characters", max)
+	}
+	return nil
 }
