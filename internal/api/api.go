@@ -65,6 +65,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/commchecks", a.with(auth.Read, a.commCheckReport))
 	mux.Handle("GET /api/v1/oncall", a.with(auth.Read, a.onCallConfig))
 	mux.Handle("GET /api/v1/oncall/now", a.with(auth.Read, a.onCallNow))
+	mux.Handle("GET /api/v1/oncall/partners", a.with(auth.Read, a.partnersOnCall))
 	mux.Handle("PUT /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.putRotation))
 	mux.Handle("DELETE /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.deleteRotation))
 	mux.Handle("POST /api/v1/oncall/overrides", a.with(auth.Configure, a.addOverride))

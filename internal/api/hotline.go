@@ -128,6 +128,17 @@ func (a *API) onCallNow(w http.ResponseWriter, r *http.Request, _ caller) error 
 	return nil
 }
 
+// partnersOnCall is who is on call at each partner team, from the summaries their
+// nodes sent.
+func (a *API) partnersOnCall(w http.ResponseWriter, r *http.Request, _ caller) error {
+	ps, err := a.hotline.PartnersOnCall(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"partners": ps})
+	return nil
+}
+
 func (a *API) putRotation(w http.ResponseWriter, r *http.Request, c caller) error {
 	var rot oncall.Rotation
 	if err := decode(r, &rot); err != nil {

@@ -411,5 +411,5 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, a *attempt, sendErr e
 
 // Modules returns the hotline's engine modules.
 func (s *Service) Modules() []engine.Module {
-	return []engine.Module{Escalator{s}, Notifier{s}, Fallback{s}, CommCheckScheduler{s}}
+	return []engine.Module{Escalator{s}, Notifier{s}, Fallback{s}, CommCheckScheduler{s}, OnCallPublisher{s}}
 }

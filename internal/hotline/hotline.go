@@ -109,6 +109,7 @@ type Service struct {
 	channels Channels
 	wake     func()
 	changed  []func(pageID string)
+	pub      publisher
 }
 
 // New makes the service and registers its envelope handlers and receipt hook.
@@ -119,6 +120,7 @@ func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock
 	fed.Handle(typeSend, s.applySend)
 	fed.Handle(typeState, s.applyState)
 	fed.Handle(typeResolve, s.applyResolve)
+	fed.Handle(typeOnCallSummary, s.applySummary)
 	fed.OnDelivered(s.delivered)
 	return s
 }

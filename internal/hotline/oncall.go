@@ -113,6 +113,7 @@ func (s *Service) PutRotation(ctx context.Context, a Actor, r oncall.Rotation) (
 		if err := tx.PutRotation(ctx, r.ID, b, s.clock.Now()); err != nil {
 			return err
 		}
+		tx.OnCommit(s.onCallChanged)
 		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "oncall.rotation", r.ID, strings.Join(r.Members, ","))
 	})
 }
@@ -138,6 +139,7 @@ func (s *Service) DeleteRotation(ctx context.Context, a Actor, id string) error 
 		} else if err != nil {
 			return err
 		}
+		tx.OnCommit(s.onCallChanged)
 		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "oncall.rotation.delete", id, "")
 	})
 }
@@ -166,6 +168,7 @@ func (s *Service) AddOverride(ctx context.Context, a Actor, o oncall.Override) (
 		if err := tx.PutOverride(ctx, o.ID, o.RotationID, b, o.End); err != nil {
 			return err
 		}
+		tx.OnCommit(s.onCallChanged)
 		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "oncall.override", o.RotationID,
 			fmt.Sprintf("%s from %s to %s", o.User, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339)))
 	})
@@ -180,6 +183,7 @@ func (s *Service) DeleteOverride(ctx context.Context, a Actor, id string) error 
 		} else if err != nil {
 			return err
 		}
+		tx.OnCommit(s.onCallChanged)
 		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "oncall.override.delete", id, "")
 	})
 }

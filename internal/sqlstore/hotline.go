@@ -568,3 +568,37 @@ func (c conn) ReleaseLease(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// PutPeerOnCall stores a partner's on-call summary unless a newer or equal one is kept.
+func (c conn) PutPeerOnCall(ctx context.Context, p store.PeerOnCall) (bool, error) {
+	res, err := c.exec(ctx, `INSERT INTO peer_oncall (team, data, at, received_at) VALUES (?, ?, ?, ?) `+
+		`ON CONFLICT (team) DO UPDATE SET data = excluded.data, at = excluded.at, received_at = excluded.received_at `+
+		`WHERE peer_oncall.at < excluded.at`,
+		p.Team, string(p.Data), micros(p.At), micros(p.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: peer on-call %s: %w", p.Team, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// PeerOnCalls lists partners' on-call summaries by team.
+func (c conn) PeerOnCalls(ctx context.Context) ([]store.PeerOnCall, error) {
+	rows, err := c.query(ctx, `SELECT team, data, at, received_at FROM peer_oncall ORDER BY team`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: peer on-call: %w", err)
+	}
+	defer rows.Close()
+	out := []store.PeerOnCall{}
+	for rows.Next() {
+		var p store.PeerOnCall
+		var data string
+		var at, received int64
+		if err := rows.Scan(&p.Team, &data, &at, &received); err != nil {
+			return nil, fmt.Errorf("sqlstore: peer on-call: %w", err)
+		}
+		p.Data, p.At, p.ReceivedAt = []byte(data), fromMicros(at), fromMicros(received)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -102,6 +102,14 @@ type CommCheck struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// PeerOnCall is the latest on-call summary a partner team's node sent us.
+type PeerOnCall struct {
+	Team       string    `json:"team"`
+	Data       []byte    `json:"data"` // the summary as JSON
+	At         time.Time `json:"at"`   // when the partner's node made it
+	ReceivedAt time.Time `json:"received_at"`
+}
+
 // PageFilter narrows ListPages.
 type PageFilter struct {
 	From    string // only pages sent by this team
@@ -168,6 +176,12 @@ type Hotline interface {
 
 	CreateCommCheck(ctx context.Context, c CommCheck) error
 	CommChecks(ctx context.Context, limit int) ([]CommCheck, error)
+
+	// PutPeerOnCall stores a partner's on-call summary unless the one stored for that
+	// team is as new or newer (by At); it reports whether it stored it.
+	PutPeerOnCall(ctx context.Context, p PeerOnCall) (bool, error)
+	// PeerOnCalls lists the stored summaries by team.
+	PeerOnCalls(ctx context.Context) ([]PeerOnCall, error)
 
 	// TryLease takes or renews the named lease for holder until now+ttl; false if
 	// another holder has it.

@@ -1054,3 +1054,58 @@ func testHotlineTimes(t *testing.T, s store.Store) {
 	ok(t, err)
 	check("comm check created_at", ccs[0].CreatedAt)
 }
+
+func testPeerOnCall(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	list := func() []store.PeerOnCall {
+		t.Helper()
+		ps, err := s.PeerOnCalls(ctx)
+		ok(t, err)
+		return ps
+	}
+	put := func(p store.PeerOnCall, want bool) {
+		t.Helper()
+		stored, err := s.PutPeerOnCall(ctx, p)
+		ok(t, err)
+		if stored != want {
+			t.Fatalf("PutPeerOnCall %s at %v: stored %v, want %v", p.Team, p.At, stored, want)
+		}
+	}
+	same(t, "no summaries", list(), []store.PeerOnCall{})
+	jp1 := store.PeerOnCall{Team: "jp", Data: []byte(`{"team":"jp","v":1,"name":"田中"}`), At: at(10), ReceivedAt: at(11)}
+	kr1 := store.PeerOnCall{Team: "kr", Data: []byte(`{"team":"kr","v":1}`), At: at(5), ReceivedAt: at(6)}
+	put(jp1, true)
+	put(kr1, true)
+	same(t, "two summaries, by team", list(), []store.PeerOnCall{jp1, kr1})
+
+	jp2 := store.PeerOnCall{Team: "jp", Data: []byte(`{"team":"jp","v":2}`), At: at(20), ReceivedAt: at(21)}
+	put(jp2, true)
+	same(t, "a newer summary replaces the old", list(), []store.PeerOnCall{jp2, kr1})
+
+	put(store.PeerOnCall{Team: "jp", Data: []byte(`{"team":"jp","v":"old"}`), At: at(15), ReceivedAt: at(30)}, false)
+	put(store.PeerOnCall{Team: "jp", Data: []byte(`{"team":"jp","v":"same"}`), At: at(20), ReceivedAt: at(31)}, false)
+	same(t, "an older or equally old summary is ignored", list(), []store.PeerOnCall{jp2, kr1})
+}
+
+func testPeerOnCallInTx(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := store.PeerOnCall{Team: "jp", Data: []byte(`{}`), At: at(1), ReceivedAt: at(2)}
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.PutPeerOnCall(ctx, p); err != nil {
+			return err
+		}
+		return boom
+	})
+	isErr(t, "InTx", err, boom)
+	ps, err := s.PeerOnCalls(ctx)
+	ok(t, err)
+	same(t, "summary after a rolled-back transaction", ps, []store.PeerOnCall{})
+	ok(t, s.InTx(ctx, func(tx store.Tx) error {
+		_, err := tx.PutPeerOnCall(ctx, p)
+		return err
+	}))
+	ps, err = s.PeerOnCalls(ctx)
+	ok(t, err)
+	same(t, "summary after a commit", ps, []store.PeerOnCall{p})
+}

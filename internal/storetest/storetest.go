@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Leases", testLeases},
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"HotlineTimes", testHotlineTimes},
+		{"PeerOnCall", testPeerOnCall},
+		{"PeerOnCallInTx", testPeerOnCallInTx},
 
 		// Console (console.go).
 		{"Passwords", testPasswords},

@@ -452,6 +452,8 @@ type onCallPage struct {
 	Levels    []levelView
 	Overrides []overrideView
 	Teams     []teamClock // us first, then the partners
+	// Partners is who is on call at each partner team, from its node's last summary.
+	Partners []hotline.PartnerOnCall
 }
 
 type rotationView struct {
@@ -516,6 +518,9 @@ func (c *Console) onCall(w http.ResponseWriter, r *http.Request, v *view) error 
 			}
 			page.Overrides = append(page.Overrides, overrideView{Override: o, RotationName: rotationName(o.RotationID), Timezone: tz})
 		}
+	}
+	if page.Partners, err = c.d.Hotline.PartnersOnCall(ctx); err != nil {
+		return err
 	}
 	page.Teams = append(page.Teams, teamClock{Team: c.dir.Self, Self: true})
 	for _, p := range c.dir.Peers() {
