@@ -60,10 +60,11 @@ func (f *Federation) runSender(ctx context.Context, p team.Peer) {
 
 // push delivers one batch and stores the receipts it gets back.
 func (f *Federation) push(ctx context.Context, p team.Peer, items []store.OutboxItem) error {
-	envs, body, err := batchOf(items)
+	envs, body, n, err := batchOf(items)
 	if err != nil {
 		return err
 	}
+	items = items[:n]
 	resp, err := f.call(ctx, p, http.MethodPost, InboxPath, body)
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	if err != nil {
 		return fmt.Errorf("push to %s: %w", p.ID, err)
 	}
-	n, err := f.storeReceipts(ctx, p.ID, envs, rs.Receipts)
+	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts)
 	if err != nil {
 		return err
 	}
@@ -85,25 +86,35 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	return nil
 }
 
+// batchBudget is the most bytes a batch body takes, well under the receiver's cap: a
+// batch over the cap would be refused whole and retried forever, stalling the link.
+const batchBudget = envelope.MaxBatchBytes / 2
+
 // batchOf decodes stored envelopes and joins their stored bytes into a batch body
-// without re-encoding them.
-func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, error) {
+// without re-encoding them. It takes items in order while they fit the budget (always
+// at least one; a single envelope is far below it) and returns how many it took.
+func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, int, error) {
 	envs := make(map[uint64]*envelope.Envelope, len(items))
 	var body bytes.Buffer
 	body.WriteString(`{"envelopes":[`)
+	n := 0
 	for i, it := range items {
+		if i > 0 && body.Len()+len(it.Envelope)+3 > batchBudget {
+			break
+		}
 		e, err := envelope.Unmarshal(it.Envelope)
 		if err != nil {
-			return nil, nil, fmt.Errorf("outbox %s/%d: %w", it.Peer, it.Seq, err)
+			return nil, nil, 0, fmt.Errorf("outbox %s/%d: %w", it.Peer, it.Seq, err)
 		}
 		envs[it.Seq] = e
 		if i > 0 {
 			body.WriteByte(',')
 		}
 		body.Write(it.Envelope)
+		n++
 	}
 	body.WriteString(`]}`)
-	return envs, body.Bytes(), nil
+	return envs, body.Bytes(), n, nil
 }
 
 // storeReceipts verifies receipts from peer against the envelopes they name and marks

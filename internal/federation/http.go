@@ -27,46 +27,40 @@ func fedError(w http.ResponseWriter, status int, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// authenticate reads the body and checks that a configured, active peer signed the
-// request for us, recently. Every refusal is recorded.
+// authenticate checks that a configured, active peer signed the request for us,
+// recently, and returns its body. The header is checked before the body is read, so an
+// anonymous client cannot make the node read megabytes. Every refusal is recorded.
 func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request) (peer string, body []byte, ok bool) {
 	remote := r.RemoteAddr
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, envelope.MaxBatchBytes))
-	if err != nil {
-		f.refuse(r.Context(), "", remote, "too large", err.Error())
-		fedError(w, http.StatusRequestEntityTooLarge, "body too large")
+	refuse := func(peer, reason, detail string, status int, msg string) (string, []byte, bool) {
+		f.refuse(r.Context(), peer, remote, reason, detail)
+		fedError(w, status, msg)
 		return "", nil, false
 	}
 	a, err := envelope.ParseRequestAuth(r.Header.Get(envelope.AuthHeader))
 	if err != nil {
-		f.refuse(r.Context(), "", remote, "unsigned", err.Error())
-		fedError(w, http.StatusUnauthorized, err.Error())
-		return "", nil, false
+		return refuse("", "unsigned", err.Error(), http.StatusUnauthorized, err.Error())
 	}
 	if _, configured := f.dir.Peer(a.From); !configured {
-		f.refuse(r.Context(), a.From, remote, "unknown peer", fmt.Sprintf("%q is not a configured peer", a.From))
-		fedError(w, http.StatusForbidden, "unknown peer")
-		return "", nil, false
+		return refuse(a.From, "unknown peer", fmt.Sprintf("%q is not a configured peer", a.From), http.StatusForbidden, "unknown peer")
 	}
 	pub, active := f.dir.Key(a.From)
 	if !active {
-		f.refuse(r.Context(), a.From, remote, "revoked peer", fmt.Sprintf("%q is revoked", a.From))
-		fedError(w, http.StatusForbidden, "revoked peer")
-		return "", nil, false
+		return refuse(a.From, "revoked peer", fmt.Sprintf("%q is revoked", a.From), http.StatusForbidden, "revoked peer")
 	}
 	if a.To != f.Self() {
-		f.refuse(r.Context(), a.From, remote, "misdirected", fmt.Sprintf("request for %q", a.To))
-		fedError(w, http.StatusForbidden, "this node is "+f.Self())
-		return "", nil, false
+		return refuse(a.From, "misdirected", fmt.Sprintf("request for %q", a.To), http.StatusForbidden, "this node is "+f.Self())
+	}
+	if d := f.clock.Now().Sub(a.Time); d > envelope.Window || d < -envelope.Window {
+		msg := fmt.Sprintf("request time %s outside the %s window", a.Time.Format(time.RFC3339), envelope.Window)
+		return refuse(a.From, "out of window", msg, http.StatusUnauthorized, msg)
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, envelope.MaxBatchBytes))
+	if err != nil {
+		return refuse(a.From, "too large", err.Error(), http.StatusRequestEntityTooLarge, "body too large")
 	}
 	if err := a.Verify(pub, r.Method, r.URL.RequestURI(), f.clock.Now(), body); err != nil {
-		reason := "bad request signature"
-		if d := f.clock.Now().Sub(a.Time); d > envelope.Window || d < -envelope.Window {
-			reason = "out of window"
-		}
-		f.refuse(r.Context(), a.From, remote, reason, err.Error())
-		fedError(w, http.StatusUnauthorized, err.Error())
-		return "", nil, false
+		return refuse(a.From, "bad request signature", err.Error(), http.StatusUnauthorized, err.Error())
 	}
 	return a.From, body, true
 }
@@ -113,7 +107,7 @@ func (f *Federation) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		fedError(w, http.StatusInternalServerError, "could not read outbox")
 		return
 	}
-	_, body, err := batchOf(items)
+	_, body, _, err := batchOf(items)
 	if err != nil {
 		f.log.Error("read outbox", "peer", peer, "err", err)
 		fedError(w, http.StatusInternalServerError, "could not read outbox")

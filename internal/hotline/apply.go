@@ -19,6 +19,10 @@ import (
 // objectID is the shape of ids that come from peers: they end up in URLs and file names.
 var objectID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
+// pageNumber is what follows "<sender>-" in a page id: exactly the sender's year and
+// number, so a team "cn" cannot send ids that team "cn-x" will use.
+var pageNumber = regexp.MustCompile(`^[0-9]{4}-p[0-9]{4,9}$`)
+
 // stateChange is what a receiver tells the sender about its delivery, and what the
 // sender tells receivers when it resolves a page.
 type stateChange struct {
@@ -41,7 +45,7 @@ func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Enve
 	}
 	p := w.Page
 	switch {
-	case p.ID != env.ObjectID || !strings.HasPrefix(p.ID, env.Origin+"-") || !objectID.MatchString(p.ID):
+	case p.ID != env.ObjectID || !objectID.MatchString(p.ID) || !pageNumber.MatchString(strings.TrimPrefix(p.ID, env.Origin+"-")) || !strings.HasPrefix(p.ID, env.Origin+"-"):
 		return federation.Rejectf("page id %q from %s", p.ID, env.Origin)
 	case p.From != env.Origin:
 		return federation.Rejectf("page %s from %s sent by %s", p.ID, p.From, env.Origin)
@@ -54,7 +58,11 @@ func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Enve
 	case !slices.Contains(w.To, s.dir.Self.ID):
 		return federation.Rejectf("page %s is not addressed to %s", p.ID, s.dir.Self.ID)
 	}
-	if _, err := tx.GetPage(ctx, p.ID); err == nil {
+	if old, err := tx.GetPage(ctx, p.ID); err == nil {
+		if old.From != env.Origin {
+			// Team ids may contain '-': "cn" must not take an id "cn-x" will use.
+			return federation.Rejectf("page id %s already used by %s", p.ID, old.From)
+		}
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err

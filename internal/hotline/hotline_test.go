@@ -36,3 +36,11 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestPageIDsFromPeersNameTheirSender(t *testing.T) {
+	for id, ok := range map[string]bool{"2026-p0001": true, "2026-p123456789": true, "x-2026-p0001": false, "2026-0001": false, "2026-p1": false} {
+		if pageNumber.MatchString(id) != ok {
+			t.Errorf("%q: want %v", id, ok)
+		}
+	}
+}

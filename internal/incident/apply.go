@@ -19,6 +19,10 @@ import (
 // incidentID is the shape of ids from peers: they end up in URLs.
 var incidentID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
+// incidentNumber is what follows "<coordinator>-" in an incident id: exactly the year
+// and number, so a team "cn" cannot take ids that team "cn-x" will use.
+var incidentNumber = regexp.MustCompile(`^[0-9]{4}-[0-9]{4,9}$`)
+
 // applyUpsert takes the coordinator's snapshot of an incident's own fields.
 func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
 	var in store.Incident
@@ -30,7 +34,7 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return federation.Rejectf("incident %s: envelope names %s", in.ID, env.ObjectID)
 	case in.Coordinator != env.Origin:
 		return federation.Rejectf("incident %s: sent by %s, coordinated by %s", in.ID, env.Origin, in.Coordinator)
-	case !incidentID.MatchString(in.ID) || !strings.HasPrefix(in.ID, in.Coordinator+"-"):
+	case !incidentID.MatchString(in.ID) || !strings.HasPrefix(in.ID, in.Coordinator+"-") || !incidentNumber.MatchString(strings.TrimPrefix(in.ID, in.Coordinator+"-")):
 		// Ids are made by their coordinator and carry its team id, so one team cannot
 		// claim an id another team will use.
 		return federation.Rejectf("incident id %q is not one of %s's", in.ID, in.Coordinator)
@@ -46,6 +50,14 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return federation.Rejectf("incident %s: %s is not a participant", in.ID, s.dir.Self.ID)
 	case problem.CheckText("title", in.Title, maxTitle, true) != nil || problem.CheckText("description", in.Description, maxDescription, false) != nil:
 		return federation.Rejectf("incident %s: title or description malformed", in.ID)
+	}
+	// One writer per field: a participant's status is written only by its own signed
+	// participation entries (which the coordinator relays). From the snapshot we take
+	// only the coordinator's own status; everyone else starts invited.
+	for i := range in.Participants {
+		if p := &in.Participants[i]; p.Team != in.Coordinator {
+			p.Status, p.AcknowledgedAt = Invited, nil
+		}
 	}
 	old, err := tx.GetIncident(ctx, in.ID)
 	switch {
@@ -66,8 +78,8 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 		return err
 	}
 	for _, p := range in.Participants {
-		// Our own status is ours to write; the coordinator's copy of it may be stale.
-		if p.Team == s.dir.Self.ID && slices.ContainsFunc(old.Participants, func(q store.Participant) bool { return q.Team == p.Team }) {
+		// Teams we already know keep the status their own entries gave them.
+		if slices.ContainsFunc(old.Participants, func(q store.Participant) bool { return q.Team == p.Team }) {
 			continue
 		}
 		if err := tx.UpsertParticipant(ctx, in.ID, p); err != nil {

@@ -327,8 +327,8 @@ func (s *Service) verifyEntry(e store.Entry, in store.Incident) error {
 	default:
 		return federation.Rejectf("entry %s: unknown kind %q", e.ID, e.Kind)
 	}
-	if len(e.Body) > 4*maxBody || len(e.ID) != 32 {
-		return federation.Rejectf("entry %s: malformed", e.ID)
+	if len(e.Body) > 4*maxBody || len(e.ID) != 32 || len(e.Data) > 4096 || len(e.Author) > 200 || len(e.Recipients) > maxParticipants {
+		return federation.Rejectf("entry %s: malformed or too large", e.ID)
 	}
 	if !e.CreatedAt.Equal(e.CreatedAt.Truncate(time.Microsecond)) {
 		// Stored at microsecond precision, it would no longer verify when relayed.

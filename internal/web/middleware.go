@@ -285,9 +285,14 @@ func clientIP(r *http.Request) string {
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, not //host or a URL.
+// Browsers drop tabs and newlines and read '\' as '/', so "/\t/evil" would become
+// "//evil": any control character or backslash is refused outright.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return "/"
 	}
 	return next

@@ -54,6 +54,7 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/", "/incidents/cn-2026-0001": "/incidents/cn-2026-0001", "//evil.example/": "/", "/\\evil.example": "/",
 		"https://evil.example/": "/", "incidents": "/", "/a\r\nSet-Cookie: x": "/",
+		"/\t/evil.example": "/", "/\t\\evil.example": "/", "/%09/evil.example": "/%09/evil.example", "/hotline?state=all": "/hotline?state=all",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
