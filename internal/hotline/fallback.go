@@ -7,6 +7,7 @@ import (
 
 	"csirtlink/internal/notify"
 	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
 )
 
 // AckPath is where a person acknowledges a page with a one-time code from an e-mail.
@@ -91,6 +92,11 @@ func (s *Service) prepareFallback(ctx context.Context, tx store.Tx, d store.Deli
 		msg := notify.Page{ID: p.ID, From: p.From, FromName: s.dir.Self.Name, To: d.Team, Severity: p.Severity, Summary: p.Summary,
 			Details: p.Details, TLP: p.TLP, IncidentID: p.IncidentID, Drill: p.Drill, SentAt: p.CreatedAt,
 			FromZone: s.dir.Self.Location(), ToZone: partner.Location(), AckCode: code}
+		if partner.PGPKey == "" && (p.TLP == string(tlp.AmberStrict) || p.TLP == string(tlp.Red)) {
+			// Without the partner's key the mail crosses relays in clear: a restricted
+			// page's content stays home; the mail says there is a page and how to ack.
+			msg.Summary, msg.Details = "(content withheld: TLP:"+p.TLP+" and no encryption key for "+d.Team+")", ""
+		}
 		if s.opts.PublicURL != "" {
 			msg.AckURL = strings.TrimRight(s.opts.PublicURL, "/") + AckPath
 		}

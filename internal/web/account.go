@@ -168,11 +168,17 @@ func (c *Console) totpConfirm(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
+	// Wrong codes count against the account as failed sign-ins do: a stolen session
+	// must not be able to guess its way to a second factor.
+	if blocked, _ := c.accounts.Blocked(u.Name); blocked {
+		return c.accountFailed(w, r, v, "totp", formError("code", v.T("code.wrong")))
+	}
 	ok, err := c.checkCode(r, t)
 	if err != nil {
 		return err
 	}
 	if !ok {
+		c.accounts.Fail(u.Name)
 		return c.accountFailed(w, r, v, "totp", formError("code", v.T("code.wrong")))
 	}
 	if t, err = c.d.Console.GetTOTP(r.Context(), u.ID); err != nil { // with the step just used
@@ -199,11 +205,15 @@ func (c *Console) totpDisable(w http.ResponseWriter, r *http.Request, v *view) e
 		return err
 	}
 	if t.Enabled {
+		if blocked, _ := c.accounts.Blocked(u.Name); blocked {
+			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("code.wrong")))
+		}
 		ok, err := c.checkCode(r, t)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			c.accounts.Fail(u.Name)
 			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("code.wrong")))
 		}
 	}

@@ -434,3 +434,34 @@ func TestLiveEventsAndShutdown(t *testing.T) {
 	for range lines {
 	}
 }
+
+// A stolen session cannot guess its way through the second factor: wrong codes count
+// against the account, and after five the right code is refused too.
+func TestTOTPGuessesAreLimited(t *testing.T) {
+	n := startNet(t)
+	cn := n.Node("cn")
+	c := newClient(t, cn.URL)
+	mustSignIn(t, c, cn.User, cn.Password)
+	c.get("/account")
+	c.post("/account/totp", url.Values{})
+	_, body := c.get("/account")
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no secret shown while enrolling")
+	}
+	key, err := auth.DecodeTOTPSecret(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := auth.TOTPCode(key, time.Now())
+	wrong := "000000"
+	if wrong == right {
+		wrong = "111111"
+	}
+	for range 5 {
+		c.post("/account/totp/confirm", url.Values{"code": {wrong}})
+	}
+	if resp, _ := c.post("/account/totp/confirm", url.Values{"code": {right}}); resp.StatusCode == http.StatusSeeOther {
+		t.Fatal("the right code was accepted after five wrong guesses")
+	}
+}

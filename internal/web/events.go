@@ -61,7 +61,7 @@ const heartbeat = 20 * time.Second
 // with the incident id as data, "event: page" with a hotline page's id. The stream ends
 // when the session ends, when the browser goes, or when the node stops serving.
 func (c *Console) events(w http.ResponseWriter, r *http.Request) {
-	s, err := c.loadSession(r)
+	s, err := c.readSession(r, false)
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -109,7 +109,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			}
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, e.ID)
 		case <-tick.C:
-			if s, err := c.loadSession(r); err != nil || s == nil || s.Pending {
+			if s, err := c.readSession(r, false); err != nil || s == nil || s.Pending {
 				return
 			}
 			fmt.Fprint(w, ": ping\n\n")

@@ -104,6 +104,13 @@ func (c *Console) cookie(r *http.Request, name string) string {
 // loadSession returns the request's session, or nil. Full sessions are touched (idle
 // expiry moved) at most once a minute.
 func (c *Console) loadSession(r *http.Request) (*session, error) {
+	return c.readSession(r, r.Header.Get("X-CSL-Tick") == "")
+}
+
+// readSession returns the request's session, moving its idle expiry only if touch.
+// The console's own traffic — its refresh of an open screen each minute, its live
+// stream — is not the person's activity: it must not keep the session alive.
+func (c *Console) readSession(r *http.Request, touch bool) (*session, error) {
 	secret := c.cookie(r, "csl_session")
 	if secret == "" {
 		return nil, nil
@@ -116,9 +123,7 @@ func (c *Console) loadSession(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The console's own refresh of an open screen (console.js, each minute) is not the
-	// person's activity: it keeps the screen's times counting, not the session alive.
-	if !s.Pending && now.Sub(s.LastSeen) > touchEvery && r.Header.Get("X-CSL-Tick") == "" {
+	if touch && !s.Pending && now.Sub(s.LastSeen) > touchEvery {
 		exp := now.Add(sessionIdle)
 		if limit := s.Created.Add(sessionMax); limit.Before(exp) {
 			exp = limit
