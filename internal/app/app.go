@@ -104,7 +104,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock)}
-	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, n.Hotline.Modules()...)
+	modules := append(n.Hotline.Modules(), fed.Housekeeping())
+	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	mux := http.NewServeMux()
 	fed.Register(mux)

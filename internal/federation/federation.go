@@ -242,3 +242,37 @@ func (f *Federation) refuse(ctx context.Context, peer, remote, reason, detail st
 		f.log.Error("record refusal", "err", err)
 	}
 }
+
+// RefusalRetention is how long refused traffic stays listed for operators.
+const RefusalRetention = 30 * 24 * time.Hour
+
+// Housekeeping is the engine module that keeps federation records bounded: refusals,
+// which anyone reaching the port can cause, are kept for RefusalRetention. (Their rate
+// is capped per reason as they are recorded.)
+type Housekeeping struct {
+	f    *Federation
+	last time.Time
+}
+
+// Housekeeping returns the federation's engine module.
+func (f *Federation) Housekeeping() *Housekeeping { return &Housekeeping{f: f} }
+
+// Name names the module.
+func (*Housekeeping) Name() string { return "federation-housekeeping" }
+
+// UpdateAll prunes old refusals, at most once an hour.
+func (h *Housekeeping) UpdateAll(ctx context.Context) error {
+	now := h.f.clock.Now()
+	if now.Sub(h.last) < time.Hour {
+		return nil
+	}
+	n, err := h.f.st.PruneRefusals(ctx, now.Add(-RefusalRetention))
+	if err != nil {
+		return err
+	}
+	h.last = now
+	if n > 0 {
+		h.f.log.Info("pruned old refusals", "count", n)
+	}
+	return nil
+}

@@ -208,3 +208,13 @@ func (c conn) Refusals(ctx context.Context, limit int) ([]store.Refusal, error) 
 	}
 	return out, rows.Err()
 }
+
+// PruneRefusals deletes refusals recorded before a time.
+func (c conn) PruneRefusals(ctx context.Context, before time.Time) (int, error) {
+	res, err := c.exec(ctx, `DELETE FROM refusals WHERE at < ?`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: prune refusals: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

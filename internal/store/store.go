@@ -230,6 +230,8 @@ type Inbox interface {
 	CountInbox(ctx context.Context, origin string) (int, error)
 	AddRefusal(ctx context.Context, r Refusal) error
 	Refusals(ctx context.Context, limit int) ([]Refusal, error)
+	// PruneRefusals deletes refusals recorded before a time, and returns how many.
+	PruneRefusals(ctx context.Context, before time.Time) (int, error)
 }
 
 // AuditRecord is one line of the hash-chained audit log.

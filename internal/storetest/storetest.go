@@ -722,6 +722,12 @@ func testRefusals(t *testing.T, s store.Store) {
 	refs, err = s.Refusals(ctx, 2)
 	ok(t, err)
 	same(t, "refusals with limit", refs, []store.Refusal{r("r3", 3), r("r2", 2)})
+	n, err := s.PruneRefusals(ctx, at(3))
+	ok(t, err)
+	same(t, "refusals pruned", n, 2)
+	refs, err = s.Refusals(ctx, 10)
+	ok(t, err)
+	same(t, "refusals left after pruning", refs, []store.Refusal{r("r3", 3)})
 }
 
 func auditRecord(seq int64) store.AuditRecord {
