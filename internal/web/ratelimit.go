@@ -59,15 +59,23 @@ func (l *limiter) Fail(key string) {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	if len(l.fails) >= maxKeys {
+		// Clean down to 90 %, so that the scan happens once per thousand new keys, not
+		// on every failure of a flood.
+		const target = maxKeys * 9 / 10
 		for k := range l.fails {
 			l.recent(k, now)
 		}
-		// Still full of live keys: forget arbitrary ones rather than grow without bound.
-		for k := range l.fails {
-			if len(l.fails) < maxKeys {
-				break
+		// Still full of live keys: forget those with the fewest failures first, so that
+		// a flood of one-off junk keys cannot evict a key being guessed at.
+		for n := 1; n <= l.max && len(l.fails) > target; n++ {
+			for k, fs := range l.fails {
+				if len(l.fails) <= target {
+					break
+				}
+				if len(fs) <= n {
+					delete(l.fails, k)
+				}
 			}
-			delete(l.fails, k)
 		}
 	}
 	fs := append(l.recent(key, now), now)

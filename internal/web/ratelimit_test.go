@@ -50,6 +50,24 @@ func TestLimiterBoundedMemory(t *testing.T) {
 	}
 }
 
+// A flood of one-off keys does not evict a key with several failures: an attacker
+// cannot reset an account's count by failing with many junk names.
+func TestLimiterKeepsTheKeyUnderAttack(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	l := newLimiter(clk, 5, time.Hour)
+	for range 3 {
+		l.Fail("duty")
+	}
+	for i := range 3 * maxKeys {
+		l.Fail(fmt.Sprint("junk", i))
+	}
+	l.Fail("duty")
+	l.Fail("duty")
+	if blocked, _ := l.Blocked("duty"); !blocked {
+		t.Fatal("the account's failures were forgotten under a flood of junk keys")
+	}
+}
+
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/", "/incidents/cn-2026-0001": "/incidents/cn-2026-0001", "//evil.example/": "/", "/\\evil.example": "/",
