@@ -129,11 +129,7 @@ func incidentList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func incidentShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink incident show ID"
 	fs, af := apiFlagSet("incident show", use, stderr)
-	pos, err := parseArgs(fs, use, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 1, 1, stderr)
 	if err != nil {
 		return err
 	}
@@ -237,11 +233,7 @@ func incidentStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 	const use = "csirtlink incident status ID STATUS [--note N]   (STATUS: open, in_progress, mitigated, closed)"
 	fs, af := apiFlagSet("incident status", use, stderr)
 	note := fs.String("note", "", "why; shown on the timeline")
-	pos, err := parseArgs(fs, use, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 2, 2, stderr)
 	if err != nil {
 		return err
 	}
@@ -259,11 +251,7 @@ func incidentStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 func incidentParticipate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink incident participate ID STATUS   (STATUS: acknowledged, working, done)"
 	fs, af := apiFlagSet("incident participate", use, stderr)
-	pos, err := parseArgs(fs, use, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 2, 2, stderr)
 	if err != nil {
 		return err
 	}
@@ -281,11 +269,7 @@ func incidentParticipate(ctx context.Context, args []string, stdout, stderr io.W
 func incidentInvite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink incident invite ID TEAM   (coordinator only)"
 	fs, af := apiFlagSet("incident invite", use, stderr)
-	pos, err := parseArgs(fs, use, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 2, 2, stderr)
 	if err != nil {
 		return err
 	}
@@ -329,6 +313,17 @@ func apiFlagSet(name, use string, stderr io.Writer) (*flag.FlagSet, *apiFlags) {
 	fs.BoolVar(&af.json, "json", false, "print the API's JSON object, indented, for scripts")
 	fs.StringVar(&af.tz, "tz", "", "IANA time `zone` to show times in (default: the node team's zone)")
 	return fs, af
+}
+
+// connect parses a client command's flags and arguments (min to max of them) and makes
+// its API client.
+func (af *apiFlags) connect(fs *flag.FlagSet, use string, args []string, min, max int, stderr io.Writer) (*client.Client, []string, error) {
+	pos, err := parseArgs(fs, use, args, min, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := af.client(use, stderr)
+	return c, pos, err
 }
 
 // client checks the URL and token, taken from the flags or else the environment, and

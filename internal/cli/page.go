@@ -241,11 +241,7 @@ func printPages(w io.Writer, list []store.Page, self string, loc *time.Location)
 func pageShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink page show ID"
 	fs, af := apiFlagSet("page show", use, stderr)
-	pos, err := parseArgs(fs, use, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 1, 1, stderr)
 	if err != nil {
 		return err
 	}
@@ -397,11 +393,7 @@ func escalationText(e store.Escalation, loc *time.Location) string {
 func pageAck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink page ack ID"
 	fs, af := apiFlagSet("page ack", use, stderr)
-	pos, err := parseArgs(fs, use, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 1, 1, stderr)
 	if err != nil {
 		return err
 	}
@@ -430,11 +422,7 @@ func pageAck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func pageResolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "csirtlink page resolve ID   (the sender only)"
 	fs, af := apiFlagSet("page resolve", use, stderr)
-	pos, err := parseArgs(fs, use, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
+	c, pos, err := af.connect(fs, use, args, 1, 1, stderr)
 	if err != nil {
 		return err
 	}
