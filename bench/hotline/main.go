@@ -115,19 +115,54 @@ func network(dir string, r *relay) (*testnet.Net, error) {
 	jp := n.Node("jp").App
 	a := hotline.Actor{Name: "admin"}
 	if _, err := jp.Auth.CreateUser(ctx, "duty1", "", "", auth.DutyOfficer); err != nil {
-		return n, err
+		n.Close()
+		return nil, err
 	}
 	if _, err := jp.Hotline.AddContact(ctx, a, "duty1", hotline.NewContact{Channel: hotline.ChannelEmail, Address: "duty1@jp.csirtlink.test"}); err != nil {
-		return n, err
+		n.Close()
+		return nil, err
 	}
 	err = jp.Hotline.PutPolicy(ctx, a, oncall.Policy{ID: "bench", Name: "bench", Levels: []oncall.Level{
 		{DelayMinutes: 60, Targets: []oncall.Target{{Type: oncall.TargetUser, ID: "duty1"}}}}}, true)
-	return n, err
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
 }
 
-func newDir() (string, func(), error) {
-	d, err := os.MkdirTemp("", "csirtlink-bench-hotline-")
-	return d, func() { os.RemoveAll(d) }, err
+// rig is one phase's network: three nodes in a temporary directory and the relay.
+type rig struct {
+	net   *testnet.Net
+	relay *relay
+	dir   string
+}
+
+func newRig() (*rig, error) {
+	dir, err := os.MkdirTemp("", "csirtlink-bench-hotline-")
+	if err != nil {
+		return nil, err
+	}
+	rg := &rig{dir: dir}
+	if rg.relay, err = startRelay(); err != nil {
+		rg.close()
+		return nil, err
+	}
+	if rg.net, err = network(dir, rg.relay); err != nil {
+		rg.close()
+		return nil, err
+	}
+	return rg, nil
+}
+
+func (rg *rig) close() {
+	if rg.net != nil {
+		rg.net.Close()
+	}
+	if rg.relay != nil {
+		rg.relay.srv.Close()
+	}
+	os.RemoveAll(rg.dir)
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -166,21 +201,12 @@ func notifiedLatencies(ctx context.Context, st store.Hotline, ids []string, time
 }
 
 func burst(n int, timeout time.Duration) error {
-	dir, done, err := newDir()
+	rg, err := newRig()
 	if err != nil {
 		return err
 	}
-	defer done()
-	r, err := startRelay()
-	if err != nil {
-		return err
-	}
-	defer r.srv.Close()
-	net, err := network(dir, r)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
+	defer rg.close()
+	net, r := rg.net, rg.relay
 	ctx := context.Background()
 	cn, jp := net.Node("cn").App.Hotline, net.Node("jp").App.Store
 	start := time.Now()
@@ -205,21 +231,12 @@ func burst(n int, timeout time.Duration) error {
 }
 
 func steady(rate float64, duration, timeout time.Duration) error {
-	dir, done, err := newDir()
+	rg, err := newRig()
 	if err != nil {
 		return err
 	}
-	defer done()
-	r, err := startRelay()
-	if err != nil {
-		return err
-	}
-	defer r.srv.Close()
-	net, err := network(dir, r)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
+	defer rg.close()
+	net := rg.net
 	ctx := context.Background()
 	cn, jp := net.Node("cn").App.Hotline, net.Node("jp").App.Store
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -246,21 +263,12 @@ func steady(rate float64, duration, timeout time.Duration) error {
 // timers seeds open pages at jp whose next escalation step falls due at times spread over
 // the window, and measures how late each step fires (when its notifications are created).
 func timers(open int, window, timeout time.Duration) error {
-	dir, done, err := newDir()
+	rg, err := newRig()
 	if err != nil {
 		return err
 	}
-	defer done()
-	r, err := startRelay()
-	if err != nil {
-		return err
-	}
-	defer r.srv.Close()
-	net, err := network(dir, r)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
+	defer rg.close()
+	net := rg.net
 	ctx := context.Background()
 	jp := net.Node("jp").App
 	// Console-only targets: this phase measures the timers, not the mail relay.
