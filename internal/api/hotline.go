@@ -8,7 +8,6 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/problem"
-	"csirtlink/internal/store"
 )
 
 func (a *API) sendPage(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -39,20 +38,12 @@ func (a *API) listPages(w http.ResponseWriter, r *http.Request, _ caller) error 
 	return nil
 }
 
-// pageView is a page with, on the receiving node, its escalation and every attempt to
-// reach a person.
-type pageView struct {
-	store.Page
-	Escalation    *store.Escalation    `json:"escalation,omitempty"`
-	Notifications []store.Notification `json:"notifications,omitempty"`
-}
-
 func (a *API) getPage(w http.ResponseWriter, r *http.Request, _ caller) error {
 	v, err := a.hotline.Detail(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageView{Page: v.Page, Escalation: v.Escalation, Notifications: v.Notifications})
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

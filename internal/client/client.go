@@ -175,11 +175,7 @@ func (c *Client) WhoAmI(ctx context.Context) (Caller, error) {
 
 // PageDetail is a page as GET /api/v1/pages/{id} returns it: on the node that received
 // it, with its escalation there and every attempt to reach a person.
-type PageDetail struct {
-	store.Page
-	Escalation    *store.Escalation    `json:"escalation,omitempty"`
-	Notifications []store.Notification `json:"notifications,omitempty"`
-}
+type PageDetail = hotline.Detail
 
 // OnCall is who is on call in each of the node team's rotations at an instant.
 type OnCall struct {

@@ -357,9 +357,9 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 
 // Detail is a page with, where we received it, our escalation and attempts.
 type Detail struct {
-	Page          store.Page
-	Escalation    *store.Escalation
-	Notifications []store.Notification
+	store.Page
+	Escalation    *store.Escalation    `json:"escalation,omitempty"`
+	Notifications []store.Notification `json:"notifications,omitempty"`
 }
 
 // Detail returns a page and, for a page we received, how we escalated it.
