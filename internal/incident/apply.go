@@ -112,6 +112,9 @@ func (s *Service) applySubmit(ctx context.Context, tx store.Tx, env *envelope.En
 		return err
 	}
 	e.Position = 0
+	if done, err := held(ctx, tx, e); done || err != nil {
+		return err
+	}
 	if _, err := s.sequence(ctx, tx, in, e); err != nil {
 		return err
 	}
@@ -137,13 +140,8 @@ func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.En
 	if err := s.verifyEntry(e, in); err != nil {
 		return err
 	}
-	if old, err := tx.GetEntry(ctx, e.ID); err == nil {
-		if !sameEntry(old, e) {
-			return federation.Rejectf("entry id %s reused by %s", e.ID, e.Team)
-		}
-		if old.Position > 0 {
-			return nil
-		}
+	if done, err := held(ctx, tx, e); done || err != nil {
+		return err
 	}
 	if err := s.effects(ctx, tx, &in, e); err != nil {
 		return err

@@ -205,14 +205,6 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 // sequence gives an entry the next position of our incident, applies it, and relays it
 // to every participant its TLP allows.
 func (s *Service) sequence(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry) (store.Entry, error) {
-	if old, err := tx.GetEntry(ctx, e.ID); err == nil {
-		if !sameEntry(old, e) {
-			return e, federation.Rejectf("entry id %s reused by %s", e.ID, e.Team)
-		}
-		if old.Position > 0 {
-			return old, nil
-		}
-	}
 	in.LastPosition++
 	e.Position = in.LastPosition
 	if err := s.effects(ctx, tx, &in, e); err != nil {
@@ -221,30 +213,51 @@ func (s *Service) sequence(ctx context.Context, tx store.Tx, in store.Incident, 
 	if err := tx.PutEntry(ctx, e); err != nil {
 		return e, err
 	}
-	for _, p := range in.Participants {
-		if p.Team == s.dir.Self.ID {
-			continue
+	var others []string
+	for _, t := range teamsOf(in) {
+		if t != s.dir.Self.ID {
+			others = append(others, t)
 		}
-		if err := s.send(ctx, tx, in, e, typeAppend, p.Team); err != nil {
-			return e, err
-		}
+	}
+	if err := s.send(ctx, tx, in, e, typeAppend, others...); err != nil {
+		return e, err
 	}
 	s.notify(tx, in.ID)
 	return e, nil
 }
 
-// send enqueues an entry for one team; the TLP rule in Enqueue decides if it goes.
-func (s *Service) send(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry, typ, to string) error {
+// held looks for an entry with e's id: it reports whether that entry is already
+// sequenced here, and refuses an id that a different entry already has.
+func held(ctx context.Context, tx store.Tx, e store.Entry) (bool, error) {
+	old, err := tx.GetEntry(ctx, e.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !sameEntry(old, e) {
+		return false, federation.Rejectf("entry id %s reused by %s", e.ID, e.Team)
+	}
+	return old.Position > 0, nil
+}
+
+// send enqueues an entry for each of the teams; the TLP rule in Enqueue decides which
+// it goes to.
+func (s *Service) send(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry, typ string, to ...string) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	err = s.fed.Enqueue(ctx, tx, federation.Message{To: to, Type: typ, ObjectID: in.ID, Payload: payload,
-		Item: tlp.Item{Label: tlp.Label(e.TLP), Author: e.Team, Recipients: e.Recipients}, Participants: teamsOf(in)})
-	if errors.Is(err, federation.ErrNotAllowed) {
-		return nil
+	parts := teamsOf(in)
+	for _, t := range to {
+		err = s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typ, ObjectID: in.ID, Payload: payload,
+			Item: tlp.Item{Label: tlp.Label(e.TLP), Author: e.Team, Recipients: e.Recipients}, Participants: parts})
+		if err != nil && !errors.Is(err, federation.ErrNotAllowed) {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // effects applies what an entry changes in the incident and saves the incident. Each
