@@ -19,6 +19,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
+	"csirtlink/internal/team"
 )
 
 const incidentUsage = `Usage:
@@ -366,13 +367,22 @@ func isLoopback(host string) bool {
 
 // location is the zone to show times in: --tz, else the node team's zone, else Local.
 func (af *apiFlags) location(ctx context.Context, c *client.Client) *time.Location {
-	if af.tz != "" {
-		if loc, err := time.LoadLocation(af.tz); err == nil {
-			return loc
+	teamZone := ""
+	if af.tz == "" {
+		if t, err := c.Teams(ctx); err == nil {
+			teamZone = t.Self.Timezone
 		}
 	}
-	if t, err := c.Teams(ctx); err == nil && t.Self.Timezone != "" {
-		if loc, err := time.LoadLocation(t.Self.Timezone); err == nil {
+	return af.pickLocation(teamZone)
+}
+
+// pickLocation chooses between --tz, the node team's zone and Local, in that order.
+func (af *apiFlags) pickLocation(teamZone string) *time.Location {
+	for _, name := range []string{af.tz, teamZone} {
+		if name == "" {
+			continue
+		}
+		if loc, err := team.LoadLocation(name); err == nil {
 			return loc
 		}
 	}

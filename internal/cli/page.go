@@ -13,6 +13,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/store"
+	"csirtlink/internal/team"
 )
 
 const pageUsage = `Usage:
@@ -98,15 +99,7 @@ func nodeTeam(ctx context.Context, af *apiFlags, c *client.Client) (string, *tim
 	if err != nil {
 		return "", nil, err
 	}
-	if af.tz != "" {
-		if loc, err := time.LoadLocation(af.tz); err == nil {
-			return t.Self.ID, loc, nil
-		}
-	}
-	if loc, err := time.LoadLocation(t.Self.Timezone); err == nil && t.Self.Timezone != "" {
-		return t.Self.ID, loc, nil
-	}
-	return t.Self.ID, time.Local, nil
+	return t.Self.ID, af.pickLocation(t.Self.Timezone), nil
 }
 
 func pageSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -478,16 +471,9 @@ func onCallShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		oc.Rotations = orEmpty(oc.Rotations)
 		return printJSON(stdout, oc)
 	}
-	team, err := time.LoadLocation(oc.Timezone)
-	if err != nil || oc.Timezone == "" {
-		team = time.UTC
-	}
-	viewer, viewerName := time.Local, ""
-	if af.tz != "" {
-		viewer, _ = time.LoadLocation(af.tz) // af.client checked it
-		viewerName = af.tz
-	}
-	return printOnCall(stdout, oc, team, viewer, viewerName)
+	home := team.Team{Timezone: oc.Timezone}.Location()
+	viewer := (&apiFlags{tz: af.tz}).pickLocation("")
+	return printOnCall(stdout, oc, home, viewer, af.tz)
 }
 
 // printOnCall shows who is on call now and next in each rotation, in the node team's

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	// Teams name IANA zones; embed the database so a bare machine can still load them.
 	_ "time/tzdata"
@@ -93,10 +94,28 @@ func (t Team) Validate() error {
 
 // Location returns the team's time zone (UTC if it cannot be loaded).
 func (t Team) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.Timezone); err == nil {
+	if loc, err := LoadLocation(t.Timezone); err == nil {
 		return loc
 	}
 	return time.UTC
+}
+
+// zones caches loaded time zones: time.LoadLocation reads and parses the zone each
+// time, and screens show several times per row. Only zones that load are kept, and
+// there are a few hundred of them.
+var zones sync.Map
+
+// LoadLocation is time.LoadLocation, cached.
+func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
 
 // Directory is the set of teams a node knows: itself and its peers.

@@ -155,7 +155,7 @@ func loadZone(name string) (*time.Location, error) {
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, ". ") && !strings.Contains(name, "/") {
 		return nil, fmt.Errorf("no zone")
 	}
-	return time.LoadLocation(name)
+	return team.LoadLocation(name)
 }
 
 // flash arranges for a translated message (a catalog key under "flash.") on the next page.
@@ -385,10 +385,7 @@ func (v *view) Person(name string) string {
 }
 
 func zone(tz string) *time.Location {
-	if loc, err := time.LoadLocation(tz); err == nil {
-		return loc
-	}
-	return time.UTC
+	return team.Team{Timezone: tz}.Location()
 }
 
 // ZoneTime formats t in the zone tz (an IANA name), as Time does in the viewer's.
