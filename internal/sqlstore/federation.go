@@ -136,14 +136,12 @@ func (c conn) AddAttempt(ctx context.Context, peer string, upTo uint64) error {
 func (c conn) OutboxStats(ctx context.Context, peer string) (store.OutboxStats, error) {
 	var s store.OutboxStats
 	var oldest sql.NullInt64
-	err := c.row(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE peer = ? AND delivered_at IS NULL`, peer).Scan(&s.Queued, &oldest)
+	err := c.row(ctx, `SELECT COUNT(*) - COUNT(delivered_at), MIN(CASE WHEN delivered_at IS NULL THEN created_at END), COUNT(delivered_at) `+
+		`FROM outbox WHERE peer = ?`, peer).Scan(&s.Queued, &oldest, &s.Delivered)
 	if err != nil {
 		return s, fmt.Errorf("sqlstore: outbox stats %s: %w", peer, err)
 	}
 	s.OldestQueued = ptrMicros(oldest)
-	if err := c.row(ctx, `SELECT COUNT(*) FROM outbox WHERE peer = ? AND delivered_at IS NOT NULL`, peer).Scan(&s.Delivered); err != nil {
-		return s, fmt.Errorf("sqlstore: outbox stats %s: %w", peer, err)
-	}
 	return s, nil
 }
 

@@ -91,7 +91,9 @@ func (c conn) ListPages(ctx context.Context, f store.PageFilter) ([]store.Page, 
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	q += fmt.Sprintf(" ORDER BY created_at DESC, id LIMIT %d", limit)
+	// The limit is a parameter so that each filter shape is one cached statement.
+	q += " ORDER BY created_at DESC, id LIMIT ?"
+	args = append(args, limit)
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list pages: %w", err)

@@ -109,16 +109,18 @@ func (c conn) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]stor
 	if f.Team != "" {
 		args = append(args, f.Team)
 	}
-	q := `SELECT ` + incidentCols + ` FROM incidents`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	// The limit is a parameter so that each filter shape is one cached statement.
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	q += fmt.Sprintf(" ORDER BY updated_at DESC, id LIMIT %d", limit)
-	rows, err := c.query(ctx, q, args...)
+	args = append(args, limit)
+	sel := ` FROM incidents`
+	if len(where) > 0 {
+		sel += " WHERE " + strings.Join(where, " AND ")
+	}
+	sel += " ORDER BY updated_at DESC, id LIMIT ?"
+	rows, err := c.query(ctx, `SELECT `+incidentCols+sel, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list incidents: %w", err)
 	}
@@ -135,12 +137,35 @@ func (c conn) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]stor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list incidents: %w", err)
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// One query for every listed incident's participants, not one per incident.
+	index := make(map[string]int, len(out))
 	for i := range out {
-		if out[i].Participants, err = c.participants(ctx, out[i].ID); err != nil {
-			return nil, err
+		index[out[i].ID] = i
+		out[i].Participants = []store.Participant{}
+	}
+	prows, err := c.query(ctx, `SELECT incident_id, team, status, acknowledged_at, updated_at FROM participants `+
+		`WHERE incident_id IN (SELECT id`+sel+`) ORDER BY incident_id, team`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list participants: %w", err)
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var id string
+		var p store.Participant
+		var ack sql.NullInt64
+		var upd int64
+		if err := prows.Scan(&id, &p.Team, &p.Status, &ack, &upd); err != nil {
+			return nil, fmt.Errorf("sqlstore: list participants: %w", err)
+		}
+		p.AcknowledgedAt, p.UpdatedAt = ptrMicros(ack), fromMicros(upd)
+		if i, ok := index[id]; ok {
+			out[i].Participants = append(out[i].Participants, p)
 		}
 	}
-	return out, nil
+	return out, prows.Err()
 }
 
 // UpsertParticipant inserts or updates one participant's status.
