@@ -136,7 +136,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 	if page.Partners, err = c.partners(r); err != nil {
 		return err
 	}
-	if err := c.dashboardPages(r, &page); err != nil {
+	if err := c.dashboardPages(r, v, &page); err != nil {
 		return err
 	}
 	v.Nav, v.Live = "dashboard", "all"

@@ -76,14 +76,17 @@ func onDashboard(p store.Page, now time.Time) bool {
 }
 
 // dashboardPages fills the dashboard's hotline sections.
-func (c *Console) dashboardPages(r *http.Request, page *dashboardPage) error {
+func (c *Console) dashboardPages(r *http.Request, v *view, page *dashboardPage) error {
 	if c.d.Hotline == nil {
 		return nil
 	}
 	page.Hotline = true
-	in, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"})
-	if err != nil {
-		return err
+	in := v.waiting
+	if in == nil {
+		var err error
+		if in, err = c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"}); err != nil {
+			return err
+		}
 	}
 	page.PagesIn = c.pageRows(in)
 	sortWaiting(page.PagesIn)

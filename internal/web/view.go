@@ -97,6 +97,9 @@ type view struct {
 	// acknowledgement, for the navigation's badge and the window title.
 	HasHotline bool
 	Waiting    int
+	// waiting are those pages when they could be listed (nil otherwise), kept for a
+	// screen that shows them, so they are not fetched twice.
+	waiting []store.Page
 
 	people map[string]string // user name → display name, loaded when first needed
 }
@@ -120,7 +123,7 @@ func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*
 		v.HasHotline = true
 		// The badge is a comfort: a failure to count leaves it out, not the page.
 		if waiting, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"}); err == nil {
-			v.Waiting = len(waiting)
+			v.Waiting, v.waiting = len(waiting), waiting
 		} else {
 			c.log.Warn("count pages waiting for us", "err", err)
 		}
