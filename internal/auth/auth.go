@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/identity"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 )
@@ -74,14 +75,6 @@ func HashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func randomID() string {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return hex.EncodeToString(b[:])
-}
-
 // CreateUser adds a person.
 func (s *Service) CreateUser(ctx context.Context, name, displayName, email, role string) (store.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
@@ -94,7 +87,7 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, email, role
 	if displayName == "" {
 		displayName = name
 	}
-	u := store.User{ID: randomID(), Name: name, DisplayName: displayName, Email: email, Role: role, CreatedAt: s.clock.Now()}
+	u := store.User{ID: identity.RandomID(12), Name: name, DisplayName: displayName, Email: email, Role: role, CreatedAt: s.clock.Now()}
 	if err := s.st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return u, problem.Conflict("user %q exists", name)
@@ -118,7 +111,7 @@ func (s *Service) IssueToken(ctx context.Context, userName, label string, ttl ti
 		return "", store.Token{}, fmt.Errorf("auth: token: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	t := store.Token{ID: randomID(), UserID: u.ID, Hash: HashToken(secret), Label: label, CreatedAt: s.clock.Now()}
+	t := store.Token{ID: identity.RandomID(12), UserID: u.ID, Hash: HashToken(secret), Label: label, CreatedAt: s.clock.Now()}
 	if ttl > 0 {
 		exp := t.CreatedAt.Add(ttl)
 		t.ExpiresAt = &exp

@@ -3,8 +3,6 @@ package federation
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -240,14 +238,6 @@ func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err 
 		return false, fmt.Errorf("pull from %s: stopped: %s", p.ID, stop)
 	}
 	return len(bt.Envelopes) == f.opts.BatchSize, nil
-}
-
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return hex.EncodeToString(b[:])
 }
 
 func decodeReceipt(b []byte) (*envelope.Receipt, error) {

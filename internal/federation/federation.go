@@ -237,7 +237,7 @@ func (f *Federation) refuse(ctx context.Context, peer, remote, reason, detail st
 	if over {
 		return
 	}
-	r := store.Refusal{ID: newID(), At: now, Peer: peer, Remote: remote, Reason: reason, Detail: detail}
+	r := store.Refusal{ID: identity.RandomID(16), At: now, Peer: peer, Remote: remote, Reason: reason, Detail: detail}
 	if err := f.st.AddRefusal(context.WithoutCancel(ctx), r); err != nil {
 		f.log.Error("record refusal", "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/engine"
+	"csirtlink/internal/identity"
 	"csirtlink/internal/notify"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/store"
@@ -194,7 +195,7 @@ func (s *Service) queueNotifications(ctx context.Context, tx store.Tx, pageID, u
 	targets := []store.Contact{{Channel: ChannelConsole, Address: user}}
 	targets = append(targets, contacts...)
 	for _, c := range targets {
-		n := store.Notification{ID: newID(), PageID: pageID, User: user, Channel: c.Channel, Address: c.Address,
+		n := store.Notification{ID: identity.RandomID(12), PageID: pageID, User: user, Channel: c.Channel, Address: c.Address,
 			Round: round, Level: level, State: "pending", CreatedAt: now,
 			DedupeKey: fmt.Sprintf("%s|%s|%s|%s|%d|%d", pageID, user, c.Channel, c.ID, round, level)}
 		if _, err := tx.AddNotification(ctx, n); err != nil {

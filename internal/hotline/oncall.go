@@ -2,8 +2,6 @@ package hotline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"csirtlink/internal/identity"
 	"csirtlink/internal/notify"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/problem"
@@ -21,14 +20,6 @@ import (
 )
 
 var configID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-func newID() string {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return hex.EncodeToString(b[:])
-}
 
 // onCallConfig is the team's on-call configuration as stored.
 type onCallConfig struct {
@@ -146,7 +137,7 @@ func (s *Service) DeleteRotation(ctx context.Context, a Actor, id string) error 
 
 // AddOverride puts someone on call instead for a window.
 func (s *Service) AddOverride(ctx context.Context, a Actor, o oncall.Override) (oncall.Override, error) {
-	o.ID = newID()
+	o.ID = identity.RandomID(12)
 	if err := o.Validate(); err != nil {
 		return o, fieldProblem(err)
 	}
@@ -281,7 +272,7 @@ type NewContact struct {
 // AddContact adds a channel for one of our people: an e-mail address (with an optional
 // OpenPGP key, so hotline mail to it is encrypted) or a webhook URL with its secret.
 func (s *Service) AddContact(ctx context.Context, a Actor, user string, c NewContact) (store.Contact, error) {
-	ct := store.Contact{ID: newID(), User: user, Channel: c.Channel, Address: strings.TrimSpace(c.Address), PGPKey: strings.TrimSpace(c.PGPKey),
+	ct := store.Contact{ID: identity.RandomID(12), User: user, Channel: c.Channel, Address: strings.TrimSpace(c.Address), PGPKey: strings.TrimSpace(c.PGPKey),
 		Secret: c.Secret, CreatedAt: s.clock.Now()}
 	switch c.Channel {
 	case ChannelEmail:

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -101,4 +102,14 @@ func trimPad(s string) string {
 // Verify reports whether sig is pub's signature of msg.
 func Verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)
+}
+
+// RandomID returns n random bytes in hex: the ids of records a node makes (entries,
+// notifications, tokens), unguessable and unique without coordination.
+func RandomID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
 }

@@ -3,8 +3,6 @@ package incident
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -63,14 +61,6 @@ func (s *Service) now() time.Time { return s.clock.Now().Truncate(time.Microseco
 // sameEntry reports whether two copies of an entry id are the same signed entry.
 func sameEntry(a, b store.Entry) bool {
 	return a.Team == b.Team && bytes.Equal(a.Signature, b.Signature)
-}
-
-func newEntryID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return hex.EncodeToString(b[:])
 }
 
 // AddEntry adds a comment or an observable to an incident's timeline.
@@ -180,7 +170,7 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 		if (l == tlp.AmberStrict || l == tlp.Red) && in.Coordinator != s.dir.Self.ID && !slices.Contains(resolved, in.Coordinator) {
 			return problem.Invalid("recipients", "must include the coordinator %s, which orders the timeline", in.Coordinator)
 		}
-		e = store.Entry{ID: newEntryID(), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
+		e = store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
 			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.now()}
 		e.Signature = s.key.Sign(entrySignedBytes(e))
 		if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {

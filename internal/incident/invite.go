@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/audit"
+	"csirtlink/internal/identity"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
@@ -65,7 +66,7 @@ func (s *Service) AddParticipant(ctx context.Context, a Actor, incidentID, teamI
 		if in.TLP == string(tlp.Red) {
 			recipients = teamsOf(in)
 		}
-		e = store.Entry{ID: newEntryID(), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: KindInvitation,
+		e = store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: KindInvitation,
 			TLP: in.TLP, Recipients: tlp.ResolveRecipients(tlp.Label(in.TLP), recipients, teamsOf(in)), Data: string(data), CreatedAt: now}
 		e.Signature = s.key.Sign(entrySignedBytes(e))
 		if e, err = s.sequence(ctx, tx, in, e); err != nil {
