@@ -235,14 +235,7 @@ func testPrefs(t *testing.T, s store.Store) {
 func testConsoleTimes(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	c := consoleOf(t, s)
-	in := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.FixedZone("UTC+9", 9*3600))
-	want := time.Date(2026, 5, 5, 22, 8, 9, 123456000, time.UTC)
-	check := func(what string, got time.Time) {
-		t.Helper()
-		if got != want || got.Location() != time.UTC {
-			t.Errorf("%s: got %v (%s), want %v", what, got, got.Location(), want)
-		}
-	}
+	in, check, _ := timeChecks(t)
 	ok(t, s.CreateUser(ctx, user("u1", "alice")))
 	ok(t, c.CreateSession(ctx, store.Session{Hash: "h", UserID: "u1", Created: in, LastSeen: in, Expires: in.Add(time.Hour)}))
 	sess, _, err := c.SessionByHash(ctx, "h", in)

@@ -985,22 +985,7 @@ func testLeasesConcurrent(t *testing.T, s store.Store) {
 // testHotlineTimes is testTimes for the hotline's records.
 func testHotlineTimes(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	in := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.FixedZone("UTC+9", 9*3600))
-	want := time.Date(2026, 5, 5, 22, 8, 9, 123456000, time.UTC)
-	check := func(what string, got time.Time) {
-		t.Helper()
-		if got != want || got.Location() != time.UTC {
-			t.Errorf("%s: got %v (%s), want %v", what, got, got.Location(), want)
-		}
-	}
-	checkPtr := func(what string, got *time.Time) {
-		t.Helper()
-		if got == nil {
-			t.Errorf("%s: got nil, want %v", what, want)
-			return
-		}
-		check(what, *got)
-	}
+	in, check, checkPtr := timeChecks(t)
 
 	p := store.Page{ID: "p1", From: "cn", Severity: "high", Summary: "s", TLP: "AMBER", CreatedBy: "alice", CreatedAt: in,
 		ResolvedAt: &in, Deliveries: []store.Delivery{{Team: "jp", State: "resolved", SentAt: in, DeliveredAt: &in,

@@ -447,19 +447,19 @@ func testTimeline(t *testing.T, s store.Store) {
 	}
 }
 
-// testTimes stores a time with nanoseconds in a zone east of UTC everywhere a record
-// keeps one, and expects it back in UTC, truncated (not rounded) to the microsecond.
-func testTimes(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	in := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.FixedZone("UTC+9", 9*3600))
+// timeChecks gives the time the times tests store — nanoseconds, in a zone east of
+// UTC — and checks that a time came back as the store must return it: in UTC,
+// truncated (not rounded) to the microsecond.
+func timeChecks(t *testing.T) (in time.Time, check func(string, time.Time), checkPtr func(string, *time.Time)) {
+	in = time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.FixedZone("UTC+9", 9*3600))
 	want := time.Date(2026, 5, 5, 22, 8, 9, 123456000, time.UTC)
-	check := func(what string, got time.Time) {
+	check = func(what string, got time.Time) {
 		t.Helper()
 		if got != want || got.Location() != time.UTC {
 			t.Errorf("%s: got %v (%s), want %v", what, got, got.Location(), want)
 		}
 	}
-	checkPtr := func(what string, got *time.Time) {
+	checkPtr = func(what string, got *time.Time) {
 		t.Helper()
 		if got == nil {
 			t.Errorf("%s: got nil, want %v", what, want)
@@ -467,6 +467,14 @@ func testTimes(t *testing.T, s store.Store) {
 		}
 		check(what, *got)
 	}
+	return in, check, checkPtr
+}
+
+// testTimes stores a time with nanoseconds in a zone east of UTC everywhere a record
+// keeps one, and expects it back in UTC, truncated (not rounded) to the microsecond.
+func testTimes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	in, check, checkPtr := timeChecks(t)
 
 	u := user("u1", "alice")
 	u.CreatedAt = in
