@@ -198,9 +198,10 @@ func (s *Service) sendSnapshot(ctx context.Context, tx store.Tx, in store.Incide
 	if err != nil {
 		return err
 	}
+	teams := teamsOf(in)
 	for _, t := range to {
 		err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeUpsert, ObjectID: in.ID, Payload: payload,
-			Item: tlp.Item{Label: tlp.Label(in.TLP), Author: in.Coordinator, Recipients: teamsOf(in)}, Participants: teamsOf(in)})
+			Item: tlp.Item{Label: tlp.Label(in.TLP), Author: in.Coordinator, Recipients: teams}, Participants: teams})
 		if err != nil && !errors.Is(err, federation.ErrNotAllowed) {
 			return err
 		}
