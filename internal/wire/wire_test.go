@@ -1,0 +1,227 @@
+package wire
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the examples")
+
+// at is a fixed instant in a zone other than UTC, as a peer may send it.
+var at = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.FixedZone("JST", 9*3600))
+
+func ptr[T any](v T) *T { return &v }
+
+// examples is one fixed payload of each envelope kind, encoded as this node sends it.
+func examples(t testing.TB) map[string][]byte {
+	t.Helper()
+	must := func(b []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sig := bytes.Repeat([]byte{0xA5}, 64)
+	entry := Entry{ID: "8f14e45fceea167a5a36dedd4bea2543", IncidentID: "cn-2026-0007", Team: "jp", Author: "tanaka",
+		Kind: "observable", Body: "198.51.100.7", TLP: "AMBER+STRICT", Recipients: []string{"cn", "jp"},
+		Data: EncodeData(ObservableData{Type: "ipv4", Value: "198.51.100.7"}), CreatedAt: at, Signature: sig}
+	appended := entry
+	appended.Position = 12
+	return map[string][]byte{
+		TypeIncidentUpsert: must(EncodeIncident(Incident{ID: "cn-2026-0007", Coordinator: "cn", Title: "Botnet C2 across borders",
+			Description: "C2 in jp, bots in cn and kr", Category: "malicious-code/infected-system", Severity: "high", TLP: "AMBER",
+			Status: "in_progress", CreatedBy: "wang", CreatedAt: at, UpdatedAt: at.Add(time.Hour),
+			Participants: []Participant{{Team: "cn", Status: "acknowledged", AcknowledgedAt: ptr(at), UpdatedAt: at},
+				{Team: "jp", Status: "invited", UpdatedAt: at}}})),
+		TypeEntrySubmit: must(EncodeEntry(entry)),
+		TypeEntryAppend: must(EncodeEntry(appended)),
+		TypePageSend: must(EncodePage(Page{ID: "cn-2026-p0042", From: "cn", To: []string{"jp", "kr"}, Severity: "critical",
+			Summary: "DDoS on a bank from a booter in jp", Details: "Peak 40 Gbps.\nSources attached.", IncidentID: "cn-2026-0007",
+			TLP: "AMBER", CreatedBy: "Wang Li (wang)", CreatedAt: at})),
+		TypePageState: must(EncodePageState(PageState{PageID: "cn-2026-p0042", Team: "jp", State: "acknowledged", At: at,
+			By: "Tanaka Hiro (tanaka)", Via: "console", Statement: sig})),
+		TypePageResolve: must(EncodePageState(PageState{PageID: "cn-2026-p0042", Team: "cn", State: "resolved", At: at, By: "Wang Li (wang)"})),
+		TypeOnCallSummary: must(EncodeOnCallSummary(OnCallSummary{Team: "jp", At: at, HotlineEmail: "hotline@jp.example",
+			Rotations: []OnCallRotation{{ID: "primary", Name: "一次対応", Timezone: "Asia/Tokyo",
+				Current: OnCallShift{User: "田中", Start: at.Add(-8 * time.Hour), End: at.Add(16 * time.Hour)},
+				Next:    OnCallShift{User: "Suzuki", Start: at.Add(16 * time.Hour), End: at.Add(40 * time.Hour)}}}})),
+	}
+}
+
+// decoders decode each kind and encode the result again.
+var decoders = map[string]func([]byte) ([]byte, error){
+	TypeIncidentUpsert: func(b []byte) ([]byte, error) { v, err := DecodeIncident(b); return reencode(v, err, EncodeIncident) },
+	TypeEntrySubmit:    func(b []byte) ([]byte, error) { v, err := DecodeEntry(b); return reencode(v, err, EncodeEntry) },
+	TypeEntryAppend:    func(b []byte) ([]byte, error) { v, err := DecodeEntry(b); return reencode(v, err, EncodeEntry) },
+	TypePageSend:       func(b []byte) ([]byte, error) { v, err := DecodePage(b); return reencode(v, err, EncodePage) },
+	TypePageState:      func(b []byte) ([]byte, error) { v, err := DecodePageState(b); return reencode(v, err, EncodePageState) },
+	TypePageResolve:    func(b []byte) ([]byte, error) { v, err := DecodePageState(b); return reencode(v, err, EncodePageState) },
+	TypeOnCallSummary: func(b []byte) ([]byte, error) {
+		v, err := DecodeOnCallSummary(b)
+		return reencode(v, err, EncodeOnCallSummary)
+	},
+}
+
+func reencode[T any](v T, err error, enc func(T) ([]byte, error)) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	return enc(v)
+}
+
+// TestGolden fails when the encoding of any envelope kind changes: a change to the
+// protocol must be a deliberate new version. `go test ./internal/wire -update` rewrites
+// the files after such a change.
+func TestGolden(t *testing.T) {
+	ex := examples(t)
+	if len(ex) != len(decoders) {
+		t.Fatalf("%d examples for %d kinds", len(ex), len(decoders))
+	}
+	for kind, got := range ex {
+		path := filepath.Join("testdata", kind+".golden")
+		if *update {
+			if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run with -update to create it)", kind, err)
+		}
+		if !bytes.Equal(append(got, '\n'), want) {
+			t.Errorf("%s: the encoding changed.\n got: %s\nwant: %s", kind, got, want)
+		}
+		// What we send, we take back: the golden file decodes and encodes to itself.
+		again, err := decoders[kind](bytes.TrimSuffix(want, []byte("\n")))
+		if err != nil {
+			t.Errorf("%s: the golden payload does not decode: %v", kind, err)
+		} else if !bytes.Equal(again, got) {
+			t.Errorf("%s: decoding and encoding changed it:\n got: %s\nwant: %s", kind, again, got)
+		}
+	}
+}
+
+// Every kind refuses what the package's rule refuses.
+func TestDecodeIsStrict(t *testing.T) {
+	for kind, good := range examples(t) {
+		body := string(good)
+		cases := map[string]string{
+			"an unknown field":      strings.Replace(body, `{"v":1,`, `{"v":1,"extra":true,`, 1),
+			"another version":       strings.Replace(body, `{"v":1,`, `{"v":2,`, 1),
+			"no version":            strings.Replace(body, `{"v":1,`, `{`, 1),
+			"a repeated key":        strings.Replace(body, `{"v":1,`, `{"v":1,"v":1,`, 1),
+			"an upper-case key":     strings.Replace(body, `{"v":1,`, `{"V":1,`, 1),
+			"a case-folded key":     strings.Replace(body, `{"v":1,`, `{"v":1,"ſ":1,`, 1),
+			"data after the object": body + ` {}`,
+			"an array":              "[" + body + "]",
+			"null":                  "null",
+			"nothing":               "",
+			"a truncated object":    body[:len(body)-1],
+		}
+		for name, b := range cases {
+			if b == body {
+				t.Fatalf("%s %s: the case did not change the payload", kind, name)
+			}
+			if _, err := decoders[kind]([]byte(b)); err == nil {
+				t.Errorf("%s: %s was accepted: %s", kind, name, b)
+			}
+		}
+	}
+	// Nested objects are held to the rule too.
+	in := `{"v":1,"id":"cn-2026-0001","participants":[{"team":"cn","Team":"jp"}]}`
+	if _, err := DecodeIncident([]byte(in)); err == nil {
+		t.Error("a participant with an upper-case key was accepted")
+	}
+	if _, err := DecodeData[StatusData](`{"status":"open","status":"closed"}`); err == nil {
+		t.Error("entry data with a repeated key was accepted")
+	}
+}
+
+func TestEntryDataRoundTrips(t *testing.T) {
+	for _, s := range []string{EncodeData(StatusData{Status: "open"}), EncodeData(InvitationData{Team: "kr"}),
+		EncodeData(ObservableData{Type: "url", Value: "http://a.example/?q=<b>&c"})} {
+		var got string
+		switch {
+		case strings.Contains(s, `"status"`):
+			d, err := DecodeData[StatusData](s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = EncodeData(d)
+		case strings.Contains(s, `"team"`):
+			d, err := DecodeData[InvitationData](s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = EncodeData(d)
+		default:
+			d, err := DecodeData[ObservableData](s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = EncodeData(d)
+		}
+		if got != s {
+			t.Errorf("%s → %s", s, got)
+		}
+	}
+	if _, err := DecodeData[StatusData](`{"team":"kr"}`); err == nil {
+		t.Error("invitation data decoded as status data")
+	}
+}
+
+// fuzzDecoder checks that a decoder never panics on peer input, and that what it
+// accepts it encodes to something it accepts again, unchanged.
+func fuzzDecoder(f *testing.F, kinds ...string) {
+	ex := map[string][]byte{}
+	for k, v := range examples(f) {
+		ex[k] = v
+	}
+	for _, k := range kinds {
+		f.Add(ex[k])
+	}
+	f.Add([]byte(`{"v":1}`))
+	f.Add([]byte(`{"v":1,"a":{"b":[1,{"c":null}]}}`))
+	dec := decoders[kinds[0]]
+	f.Fuzz(func(t *testing.T, b []byte) {
+		once, err := dec(b)
+		if err != nil {
+			return
+		}
+		twice, err := dec(once)
+		if err != nil {
+			t.Fatalf("accepted %q, but not its own encoding %q: %v", b, once, err)
+		}
+		if !bytes.Equal(once, twice) {
+			t.Fatalf("encoding is not stable: %q → %q", once, twice)
+		}
+	})
+}
+
+func FuzzDecodeIncident(f *testing.F)  { fuzzDecoder(f, TypeIncidentUpsert) }
+func FuzzDecodeEntry(f *testing.F)     { fuzzDecoder(f, TypeEntrySubmit, TypeEntryAppend) }
+func FuzzDecodePage(f *testing.F)      { fuzzDecoder(f, TypePageSend) }
+func FuzzDecodePageState(f *testing.F) { fuzzDecoder(f, TypePageState, TypePageResolve) }
+func FuzzDecodeOnCall(f *testing.F)    { fuzzDecoder(f, TypeOnCallSummary) }
+
+func FuzzDecodeEntryData(f *testing.F) {
+	f.Add(EncodeData(ObservableData{Type: "ipv4", Value: "192.0.2.1"}))
+	f.Add(`{"status":"open"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := DecodeData[ObservableData](s)
+		if err != nil {
+			return
+		}
+		again, err := DecodeData[ObservableData](EncodeData(d))
+		if err != nil || !reflect.DeepEqual(again, d) {
+			t.Fatalf("%q: %+v → %+v %v", s, d, again, err)
+		}
+	})
+}
