@@ -161,7 +161,7 @@ func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by
 
 // tellSender sends a state change of our delivery back to the page's sender.
 func (s *Service) tellSender(ctx context.Context, tx store.Tx, p store.Page, c stateChange) error {
-	payload, err := json.Marshal(c)
+	payload, err := s.statePayload(c)
 	if err != nil {
 		return err
 	}

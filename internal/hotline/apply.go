@@ -2,61 +2,44 @@ package hotline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"regexp"
-	"slices"
-	"strings"
+	"fmt"
 	"time"
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
-	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
-	"csirtlink/internal/tlp"
 )
-
-// objectID is the shape of ids that come from peers: they end up in URLs and file names.
-var objectID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-
-// pageNumber is what follows "<sender>-" in a page id: exactly the sender's year and
-// number, so a team "cn" cannot send ids that team "cn-x" will use.
-var pageNumber = regexp.MustCompile(`^[0-9]{4}-p[0-9]{4,9}$`)
 
 // stateChange is what a receiver tells the sender about its delivery, and what the
 // sender tells receivers when it resolves a page.
+// It travels as a wire.PageState (wire.go).
 type stateChange struct {
-	PageID  string    `json:"page_id"`
-	Team    string    `json:"team"`
-	State   string    `json:"state"`
-	At      time.Time `json:"at"`
-	Channel string    `json:"channel,omitempty"`
-	By      string    `json:"by,omitempty"`
-	Via     string    `json:"via,omitempty"`
+	PageID  string
+	Team    string
+	State   string
+	At      time.Time
+	Channel string
+	By      string
+	Via     string
 	// Statement is the receiving node's signature over the acknowledgement.
-	Statement []byte `json:"statement,omitempty"`
+	Statement []byte
 }
 
 // applySend takes a page from a partner and starts our escalation for it.
 func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
-	var w wirePage
-	if err := json.Unmarshal(env.Payload, &w); err != nil {
-		return federation.Rejectf("page payload: %v", err)
+	p, to, err := decodePage(env)
+	if err != nil {
+		return err
 	}
-	p := w.Page
 	switch {
-	case p.ID != env.ObjectID || !objectID.MatchString(p.ID) || !pageNumber.MatchString(strings.TrimPrefix(p.ID, env.Origin+"-")) || !strings.HasPrefix(p.ID, env.Origin+"-"):
-		return federation.Rejectf("page id %q from %s", p.ID, env.Origin)
+	case p.ID != env.ObjectID:
+		return refuse("page "+env.ObjectID, fmt.Errorf("the payload is about %q", p.ID))
 	case p.From != env.Origin:
-		return federation.Rejectf("page %s from %s sent by %s", p.ID, p.From, env.Origin)
-	case !slices.Contains(Severities, p.Severity):
-		return federation.Rejectf("page %s: unknown severity %q", p.ID, p.Severity)
-	case problem.CheckText("summary", p.Summary, maxSummary, true) != nil || problem.CheckText("details", p.Details, maxDetails, false) != nil:
-		return federation.Rejectf("page %s: summary or details malformed", p.ID)
-	case !tlp.Label(p.TLP).Valid():
-		return federation.Rejectf("page %s: unknown TLP %q", p.ID, p.TLP)
-	case !slices.Contains(w.To, s.dir.Self.ID):
-		return federation.Rejectf("page %s is not addressed to %s", p.ID, s.dir.Self.ID)
+		return refuse("page "+p.ID, fmt.Errorf("from %q, sent by %s", p.From, env.Origin))
+	}
+	if err := validPage(p, to, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return refuse("page "+p.ID, err)
 	}
 	if old, err := tx.GetPage(ctx, p.ID); err == nil {
 		if old.From != env.Origin {
@@ -68,7 +51,6 @@ func (s *Service) applySend(ctx context.Context, tx store.Tx, env *envelope.Enve
 		return err
 	}
 	now := s.clock.Now()
-	p.ResolvedAt, p.ResolvedBy = nil, ""
 	p.Deliveries = []store.Delivery{{Team: s.dir.Self.ID, State: Delivered, SentAt: p.CreatedAt, DeliveredAt: &now}}
 	if err := tx.CreatePage(ctx, p); err != nil {
 		return err
@@ -108,12 +90,15 @@ func (s *Service) delivered(ctx context.Context, tx store.Tx, env *envelope.Enve
 
 // applyState takes a receiver's news about its delivery of our page.
 func (s *Service) applyState(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
-	var c stateChange
-	if err := json.Unmarshal(env.Payload, &c); err != nil {
-		return federation.Rejectf("page state payload: %v", err)
+	c, err := decodeState(env)
+	if err != nil {
+		return err
 	}
 	if c.Team != env.Origin || c.PageID != env.ObjectID {
-		return federation.Rejectf("page state for %s/%s sent by %s", c.PageID, c.Team, env.Origin)
+		return refuse("page "+env.ObjectID, fmt.Errorf("state of %q at %q sent by %s", c.PageID, c.Team, env.Origin))
+	}
+	if err := validState(c, s.clock.Now()); err != nil {
+		return refuse("page "+c.PageID, err)
 	}
 	if c.State != Notified && c.State != Acknowledged {
 		return federation.Rejectf("page state %q cannot come from a receiver", c.State)
@@ -165,9 +150,15 @@ func (s *Service) applyState(ctx context.Context, tx store.Tx, env *envelope.Env
 
 // applyResolve takes the sender's resolution of a page it sent us.
 func (s *Service) applyResolve(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
-	var c stateChange
-	if err := json.Unmarshal(env.Payload, &c); err != nil {
-		return federation.Rejectf("page resolve payload: %v", err)
+	c, err := decodeState(env)
+	if err != nil {
+		return err
+	}
+	if c.Team != env.Origin || c.PageID != env.ObjectID || c.State != Resolved {
+		return refuse("page "+env.ObjectID, fmt.Errorf("resolution of %q by %q (%q) sent by %s", c.PageID, c.Team, c.State, env.Origin))
+	}
+	if err := validState(c, s.clock.Now()); err != nil {
+		return refuse("page "+c.PageID, err)
 	}
 	p, err := tx.GetPage(ctx, env.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {

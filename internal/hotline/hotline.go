@@ -11,7 +11,6 @@ package hotline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 // Delivery states, in the only order they may move.
@@ -44,9 +44,9 @@ var Severities = []string{"critical", "high", "medium", "low"}
 
 // Envelope types.
 const (
-	typeSend    = "page.send"
-	typeState   = "page.state"
-	typeResolve = "page.resolve"
+	typeSend    = wire.TypePageSend
+	typeState   = wire.TypePageState
+	typeResolve = wire.TypePageResolve
 )
 
 // Limits on what a person may write.
@@ -61,11 +61,14 @@ type Actor struct {
 	DisplayName string
 }
 
+// label is how the person is named to partners: display names are not checked when
+// they are set, so what a partner's node would refuse is left out.
 func (a Actor) label() string {
+	l := a.Name
 	if a.DisplayName != "" && a.DisplayName != a.Name {
-		return a.DisplayName + " (" + a.Name + ")"
+		l = a.DisplayName + " (" + a.Name + ")"
 	}
-	return a.Name
+	return clip(problem.Printable(l))
 }
 
 // Options tune the hotline; zero values take the defaults.
@@ -232,10 +235,13 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 		return p, err
 	}
 	p.ID = fmt.Sprintf("%s-%d-p%04d", p.From, now.Year(), num)
+	if err := validPage(p, to, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return p, err
+	}
 	if err := tx.CreatePage(ctx, p); err != nil {
 		return p, err
 	}
-	payload, err := json.Marshal(wirePage{Page: p, To: to})
+	payload, err := encodePage(p, to)
 	if err != nil {
 		return p, err
 	}
@@ -255,12 +261,6 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 		action = "commcheck.send"
 	}
 	return p, appendAudit(ctx, tx, now, a.Name, action, p.ID, fmt.Sprintf("%s to %s: %s", p.Severity, strings.Join(to, ","), p.Summary))
-}
-
-// wirePage is a page as it travels: without the sender's deliveries, with its recipients.
-type wirePage struct {
-	store.Page
-	To []string `json:"to"`
 }
 
 // Get returns a page as this node holds it.
@@ -341,7 +341,10 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 				return err
 			}
 		}
-		payload, _ := json.Marshal(stateChange{PageID: id, Team: s.dir.Self.ID, State: Resolved, At: now, By: a.label()})
+		payload, err := s.statePayload(stateChange{PageID: id, Team: s.dir.Self.ID, State: Resolved, At: now, By: a.label()})
+		if err != nil {
+			return err
+		}
 		for _, t := range to {
 			err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeResolve, ObjectID: id, Payload: payload,
 				Item: tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}, Participants: to})

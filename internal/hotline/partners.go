@@ -14,15 +14,17 @@ import (
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 // Partners' on-call: each node tells every community peer who is on call in each of
 // its rotations, by display name only (no contact details), in a TLP:GREEN
 // "oncall.summary" envelope. The receiver keeps the latest summary per team.
 
-const typeOnCallSummary = "oncall.summary"
+const typeOnCallSummary = wire.TypeOnCallSummary
 
 // Limits on a summary, checked by the receiver and kept by the sender.
 const (
@@ -63,7 +65,8 @@ type SummaryShift struct {
 	End   time.Time `json:"end"`
 }
 
-// clip cuts s to the summary's string limit.
+// clip cuts s to the summary's string limit (also the limit of a person's name on a
+// page).
 func clip(s string) string {
 	if utf8.RuneCountInString(s) <= maxSummaryString {
 		return s
@@ -93,7 +96,7 @@ func (s *Service) onCallSummary(ctx context.Context, now time.Time) (OnCallSumma
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return "", err
 		}
-		names[user] = clip(n)
+		names[user] = clip(problem.Printable(n))
 		return names[user], nil
 	}
 	var handoff time.Time
@@ -101,7 +104,7 @@ func (s *Service) onCallSummary(ctx context.Context, now time.Time) (OnCallSumma
 		if len(sum.Rotations) == maxSummaryRotations {
 			break
 		}
-		sr := SummaryRotation{ID: clip(r.Rotation), Name: clip(r.Name), Timezone: clip(r.Timezone),
+		sr := SummaryRotation{ID: clip(r.Rotation), Name: clip(problem.Printable(r.Name)), Timezone: clip(r.Timezone),
 			Current: SummaryShift{Start: r.Current.Start.UTC(), End: r.Current.End.UTC()},
 			Next:    SummaryShift{Start: r.Next.Start.UTC(), End: r.Next.End.UTC()}}
 		if sr.Current.User, err = display(r.Current.User); err != nil {
@@ -202,9 +205,13 @@ func (s *Service) onCallFailed() {
 	s.pub.mu.Unlock()
 }
 
-// sendSummary queues the summary for every active peer the TLP rule lets it go to.
+// sendSummary queues the summary for every active peer the TLP rule lets it go to,
+// after the check every receiver makes of it.
 func (s *Service) sendSummary(ctx context.Context, sum OnCallSummary) error {
-	payload, err := json.Marshal(sum)
+	if err := ValidateSummary(sum, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return fmt.Errorf("on-call summary: %w", err)
+	}
+	payload, err := encodeSummary(sum)
 	if err != nil {
 		return err
 	}
@@ -231,11 +238,11 @@ func sane(t time.Time) bool {
 	return t.Year() >= 2000 && t.Year() < 2200
 }
 
+// checkString holds a summary's strings to what a person's name or a title is held to
+// (CheckLine): UTF-8, a bounded length, no control or bidirectional formatting
+// characters.
 func checkString(what, v string) error {
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxSummaryString {
-		return fmt.Errorf("%s: not UTF-8 or longer than %d characters", what, maxSummaryString)
-	}
-	return nil
+	return problem.CheckLine(what, v, maxSummaryString, false)
 }
 
 func checkShift(what string, sh SummaryShift) error {
@@ -248,7 +255,8 @@ func checkShift(what string, sh SummaryShift) error {
 	return nil
 }
 
-// ValidateSummary checks a summary that came from origin, received at now.
+// ValidateSummary checks a summary made by team origin, at now: the publisher runs it
+// on ours before sending, applySummary on each one a partner sends.
 func ValidateSummary(sum OnCallSummary, origin string, now time.Time) error {
 	switch {
 	case sum.Team != origin:
@@ -280,13 +288,13 @@ func ValidateSummary(sum OnCallSummary, origin string, now time.Time) error {
 
 // applySummary keeps a partner's on-call summary, unless we hold a newer one.
 func (s *Service) applySummary(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
-	var sum OnCallSummary
-	if err := json.Unmarshal(env.Payload, &sum); err != nil {
-		return federation.Rejectf("on-call summary payload: %v", err)
+	sum, err := decodeSummary(env)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	if err := ValidateSummary(sum, env.Origin, now); err != nil {
-		return federation.Rejectf("on-call summary from %s: %v", env.Origin, err)
+		return refuse("on-call summary from "+env.Origin, err)
 	}
 	sum.At = sum.At.UTC()
 	data, err := json.Marshal(sum)

@@ -2,54 +2,29 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"regexp"
+	"fmt"
 	"slices"
-	"strings"
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
-	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
-	"csirtlink/internal/taxonomy"
-	"csirtlink/internal/tlp"
 )
-
-// incidentID is the shape of ids from peers: they end up in URLs.
-var incidentID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-
-// incidentNumber is what follows "<coordinator>-" in an incident id: exactly the year
-// and number, so a team "cn" cannot take ids that team "cn-x" will use.
-var incidentNumber = regexp.MustCompile(`^[0-9]{4}-[0-9]{4,9}$`)
 
 // applyUpsert takes the coordinator's snapshot of an incident's own fields.
 func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.Envelope) error {
-	var in store.Incident
-	if err := json.Unmarshal(env.Payload, &in); err != nil {
-		return federation.Rejectf("incident payload: %v", err)
+	in, err := decodeIncident(env)
+	if err != nil {
+		return err
 	}
 	switch {
 	case in.ID != env.ObjectID:
-		return federation.Rejectf("incident %s: envelope names %s", in.ID, env.ObjectID)
+		return refuse("incident "+env.ObjectID, fmt.Errorf("the payload is about %q", in.ID))
 	case in.Coordinator != env.Origin:
-		return federation.Rejectf("incident %s: sent by %s, coordinated by %s", in.ID, env.Origin, in.Coordinator)
-	case !incidentID.MatchString(in.ID) || !strings.HasPrefix(in.ID, in.Coordinator+"-") || !incidentNumber.MatchString(strings.TrimPrefix(in.ID, in.Coordinator+"-")):
-		// Ids are made by their coordinator and carry its team id, so one team cannot
-		// claim an id another team will use.
-		return federation.Rejectf("incident id %q is not one of %s's", in.ID, in.Coordinator)
-	case transitions[in.Status] == nil:
-		return federation.Rejectf("incident %s: unknown status %q", in.ID, in.Status)
-	case taxonomy.Valid(in.Category) != nil:
-		return federation.Rejectf("incident %s: unknown category %q", in.ID, in.Category)
-	case !slices.Contains(Severities, in.Severity):
-		return federation.Rejectf("incident %s: unknown severity %q", in.ID, in.Severity)
-	case !tlp.Label(in.TLP).Valid():
-		return federation.Rejectf("incident %s: unknown TLP %q", in.ID, in.TLP)
-	case !slices.Contains(teamsOf(in), s.dir.Self.ID):
-		return federation.Rejectf("incident %s: %s is not a participant", in.ID, s.dir.Self.ID)
-	case problem.CheckText("title", in.Title, maxTitle, true) != nil || problem.CheckText("description", in.Description, maxDescription, false) != nil:
-		return federation.Rejectf("incident %s: title or description malformed", in.ID)
+		return refuse("incident "+in.ID, fmt.Errorf("coordinated by %q, sent by %s", in.Coordinator, env.Origin))
+	}
+	if err := validIncident(in, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return refuse("incident "+in.ID, err)
 	}
 	// One writer per field: a participant's status is written only by its own signed
 	// participation entries (which the coordinator relays). From the snapshot we take

@@ -3,8 +3,8 @@ package incident
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 // Entry kinds.
@@ -36,16 +37,6 @@ type NewEntry struct {
 	TLP        string   `json:"tlp"`
 	Recipients []string `json:"recipients"`
 	Type       string   `json:"type,omitempty"`
-}
-
-// statusData is the data of status and participation entries.
-type statusData struct {
-	Status string `json:"status"`
-}
-
-// invitationData is the data of an invitation entry.
-type invitationData struct {
-	Team string `json:"team"`
 }
 
 func entrySignedBytes(e store.Entry) []byte {
@@ -76,8 +67,7 @@ func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n Ne
 		if err != nil {
 			return store.Entry{}, problem.Invalid("body", "%v", err)
 		}
-		b, _ := json.Marshal(o)
-		n.Body, data = o.Value, string(b)
+		n.Body, data = o.Value, wire.EncodeData(wire.ObservableData{Type: string(o.Type), Value: o.Value})
 	case KindStatus, KindParticipation, KindInvitation:
 		return store.Entry{}, problem.Invalid("kind", "use the status, participation or participants endpoint for %q", n.Kind)
 	default:
@@ -94,8 +84,8 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, incidentID, status, no
 	if err := problem.CheckText("note", note, maxBody, false); err != nil {
 		return store.Entry{}, err
 	}
-	b, _ := json.Marshal(statusData{Status: status})
-	return s.write(ctx, a, incidentID, KindStatus, note, "", nil, string(b), func(in store.Incident) error {
+	data := wire.EncodeData(wire.StatusData{Status: status})
+	return s.write(ctx, a, incidentID, KindStatus, note, "", nil, data, func(in store.Incident) error {
 		if in.Coordinator != s.dir.Self.ID {
 			return problem.Forbidden("only the coordinator (%s) changes the incident status", in.Coordinator)
 		}
@@ -114,8 +104,8 @@ func (s *Service) SetParticipation(ctx context.Context, a Actor, incidentID, sta
 	if !slices.Contains(participationStatuses[1:], status) {
 		return store.Entry{}, problem.Invalid("status", "must be one of acknowledged, working, done")
 	}
-	b, _ := json.Marshal(statusData{Status: status})
-	return s.write(ctx, a, incidentID, KindParticipation, "", "", nil, string(b), func(in store.Incident) error {
+	data := wire.EncodeData(wire.StatusData{Status: status})
+	return s.write(ctx, a, incidentID, KindParticipation, "", "", nil, data, func(in store.Incident) error {
 		for _, p := range in.Participants {
 			if p.Team == s.dir.Self.ID {
 				if p.Status == status {
@@ -172,6 +162,9 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 		}
 		e = store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
 			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.now()}
+		if err := validEntry(e, in, s.dir.Self.ID, s.clock.Now()); err != nil {
+			return err
+		}
 		e.Signature = s.key.Sign(entrySignedBytes(e))
 		if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {
 			return err
@@ -235,7 +228,7 @@ func held(ctx context.Context, tx store.Tx, e store.Entry) (bool, error) {
 // send enqueues an entry for each of the teams; the TLP rule in Enqueue decides which
 // it goes to.
 func (s *Service) send(ctx context.Context, tx store.Tx, in store.Incident, e store.Entry, typ string, to ...string) error {
-	payload, err := json.Marshal(e)
+	payload, err := encodeEntry(e)
 	if err != nil {
 		return err
 	}
@@ -263,8 +256,8 @@ func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, 
 	}
 	switch e.Kind {
 	case KindStatus:
-		var d statusData
-		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || transitions[d.Status] == nil {
+		d, err := wire.DecodeData[wire.StatusData](e.Data)
+		if err != nil || transitions[d.Status] == nil {
 			return federation.Rejectf("status entry %s: bad data", e.ID)
 		}
 		if e.Team != in.Coordinator {
@@ -272,8 +265,8 @@ func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, 
 		}
 		in.Status = d.Status
 	case KindInvitation:
-		var d invitationData
-		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || !envelope.ValidTeamID(d.Team) {
+		d, err := wire.DecodeData[wire.InvitationData](e.Data)
+		if err != nil || !envelope.ValidTeamID(d.Team) {
 			return federation.Rejectf("invitation entry %s: bad data", e.ID)
 		}
 		if e.Team != in.Coordinator {
@@ -287,8 +280,8 @@ func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, 
 			}
 		}
 	case KindParticipation:
-		var d statusData
-		if err := json.Unmarshal([]byte(e.Data), &d); err != nil || !slices.Contains(participationStatuses, d.Status) {
+		d, err := wire.DecodeData[wire.StatusData](e.Data)
+		if err != nil || !slices.Contains(participationStatuses, d.Status) {
 			return federation.Rejectf("participation entry %s: bad data", e.ID)
 		}
 		for i := range in.Participants {
@@ -309,54 +302,22 @@ func (s *Service) effects(ctx context.Context, tx store.Tx, in *store.Incident, 
 	return tx.UpdateIncident(ctx, *in)
 }
 
-// verifyEntry checks an entry that came from another node: its author's signature, and
-// that its content obeys the rules an entry written here obeys.
+// verifyEntry checks an entry that came from another node: its author's signature,
+// then every rule an entry written here obeys (validEntry).
 func (s *Service) verifyEntry(e store.Entry, in store.Incident) error {
 	pub, ok := s.dir.Key(e.Team)
 	if !ok {
-		return federation.Rejectf("entry %s by unknown team %q", e.ID, e.Team)
+		return refuse("entry "+e.ID, fmt.Errorf("by unknown team %q", e.Team))
 	}
 	if !identity.Verify(pub, entrySignedBytes(e), e.Signature) {
-		return federation.Rejectf("entry %s: bad signature by %s", e.ID, e.Team)
+		// Also what an entry re-attributed to another team or person comes to: the
+		// author's signature covers both.
+		return refuse("entry "+e.ID, fmt.Errorf("bad signature by %s", e.Team))
 	}
-	if e.IncidentID != in.ID {
-		return federation.Rejectf("entry %s names incident %s", e.ID, e.IncidentID)
-	}
-	if !slices.Contains(teamsOf(in), e.Team) {
-		return federation.Rejectf("entry %s by %s, not a participant", e.ID, e.Team)
-	}
-	switch e.Kind {
-	case KindComment, KindObservable, KindStatus, KindParticipation, KindInvitation:
-	default:
-		return federation.Rejectf("entry %s: unknown kind %q", e.ID, e.Kind)
-	}
-	if len(e.Body) > 4*maxBody || len(e.ID) != 32 || len(e.Data) > 4096 || len(e.Author) > 200 || len(e.Recipients) > maxParticipants {
-		return federation.Rejectf("entry %s: malformed or too large", e.ID)
-	}
-	if !e.CreatedAt.Equal(e.CreatedAt.Truncate(time.Microsecond)) {
-		// Stored at microsecond precision, it would no longer verify when relayed.
-		return federation.Rejectf("entry %s: time finer than a microsecond", e.ID)
-	}
-	if _, err := tlp.Parse(e.TLP); err != nil {
-		return federation.Rejectf("entry %s: %v", e.ID, err)
-	}
-	for _, r := range e.Recipients {
-		if !envelope.ValidTeamID(r) {
-			return federation.Rejectf("entry %s: recipient %q is not a team id", e.ID, r)
-		}
+	if err := validEntry(e, in, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return refuse("entry "+e.ID, err)
 	}
 	return nil
-}
-
-func decodeEntry(env *envelope.Envelope) (store.Entry, error) {
-	var e store.Entry
-	if err := json.Unmarshal(env.Payload, &e); err != nil {
-		return e, federation.Rejectf("entry payload: %v", err)
-	}
-	if e.IncidentID != env.ObjectID {
-		return e, federation.Rejectf("entry %s: envelope names incident %s", e.ID, env.ObjectID)
-	}
-	return e, nil
 }
 
 // incidentFor loads the incident an envelope is about.

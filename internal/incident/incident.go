@@ -9,7 +9,6 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"csirtlink/internal/taxonomy"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 // Incident statuses, and each team's participation statuses.
@@ -55,17 +55,19 @@ var participationStatuses = []string{Invited, Acknowledged, Working, Done}
 
 // Envelope types this package sends and handles.
 const (
-	typeUpsert = "incident.upsert"
-	typeSubmit = "entry.submit"
-	typeAppend = "entry.append"
+	typeUpsert = wire.TypeIncidentUpsert
+	typeSubmit = wire.TypeEntrySubmit
+	typeAppend = wire.TypeEntryAppend
 )
 
-// Limits on what a person may write.
+// Limits on what a person may write, and a peer may send.
 const (
-	maxTitle        = 200
-	maxDescription  = 20000
-	maxBody         = 20000
+	maxTitle       = 200
+	maxDescription = 20000
+	maxBody        = 20000
+	// maxParticipants is the most teams in an incident, its coordinator included.
 	maxParticipants = 64
+	maxName         = 200 // a person's name as an author
 )
 
 // Actor is the person acting on this node.
@@ -117,7 +119,7 @@ type NewIncident struct {
 }
 
 func checkFields(title, description, category, severity string) error {
-	if err := problem.CheckText("title", title, maxTitle, true); err != nil {
+	if err := problem.CheckLine("title", title, maxTitle, true); err != nil {
 		return err
 	}
 	if err := problem.CheckText("description", description, maxDescription, false); err != nil {
@@ -174,6 +176,9 @@ func (s *Service) Create(ctx context.Context, a Actor, n NewIncident) (store.Inc
 			return err
 		}
 		in.ID = fmt.Sprintf("%s-%d-%04d", self, now.Year(), num)
+		if err := validIncident(in, self, s.clock.Now()); err != nil {
+			return err
+		}
 		if err := tx.CreateIncident(ctx, in); err != nil {
 			return err
 		}
@@ -192,9 +197,7 @@ func (s *Service) Create(ctx context.Context, a Actor, n NewIncident) (store.Inc
 
 // sendSnapshot sends the incident's own fields and participants to teams.
 func (s *Service) sendSnapshot(ctx context.Context, tx store.Tx, in store.Incident, to []string) error {
-	snap := in
-	snap.Timeline = nil
-	payload, err := json.Marshal(snap)
+	payload, err := encodeIncident(in)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 // AddParticipant invites another team into an incident we coordinate. The team gets the
@@ -61,13 +61,16 @@ func (s *Service) AddParticipant(ctx context.Context, a Actor, incidentID, teamI
 				return err
 			}
 		}
-		data, _ := json.Marshal(invitationData{Team: teamID})
+		data := wire.EncodeData(wire.InvitationData{Team: teamID})
 		var recipients []string
 		if in.TLP == string(tlp.Red) {
 			recipients = teamsOf(in)
 		}
 		e = store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: KindInvitation,
-			TLP: in.TLP, Recipients: tlp.ResolveRecipients(tlp.Label(in.TLP), recipients, teamsOf(in)), Data: string(data), CreatedAt: now}
+			TLP: in.TLP, Recipients: tlp.ResolveRecipients(tlp.Label(in.TLP), recipients, teamsOf(in)), Data: data, CreatedAt: now}
+		if err := validEntry(e, in, s.dir.Self.ID, s.clock.Now()); err != nil {
+			return err
+		}
 		e.Signature = s.key.Sign(entrySignedBytes(e))
 		if e, err = s.sequence(ctx, tx, in, e); err != nil {
 			return err

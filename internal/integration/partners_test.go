@@ -12,10 +12,10 @@ import (
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
-	"csirtlink/internal/hotline"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 	"csirtlink/internal/tlp"
+	"csirtlink/internal/wire"
 )
 
 type partnersView struct {
@@ -138,10 +138,10 @@ func TestPartnersSeeWhoIsOnCall(t *testing.T) {
 	})
 
 	// A summary jp's node sends for another team is refused by cn, and changes nothing.
-	forged, _ := json.Marshal(hotline.OnCallSummary{Team: "kr", At: h.clock.Now(), Rotations: []hotline.SummaryRotation{{
+	forged, _ := wire.EncodeOnCallSummary(wire.OnCallSummary{Team: "kr", At: h.clock.Now(), Rotations: []wire.OnCallRotation{{
 		ID: "primary", Name: "Forged", Timezone: "Asia/Seoul",
-		Current: hotline.SummaryShift{User: "Mallory", Start: h.clock.Now().Add(-time.Hour), End: h.clock.Now().Add(time.Hour)},
-		Next:    hotline.SummaryShift{User: "Mallory", Start: h.clock.Now().Add(time.Hour), End: h.clock.Now().Add(2 * time.Hour)}}}})
+		Current: wire.OnCallShift{User: "Mallory", Start: h.clock.Now().Add(-time.Hour), End: h.clock.Now().Add(time.Hour)},
+		Next:    wire.OnCallShift{User: "Mallory", Start: h.clock.Now().Add(time.Hour), End: h.clock.Now().Add(2 * time.Hour)}}}})
 	err := jp.App.Store.InTx(ctx, func(tx store.Tx) error {
 		return jp.App.Fed.Enqueue(ctx, tx, federation.Message{To: "cn", Type: "oncall.summary", ObjectID: "forged",
 			Payload: forged, Item: tlp.Item{Label: tlp.Green, Author: "jp"}})

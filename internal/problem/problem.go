@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -66,9 +68,21 @@ func As(err error) (*Error, bool) {
 	return p, ok
 }
 
-// CheckText checks a piece of text a person wrote: present if required, valid UTF-8,
-// at most max characters.
+// CheckText checks a piece of text a person wrote, which may run over several lines:
+// present if required, valid UTF-8, at most max characters, no control characters but
+// tab and line breaks, and no bidirectional formatting characters. The same check runs
+// on what a peer sends, so text from a peer is held to what a person here may write.
 func CheckText(field, v string, max int, required bool) error {
+	return checkText(field, v, max, required, true)
+}
+
+// CheckLine checks one line of text (a title, a summary, a name): as CheckText, without
+// tabs or line breaks.
+func CheckLine(field, v string, max int, required bool) error {
+	return checkText(field, v, max, required, false)
+}
+
+func checkText(field, v string, max int, required, multiline bool) error {
 	switch {
 	case required && strings.TrimSpace(v) == "":
 		return Invalid(field, "required")
@@ -77,5 +91,58 @@ func CheckText(field, v string, max int, required bool) error {
 	case utf8.RuneCountInString(v) > max:
 		return Invalid(field, "longer than %d characters", max)
 	}
+	for _, r := range v {
+		switch {
+		case multiline && (r == '\n' || r == '\r' || r == '\t'):
+		case unicode.IsControl(r):
+			// Escape sequences and NULs in a title reach terminals, logs and mail.
+			return Invalid(field, "contains a control character")
+		case isBidiControl(r):
+			// Embeddings, overrides and isolates make text display in another order
+			// than it is stored ("Trojan Source", CVE-2021-42574): an indicator or a
+			// name could read differently from what it is.
+			return Invalid(field, "contains a bidirectional formatting character")
+		}
+	}
 	return nil
+}
+
+// Printable returns s without the characters CheckLine refuses, for text a node makes
+// from names it did not check (a person's display name) before it is sent.
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// Clip cuts s to at most n bytes on a character boundary, marking the cut: for
+// messages that quote what a peer sent.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// CheckTime checks a time a node stamped on what it wrote: not before 2000, and not
+// after latest (the receiver's clock and the skew it allows). A date in year 9999 would
+// otherwise sort first in every list, for good.
+func CheckTime(field string, t, latest time.Time) error {
+	if t.Year() < 2000 || t.After(latest) {
+		return Invalid(field, "must be a time between 2000 and now")
+	}
+	return nil
+}
+
+// isBidiControl reports the explicit bidirectional formatting characters: LRE, RLE,
+// PDF, LRO, RLO and LRI, RLI, FSI, PDI. The implicit marks (LRM, RLM, ALM) reorder
+// nothing but neutral characters beside them, and right-to-left text needs them.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }

@@ -50,6 +50,11 @@ var fieldLabels = map[string]string{
 	"status": "field.status", "summary": "field.summary", "targets": "field.targets", "team": "field.team",
 	"timezone": "field.timezone", "title": "field.title", "tlp": "field.tlp", "to": "field.to",
 	"type": "field.type", "user": "field.user",
+	// Fields only a peer's payload can get wrong: named as the wire names them, shown as
+	// the nearest label.
+	"acknowledged_at": "field.at", "author": "field.user", "by": "field.user", "commcheck_id": "field.id",
+	"coordinator": "field.coordinator", "created_at": "field.at", "created_by": "field.user", "data": "field.body",
+	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 }
 
 // fieldBase is the name of a field without its path or index:
