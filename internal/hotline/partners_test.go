@@ -31,6 +31,8 @@ func TestValidateSummary(t *testing.T) {
 		"a long person":       {func(s *OnCallSummary) { s.Rotations[0].Next.User = long }, "next user"},
 		"a long address":      {func(s *OnCallSummary) { s.HotlineEmail = long }, "hotline_email"},
 		"bad UTF-8":           {func(s *OnCallSummary) { s.Rotations[0].Timezone = "\xff" }, "timezone"},
+		"an override":         {func(s *OnCallSummary) { s.Rotations[0].Current.User = "\u202Eotas" }, "current user"},
+		"an escape sequence":  {func(s *OnCallSummary) { s.Rotations[0].Name = "\x1b[2J" }, "name"},
 		"a backwards shift":   {func(s *OnCallSummary) { s.Rotations[0].Current = shift(8, -16) }, "current: bad times"},
 		"a shift with no end": {func(s *OnCallSummary) { s.Rotations[0].Next.End = time.Time{} }, "next: bad times"},
 	} {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/envelope"
 )
 
 func waitIncident(t *testing.T, nd *testnetNode, id string) {
@@ -65,29 +67,112 @@ func TestOneWriterPerField(t *testing.T) {
 	}
 }
 
-func TestRedIncidentStaysWithItsParticipants(t *testing.T) {
+// RED goes to the teams its author names and to no one else (issue 7, item 18). An
+// incident reaches only its participants anyway, so this looks inside one: RED entries
+// naming some participants and not kr, and a RED page to jp alone. kr takes part and
+// holds the incident, yet holds none of them, and no envelope queued for kr carries
+// them. (Breaking tlp.MayShare's RED case to allow everyone turns this red.)
+func TestRedStaysWithTheTeamsItNames(t *testing.T) {
 	n := startNet(t, testnetOptions())
+	ctx := context.Background()
 	cn, jp, kr := n.Node("cn"), n.Node("jp"), n.Node("kr")
-	in := createIncident(t, cn, "RED", "jp")
+	in := createIncident(t, cn, "RED", "jp", "kr")
 	waitIncident(t, jp, in.ID)
+	waitIncident(t, kr, in.ID)
 	if code := call(t, jp, "POST", "/api/v1/incidents/"+in.ID+"/participation", map[string]any{"status": "acknowledged"}, nil); code != 201 {
 		t.Fatalf("participation on a RED incident: %d", code)
 	}
 	if code := call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/status", map[string]any{"status": "in_progress"}, nil); code != 201 {
 		t.Fatalf("status on a RED incident: %d", code)
 	}
-	if code := call(t, jp, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "seen"}, nil); code != 201 {
+	var forJP, forCN, everyone entryView
+	if code := call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{
+		"kind": "comment", "body": "red from cn to jp alone", "tlp": "RED", "recipients": []string{"jp"}}, &forJP); code != 201 {
+		t.Fatalf("RED comment by cn: %d", code)
+	}
+	if code := call(t, jp, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{
+		"kind": "comment", "body": "red from jp to cn alone", "tlp": "RED", "recipients": []string{"cn"}}, &forCN); code != 201 {
+		t.Fatalf("RED comment by jp: %d", code)
+	}
+	var page pageView
+	if code := call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp"}, "severity": "high",
+		"summary": "red page for jp alone", "incident_id": in.ID, "tlp": "RED"}, &page); code != 201 {
+		t.Fatalf("RED page: %d", code)
+	}
+	// An entry that inherits the incident's RED names every participant. Links are
+	// ordered: once kr has it, kr has everything cn queued for it before.
+	if code := call(t, cn, "POST", "/api/v1/incidents/"+in.ID+"/timeline", map[string]any{"kind": "comment", "body": "red for all of us"}, &everyone); code != 201 {
 		t.Fatalf("comment inheriting RED: %d", code)
 	}
-	eventually(t, 3*time.Second, "RED timeline at jp", func() error {
-		got, _ := getIncident(t, jp, in.ID)
-		if len(got.Timeline) != 3 || got.Timeline[2].Position != 3 {
-			return fmt.Errorf("%+v", got.Timeline)
+	eventually(t, 3*time.Second, "the entry for all at kr", func() error {
+		if _, err := kr.App.Store.GetEntry(ctx, everyone.ID); err != nil {
+			return err
 		}
 		return nil
 	})
-	if _, code := getIncident(t, kr, in.ID); code != http.StatusNotFound {
-		t.Fatalf("kr holds the RED incident: %d", code)
+	eventually(t, 3*time.Second, "the named teams hold what names them", func() error {
+		for _, c := range []struct {
+			nd *testnetNode
+			id string
+		}{{jp, forJP.ID}, {cn, forCN.ID}, {jp, forCN.ID}} {
+			if e, err := c.nd.App.Store.GetEntry(ctx, c.id); err != nil || e.Position == 0 {
+				return fmt.Errorf("%s: %s %v", c.nd.Team, c.id, err)
+			}
+		}
+		if p, err := jp.App.Store.GetPage(ctx, page.ID); err != nil || p.TLP != "RED" {
+			return fmt.Errorf("jp's page: %+v %v", p, err)
+		}
+		return nil
+	})
+
+	for _, id := range []string{forJP.ID, forCN.ID} {
+		if _, err := kr.App.Store.GetEntry(ctx, id); err == nil {
+			t.Errorf("kr holds RED entry %s that does not name it", id)
+		}
+	}
+	if _, err := kr.App.Store.GetPage(ctx, page.ID); err == nil {
+		t.Error("kr holds the RED page for jp")
+	}
+	got, _ := getIncident(t, kr, in.ID)
+	if len(got.Timeline) != 3 {
+		// participation, status, the entry for all: the two RED entries are gaps.
+		t.Errorf("kr's timeline: %v", timelineBodies(got))
+	}
+	// No envelope for kr carries them, whoever queued it and whether or not kr took it.
+	found := false
+	for _, from := range []*testnetNode{cn, jp} {
+		sent, err := from.App.Store.Sent(ctx, "kr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sent {
+			env, err := envelope.Unmarshal(it.Envelope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{forJP.ID, forCN.ID, "jp alone", "cn alone", page.ID} {
+				if bytes.Contains(env.Payload, []byte(secret)) || it.ObjectID == secret {
+					t.Errorf("%s queued %s seq %d for kr carrying %q", from.Team, it.Type, it.Seq, secret)
+				}
+			}
+			found = found || bytes.Contains(env.Payload, []byte(everyone.ID))
+		}
+	}
+	if !found {
+		t.Fatal("the search of kr's envelopes is blind: the entry for all is not found either")
+	}
+
+	// And a RED incident itself reaches no team outside it.
+	other := createIncident(t, cn, "RED", "jp")
+	waitIncident(t, jp, other.ID)
+	if _, code := getIncident(t, kr, other.ID); code != http.StatusNotFound {
+		t.Fatalf("kr holds a RED incident it is not in: %d", code)
+	}
+	sent, _ := cn.App.Store.Sent(ctx, "kr")
+	for _, it := range sent {
+		if it.ObjectID == other.ID {
+			t.Fatalf("cn queued %s about %s for kr", it.Type, other.ID)
+		}
 	}
 }
 
