@@ -53,7 +53,13 @@ func tryRun(n *testnet.Net, team string, cmd func(context.Context, []string, io.
 func TestPageCommands(t *testing.T) {
 	n := startTestnet(t)
 
-	out := run(t, n, "cn", runPage, "send", "--to", "jp", "--severity", "high", "--summary", "Ransomware C2 on JP hosting \x1b[31m",
+	// An escape sequence never reaches a partner's terminal: the node refuses it (and the
+	// CLI would show it defused: TestClean).
+	if err := tryRun(n, "cn", runPage, "send", "--to", "jp", "--severity", "high", "--summary", "Ransomware C2 on JP hosting \x1b[31m",
+		"--tlp", "amber"); err == nil || !strings.Contains(err.Error(), "summary: contains a control character") {
+		t.Fatalf("a summary with an escape sequence: %v", err)
+	}
+	out := run(t, n, "cn", runPage, "send", "--to", "jp", "--severity", "high", "--summary", "Ransomware C2 on JP hosting",
 		"--details", "C2 at 198.51.100.7\nplease null-route", "--tlp", "amber")
 	id := pageID.FindString(out)
 	if id == "" || !strings.Contains(out, "sent "+id+"  high  TLP:AMBER") || !regexp.MustCompile(`(?m)^  jp\s+sent$`).MatchString(out) {
@@ -63,7 +69,7 @@ func TestPageCommands(t *testing.T) {
 	// At jp the page waits for an acknowledgement, and stands out.
 	out = poll(t, n, "jp", "the page waits at jp", func(s string) bool { return strings.Contains(s, id) },
 		runPage, "list", "--state", "waiting")
-	row := regexp.MustCompile(`(?m)^!\s+` + id + `\s+cn\s+high\s+\d{4}-\d\d-\d\d \d\d:\d\d JST\s+jp:delivered\s+Ransomware C2 on JP hosting \x{FFFD}\[31m$`)
+	row := regexp.MustCompile(`(?m)^!\s+` + id + `\s+cn\s+high\s+\d{4}-\d\d-\d\d \d\d:\d\d JST\s+jp:delivered\s+Ransomware C2 on JP hosting$`)
 	if !row.MatchString(out) || !strings.Contains(out, "1 waiting for jp to acknowledge") {
 		t.Errorf("jp's waiting list:\n%s", out)
 	}
