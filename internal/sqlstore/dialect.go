@@ -35,6 +35,10 @@ type dialect interface {
 	// retryable reports whether err aborted a transaction that may simply be run again
 	// (a deadlock victim, a serialization failure).
 	retryable(err error) bool
+
+	// tablesSQL lists the schema's tables (name) and, for each foreign key, the table it
+	// references (refers, "" for none), for copying a node table by table.
+	tablesSQL() string
 }
 
 type sqliteDialect struct{}
@@ -77,6 +81,11 @@ func (sqliteDialect) serialWriter() bool       { return true }
 func (sqliteDialect) forUpdate() string        { return "" }
 func (sqliteDialect) lockSQL() string          { return "" }
 func (sqliteDialect) retryable(err error) bool { return false }
+
+func (sqliteDialect) tablesSQL() string {
+	return `SELECT m.name, COALESCE(f."table", '') FROM sqlite_master m LEFT JOIN pragma_foreign_key_list(m.name) f ` +
+		`WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
+}
 
 // postgresDialect is PostgreSQL through pgx's database/sql driver.
 //
@@ -143,6 +152,13 @@ func (postgresDialect) forUpdate() string       { return " FOR UPDATE" }
 // tests) sharing one database in different schemas do not wait for each other.
 func (postgresDialect) lockSQL() string {
 	return `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ?, 0))`
+}
+
+func (postgresDialect) tablesSQL() string {
+	return `SELECT t.table_name, COALESCE(r.table_name, '') FROM information_schema.tables t ` +
+		`LEFT JOIN information_schema.table_constraints c ON c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.constraint_type = 'FOREIGN KEY' ` +
+		`LEFT JOIN information_schema.constraint_column_usage r ON r.constraint_schema = c.constraint_schema AND r.constraint_name = c.constraint_name ` +
+		`WHERE t.table_schema = current_schema() AND t.table_type = 'BASE TABLE'`
 }
 
 func (postgresDialect) retryable(err error) bool {

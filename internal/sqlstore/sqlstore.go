@@ -36,6 +36,8 @@ type DB struct {
 	writer sync.Mutex
 	// notifier is the PostgreSQL change feed between replicas (notify.go); nil on SQLite.
 	notifier *pgNotifier
+	// where names the database for people, without credentials.
+	where string
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -210,7 +212,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return open(ctx, sdb, d)
+	db, err := open(ctx, sdb, d)
+	if err != nil {
+		return nil, err
+	}
+	db.where = path
+	return db, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database dsn names and migrates it. Its errors
@@ -238,6 +245,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, redact(err, cfg.Password)
 	}
 	db.notifier = newPGNotifier(cfg, db)
+	db.where = "PostgreSQL " + where(cfg)
 	return db, nil
 }
 
@@ -277,6 +285,10 @@ func open(ctx context.Context, sdb *sql.DB, d dialect) (*DB, error) {
 	}
 	return db, nil
 }
+
+// Where names the database for messages: the SQLite file, or the PostgreSQL server and
+// database (never the credentials).
+func (db *DB) Where() string { return db.where }
 
 // Dialect names the database: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.d.name() }
