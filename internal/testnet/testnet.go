@@ -50,7 +50,7 @@ type Options struct {
 	// e.g. {"jp": {Driver: "postgres", DSN: …}}.
 	Databases map[string]config.Database
 	Clock     clock.Clock
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Node is one node of the network.
