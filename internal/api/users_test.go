@@ -144,7 +144,7 @@ func toJSON(v any) string {
 // token"; failing to record the token's last use fails nothing.
 func TestTokenLookupStorageFailures(t *testing.T) {
 	cn, _ := startOne(t)
-	db, err := sql.Open("sqlite", cn.App.Config.DatabasePath())
+	db, err := sql.Open("sqlite", "file:"+cn.App.Config.DatabasePath()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func TestPeopleScreen(t *testing.T) {
 // rawDB opens a node's database file beside the node, to make it fail on purpose.
 func rawDB(t *testing.T, nd *testnet.Node) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", nd.App.Config.DatabasePath())
+	db, err := sql.Open("sqlite", "file:"+nd.App.Config.DatabasePath()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,19 +54,19 @@ const (
 
 // Console serves the web console.
 type Console struct {
-	d        Deps
-	dir      *team.Directory
-	log      *slog.Logger
-	pages    map[string]*pageTemplate
-	i18n     *translations
-	hub      *hub
+	d     Deps
+	dir   *team.Directory
+	log   *slog.Logger
+	pages map[string]*pageTemplate
+	i18n  *translations
+	hub   *hub
 	// Throttles of guessing (ratelimit.go): failed sign-ins per account name and per
 	// client address from strangers, per known device, and failed second-factor codes
 	// and password checks per person (or device, or session).
 	accounts, addrs, devices, codes *throttle
 	deviceKey                       []byte
 	static                          staticFiles
-	secure   bool // the node's URL is https: cookies get Secure and the __Host- prefix
+	secure                          bool // the node's URL is https: cookies get Secure and the __Host- prefix
 }
 
 // New makes the console. It registers for incident and page changes, so call it before
