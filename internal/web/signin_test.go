@@ -124,7 +124,7 @@ func TestGuessingDoesNotLockOutTheOwner(t *testing.T) {
 
 // A known device has its own throttle: a stolen device cookie is not a free pass.
 func TestKnownDeviceIsThrottledToo(t *testing.T) {
-	cn, _ := startOne(t)
+	cn, clk := startOne(t)
 	desk := newClient(t, cn.URL)
 	mustSignIn(t, desk, cn.User, cn.Password)
 	desk.post("/signout", url.Values{})
@@ -139,6 +139,16 @@ func TestKnownDeviceIsThrottledToo(t *testing.T) {
 	// A stranger is not held up by the device's failures.
 	if st, _, _ := try(newClient(t, cn.URL), cn.User, cn.Password); st != http.StatusSeeOther {
 		t.Fatalf("a stranger after the device's failures: %d", st)
+	}
+
+	// A device not signed in with for over a year is a stranger again.
+	clk.Advance(366 * 24 * time.Hour)
+	attacker := newClient(t, cn.URL)
+	for i := range 5 {
+		try(attacker, cn.User, "guess "+strconv.Itoa(i))
+	}
+	if st, _, _ := try(desk, cn.User, cn.Password); st != http.StatusTooManyRequests {
+		t.Fatalf("a device cookie over a year old while strangers are held up: %d, want 429", st)
 	}
 }
 
