@@ -95,10 +95,10 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error 
 			withCode = true
 		}
 	}
-	ok := false
+	ok, passwordOK := false, false
 	if u.ID != "" && u.PasswordHash != "" {
 		rehash, cerr := auth.CheckPassword(u.PasswordHash, password)
-		ok = cerr == nil
+		ok, passwordOK = cerr == nil, cerr == nil
 		if cerr != nil && !errors.Is(cerr, auth.ErrBadPassword) {
 			c.log.Error("stored password hash unreadable", "user", u.Name, "err", cerr)
 		}
@@ -127,7 +127,9 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error 
 		switch {
 		case known != "":
 			c.devices.Fail(known)
-		case withCode:
+		case withCode && passwordOK:
+			// Someone with the password is guessing codes. Only they count here, so
+			// that strangers cannot hold up the owner's way past their failures.
 			c.codes.Fail(codeKey(name, ""))
 		default:
 			c.accounts.Fail(name)

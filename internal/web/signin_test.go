@@ -199,6 +199,10 @@ func TestTOTPPassesAThrottledAccount(t *testing.T) {
 	if !strings.Contains(body1, msg) || !strings.Contains(body2, msg) {
 		t.Fatalf("the two refusals do not read the same")
 	}
+	// Strangers trying codes without the password do not hold the owner up either.
+	for i := range 8 {
+		try(attacker, cn.User, "guess with a code "+strconv.Itoa(i), "code", wrong)
+	}
 	// Neither refusal used the code up.
 	if st, _, _ := try(phone, cn.User, cn.Password, "code", code); st != http.StatusSeeOther {
 		t.Fatalf("password and right code while the account is held up: %d, want 303", st)
