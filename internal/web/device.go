@@ -41,7 +41,12 @@ func (c *Console) deviceMAC(userID, deviceID, issued string) string {
 // knownDevice returns the id of the request's device if its cookie is genuine, recent
 // and names userID; "" otherwise.
 func (c *Console) knownDevice(r *http.Request, userID string) string {
-	v := c.cookie(r, "csl_device")
+	return c.deviceID(c.cookie(r, "csl_device"), userID)
+}
+
+// deviceID reads a device cookie's value: the device's id if it is genuine, recent and
+// names userID, "" otherwise.
+func (c *Console) deviceID(v, userID string) string {
 	parts := strings.Split(v, ".")
 	if len(parts) != 4 || parts[0] != userID || len(parts[1]) != 32 {
 		return ""
