@@ -51,6 +51,11 @@ type User struct {
 	Role         string    `json:"role"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	// DisabledAt is when an administrator disabled the person: they cannot sign in,
+	// and their sessions and tokens are not live. Nil while enabled.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// LastSigninAt is the person's last completed console sign-in, nil for never.
+	LastSigninAt *time.Time `json:"last_signin_at,omitempty"`
 }
 
 // Token is an API token; only the hash of its secret is stored.
@@ -71,9 +76,19 @@ type Users interface {
 	UserByName(ctx context.Context, name string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetUserDisabled disables a user at *at, or enables them when at is nil;
+	// ErrNotFound if there is no such user.
+	SetUserDisabled(ctx context.Context, userID string, at *time.Time) error
+	// RecordSignin notes a completed console sign-in.
+	RecordSignin(ctx context.Context, userID string, at time.Time) error
 	CreateToken(ctx context.Context, t Token) error
-	// TokenByHash returns a live token and its user, and records its use at now.
+	// TokenByHash returns a live token (unrevoked, unexpired at now, of an enabled
+	// user) and its user. It only reads: a lookup must not fail because the database
+	// cannot be written.
 	TokenByHash(ctx context.Context, hash string, now time.Time) (Token, User, error)
+	// TouchToken records a use of the token at at, at most once a minute (a write on
+	// every API call would serialise readers).
+	TouchToken(ctx context.Context, id string, at time.Time) error
 	// ListTokens lists a user's tokens, live or not, oldest first.
 	ListTokens(ctx context.Context, userID string) ([]Token, error)
 	// RevokeToken ends a token at the given time; ErrNotFound if there is no such token.

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"UsersConcurrentDuplicate", testUsersConcurrentDuplicate},
 		{"Tokens", testTokens},
+		{"UserStatus", testUserStatus},
 		{"Counters", testCounters},
 		{"Incidents", testIncidents},
 		{"IncidentList", testIncidentList},
@@ -221,15 +222,23 @@ func testTokens(t *testing.T, s store.Store) {
 	_, _, err = s.TokenByHash(ctx, "h-forever", at(100000))
 	ok(t, err)
 
-	// Use is recorded at most once a minute.
+	// A lookup only reads; TouchToken records use, at most once a minute.
+	tok, _, err = s.TokenByHash(ctx, "h-forever", at(100001))
+	ok(t, err)
+	if tok.LastUsedAt != nil {
+		t.Fatalf("a lookup recorded a use: %v", tok.LastUsedAt)
+	}
 	seen := func(now time.Time) *time.Time {
 		t.Helper()
 		tok, _, err := s.TokenByHash(ctx, "h-forever", now)
 		ok(t, err)
+		ok(t, s.TouchToken(ctx, tok.ID, now))
+		tok, _, err = s.TokenByHash(ctx, "h-forever", now)
+		ok(t, err)
 		return tok.LastUsedAt
 	}
 	t0 := at(200000)
-	seen(t0)
+	sameTime(t, "last use", seen(t0), t0)
 	sameTime(t, "last use 30s later", seen(t0.Add(30*time.Second)), t0)
 	sameTime(t, "last use 50s later (not rewritten at 30s)", seen(t0.Add(50*time.Second)), t0)
 	t1 := t0.Add(2 * time.Minute)
@@ -247,6 +256,65 @@ func testTokens(t *testing.T, s store.Store) {
 	if len(toks) != 3 || toks[1].ID != "t2" || toks[1].RevokedAt == nil || !toks[1].RevokedAt.Equal(at(300000)) {
 		t.Fatalf("ListTokens: %+v", toks)
 	}
+}
+
+// testUserStatus: a disabled user's tokens and sessions are not live, at once and
+// without anything deleted; enabling them brings both back.
+func testUserStatus(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := consoleOf(t, s)
+	alice, bob := user("u1", "alice"), user("u2", "bob")
+	ok(t, s.CreateUser(ctx, alice))
+	ok(t, s.CreateUser(ctx, bob))
+	ok(t, s.CreateToken(ctx, store.Token{ID: "t1", UserID: "u1", Hash: "h-alice", CreatedAt: at(0)}))
+	ok(t, s.CreateToken(ctx, store.Token{ID: "t2", UserID: "u2", Hash: "h-bob", CreatedAt: at(0)}))
+	ok(t, c.CreateSession(ctx, session("s-alice", "u1", 0, 100)))
+	ok(t, c.CreateSession(ctx, session("s-bob", "u2", 0, 100)))
+	live := func(what string, want bool) {
+		t.Helper()
+		_, _, terr := s.TokenByHash(ctx, "h-alice", at(1))
+		_, _, serr := c.SessionByHash(ctx, "s-alice", at(1))
+		for name, err := range map[string]error{"token": terr, "session": serr} {
+			if want {
+				ok(t, err)
+			} else {
+				isErr(t, what+": "+name, err, store.ErrNotFound)
+			}
+		}
+		// Bob is never touched.
+		_, _, err := s.TokenByHash(ctx, "h-bob", at(1))
+		ok(t, err)
+		_, _, err = c.SessionByHash(ctx, "s-bob", at(1))
+		ok(t, err)
+	}
+	live("enabled", true)
+
+	ok(t, s.SetUserDisabled(ctx, "u1", ptr(at(1))))
+	live("disabled", false)
+	got, err := s.UserByName(ctx, "alice")
+	ok(t, err)
+	sameTime(t, "disabled_at", got.DisabledAt, at(1))
+	all, err := s.ListUsers(ctx)
+	ok(t, err)
+	if len(all) != 2 || all[0].DisabledAt == nil || all[1].DisabledAt != nil {
+		t.Fatalf("ListUsers after disabling alice: %+v", all)
+	}
+
+	ok(t, s.SetUserDisabled(ctx, "u1", nil))
+	live("enabled again", true)
+	got, err = s.UserByID(ctx, "u1")
+	ok(t, err)
+	same(t, "user enabled again", got, alice)
+	isErr(t, "SetUserDisabled of an unknown user", s.SetUserDisabled(ctx, "u404", ptr(at(1))), store.ErrNotFound)
+
+	ok(t, s.RecordSignin(ctx, "u2", at(5)))
+	got, err = s.UserByID(ctx, "u2")
+	ok(t, err)
+	sameTime(t, "last_signin_at", got.LastSigninAt, at(5))
+	ok(t, s.RecordSignin(ctx, "u2", at(9)))
+	got, err = s.UserByID(ctx, "u2")
+	ok(t, err)
+	sameTime(t, "last_signin_at after a second sign-in", got.LastSigninAt, at(9))
 }
 
 func testCounters(t *testing.T, s store.Store) {
@@ -491,9 +559,16 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Fatal("token lost its expiry")
 	}
 	check("token expires_at (an hour on)", tok.ExpiresAt.Add(-time.Hour))
+	ok(t, s.TouchToken(ctx, tok.ID, in))
 	tok, _, err = s.TokenByHash(ctx, "h", in.Add(10*time.Second))
 	ok(t, err)
 	checkPtr("token last_used_at", tok.LastUsedAt)
+	ok(t, s.SetUserDisabled(ctx, "u1", &in))
+	ok(t, s.RecordSignin(ctx, "u1", in))
+	gotU, err = s.UserByID(ctx, "u1")
+	ok(t, err)
+	checkPtr("user disabled_at", gotU.DisabledAt)
+	checkPtr("user last_signin_at", gotU.LastSigninAt)
 
 	inc := incident("i1", "cn", 0)
 	inc.CreatedAt, inc.UpdatedAt = in, in
