@@ -103,6 +103,7 @@ type Service struct {
 	fed      *federation.Federation
 	dir      *team.Directory
 	key      identity.Key
+	codeKey  []byte // keys the hash of acknowledgement codes
 	clock    clock.Clock
 	log      *slog.Logger
 	opts     Options
@@ -115,7 +116,7 @@ type Service struct {
 // New makes the service and registers its envelope handlers and receipt hook.
 func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock.Clock, log *slog.Logger, ch Channels, opts Options) *Service {
 	opts.defaults()
-	s := &Service{st: st, fed: fed, dir: fed.Directory(), key: key, clock: clk, log: log.With("component", "hotline"),
+	s := &Service{st: st, fed: fed, dir: fed.Directory(), key: key, codeKey: codeKey(key), clock: clk, log: log.With("component", "hotline"),
 		opts: opts, channels: ch, wake: func() {}}
 	fed.Handle(typeSend, s.applySend)
 	fed.Handle(typeState, s.applyState)
@@ -206,8 +207,24 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	if err := problem.CheckText("details", n.Details, maxDetails, false); err != nil {
 		return store.Page{}, err
 	}
+	incidentID := strings.TrimSpace(n.IncidentID)
+	var inc *store.Incident
+	if incidentID != "" {
+		in, err := tx.GetIncident(ctx, incidentID)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Page{}, problem.Invalid("incident_id", "no incident %q on this node", incidentID)
+		} else if err != nil {
+			return store.Page{}, err
+		}
+		inc = &in
+	}
+	// A page about an incident tells of it, so it takes the incident's label unless its
+	// author gives one: lowering it is a choice made knowingly, never a default.
 	if n.TLP == "" {
 		n.TLP = string(tlp.Amber)
+		if inc != nil {
+			n.TLP = inc.TLP
+		}
 	}
 	label, err := tlp.Parse(n.TLP)
 	if err != nil {
@@ -215,18 +232,12 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	}
 	now := s.clock.Now().Truncate(time.Microsecond)
 	p := store.Page{From: s.dir.Self.ID, Severity: n.Severity, Summary: strings.TrimSpace(n.Summary), Details: n.Details,
-		IncidentID: strings.TrimSpace(n.IncidentID), TLP: string(label), Drill: commcheck != "", CommCheckID: commcheck,
+		IncidentID: incidentID, TLP: string(label), Drill: commcheck != "", CommCheckID: commcheck,
 		CreatedBy: a.label(), CreatedAt: now}
 	for _, t := range to {
 		p.Deliveries = append(p.Deliveries, store.Delivery{Team: t, State: Sent, SentAt: now})
 	}
-	if p.IncidentID != "" {
-		if _, err := tx.GetIncident(ctx, p.IncidentID); errors.Is(err, store.ErrNotFound) {
-			return p, problem.Invalid("incident_id", "no incident %q on this node", p.IncidentID)
-		} else if err != nil {
-			return p, err
-		}
-	}
+	item, participants := s.audience(p, inc, to)
 	num, err := tx.NextCounter(ctx, fmt.Sprintf("page-%d", now.Year()))
 	if err != nil {
 		return p, err
@@ -241,8 +252,11 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	}
 	for _, t := range to {
 		err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeSend, ObjectID: p.ID, Payload: payload,
-			Item: tlp.Item{Label: label, Author: p.From, Recipients: to}, Participants: to})
+			Item: item, Participants: participants})
 		if errors.Is(err, federation.ErrNotAllowed) {
+			if inc != nil && !slices.Contains(participants, t) {
+				return p, problem.Invalid("tlp", "TLP:%s does not allow this page about %s to go to %s, which does not take part in it", label, inc.ID, t)
+			}
 			return p, problem.Invalid("tlp", "TLP:%s does not allow this page to go to %s", label, t)
 		}
 		if err != nil {
@@ -255,6 +269,51 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 		action = "commcheck.send"
 	}
 	return p, appendAudit(ctx, tx, now, a.Name, action, p.ID, fmt.Sprintf("%s to %s: %s", p.Severity, strings.Join(to, ","), p.Summary))
+}
+
+// audience is what the egress rule decides a page we send on: the page as an item and
+// the teams around it. A page about an incident tells of the incident, so it is shared
+// as the incident is — among its participants — and the teams it pages are the ones it
+// names (for AMBER+STRICT and RED). Any other page is shared among the teams it pages.
+func (s *Service) audience(p store.Page, inc *store.Incident, to []string) (tlp.Item, []string) {
+	item := tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}
+	if inc == nil {
+		return item, to
+	}
+	participants := []string{s.dir.Self.ID}
+	for _, pt := range inc.Participants {
+		participants = append(participants, pt.Team)
+	}
+	return item, participants
+}
+
+// sentAudience is audience for a page we sent earlier.
+func (s *Service) sentAudience(ctx context.Context, tx store.Tx, p store.Page) (tlp.Item, []string, error) {
+	to := make([]string, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		to[i] = d.Team
+	}
+	var inc *store.Incident
+	if p.IncidentID != "" {
+		in, err := tx.GetIncident(ctx, p.IncidentID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return tlp.Item{}, nil, err
+		}
+		// A page about an incident this node no longer holds keeps no audience beyond
+		// its sender: the rule then lets nothing restricted go.
+		if err != nil {
+			in = store.Incident{ID: p.IncidentID}
+		}
+		inc = &in
+	}
+	item, participants := s.audience(p, inc, to)
+	return item, participants, nil
+}
+
+// receivedItem is a page a partner sent us, as the egress rule sees it when we tell our
+// own people: it was addressed to us, by its sender.
+func (s *Service) receivedItem(p store.Page) (tlp.Item, []string) {
+	return tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: []string{s.dir.Self.ID}}, []string{p.From, s.dir.Self.ID}
 }
 
 // wirePage is a page as it travels: without the sender's deliveries, with its recipients.
@@ -332,19 +391,21 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 			return err
 		}
 		p.ResolvedAt, p.ResolvedBy = &now, a.label()
-		to := make([]string, len(p.Deliveries))
+		item, participants, err := s.sentAudience(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		for i := range p.Deliveries {
 			d := &p.Deliveries[i]
-			to[i] = d.Team
 			d.State, d.ResolvedAt = Resolved, &now
 			if err := tx.PutDelivery(ctx, *d); err != nil {
 				return err
 			}
 		}
 		payload, _ := json.Marshal(stateChange{PageID: id, Team: s.dir.Self.ID, State: Resolved, At: now, By: a.label()})
-		for _, t := range to {
-			err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeResolve, ObjectID: id, Payload: payload,
-				Item: tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}, Participants: to})
+		for _, d := range p.Deliveries {
+			err := s.fed.Enqueue(ctx, tx, federation.Message{To: d.Team, Type: typeResolve, ObjectID: id, Payload: payload,
+				Item: item, Participants: participants})
 			if err != nil && !errors.Is(err, federation.ErrNotAllowed) {
 				return err
 			}

@@ -191,7 +191,7 @@ func getPage(t *testing.T, nd *testnet.Node, id string) pageView {
 	return p
 }
 
-var codePattern = regexp.MustCompile(`[A-Z2-7]{5}-[A-Z2-7]{5}`)
+var codePattern = regexp.MustCompile(`[A-Z2-7]{5}-[A-Z2-7]{5}-[A-Z2-7]{5}`)
 
 func TestPageEscalatesUntilAcknowledged(t *testing.T) {
 	h := startHotlineNet(t, testnet.Options{})
