@@ -273,8 +273,8 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 
 // audience is what the egress rule decides a page we send on: the page as an item and
 // the teams around it. A page about an incident tells of the incident, so it is shared
-// as the incident is — among its participants — and the teams it pages are the ones it
-// names (for AMBER+STRICT and RED). Any other page is shared among the teams it pages.
+// as the incident is — among its participants — and names (for AMBER+STRICT and RED)
+// the paged teams among them. Any other page is shared among the teams it pages.
 func (s *Service) audience(p store.Page, inc *store.Incident, to []string) (tlp.Item, []string) {
 	item := tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}
 	if inc == nil {
@@ -284,6 +284,9 @@ func (s *Service) audience(p store.Page, inc *store.Incident, to []string) (tlp.
 	for _, pt := range inc.Participants {
 		participants = append(participants, pt.Team)
 	}
+	// Paging a team does not name it into the incident: a RED page about an incident
+	// reaches only the paged teams that take part in it.
+	item.Recipients = slices.DeleteFunc(slices.Clone(to), func(t string) bool { return !slices.Contains(participants, t) })
 	return item, participants
 }
 
@@ -419,17 +422,80 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 // Detail is a page with, where we received it, our escalation and attempts.
 type Detail struct {
 	store.Page
-	Escalation    *store.Escalation    `json:"escalation,omitempty"`
-	Notifications []store.Notification `json:"notifications,omitempty"`
+	// Acknowledgements says, for each acknowledged delivery, what it is worth as evidence.
+	Acknowledgements []AckCheck          `json:"acknowledgements"`
+	Escalation       *store.Escalation    `json:"escalation,omitempty"`
+	Notifications    []store.Notification `json:"notifications,omitempty"`
 }
 
-// Detail returns a page and, for a page we received, how we escalated it.
-func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
+// AckCheck is what a delivery's acknowledgement is worth as evidence.
+type AckCheck struct {
+	Team string    `json:"team"`
+	By   string    `json:"by"`
+	Via  string    `json:"via"`
+	At   time.Time `json:"at"`
+	// Fallback: acknowledged with the code from our fallback e-mail to the team's
+	// hotline address. Whoever read that mail on its way could have used the code and
+	// typed any name, so it is not verified: only the team node's own signed
+	// acknowledgement (Signature) is.
+	Fallback bool `json:"fallback"`
+	// Signature is the check of the team node's signed statement: "verified",
+	// "invalid", "none" (no statement: a fallback acknowledgement its node has not
+	// confirmed), or "nokey" (no key for the team).
+	Signature string `json:"signature"`
+}
+
+// checkAck checks a delivery's acknowledgement against the team's key.
+func (s *Service) checkAck(pageID string, d store.Delivery) AckCheck {
+	c := AckCheck{Team: d.Team, By: d.AcknowledgedBy, Via: d.AckVia, At: *d.AcknowledgedAt, Fallback: d.AckVia == ViaFallback, Signature: "none"}
+	if d.AckStatement == nil {
+		return c
+	}
+	pub, ok := s.dir.Key(d.Team)
+	switch {
+	case !ok:
+		c.Signature = "nokey"
+	case VerifyAcknowledgement(pub, pageID, d) != nil:
+		c.Signature = "invalid"
+	default:
+		c.Signature = "verified"
+	}
+	return c
+}
+
+// Viewer is who looks at hotline records: contact addresses (which hold secrets, such
+// as a webhook's token) are shown whole only to their owner and to admins.
+type Viewer struct {
+	Name  string
+	Admin bool
+}
+
+// Sees reports whether the viewer may see user's contact addresses whole.
+func (v Viewer) Sees(user string) bool { return v.Admin || v.Name != "" && v.Name == user }
+
+// Detail returns a page and, for a page we received, how we escalated it, with the
+// addresses of other people's contacts redacted unless the viewer is an admin.
+func (s *Service) Detail(ctx context.Context, id string, v Viewer) (Detail, error) {
+	d, err := s.detail(ctx, id)
+	for i := range d.Notifications {
+		if n := &d.Notifications[i]; n.Channel != ChannelConsole && !v.Sees(n.User) {
+			n.Address, n.Error = redact(n.Channel, n.Address, n.Error)
+		}
+	}
+	return d, err
+}
+
+func (s *Service) detail(ctx context.Context, id string) (Detail, error) {
 	p, err := s.Get(ctx, id)
 	if err != nil {
 		return Detail{}, err
 	}
-	d := Detail{Page: p}
+	d := Detail{Page: p, Acknowledgements: []AckCheck{}}
+	for _, dl := range p.Deliveries {
+		if dl.AcknowledgedAt != nil {
+			d.Acknowledgements = append(d.Acknowledgements, s.checkAck(p.ID, dl))
+		}
+	}
 	if p.From == s.dir.Self.ID {
 		return d, nil
 	}
