@@ -423,7 +423,7 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 type Detail struct {
 	store.Page
 	// Acknowledgements says, for each acknowledged delivery, what it is worth as evidence.
-	Acknowledgements []AckCheck          `json:"acknowledgements"`
+	Acknowledgements []AckCheck           `json:"acknowledgements"`
 	Escalation       *store.Escalation    `json:"escalation,omitempty"`
 	Notifications    []store.Notification `json:"notifications,omitempty"`
 }
