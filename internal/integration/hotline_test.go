@@ -177,8 +177,8 @@ type pageView struct {
 		StopReason string `json:"stop_reason"`
 	} `json:"escalation"`
 	Notifications []struct {
-		User, Channel, State string
-		Level                int
+		User, Channel, Address, State string
+		Level                         int
 	} `json:"notifications"`
 }
 
