@@ -380,7 +380,9 @@ func TestContactAddressesShownOnlyToTheirOwnerAndAdmins(t *testing.T) {
 		t.Errorf("an admin sees tanaka's contacts as %v", got)
 	}
 	// The contact list: duty officers manage others' contacts but see them redacted.
-	var list struct{ Contacts []struct{ Channel, Address string } }
+	var list struct {
+		Contacts []struct{ Channel, Address string }
+	}
 	call(t, as(jp, h.tokens["sato"]), "GET", "/api/v1/users/tanaka/contacts", nil, &list)
 	for _, c := range list.Contacts {
 		if strings.Contains(c.Address, "tanaka@") || strings.Contains(c.Address, "/chat") {

@@ -42,7 +42,9 @@ func TestKilledWhileNotifyingNotifiesNobodyTwice(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
-	var contacts struct{ Contacts []struct{ ID, Channel string } }
+	var contacts struct {
+		Contacts []struct{ ID, Channel string }
+	}
 	call(t, jp, "GET", "/api/v1/users/tanaka/contacts", nil, &contacts)
 	for _, c := range contacts.Contacts {
 		if c.Channel == "webhook" {
