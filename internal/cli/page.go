@@ -113,7 +113,7 @@ func pageSend(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&n.Summary, "summary", "", "one line the person paged reads first (required)")
 	fs.StringVar(&n.Details, "details", "", "what is happening and what is asked")
 	fs.StringVar(&n.IncidentID, "incident", "", "the incident `ID` the page is about")
-	fs.StringVar(&n.TLP, "tlp", "", "TLP `label` of the page (default AMBER)")
+	fs.StringVar(&n.TLP, "tlp", "", "TLP `label` of the page (default: the incident's, or AMBER without one)")
 	if _, err := parseArgs(fs, use, args, 0, 0); err != nil {
 		return err
 	}
