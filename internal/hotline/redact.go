@@ -17,8 +17,11 @@ func RedactAddress(channel, addr string) string {
 		if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 			return "***"
 		}
-		r, _ := utf8.DecodeRuneInString(local)
-		return string(r) + "***@" + domain
+		first := ""
+		if r, _ := utf8.DecodeRuneInString(local); r != utf8.RuneError {
+			first = string(r)
+		}
+		return first + "***@" + domain
 	case ChannelWebhook:
 		u, err := url.Parse(addr)
 		if err != nil || u.Scheme == "" || u.Host == "" {
