@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/egress"
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/store"
@@ -121,16 +122,14 @@ type Message struct {
 var ErrNotAllowed = errors.New("not allowed by TLP")
 
 // Enqueue queues a message for its destination inside tx, so it is sent if and only if
-// the change that caused it commits. It is the one place where the TLP rule is applied
-// to what leaves this node: a message the rule forbids, or one to a team that is not an
-// active peer, is not queued and ErrNotAllowed is returned.
+// the change that caused it commits. Whether it may go is egress.Decide's answer, as
+// for every way out of the node: a message it refuses (the TLP rule forbids it, or the
+// team is not an active peer) is not queued and ErrNotAllowed is returned.
 func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error {
-	if !f.dir.Active(m.To) {
-		return fmt.Errorf("federation: %s is not an active peer: %w", m.To, ErrNotAllowed)
-	}
-	aud := tlp.Audience{Participants: m.Participants, Community: f.dir.Community()}
-	if !tlp.MayShare(m.Item, m.To, aud) {
-		return fmt.Errorf("federation: %s %s to %s: %w", m.Type, m.ObjectID, m.To, ErrNotAllowed)
+	dec := egress.Decide(egress.Request{Item: m.Item, Context: egress.NewContext(f.dir, m.Participants),
+		To: egress.Destination{Kind: egress.Federation, Team: m.To}})
+	if !dec.Full() {
+		return fmt.Errorf("federation: %s %s to %s: %s: %w", m.Type, m.ObjectID, m.To, dec.Reason(), ErrNotAllowed)
 	}
 	if len(m.Payload) > envelope.MaxPayload {
 		return fmt.Errorf("federation: %s %s: payload larger than %d bytes", m.Type, m.ObjectID, envelope.MaxPayload)
