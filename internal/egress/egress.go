@@ -202,3 +202,11 @@ func Decide(r Request) Decision {
 		return d
 	}
 }
+
+// MayHold is the rule read from the receiving side: would the rule have let item come to
+// holder? A node asks it of everything a peer sends, so that an item its label keeps from
+// this team is rejected on arrival whoever relayed it. It is the same rule as Decide's,
+// not a second one.
+func MayHold(item tlp.Item, holder string, participants []string) bool {
+	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
+}
