@@ -206,4 +206,3 @@ func (f *Federation) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"team": f.dir.Self.ID, "name": f.dir.Self.Name, "public_key": f.dir.Self.PublicKey})
 }
-
