@@ -1,10 +1,14 @@
 package federation
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"csirtlink/internal/audit"
+	"csirtlink/internal/store"
 )
 
 // MaxConcurrentPerPeer caps the federation requests of one peer served at once. A
@@ -91,11 +95,19 @@ func (f *Federation) wake(peer string) {
 // ErrUnknownPeer means a team is not an active peer of this node.
 var ErrUnknownPeer = errors.New("not an active peer")
 
-// Retry is an operator's "retry now": the peer's sender (and puller) try again at once
-// instead of waiting out their back-off, which reaches retry_max while a peer is down.
-func (f *Federation) Retry(peer string) error {
+// Retry is an operator's "retry now", recorded in the audit log as done by actor: the
+// peer's sender (and puller) try again at once, with their back-off reset, instead of
+// waiting out a back-off that reaches retry_max while a peer is down. An exchange
+// already under way is not interrupted.
+func (f *Federation) Retry(ctx context.Context, peer, actor string) error {
 	if !f.dir.Active(peer) {
 		return fmt.Errorf("federation: retry %q: %w", peer, ErrUnknownPeer)
+	}
+	err := f.st.InTx(ctx, func(tx store.Tx) error {
+		return audit.Append(ctx, tx, f.clock.Now(), actor, "peer.retry", peer, "retry now")
+	})
+	if err != nil {
+		return fmt.Errorf("federation: retry %s: %w", peer, err)
 	}
 	f.wake(peer)
 	return nil
