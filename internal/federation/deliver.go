@@ -47,6 +47,9 @@ func (f *Federation) runSender(ctx context.Context, p team.Peer) {
 			continue
 		}
 		heartbeat = false
+		// This attempt answers any wake already given; one that comes while it runs
+		// is kept for the back-off after it.
+		drain(ps.wakeSend)
 		if err := f.push(ctx, p, items); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -66,8 +69,6 @@ func (f *Federation) runSender(ctx context.Context, p team.Peer) {
 			continue
 		}
 		failures = 0
-		// A wake that came while we were succeeding is stale.
-		drain(ps.wakeSend)
 	}
 }
 
@@ -95,7 +96,11 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	if err != nil {
 		return fmt.Errorf("push to %s: %w", p.ID, err)
 	}
-	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts)
+	// Taking everything is a successful send, recorded with the receipts. (The
+	// peer's answer is not counted as receiving from it: a peer whose own sends cannot
+	// reach us must not look healthy because it answers ours.)
+	complete := rs.Error == "" && len(rs.Receipts) == len(items)
+	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts, store.LinkEvent{Sent: complete})
 	if err != nil {
 		return err
 	}
@@ -105,10 +110,6 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	if n < len(items) {
 		return fmt.Errorf("push to %s: %d of %d accepted", p.ID, n, len(items))
 	}
-	// The peer answered and took everything: a successful send. (Its answer is not
-	// counted as receiving from it: a peer whose own sends cannot reach us must not
-	// look healthy because it answers ours.)
-	f.contact(ctx, p.ID, store.LinkEvent{Sent: true})
 	return nil
 }
 
@@ -144,9 +145,10 @@ func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, i
 }
 
 // storeReceipts verifies receipts from peer against the envelopes they name and marks
-// those envelopes delivered, in one transaction. It returns how many it stored.
-func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt) (int, error) {
-	if len(rs) == 0 {
+// those envelopes delivered, in one transaction, which also records ev when every
+// receipt was good. It returns how many it stored.
+func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt, ev store.LinkEvent) (int, error) {
+	if len(rs) == 0 && ev == (store.LinkEvent{}) {
 		return 0, nil
 	}
 	pub, ok := f.dir.Key(peer)
@@ -181,10 +183,14 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 			}
 			n++
 		}
-		if n == 0 {
+		if bad != nil {
+			ev = store.LinkEvent{}
+		}
+		ev.Delivered = n > 0
+		if ev == (store.LinkEvent{}) {
 			return nil
 		}
-		return tx.LinkContact(ctx, peer, now, store.LinkEvent{Delivered: true})
+		return tx.LinkContact(ctx, peer, now, ev)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store receipts from %s: %w", peer, err)
@@ -223,6 +229,7 @@ func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
 	ps := f.peers[p.ID]
 	failures := 0
 	for ctx.Err() == nil {
+		drain(ps.wakePull)
 		more, err := f.pullOnce(ctx, p)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -236,7 +243,6 @@ func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
 			continue
 		}
 		failures = 0
-		drain(ps.wakePull)
 		signal(ps.wakeSend)
 		if !more {
 			sleep(ctx, f.opts.PullInterval, nil)

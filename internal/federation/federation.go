@@ -226,15 +226,19 @@ func (f *Federation) backoff(n int) time.Duration {
 	return min(d, f.opts.RetryMax)
 }
 
+// wakeFloor is the longest a failed link waits before a wake may cut its back-off
+// short: a peer that talks to us while refusing what we send must not turn our
+// retries into a busy loop.
+const wakeFloor = time.Second
+
 // backoffSleep waits after the n-th failure in a row. A wake (traffic from the peer,
-// or an operator's retry) ends the wait early, but never before RetryMin: a peer that
-// talks to us while refusing what we send must not turn our retries into a busy loop.
+// or an operator's retry) ends the wait early, but not before min(RetryMin, wakeFloor).
 // It reports whether it was woken, which resets the caller's count of failures.
 func (f *Federation) backoffSleep(ctx context.Context, n int, wake <-chan struct{}) (woken bool) {
 	d := f.backoff(n)
-	first := min(d, f.opts.RetryMin)
+	first := min(d, f.opts.RetryMin, wakeFloor)
 	if sleep(ctx, first, nil); ctx.Err() != nil || d == first {
-		// Drain a wake that came during the floor: the retry below answers it.
+		// A wake that came during the floor is answered by the retry that follows.
 		select {
 		case <-wake:
 			return true

@@ -98,11 +98,12 @@ func health(ls LinkState, l store.Link, now time.Time) string {
 	switch {
 	case ls.Revoked:
 		return HealthRevoked
+	case ls.InFlightSince != nil && now.Sub(*ls.InFlightSince) > StallAfter:
+		// What happens now comes before how the last attempt ended.
+		return HealthStalled
 	case l.LastError != "" || l.LastPullError != "":
 		// Each is cleared only by a success in its own direction.
 		return HealthError
-	case ls.InFlightSince != nil && now.Sub(*ls.InFlightSince) > StallAfter:
-		return HealthStalled
 	case l.LastSentAt == nil && l.LastReceivedAt == nil:
 		return HealthUnknown
 	case ls.Queued > 0 && ls.LagSeconds > LagAfter.Seconds():

@@ -191,11 +191,12 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	n, err := f.storeReceipts(r.Context(), peer, envs, rs.Receipts)
+	// Receipts for all it fetched make the fetch a successful send.
+	n, err := f.storeReceipts(r.Context(), peer, envs, rs.Receipts, store.LinkEvent{Sent: true, Received: true})
 	if err != nil {
 		f.refuse(r.Context(), peer, r.RemoteAddr, "bad receipt", err.Error())
+		f.contact(r.Context(), peer, store.LinkEvent{Received: true})
 	}
-	f.contact(r.Context(), peer, store.LinkEvent{Received: true, Sent: err == nil})
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]int{"stored": n})
 }
