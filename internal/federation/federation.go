@@ -96,8 +96,12 @@ type Federation struct {
 // New makes a Federation; call Handle for each envelope type, then Start.
 func New(dir *team.Directory, key identity.Key, st store.Store, clk clock.Clock, log *slog.Logger, opts Options) *Federation {
 	opts.defaults()
+	// A transport of its own: the federation's connections are not shared with any
+	// other client in the process (nor, in tests, with other nodes).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxConcurrentPerPeer
 	f := &Federation{dir: dir, key: key, st: st, clock: clk, log: log.With("component", "federation"), opts: opts,
-		client:   &http.Client{Timeout: opts.Timeout},
+		client:   &http.Client{Timeout: opts.Timeout, Transport: tr},
 		handlers: map[string]Handler{}, peers: map[string]*peerState{},
 		started: clk.Now(), nonces: newNonceCache(), refusalCount: map[string]int{}}
 	for _, p := range dir.Peers() {
@@ -201,8 +205,12 @@ func (f *Federation) Start(ctx context.Context) {
 	}
 }
 
-// Wait blocks until every goroutine Start began has stopped.
-func (f *Federation) Wait() { f.wg.Wait() }
+// Wait blocks until every goroutine Start began has stopped, then closes the idle
+// connections they leave.
+func (f *Federation) Wait() {
+	f.wg.Wait()
+	f.client.CloseIdleConnections()
+}
 
 // sleep waits for d, a signal on wake when wake is non-nil, or the end of ctx. It
 // reports whether wake cut it short.
