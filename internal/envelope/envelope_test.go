@@ -111,14 +111,20 @@ func TestRequestAuth(t *testing.T) {
 	if err := a.Verify(pub, "POST", "/federation/v1/inbox", now); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if got, err := a.ReadBody(bytes.NewReader(body), 1<<10); err != nil || !bytes.Equal(got, body) {
+	if got, err := a.ReadBody(bytes.NewReader(body), 1<<10, int64(len(body))); err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("read body: %q %v", got, err)
 	}
-	if _, err := a.ReadBody(strings.NewReader(`{}`), 1<<10); err == nil {
+	if got, err := a.ReadBody(bytes.NewReader(body), 1<<10, -1); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read body of unknown length: %q %v", got, err)
+	}
+	if _, err := a.ReadBody(strings.NewReader(`{}`), 1<<10, -1); err == nil {
 		t.Error("another body accepted")
 	}
-	if _, err := a.ReadBody(bytes.NewReader(body), int64(len(body)-1)); !errors.Is(err, ErrBodyTooLarge) {
+	if _, err := a.ReadBody(bytes.NewReader(body), int64(len(body)-1), -1); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("body over the limit: %v", err)
+	}
+	if _, err := a.ReadBody(bytes.NewReader(body), int64(len(body)-1), int64(len(body))); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("declared body over the limit: %v", err)
 	}
 	if a.Verify(pub, "GET", "/federation/v1/inbox", now) == nil {
 		t.Error("another method verified")

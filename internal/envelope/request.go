@@ -143,9 +143,17 @@ func (a *RequestAuth) Verify(pub ed25519.PublicKey, method, uri string, now time
 var ErrBodyTooLarge = errors.New("body too large")
 
 // ReadBody reads a body of at most max bytes and checks it against the hash the
-// signed header names. Call it only after Verify.
-func (a *RequestAuth) ReadBody(r io.Reader, max int64) ([]byte, error) {
+// signed header names. Call it only after Verify. size is the length the request
+// declared (-1 if none): a declared body over max is refused unread, and the buffer is
+// sized once rather than doubled as it fills.
+func (a *RequestAuth) ReadBody(r io.Reader, max, size int64) ([]byte, error) {
+	if size > max {
+		return nil, fmt.Errorf("%w: %d bytes declared, over %d", ErrBodyTooLarge, size, max)
+	}
 	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size))
+	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(r, max+1))
 	if err != nil {

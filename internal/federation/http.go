@@ -88,7 +88,7 @@ func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request, maxBod
 		msg := fmt.Sprintf("more than %d requests at once", MaxConcurrentPerPeer)
 		return refuse(a.From, "too many requests", msg, http.StatusTooManyRequests, msg)
 	}
-	body, err = a.ReadBody(http.MaxBytesReader(w, r.Body, maxBody), maxBody)
+	body, err = a.ReadBody(http.MaxBytesReader(w, r.Body, maxBody), maxBody, r.ContentLength)
 	if err != nil {
 		release()
 		var tooBig *http.MaxBytesError
