@@ -356,6 +356,50 @@ func TestPeerThatComesBackIsSentToAtOnce(t *testing.T) {
 	}
 }
 
+// The receiver commits but the sender never gets its answer: the sender resends, the
+// receiver applies nothing again (a note is a counter: applying twice would show)
+// and answers with its original receipts, which the sender stores as evidence.
+func TestLostAnswerIsResentAndAppliedOnce(t *testing.T) {
+	opts := quiet
+	opts.RetryMin, opts.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	nodes := startTestNet(t, clock.Real{}, opts, "cn", "jp")
+	cn, jp := nodes["cn"], nodes["jp"]
+	jp.mu.Lock()
+	jp.loseAnswers = 2
+	jp.mu.Unlock()
+	var last *envelope.Envelope
+	for i := range 5 {
+		last = cn.queue(t, "jp", fmt.Sprintf("note %d", i))
+	}
+	eventually(t, "cn holds a receipt for every note", func() error {
+		for seq := uint64(1); seq <= last.Seq; seq++ {
+			if err := cn.delivered("jp", seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	jp.mu.Lock()
+	lost := jp.lost
+	jp.mu.Unlock()
+	if len(lost) == 0 {
+		t.Fatal("no answer was lost; the test proves nothing")
+	}
+	for i := range 5 {
+		if n := jp.applied(t, "cn", fmt.Sprintf("note %d", i)); n != 1 {
+			t.Errorf("note %d applied %d times", i, n)
+		}
+	}
+	sent, _ := cn.st.Sent(context.Background(), "jp")
+	for _, orig := range lost {
+		var got envelope.Receipt
+		json.Unmarshal(sent[orig.Seq-1].Receipt, &got)
+		if !bytes.Equal(got.Signature, orig.Signature) || !got.ReceivedAt.Equal(orig.ReceivedAt) {
+			t.Errorf("seq %d: cn keeps a receipt signed at %v, jp first signed it at %v", orig.Seq, got.ReceivedAt, orig.ReceivedAt)
+		}
+	}
+}
+
 // Link health tells the truth: a peer that sends us things while our sends to it fail
 // is failing, not ok, and its error stays until a send succeeds; a peer that takes our
 // request but never answers is shown as waiting, then stalled.
@@ -420,6 +464,15 @@ func TestLinkHealthTellsTheTruth(t *testing.T) {
 	clk.Advance(RecentContact + time.Second)
 	if l := cn.link(t, "jp"); l.Health != HealthQuiet {
 		t.Errorf("no traffic for %v: %s", RecentContact+time.Second, l.Health)
+	}
+
+	// jp answers cn's pushes, but nothing jp sends reaches cn: that is not healthy.
+	cn.down.Store(true)
+	e := cn.queue(t, "jp", "one way")
+	eventually(t, "cn's push", func() error { return cn.delivered("jp", e.Seq) })
+	l = cn.link(t, "jp")
+	if l.Health != HealthQuiet || l.LastSentAt == nil || !l.LastSentAt.Equal(clk.Now().Truncate(time.Microsecond)) {
+		t.Errorf("answers to our pushes only: health %s, last sent %v, last received %v", l.Health, l.LastSentAt, l.LastReceivedAt)
 	}
 }
 

@@ -2,11 +2,14 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -35,6 +38,11 @@ type testNode struct {
 	down atomic.Bool   // answer every federation request with 503
 	hang chan struct{} // when non-nil, hold every request until it is closed
 	mu   sync.Mutex
+	// loseAnswers is how many answers carrying receipts to lose after they are
+	// made (the node has committed; the sender never hears of it); lost keeps their
+	// receipts.
+	loseAnswers int
+	lost        []*envelope.Receipt
 }
 
 const noteType = "test.note"
@@ -100,7 +108,26 @@ func startTestNet(t *testing.T, clk clock.Clock, opts Options, ids ...string) ma
 				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 				return
 			}
-			mux.ServeHTTP(w, r)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, r)
+			var rs envelope.Receipts
+			json.Unmarshal(rec.Body.Bytes(), &rs)
+			nd.mu.Lock()
+			lose := nd.loseAnswers > 0 && r.URL.Path == InboxPath && rec.Code == http.StatusOK && len(rs.Receipts) > 0
+			if lose {
+				nd.loseAnswers--
+				nd.lost = append(nd.lost, rs.Receipts...)
+			}
+			nd.mu.Unlock()
+			if lose {
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
 		})}
 		servers = append(servers, srv)
 		go srv.Serve(lns[id])

@@ -134,6 +134,22 @@ func TestLostReceiptIsResentExactlyOnce(t *testing.T) {
 			t.Fatalf("jp's timeline: %v", timelineBodies(got))
 		}
 	}
+	// Each entry took effect once: jp's audit log has one record per entry it applied.
+	recs, err := jp.App.Store.ListAudit(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := map[string]int{}
+	for _, r := range recs {
+		if r.Actor == "peer:cn" && r.Action == "entry.comment" {
+			applied[r.Detail]++
+		}
+	}
+	for _, e := range got.Timeline {
+		if applied[e.ID] != 1 {
+			t.Errorf("entry %s (%q) applied %d times at jp", e.ID, e.Body, applied[e.ID])
+		}
+	}
 	// cn's evidence is jp's original receipt for each envelope whose answer was lost.
 	sent, _ := cn.App.Store.Sent(ctx, "jp")
 	stored := map[uint64]envelope.Receipt{}
