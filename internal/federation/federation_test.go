@@ -298,14 +298,7 @@ func TestRefusalLoggingIsCapped(t *testing.T) {
 func TestPeerThatComesBackIsSentToAtOnce(t *testing.T) {
 	nodes := startTestNet(t, clock.Real{}, quiet, "cn", "jp")
 	cn, jp := nodes["cn"], nodes["jp"]
-	// The heartbeats of the start are over before the test begins: afterwards, only
-	// what the test does talks to cn.
-	eventually(t, "heartbeats both ways", func() error {
-		if l := cn.link(t, "jp"); l.LastSentAt == nil || l.LastReceivedAt == nil {
-			return fmt.Errorf("%+v", l)
-		}
-		return nil
-	})
+	waitHeartbeats(t, cn, jp)
 	down := func(what string) *envelope.Envelope {
 		t.Helper()
 		jp.down.Store(true)
@@ -398,6 +391,43 @@ func TestLostAnswerIsResentAndAppliedOnce(t *testing.T) {
 			t.Errorf("seq %d: cn keeps a receipt signed at %v, jp first signed it at %v", orig.Seq, got.ReceivedAt, orig.ReceivedAt)
 		}
 	}
+}
+
+// waitHeartbeats waits until the heartbeats of the start have gone both ways between
+// a and b (each was answered, so each was processed): afterwards, only what the test
+// does talks to either.
+func waitHeartbeats(t *testing.T, a, b *testNode) {
+	t.Helper()
+	eventually(t, "heartbeats both ways", func() error {
+		for _, l := range []LinkState{a.link(t, b.id), b.link(t, a.id)} {
+			if l.LastSentAt == nil {
+				return fmt.Errorf("%+v", l)
+			}
+		}
+		return nil
+	})
+}
+
+// A successful pull from a peer shows it is reachable: it wakes our sender to it.
+func TestSuccessfulPullWakesTheSender(t *testing.T) {
+	opts := quiet
+	opts.PullInterval = 10 * time.Millisecond
+	nodes := startTestNetPulling(t, clock.Real{}, opts, map[[2]string]bool{{"cn", "jp"}: true}, "cn", "jp")
+	cn, jp := nodes["cn"], nodes["jp"]
+	waitHeartbeats(t, cn, jp)
+	jp.downInbox.Store(true)
+	e := cn.queue(t, "jp", "pushed")
+	eventually(t, "cn's push fails", func() error {
+		if cn.link(t, "jp").LastError == "" {
+			return errors.New("no error yet")
+		}
+		return nil
+	})
+	if cn.link(t, "jp").LastPullError != "" {
+		t.Fatalf("cn's pulls fail too: %q", cn.link(t, "jp").LastPullError)
+	}
+	jp.downInbox.Store(false)
+	eventually(t, "delivered after a pull", func() error { return cn.delivered("jp", e.Seq) })
 }
 
 // Link health tells the truth: a peer that sends us things while our sends to it fail

@@ -35,9 +35,10 @@ type testNode struct {
 	f    *Federation
 	logs *logRecorder
 
-	down atomic.Bool   // answer every federation request with 503
-	hang chan struct{} // when non-nil, hold every request until it is closed
-	mu   sync.Mutex
+	down      atomic.Bool   // answer every federation request with 503
+	downInbox atomic.Bool   // answer pushes (not fetches) with 503
+	hang      chan struct{} // when non-nil, hold every request until it is closed
+	mu        sync.Mutex
 	// loseAnswers is how many answers carrying receipts to lose after they are
 	// made (the node has committed; the sender never hears of it); lost keeps their
 	// receipts.
@@ -49,6 +50,13 @@ const noteType = "test.note"
 
 // startTestNet starts nodes named ids, each a push peer of every other, on one clock.
 func startTestNet(t *testing.T, clk clock.Clock, opts Options, ids ...string) map[string]*testNode {
+	t.Helper()
+	return startTestNetPulling(t, clk, opts, nil, ids...)
+}
+
+// startTestNetPulling is startTestNet where pulls[[2]string{a, b}] makes a also pull
+// from b.
+func startTestNetPulling(t *testing.T, clk clock.Clock, opts Options, pulls map[[2]string]bool, ids ...string) map[string]*testNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	nodes := map[string]*testNode{}
@@ -73,7 +81,7 @@ func startTestNet(t *testing.T, clk clock.Clock, opts Options, ids ...string) ma
 		for _, o := range ids {
 			if o != id {
 				peers = append(peers, team.Peer{Team: team.Team{ID: o, Name: o + " CSIRT", Timezone: "UTC", URL: nodes[o].url,
-					PublicKey: nodes[o].key.Public()}, Delivery: team.Push})
+					PublicKey: nodes[o].key.Public()}, Delivery: team.Push, PullFrom: pulls[[2]string{id, o}]})
 			}
 		}
 		dir, err := team.NewDirectory(self, peers)
@@ -104,7 +112,7 @@ func startTestNet(t *testing.T, clk clock.Clock, opts Options, ids ...string) ma
 			if hang != nil {
 				<-hang
 			}
-			if nd.down.Load() {
+			if nd.down.Load() || nd.downInbox.Load() && r.URL.Path == InboxPath {
 				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 				return
 			}
