@@ -74,7 +74,7 @@ func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request, maxBod
 	if a.Time.Before(f.started) {
 		msg := fmt.Sprintf("request signed at %s, before this node started at %s; sign it again",
 			a.Time.Format(time.RFC3339Nano), f.started.Format(time.RFC3339Nano))
-		return refuse(a.From, "replayed request", msg, http.StatusUnauthorized, msg)
+		return refuse(a.From, "signed before start", msg, http.StatusUnauthorized, msg)
 	}
 	// Remember the nonce until the request's time leaves the window.
 	switch err := f.nonces.add(a.From, a.Nonce, a.Time.Add(envelope.Window), now); {
