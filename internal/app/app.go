@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fo := cfg.Federation
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
-		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout)})
+		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout), Retention: time.Duration(fo.Retention)})
 	if err := fed.Init(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -131,6 +131,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /people", c.signedIn(auth.Manage, c.people))
 	h("POST /people/{name}/disable", c.signedIn(auth.Manage, c.personDisable))
