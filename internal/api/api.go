@@ -71,10 +71,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/oncall/overrides", a.with(auth.Configure, a.addOverride))
 	mux.Handle("DELETE /api/v1/oncall/overrides/{id}", a.with(auth.Configure, a.deleteOverride))
 	mux.Handle("PUT /api/v1/oncall/policies/{id}", a.with(auth.Configure, a.putPolicy))
+	mux.Handle("GET /api/v1/users", a.with(auth.Manage, a.listUsers))
+	mux.Handle("POST /api/v1/users/{name}/disable", a.with(auth.Manage, a.disableUser))
+	mux.Handle("POST /api/v1/users/{name}/enable", a.with(auth.Manage, a.enableUser))
+	mux.Handle("POST /api/v1/users/{name}/sessions/revoke", a.with(auth.Manage, a.signOutUser))
 	mux.Handle("GET /api/v1/users/{name}/contacts", a.with(auth.Read, a.listContacts))
 	mux.Handle("POST /api/v1/users/{name}/contacts", a.with(auth.Read, a.addContact))
 	mux.Handle("DELETE /api/v1/users/{name}/contacts/{id}", a.with(auth.Read, a.deleteContact))
 	mux.Handle("GET /api/v1/peers", a.with(auth.Read, a.listPeers))
+	mux.Handle("POST /api/v1/peers/{id}/retry", a.with(auth.Configure, a.retryPeer))
 	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
 	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))
 	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ caller) error {
@@ -91,6 +96,8 @@ func (c caller) incident() incident.Actor {
 	return incident.Actor{UserID: c.user.ID, Name: c.user.Name, Role: c.user.Role}
 }
 
+func (c caller) auth() auth.Actor { return auth.Actor{UserID: c.user.ID, Name: c.user.Name} }
+
 func (c caller) hotline() hotline.Actor {
 	return hotline.Actor{Name: c.user.Name, DisplayName: c.user.DisplayName}
 }
@@ -106,12 +113,18 @@ func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
 			return
 		}
 		u, err := a.auth.Authenticate(r.Context(), strings.TrimSpace(tok))
-		if err != nil {
-			if !errors.Is(err, auth.ErrBadToken) {
-				a.log.Error("authenticate", "err", err)
-			}
+		if errors.Is(err, auth.ErrBadToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="csirtlink", error="invalid_token"`)
 			writeError(w, &problem.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid or expired token"})
+			return
+		}
+		if err != nil {
+			// The token may well be good: telling its holder otherwise would send them
+			// to rotate credentials during an outage.
+			a.log.Error("authenticate", "err", err)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+				Message: "the node cannot read its database just now; try again shortly"})
 			return
 		}
 		if !auth.Allows(u.Role, p) {

@@ -10,6 +10,12 @@ import (
 	"csirtlink/internal/problem"
 )
 
+// viewer is the caller as the hotline shows contacts to them: whole only to their
+// owner and admins.
+func (c caller) viewer() hotline.Viewer {
+	return hotline.Viewer{Name: c.user.Name, Admin: c.user.Role == auth.Admin}
+}
+
 func (a *API) sendPage(w http.ResponseWriter, r *http.Request, c caller) error {
 	var n hotline.NewPage
 	if err := decode(r, &n); err != nil {
@@ -38,8 +44,8 @@ func (a *API) listPages(w http.ResponseWriter, r *http.Request, _ caller) error 
 	return nil
 }
 
-func (a *API) getPage(w http.ResponseWriter, r *http.Request, _ caller) error {
-	v, err := a.hotline.Detail(r.Context(), r.PathValue("id"))
+func (a *API) getPage(w http.ResponseWriter, r *http.Request, c caller) error {
+	v, err := a.hotline.Detail(r.Context(), r.PathValue("id"), c.viewer())
 	if err != nil {
 		return err
 	}
@@ -212,7 +218,7 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request, c caller) err
 	if err := selfOrConfigure(c, user); err != nil {
 		return err
 	}
-	cs, err := a.hotline.Contacts(r.Context(), user)
+	cs, err := a.hotline.Contacts(r.Context(), user, c.viewer())
 	if err != nil {
 		return err
 	}
@@ -242,7 +248,7 @@ func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := selfOrConfigure(c, user); err != nil {
 		return err
 	}
-	cs, err := a.hotline.Contacts(r.Context(), user)
+	cs, err := a.hotline.Contacts(r.Context(), user, c.viewer())
 	if err != nil {
 		return err
 	}

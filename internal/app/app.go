@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fo := cfg.Federation
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
-		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout)})
+		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout), Retention: time.Duration(fo.Retention)})
 	if err := fed.Init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -103,7 +103,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
-		Auth: auth.New(db, opts.Clock)}
+		Auth: auth.New(db, opts.Clock, log)}
 	modules := append(n.Hotline.Modules(), fed.Housekeeping())
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
@@ -125,7 +125,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
 	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done }, Remote: remote}).Register(mux)
+	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
 	n.handler = securityHeaders(mux)
 	return n, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -60,14 +61,31 @@ const tokenPrefix = "csl_"
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// Service creates people and tokens and checks tokens.
+// Store is what the service keeps people in: the users aggregate and their passwords,
+// the console's sessions (ended when a person is signed out, disabled or given a new
+// password), and transactions, so that each change commits with its audit record.
+type Store interface {
+	store.Users
+	store.Passwords
+	DeleteUserSessions(ctx context.Context, userID, keep string) error
+	InTx(ctx context.Context, fn func(store.Tx) error) error
+}
+
+// Service creates people and tokens, checks tokens, and lets an administrator disable
+// people and end their sessions.
 type Service struct {
-	st    store.Users
+	st    Store
 	clock clock.Clock
+	log   *slog.Logger
 }
 
 // New makes the service.
-func New(st store.Users, clk clock.Clock) *Service { return &Service{st: st, clock: clk} }
+func New(st Store, clk clock.Clock, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, clock: clk, log: log.With("component", "auth")}
+}
 
 // HashToken is the only form in which a token is stored.
 func HashToken(tok string) string {
@@ -122,19 +140,38 @@ func (s *Service) IssueToken(ctx context.Context, userName, label string, ttl ti
 	return secret, t, nil
 }
 
-// ErrBadToken means the token is unknown, expired or revoked.
+// ErrBadToken means the token is unknown, expired or revoked, or its user disabled.
 var ErrBadToken = errors.New("invalid or expired token")
 
-// Authenticate returns the user a bearer token stands for.
+// ErrUnavailable means the database could not answer whether a credential is good:
+// the caller should hear "try again", never "your token is invalid".
+var ErrUnavailable = errors.New("the node's database is not answering")
+
+// Authenticate returns the user a bearer token stands for: ErrBadToken if it stands
+// for no one, an error wrapping ErrUnavailable if the database cannot tell. Recording
+// the token's use is best-effort: a database that reads but cannot write still lets
+// people work.
 func (s *Service) Authenticate(ctx context.Context, tok string) (store.User, error) {
 	if !strings.HasPrefix(tok, tokenPrefix) || len(tok) > 128 {
 		return store.User{}, ErrBadToken
 	}
-	_, u, err := s.st.TokenByHash(ctx, HashToken(tok), s.clock.Now())
+	now := s.clock.Now()
+	t, u, err := s.st.TokenByHash(ctx, HashToken(tok), now)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, ErrBadToken
+		return store.User{}, ErrBadToken
 	}
-	return u, err
+	if err != nil {
+		return store.User{}, fmt.Errorf("%w: token lookup: %w", ErrUnavailable, err)
+	}
+	if u.DisabledAt != nil {
+		return store.User{}, ErrBadToken
+	}
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
+		if err := s.st.TouchToken(ctx, t.ID, now); err != nil {
+			s.log.Warn("could not record a token's use", "token", t.ID, "user", u.Name, "err", err)
+		}
+	}
+	return u, nil
 }
 
 // Tokens lists a user's tokens, without their secrets (which are never stored).

@@ -112,8 +112,8 @@ func ValidatePassword(field, password string) error {
 	return nil
 }
 
-// SetPassword gives a user a new password. It does not end the user's sessions; the
-// console does that when a person changes their own.
+// SetPassword stores a new password hash for a user. It ends no session: Service.SetPassword,
+// for an administrator's reset, does; the console ends the others when a person changes their own.
 func SetPassword(ctx context.Context, st store.Passwords, userID, password string) error {
 	if err := ValidatePassword("password", password); err != nil {
 		return err

@@ -218,19 +218,31 @@ func openForAdmin(ctx context.Context, path string) (*app.Node, error) {
 }
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "password" {
-		return userPassword(ctx, args[1:], os.Stdin, stdout, stderr)
+	sub := ""
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
 	}
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: csirtlink user create|password --config FILE --name NAME", errUsage)
+	switch sub {
+	case "create":
+		return userCreate(ctx, args, stdout, stderr)
+	case "password":
+		return userPassword(ctx, args, os.Stdin, stdout, stderr)
+	case "list":
+		return userList(ctx, args, stdout, stderr)
+	case "disable", "enable", "signout":
+		return userStanding(ctx, sub, args, stdout, stderr)
 	}
+	return fmt.Errorf("%w: csirtlink user create|password|list|disable|enable|signout --config FILE [--name NAME]", errUsage)
+}
+
+func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("user create", stderr)
 	path := fs.String("config", "csirtlink.json", "configuration `file`")
 	name := fs.String("name", "", "login `name`")
 	display := fs.String("display-name", "", "full `name`")
 	email := fs.String("email", "", "e-mail `address`")
 	role := fs.String("role", auth.Handler, "`role`: admin, duty_officer, handler or observer")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	n, err := openForAdmin(ctx, *path)
@@ -243,6 +255,68 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "created user %s (%s)\n", u.Name, u.Role)
+	return nil
+}
+
+// userList prints every person with their role, standing and last sign-in.
+func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("user list", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	us, err := n.Auth.Users(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tLAST SIGN-IN\tDISPLAY NAME")
+	for _, u := range us {
+		status, last := "active", "never"
+		if u.DisabledAt != nil {
+			status = "disabled since " + u.DisabledAt.Format(time.RFC3339)
+		}
+		if u.LastSigninAt != nil {
+			last = u.LastSigninAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, status, last, u.DisplayName)
+	}
+	return tw.Flush()
+}
+
+// userStanding disables or enables a person, or signs them out everywhere.
+func userStanding(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("user "+sub, stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	name := fs.String("name", "", "login `name`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return fmt.Errorf("%w: csirtlink user %s --config FILE --name NAME", errUsage, sub)
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	change, done := n.Auth.Disable, "disabled %s: sign-in refused, sessions and API tokens stopped\n"
+	switch sub {
+	case "enable":
+		change, done = n.Auth.Enable, "enabled %s\n"
+	case "signout":
+		change, done = n.Auth.SignOut, "signed %s out of every console session\n"
+	}
+	u, err := change(ctx, auth.CLI, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, done, u.Name)
 	return nil
 }
 
@@ -331,6 +405,7 @@ func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // userPassword sets a person's console password: a generated one (printed once), or
 // one read from the first line of standard input, so it never appears in a process list.
+// Whoever had signed in with the old one is signed out.
 func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("user password", stderr)
 	path := fs.String("config", "csirtlink.json", "configuration `file`")
@@ -357,16 +432,13 @@ func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return err
 	}
 	defer n.Close()
-	u, err := n.Store.UserByName(ctx, *name)
+	u, err := n.Auth.SetPassword(ctx, auth.CLI, *name, pw)
 	if err != nil {
-		return fmt.Errorf("user %q: %w", *name, err)
-	}
-	if err := auth.SetPassword(ctx, n.Store, u.ID, pw); err != nil {
 		return err
 	}
 	if *generate {
 		fmt.Fprintf(stdout, "%s\n", pw)
 	}
-	fmt.Fprintf(stderr, "password set for %s\n", u.Name)
+	fmt.Fprintf(stderr, "password set for %s; their console sessions are ended\n", u.Name)
 	return nil
 }

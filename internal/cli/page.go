@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -112,7 +113,7 @@ func pageSend(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&n.Summary, "summary", "", "one line the person paged reads first (required)")
 	fs.StringVar(&n.Details, "details", "", "what is happening and what is asked")
 	fs.StringVar(&n.IncidentID, "incident", "", "the incident `ID` the page is about")
-	fs.StringVar(&n.TLP, "tlp", "", "TLP `label` of the page (default AMBER)")
+	fs.StringVar(&n.TLP, "tlp", "", "TLP `label` of the page (default: the incident's, or AMBER without one)")
 	if _, err := parseArgs(fs, use, args, 0, 0); err != nil {
 		return err
 	}
@@ -304,6 +305,17 @@ func printPage(w io.Writer, d client.PageDetail, self string, loc *time.Location
 			if dl.AckVia != "" {
 				acked += ", via " + clean(dl.AckVia)
 			}
+			if dl.AckVia == hotline.ViaFallback {
+				acked += " (NOT VERIFIED)"
+				signed := slices.ContainsFunc(d.Acknowledgements, func(a hotline.AckCheck) bool { return a.Team == dl.Team && a.Signature == "verified" })
+				note := fmt.Sprintf("%s: acknowledged with the code from our fallback e-mail, which anyone who read that e-mail could use; not verified until %s's node signs its own",
+					clean(dl.Team), clean(dl.Team))
+				if signed {
+					note = fmt.Sprintf("%s: first acknowledged with the code from our fallback e-mail (not verified); %s's node has since signed its own acknowledgement",
+						clean(dl.Team), clean(dl.Team))
+				}
+				notes = append(notes, note)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clean(dl.Team), clean(dl.State), delivered, notified, acked)
 		switch {
@@ -437,6 +449,9 @@ func pageResolve(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		ack := "never acknowledged"
 		if d.AcknowledgedAt != nil {
 			ack = "acknowledged " + fmtTime(*d.AcknowledgedAt, loc) + " by " + clean(d.AcknowledgedBy)
+			if d.AckVia == hotline.ViaFallback {
+				ack += " with the fallback e-mail's code (not verified)"
+			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", clean(d.Team), ack)
 	}

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"csirtlink/internal/team"
@@ -95,7 +98,14 @@ type Federation struct {
 	RetryMax     Duration `json:"retry_max,omitempty"`
 	PullInterval Duration `json:"pull_interval,omitempty"`
 	Timeout      Duration `json:"timeout,omitempty"`
+	// Retention is how long envelope copies are kept once delivered (outbox) or
+	// received (inbox); receipts and digests stay as evidence (default 2160h, 90 days).
+	Retention Duration `json:"retention,omitempty"`
 }
+
+// MinRetention is the shortest federation.retention accepted: envelope copies are
+// evidence an operator may need after an incident, not a cache.
+const MinRetention = 24 * time.Hour
 
 // Duration is a time.Duration written as a string such as "30s".
 type Duration time.Duration
@@ -190,6 +200,14 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("database.driver: %q is not sqlite or postgres", c.Database.Driver))
 	}
+	if r := c.Federation.Retention; r != 0 && time.Duration(r) < MinRetention {
+		errs = append(errs, fmt.Errorf("federation.retention: %s is shorter than %s", time.Duration(r), MinRetention))
+	}
+	for i, p := range c.Peers {
+		if err := checkPeerURL(p); err != nil {
+			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
+		}
+	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
 	}
@@ -199,6 +217,33 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// checkPeerURL refuses a peer URL that would carry federation traffic in clear over a
+// network: http:// is accepted for loopback (a test network, or a TLS proxy on the
+// same host) or when the peer's entry says "allow_insecure": true.
+func checkPeerURL(p team.Peer) error {
+	if p.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return fmt.Errorf("%q: %v", p.URL, err)
+	}
+	if u.Scheme != "http" || p.AllowInsecure || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%q is http:// outside loopback; use https://, or set \"allow_insecure\": true for peer %q", p.URL, p.ID)
+}
+
+// isLoopback reports whether host is localhost or a loopback address. Names other than
+// localhost are not resolved: what a name resolves to can change.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // Save writes the configuration as indented JSON, readable only by its owner.

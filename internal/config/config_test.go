@@ -32,15 +32,18 @@ func TestSaveLoadResolvesPaths(t *testing.T) {
 
 func TestLoadNamesTheBadField(t *testing.T) {
 	cases := map[string]string{
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","colour":"red"}`:                    "colour",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"nowhere"}`:                                       "listen",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","federation":{"retry_max":"soon"}}`: "soon",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","log_level":"loud"}`:                "log_level",
-		`{"team":{"id":"K R","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1"}`:                                  "id",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul","url":"ftp://x"},"listen":"127.0.0.1:1"}`:                   "url",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"mysql"}}`:     "database.driver",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"postgres"}}`:  "database.dsn",
-		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"host":"db"}}`:          "host",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","colour":"red"}`:                                         "colour",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"nowhere"}`:                                                            "listen",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","federation":{"retry_max":"soon"}}`:                      "soon",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","log_level":"loud"}`:                                     "log_level",
+		`{"team":{"id":"K R","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1"}`:                                                       "id",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul","url":"ftp://x"},"listen":"127.0.0.1:1"}`:                                        "url",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","federation":{"retention":"1h"}}`:                        "federation.retention",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","peers":[{"id":"jp","url":"http://csirt.jp.example"}]}`:  "peers[0].url",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","peers":[{"id":"jp","url":"http://127.0.0.1.example"}]}`: "allow_insecure",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"mysql"}}`:                          "database.driver",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"postgres"}}`:                       "database.dsn",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"host":"db"}}`:                               "host",
 	}
 	for body, want := range cases {
 		path := filepath.Join(t.TempDir(), "c.json")
@@ -87,5 +90,50 @@ func TestDatabaseConfig(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); strings.Contains(string(b), "database") {
 		t.Fatalf("saved an empty database section:\n%s", b)
+	}
+}
+
+// Federation traffic in clear is refused unless it stays on this host or the peer's
+// entry allows it explicitly.
+func TestPeerURLMustBeHTTPSOffLoopback(t *testing.T) {
+	peer := func(url string, insecure bool) Config {
+		return Config{Team: team.Team{ID: "kr", Name: "K", Timezone: "Asia/Seoul"}, Listen: "127.0.0.1:1",
+			Peers: []team.Peer{{Team: team.Team{ID: "jp", URL: url}, AllowInsecure: insecure}}}
+	}
+	for _, ok := range []Config{
+		peer("https://csirt.jp.example", false),
+		peer("http://127.0.0.1:7402", false),
+		peer("http://127.8.9.10:7402", false),
+		peer("http://[::1]:7402", false),
+		peer("http://localhost:7402", false),
+		peer("http://csirt.jp.example", true),
+		peer("", false),
+	} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("%s: %v", ok.Peers[0].URL, err)
+		}
+	}
+	for _, bad := range []Config{
+		peer("http://csirt.jp.example", false),
+		peer("http://192.0.2.7:7402", false),
+		peer("http://[::ffff:192.0.2.7]:7402", false),
+		peer("http://localhost.evil.example", false),
+	} {
+		err := bad.Validate()
+		if err == nil || !strings.Contains(err.Error(), "peers[0].url") {
+			t.Errorf("%s: got %v, want an error naming peers[0].url", bad.Peers[0].URL, err)
+		}
+	}
+}
+
+func TestRetention(t *testing.T) {
+	c := Config{Team: team.Team{ID: "kr", Name: "K", Timezone: "Asia/Seoul"}, Listen: "127.0.0.1:1",
+		Federation: Federation{Retention: Duration(2160 * time.Hour)}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Federation.Retention = Duration(time.Hour)
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "federation.retention") {
+		t.Fatalf("1h retention: %v", err)
 	}
 }

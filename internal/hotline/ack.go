@@ -3,6 +3,7 @@ package hotline
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -176,36 +177,81 @@ func (s *Service) tellSender(ctx context.Context, tx store.Tx, p store.Page, c s
 	return err
 }
 
-// newCode makes a one-time acknowledgement code, easy to type from a phone:
-// ten base32 characters in two groups (50 bits).
+// newCode makes a one-time acknowledgement code, easy to type from a phone: fifteen
+// base32 characters in three groups of five (75 bits).
 func newCode() string {
-	var b [7]byte
+	var b [10]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	c := base32.StdEncoding.EncodeToString(b[:])[:10]
-	return c[:5] + "-" + c[5:]
+	c := base32.StdEncoding.EncodeToString(b[:])[:15]
+	return c[:5] + "-" + c[5:10] + "-" + c[10:]
 }
 
-func hashCode(code string) string {
-	norm := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
+// normCode is a code as typed, without dashes and spaces, in upper case.
+func normCode(code string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
+}
+
+// codeKey derives the key of the codes' keyed hash from the node's signing key. An
+// Ed25519 signature is deterministic (RFC 8032), so signing a fixed label gives the
+// same secret on every start, and only the holder of node.key can compute it: a copy
+// of the database (a backup) alone cannot test guesses offline.
+func codeKey(k identity.Key) []byte {
+	sum := sha256.Sum256(k.Sign([]byte("csirtlink/ack-code-key/v1")))
+	return sum[:]
+}
+
+// hashCode is what the database keeps of a code: HMAC-SHA256 under the node's code key.
+func hashCode(key []byte, code string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("csirtlink/ack-code/v2:" + normCode(code)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// legacyHashCode is how codes of ten characters were kept before the keyed hash:
+// unsalted SHA-256. Such codes were mailed before an upgrade and live at most a day
+// (codeLifetime); they are looked up this way so that none stops working mid-incident.
+func legacyHashCode(code string) (string, bool) {
+	norm := normCode(code)
+	if len(norm) != 10 {
+		return "", false
+	}
 	sum := sha256.Sum256([]byte("csirtlink/ack-code/v1:" + norm))
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), true
 }
 
-// issueCode stores a code's hash and returns the code, to be sent once.
-func (s *Service) issueCode(ctx context.Context, tx store.Tx, pageID, team, user, purpose string) (string, error) {
+// issueCode stores a code's hash and returns the code, to be sent once. showsContent
+// records whether the mail carrying it shows the page's content, so that the
+// acknowledgement form shows no more than the mail did.
+func (s *Service) issueCode(ctx context.Context, tx store.Tx, pageID, team, user, purpose string, showsContent bool) (string, error) {
 	code := newCode()
-	err := tx.PutAckCode(ctx, store.AckCode{CodeHash: hashCode(code), PageID: pageID, Team: team, User: user, Purpose: purpose,
-		ExpiresAt: s.clock.Now().Add(codeLifetime)})
+	err := tx.PutAckCode(ctx, store.AckCode{CodeHash: hashCode(s.codeKey, code), PageID: pageID, Team: team, User: user, Purpose: purpose,
+		ExpiresAt: s.clock.Now().Add(codeLifetime), ShowsContent: showsContent})
 	return code, err
+}
+
+// findCode looks a code up by its keyed hash, then, for the old shape, by its legacy
+// hash; it returns the hash it was found under.
+func (s *Service) findCode(ctx context.Context, tx store.Tx, code string) (string, store.AckCode, error) {
+	h := hashCode(s.codeKey, code)
+	ac, err := tx.GetAckCode(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		if lh, ok := legacyHashCode(code); ok {
+			h = lh
+			ac, err = tx.GetAckCode(ctx, h)
+		}
+	}
+	return h, ac, err
 }
 
 // ErrBadCode means an acknowledgement code is unknown, used or expired.
 var ErrBadCode = problem.Invalid("code", "unknown, already used or expired")
 
 // AckByCode acknowledges a page with a one-time code from an e-mail. name is who the
-// person says they are; for our own people the code already names them.
+// person says they are; for our own people the code already names them. The page comes
+// back as the code's mail showed it: without its summary and details when the mail was
+// a notice, since whoever holds the code may have read it in transit.
 func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page, store.Delivery, error) {
 	if len(code) > 32 {
 		return store.Page{}, store.Delivery{}, ErrBadCode
@@ -216,8 +262,7 @@ func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page,
 	var p store.Page
 	var d store.Delivery
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		h := hashCode(code)
-		ac, err := tx.GetAckCode(ctx, h)
+		h, ac, err := s.findCode(ctx, tx, code)
 		now := s.clock.Now().Truncate(time.Microsecond)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (ac.UsedAt != nil || !now.Before(ac.ExpiresAt)) {
 			return ErrBadCode
@@ -252,7 +297,10 @@ func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page,
 			if d.AcknowledgedAt != nil {
 				return problem.Conflict("page %s was acknowledged by %s", p.ID, d.AcknowledgedBy)
 			}
-			by := fmt.Sprintf("%s (%s, by fallback code)", strings.TrimSpace(name), ac.Team)
+			// Anyone who read the code on its way can type any name: the acknowledgement is
+			// recorded as a fallback one (AckVia) and shown as unverified wherever it appears,
+			// until the partner's node signs its own.
+			by := fmt.Sprintf("%s (%s)", strings.TrimSpace(name), ac.Team)
 			d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia = &now, by, ViaFallback
 			if stateRank[d.State] < stateRank[Acknowledged] {
 				d.State = Acknowledged
@@ -261,11 +309,15 @@ func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page,
 				return err
 			}
 			s.touched(tx, p.ID)
-			if err := appendAudit(ctx, tx, now, "fallback:"+ac.Team, "page.ack", p.ID, by); err != nil {
+			detail := fmt.Sprintf("via %s, unverified (not signed by %s's node): %s", ViaFallback, ac.Team, by)
+			if err := appendAudit(ctx, tx, now, "fallback:"+ac.Team, "page.ack", p.ID, detail); err != nil {
 				return err
 			}
 		default:
 			return ErrBadCode
+		}
+		if !ac.ShowsContent {
+			p.Summary, p.Details = "", ""
 		}
 		d, err = tx.GetDelivery(ctx, p.ID, ac.Team)
 		return err

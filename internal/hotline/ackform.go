@@ -20,8 +20,8 @@ var ackTemplate = template.Must(template.New("ack").Parse(`<!doctype html>
 <body>
 <main>
 <h1>Acknowledge a hotline page</h1>
-{{if .Done}}<p role="status"><strong>Acknowledged.</strong> Page {{.PageID}} from {{.From}}: {{.Summary}}<br>
-Recorded as acknowledged by {{.By}} at {{.At}}.</p>
+{{if .Done}}<p role="status"><strong>Acknowledged.</strong> Page {{.PageID}} from {{.From}} (TLP:{{.TLP}}){{if .Summary}}: {{.Summary}}{{else}}. Its content is not shown here, as it was not in the e-mail.{{end}}<br>
+Recorded as acknowledged by {{.By}} at {{.At}}{{if .Fallback}}, as a fallback acknowledgement: your team's node has not confirmed it, so {{.From}} sees it marked as not verified until it does{{end}}.</p>
 {{else}}{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">
 <p><label for="code">Code from the e-mail</label><br><input id="code" name="code" required autocomplete="one-time-code" autocapitalize="characters" value="{{.Code}}"></p>
@@ -33,9 +33,9 @@ Recorded as acknowledged by {{.By}} at {{.At}}.</p>
 `))
 
 type ackForm struct {
-	Action, Code, Name, Error     string
-	Done                          bool
-	PageID, From, Summary, By, At string
+	Action, Code, Name, Error          string
+	Done, Fallback                     bool
+	PageID, From, TLP, Summary, By, At string
 }
 
 // ackLimiter allows a few attempts per remote address per minute: codes are short
@@ -95,7 +95,9 @@ func (s *Service) AckHandler() http.Handler {
 				f.Error = pe.Error()
 				break
 			}
-			f.Done, f.PageID, f.From, f.Summary, f.By = true, p.ID, p.From, p.Summary, d.AcknowledgedBy
+			// p shows only what the code's mail showed (AckByCode withholds the rest).
+			f.Done, f.PageID, f.From, f.TLP, f.Summary, f.By = true, p.ID, p.From, p.TLP, p.Summary, d.AcknowledgedBy
+			f.Fallback = d.AckVia == ViaFallback
 			if d.AcknowledgedAt != nil {
 				f.At = d.AcknowledgedAt.Format(time.RFC3339)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/egress"
 	"csirtlink/internal/engine"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/notify"
@@ -30,9 +31,9 @@ type Mailer interface {
 	Send(ctx context.Context, m notify.Mail) error
 }
 
-// WebhookSender posts signed webhooks (notify.Webhook).
+// WebhookSender posts signed webhooks (notify.Webhook), if the egress decision allows.
 type WebhookSender interface {
-	Send(ctx context.Context, url, secret, event string, payload any) error
+	Send(ctx context.Context, d egress.Decision, url, secret, event string, payload any) error
 }
 
 // Channels are the node's ways out; a nil one is not configured.
@@ -288,6 +289,7 @@ type attempt struct {
 	page    store.Page
 	contact store.Contact
 	code    string
+	egress  egress.Decision // what may go on this channel, from egress.Decide
 }
 
 // claim decides whether an attempt is made; if so it marks it sending and returns it.
@@ -344,8 +346,21 @@ func (s *Service) claim(ctx context.Context, tx store.Tx, n store.Notification) 
 		return skip("no SMTP relay configured")
 	case n.Channel == ChannelWebhook && s.channels.Webhook == nil:
 		return skip("webhooks not configured")
-	case n.Channel == ChannelEmail:
-		if a.code, err = s.issueCode(ctx, tx, p.ID, s.dir.Self.ID, n.User, codeNotify); err != nil {
+	}
+	if n.Channel != ChannelConsole {
+		kind := egress.PersonMail
+		if n.Channel == ChannelWebhook {
+			kind = egress.Webhook
+		}
+		item, participants := s.receivedItem(p)
+		a.egress = egress.Decide(egress.Request{Item: item, Context: egress.NewContext(s.dir, participants),
+			To: egress.Destination{Kind: kind, Team: s.dir.Self.ID, Encrypted: kind == egress.PersonMail && a.contact.PGPKey != ""}})
+		if !a.egress.Allowed() {
+			return skip("refused by the egress rule: " + a.egress.Reason())
+		}
+	}
+	if n.Channel == ChannelEmail {
+		if a.code, err = s.issueCode(ctx, tx, p.ID, s.dir.Self.ID, n.User, codeNotify, a.egress.Full()); err != nil {
 			return nil, err
 		}
 	}
@@ -363,13 +378,13 @@ func (s *Service) deliverAttempt(ctx context.Context, a *attempt) error {
 	case ChannelEmail:
 		subject, body := notify.RenderMail(msg)
 		return s.channels.Mail.Send(ctx, notify.Mail{To: a.contact.Address, Subject: subject, Body: body,
-			RecipientKey: a.contact.PGPKey, Headers: map[string]string{"X-Csirtlink-Page": a.page.ID}})
+			RecipientKey: a.contact.PGPKey, Headers: map[string]string{"X-Csirtlink-Page": a.page.ID}, Egress: a.egress})
 	case ChannelWebhook:
 		event := "page"
 		if a.page.Drill {
 			event = "commcheck"
 		}
-		return s.channels.Webhook.Send(ctx, a.contact.Address, a.contact.Secret, event, notify.WebhookPayload(msg))
+		return s.channels.Webhook.Send(ctx, a.egress, a.contact.Address, a.contact.Secret, event, notify.WebhookPayload(msg))
 	}
 	return fmt.Errorf("unknown channel %q", a.n.Channel)
 }
@@ -379,7 +394,7 @@ func (s *Service) render(a *attempt) notify.Page {
 	msg := notify.Page{ID: a.page.ID, From: a.page.From, FromName: from.Name, To: s.dir.Self.ID, Severity: a.page.Severity,
 		Summary: a.page.Summary, Details: a.page.Details, TLP: a.page.TLP, IncidentID: a.page.IncidentID, Drill: a.page.Drill,
 		SentAt: a.page.CreatedAt, FromZone: from.Location(), ToZone: s.dir.Self.Location(), Level: a.n.Level, Round: a.n.Round,
-		AckCode: a.code}
+		AckCode: a.code, Egress: a.egress}
 	if a.code != "" && s.opts.PublicURL != "" {
 		msg.AckURL = strings.TrimRight(s.opts.PublicURL, "/") + AckPath
 	}

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"strings"
 
+	"csirtlink/internal/egress"
 	"csirtlink/internal/notify"
 	"csirtlink/internal/store"
-	"csirtlink/internal/tlp"
 )
 
 // AckPath is where a person acknowledges a page with a one-time code from an e-mail.
@@ -81,27 +81,34 @@ func (s *Service) prepareFallback(ctx context.Context, tx store.Tx, d store.Deli
 	now := s.clock.Now()
 	cur.FallbackAt = &now
 	partner, _ := s.dir.Peer(d.Team)
+	item, participants, err := s.sentAudience(ctx, tx, p)
+	if err != nil {
+		return nil, err
+	}
+	// The partner's published address is a way out like any other: egress decides whether
+	// the mail may go at all (never to a revoked partner) and whether it may carry the
+	// page's content or only say that there is a page and how to acknowledge it.
+	dec := egress.Decide(egress.Request{Item: item, Context: egress.NewContext(s.dir, participants),
+		To: egress.Destination{Kind: egress.FallbackMail, Team: d.Team, Encrypted: partner.PGPKey != ""}})
 	var mail *notify.Mail
-	if partner.HotlineEmail == "" {
+	switch {
+	case !dec.Allowed():
+		cur.FallbackError = "refused by the egress rule: " + dec.Reason()
+	case partner.HotlineEmail == "":
 		cur.FallbackError = "the partner publishes no hotline address"
-	} else {
-		code, err := s.issueCode(ctx, tx, p.ID, d.Team, "", codeFallback)
+	default:
+		code, err := s.issueCode(ctx, tx, p.ID, d.Team, "", codeFallback, dec.Full())
 		if err != nil {
 			return nil, err
 		}
 		msg := notify.Page{ID: p.ID, From: p.From, FromName: s.dir.Self.Name, To: d.Team, Severity: p.Severity, Summary: p.Summary,
 			Details: p.Details, TLP: p.TLP, IncidentID: p.IncidentID, Drill: p.Drill, SentAt: p.CreatedAt,
-			FromZone: s.dir.Self.Location(), ToZone: partner.Location(), AckCode: code}
-		if partner.PGPKey == "" && (p.TLP == string(tlp.AmberStrict) || p.TLP == string(tlp.Red)) {
-			// Without the partner's key the mail crosses relays in clear: a restricted
-			// page's content stays home; the mail says there is a page and how to ack.
-			msg.Summary, msg.Details = "(content withheld: TLP:"+p.TLP+" and no encryption key for "+d.Team+")", ""
-		}
+			FromZone: s.dir.Self.Location(), ToZone: partner.Location(), AckCode: code, Egress: dec}
 		if s.opts.PublicURL != "" {
 			msg.AckURL = strings.TrimRight(s.opts.PublicURL, "/") + AckPath
 		}
 		subject, body := notify.RenderMail(msg)
-		mail = &notify.Mail{To: partner.HotlineEmail, Subject: subject, Body: body, RecipientKey: partner.PGPKey,
+		mail = &notify.Mail{To: partner.HotlineEmail, Subject: subject, Body: body, RecipientKey: partner.PGPKey, Egress: dec,
 			Headers: map[string]string{"X-Csirtlink-Page": p.ID, "X-Csirtlink-Fallback": "1"}}
 	}
 	if err := tx.PutDelivery(ctx, cur); err != nil {

@@ -106,6 +106,7 @@ type Service struct {
 	fed      *federation.Federation
 	dir      *team.Directory
 	key      identity.Key
+	codeKey  []byte // keys the hash of acknowledgement codes
 	clock    clock.Clock
 	log      *slog.Logger
 	opts     Options
@@ -118,7 +119,7 @@ type Service struct {
 // New makes the service and registers its envelope handlers and receipt hook.
 func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock.Clock, log *slog.Logger, ch Channels, opts Options) *Service {
 	opts.defaults()
-	s := &Service{st: st, fed: fed, dir: fed.Directory(), key: key, clock: clk, log: log.With("component", "hotline"),
+	s := &Service{st: st, fed: fed, dir: fed.Directory(), key: key, codeKey: codeKey(key), clock: clk, log: log.With("component", "hotline"),
 		opts: opts, channels: ch, wake: func() {}}
 	fed.Handle(typeSend, s.applySend)
 	fed.Handle(typeState, s.applyState)
@@ -209,8 +210,24 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	if err := problem.CheckText("details", n.Details, maxDetails, false); err != nil {
 		return store.Page{}, err
 	}
+	incidentID := strings.TrimSpace(n.IncidentID)
+	var inc *store.Incident
+	if incidentID != "" {
+		in, err := tx.GetIncident(ctx, incidentID)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Page{}, problem.Invalid("incident_id", "no incident %q on this node", incidentID)
+		} else if err != nil {
+			return store.Page{}, err
+		}
+		inc = &in
+	}
+	// A page about an incident tells of it, so it takes the incident's label unless its
+	// author gives one: lowering it is a choice made knowingly, never a default.
 	if n.TLP == "" {
 		n.TLP = string(tlp.Amber)
+		if inc != nil {
+			n.TLP = inc.TLP
+		}
 	}
 	label, err := tlp.Parse(n.TLP)
 	if err != nil {
@@ -218,18 +235,12 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	}
 	now := s.clock.Now().Truncate(time.Microsecond)
 	p := store.Page{From: s.dir.Self.ID, Severity: n.Severity, Summary: strings.TrimSpace(n.Summary), Details: n.Details,
-		IncidentID: strings.TrimSpace(n.IncidentID), TLP: string(label), Drill: commcheck != "", CommCheckID: commcheck,
+		IncidentID: incidentID, TLP: string(label), Drill: commcheck != "", CommCheckID: commcheck,
 		CreatedBy: a.label(), CreatedAt: now}
 	for _, t := range to {
 		p.Deliveries = append(p.Deliveries, store.Delivery{Team: t, State: Sent, SentAt: now})
 	}
-	if p.IncidentID != "" {
-		if _, err := tx.GetIncident(ctx, p.IncidentID); errors.Is(err, store.ErrNotFound) {
-			return p, problem.Invalid("incident_id", "no incident %q on this node", p.IncidentID)
-		} else if err != nil {
-			return p, err
-		}
-	}
+	item, participants := s.audience(p, inc, to)
 	num, err := tx.NextCounter(ctx, fmt.Sprintf("page-%d", now.Year()))
 	if err != nil {
 		return p, err
@@ -247,8 +258,11 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	}
 	for _, t := range to {
 		err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeSend, ObjectID: p.ID, Payload: payload,
-			Item: tlp.Item{Label: label, Author: p.From, Recipients: to}, Participants: to})
+			Item: item, Participants: participants})
 		if errors.Is(err, federation.ErrNotAllowed) {
+			if inc != nil && !slices.Contains(participants, t) {
+				return p, problem.Invalid("tlp", "TLP:%s does not allow this page about %s to go to %s, which does not take part in it", label, inc.ID, t)
+			}
 			return p, problem.Invalid("tlp", "TLP:%s does not allow this page to go to %s", label, t)
 		}
 		if err != nil {
@@ -261,6 +275,54 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 		action = "commcheck.send"
 	}
 	return p, appendAudit(ctx, tx, now, a.Name, action, p.ID, fmt.Sprintf("%s to %s: %s", p.Severity, strings.Join(to, ","), p.Summary))
+}
+
+// audience is what the egress rule decides a page we send on: the page as an item and
+// the teams around it. A page about an incident tells of the incident, so it is shared
+// as the incident is — among its participants — and names (for AMBER+STRICT and RED)
+// the paged teams among them. Any other page is shared among the teams it pages.
+func (s *Service) audience(p store.Page, inc *store.Incident, to []string) (tlp.Item, []string) {
+	item := tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}
+	if inc == nil {
+		return item, to
+	}
+	participants := []string{s.dir.Self.ID}
+	for _, pt := range inc.Participants {
+		participants = append(participants, pt.Team)
+	}
+	// Paging a team does not name it into the incident: a RED page about an incident
+	// reaches only the paged teams that take part in it.
+	item.Recipients = slices.DeleteFunc(slices.Clone(to), func(t string) bool { return !slices.Contains(participants, t) })
+	return item, participants
+}
+
+// sentAudience is audience for a page we sent earlier.
+func (s *Service) sentAudience(ctx context.Context, tx store.Tx, p store.Page) (tlp.Item, []string, error) {
+	to := make([]string, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		to[i] = d.Team
+	}
+	var inc *store.Incident
+	if p.IncidentID != "" {
+		in, err := tx.GetIncident(ctx, p.IncidentID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return tlp.Item{}, nil, err
+		}
+		// A page about an incident this node no longer holds keeps no audience beyond
+		// its sender: the rule then lets nothing restricted go.
+		if err != nil {
+			in = store.Incident{ID: p.IncidentID}
+		}
+		inc = &in
+	}
+	item, participants := s.audience(p, inc, to)
+	return item, participants, nil
+}
+
+// receivedItem is a page a partner sent us, as the egress rule sees it when we tell our
+// own people: it was addressed to us, by its sender.
+func (s *Service) receivedItem(p store.Page) (tlp.Item, []string) {
+	return tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: []string{s.dir.Self.ID}}, []string{p.From, s.dir.Self.ID}
 }
 
 // Get returns a page as this node holds it.
@@ -332,10 +394,12 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 			return err
 		}
 		p.ResolvedAt, p.ResolvedBy = &now, a.label()
-		to := make([]string, len(p.Deliveries))
+		item, participants, err := s.sentAudience(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		for i := range p.Deliveries {
 			d := &p.Deliveries[i]
-			to[i] = d.Team
 			d.State, d.ResolvedAt = Resolved, &now
 			if err := tx.PutDelivery(ctx, *d); err != nil {
 				return err
@@ -345,9 +409,9 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 		if err != nil {
 			return err
 		}
-		for _, t := range to {
-			err := s.fed.Enqueue(ctx, tx, federation.Message{To: t, Type: typeResolve, ObjectID: id, Payload: payload,
-				Item: tlp.Item{Label: tlp.Label(p.TLP), Author: p.From, Recipients: to}, Participants: to})
+		for _, d := range p.Deliveries {
+			err := s.fed.Enqueue(ctx, tx, federation.Message{To: d.Team, Type: typeResolve, ObjectID: id, Payload: payload,
+				Item: item, Participants: participants})
 			if err != nil && !errors.Is(err, federation.ErrNotAllowed) {
 				return err
 			}
@@ -361,17 +425,80 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id string) (store.Page, 
 // Detail is a page with, where we received it, our escalation and attempts.
 type Detail struct {
 	store.Page
-	Escalation    *store.Escalation    `json:"escalation,omitempty"`
-	Notifications []store.Notification `json:"notifications,omitempty"`
+	// Acknowledgements says, for each acknowledged delivery, what it is worth as evidence.
+	Acknowledgements []AckCheck           `json:"acknowledgements"`
+	Escalation       *store.Escalation    `json:"escalation,omitempty"`
+	Notifications    []store.Notification `json:"notifications,omitempty"`
 }
 
-// Detail returns a page and, for a page we received, how we escalated it.
-func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
+// AckCheck is what a delivery's acknowledgement is worth as evidence.
+type AckCheck struct {
+	Team string    `json:"team"`
+	By   string    `json:"by"`
+	Via  string    `json:"via"`
+	At   time.Time `json:"at"`
+	// Fallback: acknowledged with the code from our fallback e-mail to the team's
+	// hotline address. Whoever read that mail on its way could have used the code and
+	// typed any name, so it is not verified: only the team node's own signed
+	// acknowledgement (Signature) is.
+	Fallback bool `json:"fallback"`
+	// Signature is the check of the team node's signed statement: "verified",
+	// "invalid", "none" (no statement: a fallback acknowledgement its node has not
+	// confirmed), or "nokey" (no key for the team).
+	Signature string `json:"signature"`
+}
+
+// checkAck checks a delivery's acknowledgement against the team's key.
+func (s *Service) checkAck(pageID string, d store.Delivery) AckCheck {
+	c := AckCheck{Team: d.Team, By: d.AcknowledgedBy, Via: d.AckVia, At: *d.AcknowledgedAt, Fallback: d.AckVia == ViaFallback, Signature: "none"}
+	if d.AckStatement == nil {
+		return c
+	}
+	pub, ok := s.dir.Key(d.Team)
+	switch {
+	case !ok:
+		c.Signature = "nokey"
+	case VerifyAcknowledgement(pub, pageID, d) != nil:
+		c.Signature = "invalid"
+	default:
+		c.Signature = "verified"
+	}
+	return c
+}
+
+// Viewer is who looks at hotline records: contact addresses (which hold secrets, such
+// as a webhook's token) are shown whole only to their owner and to admins.
+type Viewer struct {
+	Name  string
+	Admin bool
+}
+
+// Sees reports whether the viewer may see user's contact addresses whole.
+func (v Viewer) Sees(user string) bool { return v.Admin || v.Name != "" && v.Name == user }
+
+// Detail returns a page and, for a page we received, how we escalated it, with the
+// addresses of other people's contacts redacted unless the viewer is an admin.
+func (s *Service) Detail(ctx context.Context, id string, v Viewer) (Detail, error) {
+	d, err := s.detail(ctx, id)
+	for i := range d.Notifications {
+		if n := &d.Notifications[i]; n.Channel != ChannelConsole && !v.Sees(n.User) {
+			n.Address, n.Error = redact(n.Channel, n.Address, n.Error)
+		}
+	}
+	return d, err
+}
+
+func (s *Service) detail(ctx context.Context, id string) (Detail, error) {
 	p, err := s.Get(ctx, id)
 	if err != nil {
 		return Detail{}, err
 	}
-	d := Detail{Page: p}
+	d := Detail{Page: p, Acknowledgements: []AckCheck{}}
+	for _, dl := range p.Deliveries {
+		if dl.AcknowledgedAt != nil {
+			d.Acknowledgements = append(d.Acknowledgements, s.checkAck(p.ID, dl))
+		}
+	}
 	if p.From == s.dir.Self.ID {
 		return d, nil
 	}

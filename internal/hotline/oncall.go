@@ -313,14 +313,21 @@ func (s *Service) AddContact(ctx context.Context, a Actor, user string, c NewCon
 		if err := tx.PutContact(ctx, ct); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "contact.add", user, ct.Channel+" "+ct.Address)
+		// The audit log is read by every admin, long after: it keeps the address redacted.
+		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "contact.add", user, ct.Channel+" "+RedactAddress(ct.Channel, ct.Address))
 	})
 	return ct, err
 }
 
-// Contacts lists a person's contacts.
-func (s *Service) Contacts(ctx context.Context, user string) ([]store.Contact, error) {
-	return s.st.Contacts(ctx, user)
+// Contacts lists a person's contacts, their addresses redacted unless v may see them.
+func (s *Service) Contacts(ctx context.Context, user string, v Viewer) ([]store.Contact, error) {
+	cs, err := s.st.Contacts(ctx, user)
+	if !v.Sees(user) {
+		for i := range cs {
+			cs[i].Address = RedactAddress(cs[i].Channel, cs[i].Address)
+		}
+	}
+	return cs, err
 }
 
 // DeleteContact removes a contact.

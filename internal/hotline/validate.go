@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"csirtlink/internal/egress"
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/problem"
@@ -83,7 +84,7 @@ func validPage(p store.Page, to []string, holder string, now time.Time) error {
 		return problem.Invalid("tlp", "must be one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
 	}
 	// The egress rule once more, by the team that is to hold the page, for itself.
-	if !tlp.MayShare(tlp.Item{Label: l, Author: p.From, Recipients: to}, holder, tlp.Audience{Participants: to}) {
+	if !egress.MayHold(tlp.Item{Label: l, Author: p.From, Recipients: to}, holder, to) {
 		return problem.Invalid("tlp", "TLP:%s keeps this from %s", l, holder)
 	}
 	if p.IncidentID != "" && !incidentRef.MatchString(p.IncidentID) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"csirtlink/internal/egress"
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/observable"
@@ -259,7 +260,7 @@ func checkAudience(e store.Entry, in store.Incident, parts []string, holder stri
 	}
 	// The egress rule once more, by the team that is to hold the entry, for itself: an
 	// entry its label keeps from this team must not be here, whoever relayed it.
-	if !tlp.MayShare(tlp.Item{Label: l, Author: e.Team, Recipients: e.Recipients}, holder, tlp.Audience{Participants: parts}) {
+	if !egress.MayHold(tlp.Item{Label: l, Author: e.Team, Recipients: e.Recipients}, holder, parts) {
 		return problem.Invalid("recipients", "TLP:%s keeps this from %s", l, holder)
 	}
 	return nil

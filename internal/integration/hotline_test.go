@@ -177,8 +177,8 @@ type pageView struct {
 		StopReason string `json:"stop_reason"`
 	} `json:"escalation"`
 	Notifications []struct {
-		User, Channel, State string
-		Level                int
+		User, Channel, Address, State string
+		Level                         int
 	} `json:"notifications"`
 }
 
@@ -191,7 +191,7 @@ func getPage(t *testing.T, nd *testnet.Node, id string) pageView {
 	return p
 }
 
-var codePattern = regexp.MustCompile(`[A-Z2-7]{5}-[A-Z2-7]{5}`)
+var codePattern = regexp.MustCompile(`[A-Z2-7]{5}-[A-Z2-7]{5}-[A-Z2-7]{5}`)
 
 func TestPageEscalatesUntilAcknowledged(t *testing.T) {
 	h := startHotlineNet(t, testnet.Options{})

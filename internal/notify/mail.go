@@ -17,6 +17,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/egress"
 )
 
 // TLS modes for SMTPConfig.TLS.
@@ -62,6 +63,10 @@ type Mail struct {
 	// Importance, Priority and Auto-Submitted are accepted. They travel in
 	// clear even when the body is encrypted.
 	Headers map[string]string
+	// Egress is egress.Decide's answer for this mail. Send refuses a mail
+	// without a decision that allows it, or whose decision counted on
+	// encryption when no RecipientKey is given.
+	Egress egress.Decision
 }
 
 // Mailer sends mail through one relay. It holds no per-message state and is

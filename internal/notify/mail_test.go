@@ -16,6 +16,9 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"csirtlink/internal/egress"
+	"csirtlink/internal/tlp"
 )
 
 // cjkSummary is the kind of summary a page between cn, jp and kr carries.
@@ -30,8 +33,20 @@ func jpPage() Page {
 		TLP: "AMBER", IncidentID: "INC-7", SentAt: time.Date(2026, 3, 1, 9, 4, 0, 0, time.UTC),
 		FromZone: tokyo, ToZone: seoul, Level: 1, Round: 1,
 		AckCode: "482913", AckURL: "https://jp.example/ack/pg-0042",
+		Egress: decide(egress.PersonMail, "AMBER", false),
 	}
 }
+
+// decide asks egress, the only maker of decisions, about a page from jp to kr's
+// people.
+func decide(kind egress.Kind, label string, encrypted bool) egress.Decision {
+	return egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Label(label), Author: "jp", Recipients: []string{"kr"}},
+		Context: egress.Context{Self: "kr", Peers: []string{"jp"}, Participants: []string{"jp", "kr"}},
+		To:      egress.Destination{Kind: kind, Team: "kr", Encrypted: encrypted}})
+}
+
+// personMail allows a clear-text mail to one of kr's people.
+var personMail = decide(egress.PersonMail, "AMBER", false)
 
 func newKey(t *testing.T, name, email string) *openpgp.Entity {
 	t.Helper()
@@ -130,7 +145,7 @@ func TestSendEncryptedAndSigned(t *testing.T) {
 	m := newMailer(t, SMTPConfig{Addr: srv.addr}, stored)
 
 	subject, body := RenderMail(jpPage())
-	err = m.Send(context.Background(), Mail{
+	err = m.Send(context.Background(), Mail{Egress: personMail,
 		To: "Duty <duty@kr.example>", Subject: subject, Body: body, RecipientKey: pub,
 		Headers: map[string]string{"X-Csirtlink-Page": "pg-0042"},
 	})
@@ -236,7 +251,7 @@ func TestSendEncryptedWithoutSigner(t *testing.T) {
 	duty := newKey(t, "duty", "duty@kr.example")
 	pub, _ := ArmorPublic(duty)
 	m := newMailer(t, SMTPConfig{Addr: srv.addr}, nil)
-	if err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "안녕하세요", RecipientKey: pub}); err != nil {
+	if err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "안녕하세요", RecipientKey: pub}); err != nil {
 		t.Fatal(err)
 	}
 	got := onlyMessage(t, srv)
@@ -266,7 +281,7 @@ func TestSendPlain(t *testing.T) {
 	m := newMailer(t, SMTPConfig{Addr: srv.addr}, nil)
 	subject := "[TLP:GREEN] 긴급 호출: 钓鱼网站 — フィッシング " + strings.Repeat("長い件名", 20)
 	body := "From the start: a line that begins with From.\nSecond line 第二行\r\n\n" + strings.Repeat("x", 2000) + "\n.\n"
-	err := m.Send(context.Background(), Mail{
+	err := m.Send(context.Background(), Mail{Egress: personMail,
 		To: "当番 <duty@cn.example>", Subject: subject, Body: body,
 		Headers: map[string]string{"x-csirtlink-page": "pg-1", "Importance": "high"},
 	})
@@ -316,7 +331,7 @@ func TestSendPlainSigned(t *testing.T) {
 	signer := newKey(t, "jp node", "hotline@jp.example")
 	m := newMailer(t, SMTPConfig{Addr: srv.addr}, signer)
 	subject, body := RenderMail(jpPage())
-	if err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: subject, Body: body}); err != nil {
+	if err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: subject, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	got := onlyMessage(t, srv)
@@ -384,7 +399,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 	signOnly := newKey(t, "sign only", "s@kr.example")
 	signOnly.Subkeys = nil // only the EdDSA primary key, which cannot encrypt
 	signOnlyPub, _ := ArmorPublic(signOnly)
-	ok := Mail{To: "duty@kr.example", Subject: "s", Body: "b"}
+	ok := Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"}
 	tests := []struct {
 		name  string
 		edit  func(*Mail)
@@ -434,7 +449,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 func TestSendInternationalisedDomain(t *testing.T) {
 	srv := startSMTP(t, smtpOptions{})
 	m := newMailer(t, SMTPConfig{Addr: srv.addr, From: "hotline@例え.jp"}, nil)
-	if err := m.Send(context.Background(), Mail{To: "担当 <duty@한국.kr>", Subject: "s", Body: "b"}); err != nil {
+	if err := m.Send(context.Background(), Mail{Egress: personMail, To: "担当 <duty@한국.kr>", Subject: "s", Body: "b"}); err != nil {
 		t.Fatal(err)
 	}
 	got := onlyMessage(t, srv)
@@ -484,7 +499,7 @@ func TestNewMailerRefusesBadConfig(t *testing.T) {
 func TestSendRecipientRejected(t *testing.T) {
 	srv := startSMTP(t, smtpOptions{rejectRcpt: true})
 	m := newMailer(t, SMTPConfig{Addr: srv.addr}, nil)
-	err := m.Send(context.Background(), Mail{To: "nobody@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(context.Background(), Mail{Egress: personMail, To: "nobody@kr.example", Subject: "s", Body: "b"})
 	var se *SendError
 	if !errors.As(err, &se) {
 		t.Fatalf("error %v (%T), want *SendError", err, err)
@@ -535,7 +550,7 @@ func TestSendHonoursContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := m.Send(ctx, Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(ctx, Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("Send took %v with a 200ms deadline", took)
 	}
@@ -552,7 +567,7 @@ func TestSendHonoursConfiguredTimeout(t *testing.T) {
 	addr := silentServer(t)
 	m := newMailer(t, SMTPConfig{Addr: addr, Timeout: 200 * time.Millisecond}, nil)
 	start := time.Now()
-	err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("Send took %v with a 200ms timeout", took)
 	}
@@ -566,7 +581,7 @@ func TestSendCancelled(t *testing.T) {
 	m := newMailer(t, SMTPConfig{Addr: addr, Timeout: time.Minute}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-	err := m.Send(ctx, Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(ctx, Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -576,7 +591,7 @@ func TestSendStartTLSAndAuth(t *testing.T) {
 	serverTLS, pool := testCert(t)
 	srv := startSMTP(t, smtpOptions{tls: serverTLS, user: "jp-node", pass: "s3cret"})
 	m := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSStartTLS, RootCAs: pool, Username: "jp-node", Password: "s3cret"}, nil)
-	if err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
+	if err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
 		t.Fatal(err)
 	}
 	got := onlyMessage(t, srv)
@@ -585,7 +600,7 @@ func TestSendStartTLSAndAuth(t *testing.T) {
 	}
 
 	bad := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSStartTLS, RootCAs: pool, Username: "jp-node", Password: "wrong"}, nil)
-	err := bad.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := bad.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	var se *SendError
 	if !errors.As(err, &se) || se.Step != "AUTH PLAIN" || se.Code != 535 || !se.Permanent {
 		t.Errorf("wrong password: %v", err)
@@ -596,14 +611,14 @@ func TestSendImplicitTLS(t *testing.T) {
 	serverTLS, pool := testCert(t)
 	srv := startSMTP(t, smtpOptions{tls: serverTLS, implicit: true})
 	m := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSImplicit, RootCAs: pool}, nil)
-	if err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
+	if err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := onlyMessage(t, srv); !got.tls {
 		t.Error("message not received over TLS")
 	}
 	untrusted := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSImplicit}, nil)
-	err := untrusted.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := untrusted.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	var se *SendError
 	if !errors.As(err, &se) || se.Step != "TLS handshake" || !se.Permanent {
 		t.Fatalf("error %v, want a permanent TLS handshake failure", err)
@@ -613,7 +628,7 @@ func TestSendImplicitTLS(t *testing.T) {
 func TestSendStartTLSRequired(t *testing.T) {
 	srv := startSMTP(t, smtpOptions{}) // offers no STARTTLS
 	m := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSStartTLS}, nil)
-	err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	var se *SendError
 	if !errors.As(err, &se) || se.Step != "STARTTLS" || !se.Permanent {
 		t.Fatalf("error %v, want a permanent STARTTLS failure", err)
@@ -623,7 +638,7 @@ func TestSendStartTLSRequired(t *testing.T) {
 	}
 
 	opp := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSOpportunistic}, nil)
-	if err := opp.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
+	if err := opp.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"}); err != nil {
 		t.Fatalf("opportunistic without STARTTLS: %v", err)
 	}
 }
@@ -632,7 +647,7 @@ func TestSendStartTLSUntrustedCertificate(t *testing.T) {
 	serverTLS, _ := testCert(t)
 	srv := startSMTP(t, smtpOptions{tls: serverTLS})
 	m := newMailer(t, SMTPConfig{Addr: srv.addr, TLS: TLSOpportunistic}, nil) // system roots only
-	err := m.Send(context.Background(), Mail{To: "duty@kr.example", Subject: "s", Body: "b"})
+	err := m.Send(context.Background(), Mail{Egress: personMail, To: "duty@kr.example", Subject: "s", Body: "b"})
 	var se *SendError
 	if !errors.As(err, &se) || se.Step != "STARTTLS" || !se.Permanent {
 		t.Fatalf("error %v, want a permanent STARTTLS failure", err)

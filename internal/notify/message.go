@@ -15,6 +15,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"golang.org/x/net/idna"
+
+	"csirtlink/internal/egress"
 )
 
 // Limits on what goes into a message. The body limit keeps a runaway
@@ -226,8 +228,26 @@ func crlf(s string) string {
 
 func boundary() string { return "csirtlink-" + rand.Text() }
 
+// checkMailEgress refuses a mail that egress did not allow: nothing is sent by
+// mail without egress.Decide's answer for that way out.
+func checkMailEgress(ml Mail) error {
+	d := ml.Egress
+	switch {
+	case !d.Allowed():
+		return fieldErr("Mail.Egress", "refused: %s", d.Reason())
+	case d.Kind() != egress.PersonMail && d.Kind() != egress.FallbackMail:
+		return fieldErr("Mail.Egress", "the decision is for %q, not for mail", d.Kind())
+	case d.Encrypted() && strings.TrimSpace(ml.RecipientKey) == "":
+		return fieldErr("Mail.RecipientKey", "empty, but the egress decision counted on encrypting to the recipient")
+	}
+	return nil
+}
+
 // compose builds the message and returns it with the envelope recipient.
 func (m *Mailer) compose(ml Mail) (msg []byte, rcpt string, err error) {
+	if err := checkMailEgress(ml); err != nil {
+		return nil, "", err
+	}
 	to, err := parseAddress("Mail.To", ml.To)
 	if err != nil {
 		return nil, "", err

@@ -26,6 +26,7 @@ type catalog struct {
 	pageID          string // page id
 	escalation      string // level, round
 	detailsHeading  string
+	withheld        string // [TLP]: the content is not in this message
 	webhookText     string // [TLP] headline, summary
 	webhookWithheld string // [TLP] headline
 	webhookDrill    string // [TLP] sender
@@ -53,6 +54,7 @@ var english = catalog{
 	pageID:          "Page: %s",
 	escalation:      "Escalation: level %d, round %d",
 	detailsHeading:  "Details:",
+	withheld:        "The content of this TLP:%s page is withheld from this message: read it in csirtlink, or call the sender.",
 	webhookText:     "[TLP:%s] %s: %s",
 	webhookWithheld: "[TLP:%s] %s",
 	webhookDrill:    "[TLP:%s] DRILL — comm check from %s",

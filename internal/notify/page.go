@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"csirtlink/internal/egress"
 	"csirtlink/internal/tlp"
 )
 
@@ -29,6 +30,10 @@ type Page struct {
 	Round      int            // escalation round
 	AckCode    string         // one-time acknowledgement code (mail only)
 	AckURL     string         // where to acknowledge
+	// Egress is what egress.Decide allowed this message to carry; rendering follows it
+	// and decides nothing. Without a decision allowing the content (the zero value),
+	// the message is a notice: that a page exists, from whom, how urgent, how to act.
+	Egress egress.Decision
 }
 
 // Subjects are cut to this many characters: a phone shows about that much
@@ -46,14 +51,10 @@ func (p Page) label() tlp.Label {
 	return l
 }
 
-// withheld reports whether the summary must stay out of places that are
-// seen by more people than the page's recipients: mail subjects (shown on
-// lock screens and in clear on the wire, even for encrypted mail) and
-// webhooks (chat channels). AMBER+STRICT and RED pages show only severity and
-// sender there; the summary is in the mail body and the console.
-func (p Page) withheld(l tlp.Label) bool {
-	return l == tlp.AmberStrict || l == tlp.Red
-}
+// content reports whether the summary and details may be in the message, and
+// headline whether the summary may also be in the subject or a chat line.
+func (p Page) content() bool  { return p.Egress.Full() }
+func (p Page) headline() bool { return p.Egress.Headline() }
 
 func (p Page) sender(c catalog) string {
 	name, id := oneLine(p.FromName), oneLine(p.From)
@@ -84,11 +85,15 @@ func RenderMail(p Page) (subject, body string) {
 	c := english
 	l := p.label()
 	summary := oneLine(p.Summary)
+	details := strings.TrimSpace(cleanText(p.Details))
+	if !p.content() {
+		summary, details = "", ""
+	}
 
 	switch {
 	case p.Drill:
 		subject = fmt.Sprintf(c.subjectDrill, l, p.sender(c))
-	case p.withheld(l) || summary == "":
+	case !p.headline() || summary == "":
 		subject = fmt.Sprintf(c.subjectWithheld, l, p.severity(c), p.sender(c))
 	default:
 		subject = fmt.Sprintf(c.subjectPage, l, p.severity(c), p.sender(c), summary)
@@ -108,6 +113,8 @@ func RenderMail(p Page) (subject, body string) {
 	line(c.headline, p.severity(c), p.sender(c))
 	if summary != "" {
 		line("%s", summary)
+	} else if !p.content() {
+		line(c.withheld, l)
 	}
 	line("")
 	code, link := oneLine(p.AckCode), oneLine(p.AckURL)
@@ -138,7 +145,7 @@ func RenderMail(p Page) (subject, body string) {
 	if p.Level > 0 {
 		line(c.escalation, p.Level, max(p.Round, 1))
 	}
-	if details := strings.TrimSpace(cleanText(p.Details)); details != "" {
+	if details != "" {
 		line("")
 		line("%s", c.detailsHeading)
 		line("%s", details)
@@ -185,17 +192,17 @@ func zone(l *time.Location) *time.Location {
 // chat channel or an SMS gateway's logs reach more people than the one who
 // must answer; whoever is paged there follows ack_url and signs in. Details
 // are left out too (a chat line is not the place, and they may be long).
-// For AMBER+STRICT and RED pages, and for pages with an unknown label,
-// treated as RED, the summary is withheld as well ("summary_withheld": true):
-// the webhook tells the person that, how urgently, and by whom they are
-// paged, and the content stays in the console and the encrypted mail.
+// The summary goes only when the egress decision allows it in a headline;
+// otherwise ("summary_withheld": true) the webhook tells the person that, how
+// urgently, and by whom they are paged, and the content stays in the console
+// and the encrypted mail. (egress withholds it for AMBER+STRICT and RED.)
 // "text" is a ready-made one-line message for chat services that display a
 // "text" field (Slack- and Mattermost-style incoming webhooks).
 func WebhookPayload(p Page) map[string]any {
 	c := english
 	l := p.label()
 	summary := oneLine(p.Summary)
-	withheld := p.withheld(l)
+	withheld := !p.headline()
 	if withheld {
 		summary = ""
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"csirtlink/internal/egress"
+	"csirtlink/internal/tlp"
 )
 
 func TestRenderMail(t *testing.T) {
@@ -63,19 +66,55 @@ func TestRenderMailDrill(t *testing.T) {
 	}
 }
 
-func TestRenderMailRestricted(t *testing.T) {
-	for _, label := range []string{"RED", "tlp:red", "AMBER+STRICT", "", "PURPLE"} {
+// RenderMail decides nothing: it shows what the egress decision allows. Encrypted
+// RED mail carries the content but keeps the summary out of the subject; a notice
+// (clear-text RED mail, or no decision at all) carries neither summary nor details.
+func TestRenderMailFollowsTheEgressDecision(t *testing.T) {
+	tests := []struct {
+		name              string
+		label             string
+		egress            egress.Decision
+		inSubject, inBody bool
+	}{
+		{"AMBER in clear", "AMBER", decide(egress.PersonMail, "AMBER", false), true, true},
+		{"RED encrypted", "RED", decide(egress.PersonMail, "RED", true), false, true},
+		{"AMBER+STRICT encrypted", "AMBER+STRICT", decide(egress.PersonMail, "AMBER+STRICT", true), false, true},
+		{"RED in clear", "RED", decide(egress.PersonMail, "RED", false), false, false},
+		{"fallback RED in clear", "RED", decide(egress.FallbackMail, "RED", false), false, false},
+		{"no decision", "AMBER", egress.Decision{}, false, false},
+		{"refused", "RED", decide(egress.PersonMail, "RED", true) /* replaced below */, false, false},
+	}
+	// A decision that refuses: RED not naming kr.
+	tests[len(tests)-1].egress = egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Red, Author: "jp", Recipients: []string{"jp"}},
+		Context: egress.Context{Self: "kr", Peers: []string{"jp"}}, To: egress.Destination{Kind: egress.PersonMail, Team: "kr", Encrypted: true}})
+	for _, tc := range tests {
+		p := jpPage()
+		p.TLP, p.Egress = tc.label, tc.egress
+		subject, body := RenderMail(p)
+		if got := strings.Contains(subject, "フィッシング"); got != tc.inSubject {
+			t.Errorf("%s: summary in the subject %q: %v, want %v", tc.name, subject, got, tc.inSubject)
+		}
+		if got := strings.Contains(body, cjkSummary); got != tc.inBody {
+			t.Errorf("%s: summary in the body: %v, want %v", tc.name, got, tc.inBody)
+		}
+		if got := strings.Contains(body, "ログを添付"); got != tc.inBody {
+			t.Errorf("%s: details in the body: %v, want %v", tc.name, got, tc.inBody)
+		}
+		if !tc.inBody && !strings.Contains(body, "withheld from this message") {
+			t.Errorf("%s: a notice does not say the content is withheld:\n%s", tc.name, body)
+		}
+		// A notice still says who pages, how urgently, and how to acknowledge.
+		for _, want := range []string{"HIGH page from JPCERT/CC (jp)", "Code: 482913", "TLP:" + tc.label} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: body lacks %q", tc.name, want)
+			}
+		}
+	}
+	for _, label := range []string{"", "PURPLE"} {
 		p := jpPage()
 		p.TLP = label
-		subject, body := RenderMail(p)
-		if strings.Contains(subject, "フィッシング") {
-			t.Errorf("TLP %q: the summary is in the subject %q", label, subject)
-		}
-		if !strings.Contains(body, cjkSummary) {
-			t.Errorf("TLP %q: the summary is missing from the body", label)
-		}
-		if (label == "" || label == "PURPLE") && !strings.HasPrefix(body, "TLP:RED\n") {
-			t.Errorf("TLP %q should render as RED, got %q", label, strings.SplitN(body, "\n", 2)[0])
+		if _, body := RenderMail(p); !strings.HasPrefix(body, "TLP:RED\n") {
+			t.Errorf("TLP %q should show as RED, got %q", label, strings.SplitN(body, "\n", 2)[0])
 		}
 	}
 }
@@ -150,12 +189,18 @@ func TestWebhookPayload(t *testing.T) {
 		t.Errorf("text = %q", text)
 	}
 
-	p.TLP = "RED"
+	p.TLP, p.Egress = "RED", decide(egress.Webhook, "RED", false)
 	red := WebhookPayload(p)
 	raw, _ = json.Marshal(red)
 	if strings.Contains(string(raw), "フィッシング") || red["summary_withheld"] != true || red["summary"] != "" {
-		t.Errorf("RED payload leaks the summary: %s", raw)
+		t.Errorf("a notice-only payload leaks the summary: %s", raw)
 	}
+	// Whatever the label, no decision means no summary.
+	p.TLP, p.Egress = "CLEAR", egress.Decision{}
+	if bare := WebhookPayload(p); bare["summary"] != "" || bare["summary_withheld"] != true {
+		t.Errorf("a payload without a decision: %v", bare)
+	}
+	p.Egress = webhookOK
 
 	p.Drill = true
 	if text, _ := WebhookPayload(p)["text"].(string); !strings.Contains(text, "DRILL") {

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/egress"
 )
 
 // Header names of a webhook request.
@@ -105,11 +106,18 @@ func NewWebhook(opts WebhookOptions) *Webhook {
 }
 
 // Send posts payload as JSON to endpoint, signed with secret, announcing
-// event. Any 2xx answer is success. Input errors are *FieldError; delivery
+// event, if d — egress.Decide's answer for this webhook — allows it; without
+// such a decision nothing is sent. Any 2xx answer is success. Input errors are *FieldError; delivery
 // errors are *SendError carrying the HTTP status and a short excerpt of the
 // answer. Errors name the endpoint only by scheme and host, because chat
 // webhook URLs often carry their access token in the path or query.
-func (w *Webhook) Send(ctx context.Context, endpoint, secret, event string, payload any) error {
+func (w *Webhook) Send(ctx context.Context, d egress.Decision, endpoint, secret, event string, payload any) error {
+	if !d.Allowed() {
+		return fieldErr("egress", "refused: %s", d.Reason())
+	}
+	if d.Kind() != egress.Webhook {
+		return fieldErr("egress", "the decision is for %q, not for a webhook", d.Kind())
+	}
 	u, err := checkWebhookURL(endpoint)
 	if err != nil {
 		return err

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/egress"
 )
+
+var webhookOK = decide(egress.Webhook, "AMBER", false)
 
 const testSecret = "whsec-0123456789abcdef"
 
@@ -43,7 +46,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 	defer srv.Close()
 
 	p := jpPage()
-	if err := localWebhook().Send(context.Background(), srv.URL+"/hooks/jp", testSecret, "page", WebhookPayload(p)); err != nil {
+	if err := localWebhook().Send(context.Background(), webhookOK, srv.URL+"/hooks/jp", testSecret, "page", WebhookPayload(p)); err != nil {
 		t.Fatal(err)
 	}
 	s := <-got
@@ -138,7 +141,7 @@ func TestWebhookUsesInjectedClock(t *testing.T) {
 	}))
 	defer srv.Close()
 	w := NewWebhook(WebhookOptions{AllowPrivate: true, Clock: fake})
-	if err := w.Send(context.Background(), srv.URL, testSecret, "page.drill", map[string]any{"a": 1}); err != nil {
+	if err := w.Send(context.Background(), webhookOK, srv.URL, testSecret, "page.drill", map[string]any{"a": 1}); err != nil {
 		t.Fatal(err)
 	}
 	want := "t=" + strconv.FormatInt(fake.Now().Unix(), 10) + ","
@@ -166,7 +169,7 @@ func TestWebhookNon2xx(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			err := localWebhook().Send(context.Background(), srv.URL+"/hooks/T0KEN-in-path?key=T0KEN-in-query", testSecret, "page", map[string]string{"a": "b"})
+			err := localWebhook().Send(context.Background(), webhookOK, srv.URL+"/hooks/T0KEN-in-path?key=T0KEN-in-query", testSecret, "page", map[string]string{"a": "b"})
 			var se *SendError
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v (%T), want *SendError", err, err)
@@ -199,7 +202,7 @@ func TestWebhookRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, r, target.URL+"/elsewhere", http.StatusTemporaryRedirect)
 	}))
 	defer srv.Close()
-	err := localWebhook().Send(context.Background(), srv.URL, testSecret, "page", map[string]string{})
+	err := localWebhook().Send(context.Background(), webhookOK, srv.URL, testSecret, "page", map[string]string{})
 	var se *SendError
 	if !errors.As(err, &se) || se.Code != http.StatusTemporaryRedirect || !se.Permanent {
 		t.Fatalf("error %v, want a permanent 307 failure", err)
@@ -224,7 +227,7 @@ func TestWebhookTimeout(t *testing.T) {
 	defer close(release)
 	w := NewWebhook(WebhookOptions{Timeout: 200 * time.Millisecond, AllowPrivate: true})
 	start := time.Now()
-	err := w.Send(context.Background(), srv.URL, testSecret, "page", nil)
+	err := w.Send(context.Background(), webhookOK, srv.URL, testSecret, "page", nil)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("Send took %v with a 200ms timeout", took)
 	}
@@ -235,7 +238,7 @@ func TestWebhookTimeout(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if err := localWebhook().Send(ctx, srv.URL, testSecret, "page", nil); !errors.Is(err, context.DeadlineExceeded) {
+	if err := localWebhook().Send(ctx, webhookOK, srv.URL, testSecret, "page", nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want context.DeadlineExceeded", err)
 	}
 }
@@ -258,7 +261,7 @@ func TestWebhookGuardRefusesPrivateDestinations(t *testing.T) {
 		"https://169.254.169.254/latest/meta-data/",
 	} {
 		start := time.Now()
-		err := guarded.Send(context.Background(), u, testSecret, "page", map[string]string{})
+		err := guarded.Send(context.Background(), webhookOK, u, testSecret, "page", map[string]string{})
 		if !errors.Is(err, ErrBlockedAddress) {
 			t.Errorf("%s: error %v, want ErrBlockedAddress", u, err)
 			continue
@@ -274,7 +277,7 @@ func TestWebhookGuardRefusesPrivateDestinations(t *testing.T) {
 		t.Fatal("a guarded request reached the loopback server")
 	}
 	// The same server is reachable when private destinations are allowed.
-	if err := localWebhook().Send(context.Background(), srv.URL, testSecret, "page", map[string]string{}); err != nil {
+	if err := localWebhook().Send(context.Background(), webhookOK, srv.URL, testSecret, "page", map[string]string{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -322,7 +325,7 @@ func TestWebhookRefusesBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantFieldError(t, w.Send(context.Background(), tt.url, tt.secret, tt.event, tt.payload), tt.field)
+			wantFieldError(t, w.Send(context.Background(), webhookOK, tt.url, tt.secret, tt.event, tt.payload), tt.field)
 		})
 	}
 }

@@ -39,22 +39,21 @@ func (c conn) CreateSession(ctx context.Context, s store.Session) error {
 	return nil
 }
 
-// SessionByHash returns a live session and its user.
+// SessionByHash returns a live session and its user; a disabled user has none.
 func (c conn) SessionByHash(ctx context.Context, hash string, now time.Time) (store.Session, store.User, error) {
 	var s store.Session
-	var created, seen, expires, ucreated int64
+	var created, seen, expires int64
 	var pending int
-	var u store.User
+	var us userScan
 	err := c.row(ctx, `SELECT s.hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.pending, s.remote_ip, s.user_agent, `+
-		`u.id, u.name, u.display_name, u.email, u.role, u.password_hash, u.created_at `+
-		`FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ? AND s.expires_at > ?`, hash, micros(now)).
-		Scan(&s.Hash, &s.UserID, &created, &seen, &expires, &pending, &s.RemoteIP, &s.UserAgent,
-			&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &u.PasswordHash, &ucreated)
+		userColsOf("u")+` FROM console_sessions s JOIN users u ON u.id = s.user_id `+
+		`WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`, hash, micros(now)).
+		Scan(append([]any{&s.Hash, &s.UserID, &created, &seen, &expires, &pending, &s.RemoteIP, &s.UserAgent}, us.dest()...)...)
+	u := us.user()
 	if err != nil {
 		return s, u, notFound(err, "session")
 	}
 	s.Created, s.LastSeen, s.Expires, s.Pending = fromMicros(created), fromMicros(seen), fromMicros(expires), pending != 0
-	u.CreatedAt = fromMicros(ucreated)
 	return s, u, nil
 }
 

@@ -397,8 +397,8 @@ func (c conn) Contacts(ctx context.Context, user string) ([]store.Contact, error
 
 // PutAckCode stores a code's hash.
 func (c conn) PutAckCode(ctx context.Context, a store.AckCode) error {
-	_, err := c.exec(ctx, `INSERT INTO ack_codes (code_hash, page_id, team, user_name, purpose, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		a.CodeHash, a.PageID, a.Team, a.User, a.Purpose, micros(a.ExpiresAt))
+	_, err := c.exec(ctx, `INSERT INTO ack_codes (code_hash, page_id, team, user_name, purpose, expires_at, shows_content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.CodeHash, a.PageID, a.Team, a.User, a.Purpose, micros(a.ExpiresAt), boolInt(a.ShowsContent))
 	if err != nil {
 		return fmt.Errorf("sqlstore: ack code: %w", err)
 	}
@@ -410,8 +410,8 @@ func (c conn) GetAckCode(ctx context.Context, hash string) (store.AckCode, error
 	a := store.AckCode{CodeHash: hash}
 	var exp int64
 	var used sql.NullInt64
-	err := c.row(ctx, `SELECT page_id, team, user_name, purpose, expires_at, used_at FROM ack_codes WHERE code_hash = ?`, hash).
-		Scan(&a.PageID, &a.Team, &a.User, &a.Purpose, &exp, &used)
+	err := c.row(ctx, `SELECT page_id, team, user_name, purpose, expires_at, used_at, shows_content FROM ack_codes WHERE code_hash = ?`, hash).
+		Scan(&a.PageID, &a.Team, &a.User, &a.Purpose, &exp, &used, &a.ShowsContent)
 	if err != nil {
 		return a, notFound(err, "ack code")
 	}

@@ -4,25 +4,45 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"csirtlink/internal/store"
 )
 
-const userCols = `id, name, display_name, email, role, password_hash, created_at`
+const userCols = `id, name, display_name, email, role, password_hash, created_at, disabled_at, last_signin_at`
+
+// userColsOf is userCols of the table aliased as alias.
+func userColsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(userCols, ", ", ", "+alias+".")
+}
+
+// userScan holds the columns of userCols while they are scanned.
+type userScan struct {
+	u                store.User
+	created          int64
+	disabled, signin sql.NullInt64
+}
+
+func (s *userScan) dest() []any {
+	return []any{&s.u.ID, &s.u.Name, &s.u.DisplayName, &s.u.Email, &s.u.Role, &s.u.PasswordHash, &s.created, &s.disabled, &s.signin}
+}
+
+func (s *userScan) user() store.User {
+	s.u.CreatedAt, s.u.DisabledAt, s.u.LastSigninAt = fromMicros(s.created), ptrMicros(s.disabled), ptrMicros(s.signin)
+	return s.u
+}
 
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var created int64
-	err := sc.Scan(&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &u.PasswordHash, &created)
-	u.CreatedAt = fromMicros(created)
-	return u, err
+	var us userScan
+	err := sc.Scan(us.dest()...)
+	return us.user(), err
 }
 
 // CreateUser inserts a user.
 func (c conn) CreateUser(ctx context.Context, u store.User) error {
-	_, err := c.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.DisplayName, u.Email, u.Role, u.PasswordHash, micros(u.CreatedAt))
+	_, err := c.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.DisplayName, u.Email, u.Role, u.PasswordHash, micros(u.CreatedAt), nullMicros(u.DisabledAt), nullMicros(u.LastSigninAt))
 	if c.d.isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
 	}
@@ -78,33 +98,57 @@ func (c conn) CreateToken(ctx context.Context, t store.Token) error {
 	return nil
 }
 
-// TokenByHash returns a live (unrevoked, unexpired) token and its user.
+// SetUserDisabled disables a user at *at, or enables them (nil).
+func (c conn) SetUserDisabled(ctx context.Context, userID string, at *time.Time) error {
+	res, err := c.exec(ctx, `UPDATE users SET disabled_at = ? WHERE id = ?`, nullMicros(at), userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: disable user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %s: %w", userID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordSignin notes a completed sign-in.
+func (c conn) RecordSignin(ctx context.Context, userID string, at time.Time) error {
+	if _, err := c.exec(ctx, `UPDATE users SET last_signin_at = ? WHERE id = ?`, micros(at), userID); err != nil {
+		return fmt.Errorf("sqlstore: record sign-in: %w", err)
+	}
+	return nil
+}
+
+// TokenByHash returns a live (unrevoked, unexpired, of an enabled user) token and its
+// user. It only reads; TouchToken records the use.
 func (c conn) TokenByHash(ctx context.Context, hash string, now time.Time) (store.Token, store.User, error) {
 	var t store.Token
 	var created int64
 	var expires, revoked, used sql.NullInt64
+	var us userScan
 	row := c.row(ctx, `SELECT t.id, t.user_id, t.label, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, `+
-		`u.id, u.name, u.display_name, u.email, u.role, u.password_hash, u.created_at `+
-		`FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash)
-	var u store.User
-	var ucreated int64
-	err := row.Scan(&t.ID, &t.UserID, &t.Label, &created, &expires, &revoked, &used,
-		&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &u.PasswordHash, &ucreated)
+		userColsOf("u")+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash)
+	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Label, &created, &expires, &revoked, &used}, us.dest()...)...)
+	u := us.user()
 	if err != nil {
 		return t, u, notFound(err, "token")
 	}
-	t.Hash, t.CreatedAt, u.CreatedAt = hash, fromMicros(created), fromMicros(ucreated)
+	t.Hash, t.CreatedAt = hash, fromMicros(created)
 	t.ExpiresAt, t.RevokedAt, t.LastUsedAt = ptrMicros(expires), ptrMicros(revoked), ptrMicros(used)
-	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) || u.DisabledAt != nil {
 		return t, u, fmt.Errorf("token: %w", store.ErrNotFound)
 	}
-	// Record use at most once a minute: a write on every API call would serialise readers.
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
-		if _, err := c.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, micros(now), t.ID); err != nil {
-			return t, u, fmt.Errorf("sqlstore: token use: %w", err)
-		}
-	}
 	return t, u, nil
+}
+
+// TouchToken records a use at most once a minute: the condition is in the statement,
+// so concurrent requests write once.
+func (c conn) TouchToken(ctx context.Context, id string, at time.Time) error {
+	_, err := c.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
+		micros(at), id, micros(at.Add(-time.Minute)))
+	if err != nil {
+		return fmt.Errorf("sqlstore: token use: %w", err)
+	}
+	return nil
 }
 
 // ListTokens lists a user's tokens, oldest first.

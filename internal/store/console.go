@@ -28,7 +28,8 @@ type Session struct {
 // Sessions stores the web console's sign-in sessions.
 type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
-	// SessionByHash returns a session that has not expired at now, and its user.
+	// SessionByHash returns a session that has not expired at now, and its user; a
+	// disabled user's sessions are not found.
 	SessionByHash(ctx context.Context, hash string, now time.Time) (Session, User, error)
 	// TouchSession records activity, and moves the idle expiry to expires.
 	TouchSession(ctx context.Context, hash string, at, expires time.Time) error

@@ -91,6 +91,9 @@ type AckCode struct {
 	Purpose   string
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+	// ShowsContent: the mail that carried the code showed the page's content (its egress
+	// decision was Full), so the acknowledgement form may show the summary too.
+	ShowsContent bool
 }
 
 // CommCheck is one drill of the hotline.

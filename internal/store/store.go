@@ -58,6 +58,11 @@ type User struct {
 	Role         string    `json:"role"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	// DisabledAt is when an administrator disabled the person: they cannot sign in,
+	// and their sessions and tokens are not live. Nil while enabled.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// LastSigninAt is the person's last completed console sign-in, nil for never.
+	LastSigninAt *time.Time `json:"last_signin_at,omitempty"`
 }
 
 // Token is an API token; only the hash of its secret is stored.
@@ -78,9 +83,19 @@ type Users interface {
 	UserByName(ctx context.Context, name string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetUserDisabled disables a user at *at, or enables them when at is nil;
+	// ErrNotFound if there is no such user.
+	SetUserDisabled(ctx context.Context, userID string, at *time.Time) error
+	// RecordSignin notes a completed console sign-in.
+	RecordSignin(ctx context.Context, userID string, at time.Time) error
 	CreateToken(ctx context.Context, t Token) error
-	// TokenByHash returns a live token and its user, and records its use at now.
+	// TokenByHash returns a live token (unrevoked, unexpired at now, of an enabled
+	// user) and its user. It only reads: a lookup must not fail because the database
+	// cannot be written.
 	TokenByHash(ctx context.Context, hash string, now time.Time) (Token, User, error)
+	// TouchToken records a use of the token at at, at most once a minute (a write on
+	// every API call would serialise readers).
+	TouchToken(ctx context.Context, id string, at time.Time) error
 	// ListTokens lists a user's tokens, live or not, oldest first.
 	ListTokens(ctx context.Context, userID string) ([]Token, error)
 	// RevokeToken ends a token at the given time; ErrNotFound if there is no such token.
@@ -160,8 +175,26 @@ type Link struct {
 	LastInSeq       uint64     `json:"last_in_seq"`
 	LastContactAt   *time.Time `json:"last_contact_at,omitempty"`
 	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
-	LastErrorAt     *time.Time `json:"last_error_at,omitempty"`
+	// LastSentAt is the last successful send: the peer took our envelopes or answered
+	// our heartbeat. LastReceivedAt is the last time the peer reached us or answered
+	// our pull.
+	LastSentAt     *time.Time `json:"last_sent_at,omitempty"`
+	LastReceivedAt *time.Time `json:"last_received_at,omitempty"`
+	// LastError is the last failed send; only a later successful send clears it.
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastPullError is the last failed pull; only a later successful pull clears it.
+	LastPullError   string     `json:"last_pull_error,omitempty"`
+	LastPullErrorAt *time.Time `json:"last_pull_error_at,omitempty"`
+}
+
+// LinkEvent says what one successful exchange with a peer showed; each set field
+// stamps its time (and any of them stamps the last contact).
+type LinkEvent struct {
+	Sent      bool // our send succeeded: sets LastSentAt, clears LastError
+	Delivered bool // the peer receipted envelopes: sets LastDeliveredAt
+	Received  bool // the peer reached us, or answered our pull: sets LastReceivedAt
+	Pulled    bool // our pull succeeded: clears LastPullError
 }
 
 // Links stores per-peer link state.
@@ -175,8 +208,10 @@ type Links interface {
 	// TakeSeq returns the next outbound sequence number for peer and advances it.
 	TakeSeq(ctx context.Context, peer string) (uint64, error)
 	SetLastInSeq(ctx context.Context, peer string, seq uint64) error
-	LinkContact(ctx context.Context, peer string, at time.Time, delivered bool) error
+	LinkContact(ctx context.Context, peer string, at time.Time, ev LinkEvent) error
+	// LinkError records a failed send; LinkPullError a failed pull.
 	LinkError(ctx context.Context, peer string, at time.Time, msg string) error
+	LinkPullError(ctx context.Context, peer string, at time.Time, msg string) error
 }
 
 // OutboxItem is one envelope queued for a peer.
@@ -209,6 +244,9 @@ type Outbox interface {
 	OutboxStats(ctx context.Context, peer string) (OutboxStats, error)
 	// Sent lists items for peer (delivered or not), for tests and evidence queries.
 	Sent(ctx context.Context, peer string) ([]OutboxItem, error)
+	// CompactOutbox empties the envelope of up to limit items delivered before a time,
+	// keeping the row and its receipt, and returns how many it emptied.
+	CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // InboxItem is an envelope applied (or rejected) here, with the receipt we signed.
@@ -239,6 +277,9 @@ type Inbox interface {
 	PutInbox(ctx context.Context, it InboxItem) error
 	GetInbox(ctx context.Context, origin string, seq uint64) (InboxItem, error)
 	CountInbox(ctx context.Context, origin string) (int, error)
+	// CompactInbox empties the envelope copy of up to limit items received before a
+	// time, keeping origin, seq, digest and receipt, and returns how many it emptied.
+	CompactInbox(ctx context.Context, before time.Time, limit int) (int, error)
 	AddRefusal(ctx context.Context, r Refusal) error
 	Refusals(ctx context.Context, limit int) ([]Refusal, error)
 	// PruneRefusals deletes refusals recorded before a time, and returns how many.

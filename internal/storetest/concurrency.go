@@ -245,6 +245,10 @@ func testDiagnosticText(t *testing.T, s store.Store) {
 	l, err := s.GetLink(ctx, "jp")
 	ok(t, err)
 	clean("a link error", l.LastError)
+	ok(t, s.LinkPullError(ctx, "jp", at(1), junk))
+	l, err = s.GetLink(ctx, "jp")
+	ok(t, err)
+	clean("a pull error", l.LastPullError)
 
 	ok(t, s.AddRefusal(ctx, store.Refusal{ID: "r1", At: at(1), Peer: "jp", Remote: "198.51.100.7\x00", Reason: "malformed\xff", Detail: junk}))
 	rs, err := s.Refusals(ctx, 10)

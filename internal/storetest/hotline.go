@@ -709,7 +709,7 @@ func testAckCodes(t *testing.T, s store.Store) {
 	_, err := s.GetAckCode(ctx, "h404")
 	isErr(t, "GetAckCode of an unknown code", err, store.ErrNotFound)
 
-	code := store.AckCode{CodeHash: "h1", PageID: "p1", Team: "jp", User: "taro", Purpose: "fallback", ExpiresAt: at(60)}
+	code := store.AckCode{CodeHash: "h1", PageID: "p1", Team: "jp", User: "taro", Purpose: "fallback", ExpiresAt: at(60), ShowsContent: true}
 	anon := store.AckCode{CodeHash: "h2", PageID: "p1", Team: "cn", Purpose: "notify", ExpiresAt: at(30)}
 	ok(t, s.PutAckCode(ctx, code))
 	ok(t, s.PutAckCode(ctx, anon))

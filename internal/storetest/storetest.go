@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"UsersConcurrentDuplicate", testUsersConcurrentDuplicate},
 		{"Tokens", testTokens},
+		{"UserStatus", testUserStatus},
 		{"Counters", testCounters},
 		{"Incidents", testIncidents},
 		{"IncidentList", testIncidentList},
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Links", testLinks},
 		{"Outbox", testOutbox},
 		{"Inbox", testInbox},
+		{"Compaction", testCompaction},
 		{"Refusals", testRefusals},
 		{"Audit", testAudit},
 		{"InTxCommits", testInTxCommits},
@@ -231,15 +233,23 @@ func testTokens(t *testing.T, s store.Store) {
 	_, _, err = s.TokenByHash(ctx, "h-forever", at(100000))
 	ok(t, err)
 
-	// Use is recorded at most once a minute.
+	// A lookup only reads; TouchToken records use, at most once a minute.
+	tok, _, err = s.TokenByHash(ctx, "h-forever", at(100001))
+	ok(t, err)
+	if tok.LastUsedAt != nil {
+		t.Fatalf("a lookup recorded a use: %v", tok.LastUsedAt)
+	}
 	seen := func(now time.Time) *time.Time {
 		t.Helper()
 		tok, _, err := s.TokenByHash(ctx, "h-forever", now)
 		ok(t, err)
+		ok(t, s.TouchToken(ctx, tok.ID, now))
+		tok, _, err = s.TokenByHash(ctx, "h-forever", now)
+		ok(t, err)
 		return tok.LastUsedAt
 	}
 	t0 := at(200000)
-	seen(t0)
+	sameTime(t, "last use", seen(t0), t0)
 	sameTime(t, "last use 30s later", seen(t0.Add(30*time.Second)), t0)
 	sameTime(t, "last use 50s later (not rewritten at 30s)", seen(t0.Add(50*time.Second)), t0)
 	t1 := t0.Add(2 * time.Minute)
@@ -257,6 +267,65 @@ func testTokens(t *testing.T, s store.Store) {
 	if len(toks) != 3 || toks[1].ID != "t2" || toks[1].RevokedAt == nil || !toks[1].RevokedAt.Equal(at(300000)) {
 		t.Fatalf("ListTokens: %+v", toks)
 	}
+}
+
+// testUserStatus: a disabled user's tokens and sessions are not live, at once and
+// without anything deleted; enabling them brings both back.
+func testUserStatus(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := consoleOf(t, s)
+	alice, bob := user("u1", "alice"), user("u2", "bob")
+	ok(t, s.CreateUser(ctx, alice))
+	ok(t, s.CreateUser(ctx, bob))
+	ok(t, s.CreateToken(ctx, store.Token{ID: "t1", UserID: "u1", Hash: "h-alice", CreatedAt: at(0)}))
+	ok(t, s.CreateToken(ctx, store.Token{ID: "t2", UserID: "u2", Hash: "h-bob", CreatedAt: at(0)}))
+	ok(t, c.CreateSession(ctx, session("s-alice", "u1", 0, 100)))
+	ok(t, c.CreateSession(ctx, session("s-bob", "u2", 0, 100)))
+	live := func(what string, want bool) {
+		t.Helper()
+		_, _, terr := s.TokenByHash(ctx, "h-alice", at(1))
+		_, _, serr := c.SessionByHash(ctx, "s-alice", at(1))
+		for name, err := range map[string]error{"token": terr, "session": serr} {
+			if want {
+				ok(t, err)
+			} else {
+				isErr(t, what+": "+name, err, store.ErrNotFound)
+			}
+		}
+		// Bob is never touched.
+		_, _, err := s.TokenByHash(ctx, "h-bob", at(1))
+		ok(t, err)
+		_, _, err = c.SessionByHash(ctx, "s-bob", at(1))
+		ok(t, err)
+	}
+	live("enabled", true)
+
+	ok(t, s.SetUserDisabled(ctx, "u1", ptr(at(1))))
+	live("disabled", false)
+	got, err := s.UserByName(ctx, "alice")
+	ok(t, err)
+	sameTime(t, "disabled_at", got.DisabledAt, at(1))
+	all, err := s.ListUsers(ctx)
+	ok(t, err)
+	if len(all) != 2 || all[0].DisabledAt == nil || all[1].DisabledAt != nil {
+		t.Fatalf("ListUsers after disabling alice: %+v", all)
+	}
+
+	ok(t, s.SetUserDisabled(ctx, "u1", nil))
+	live("enabled again", true)
+	got, err = s.UserByID(ctx, "u1")
+	ok(t, err)
+	same(t, "user enabled again", got, alice)
+	isErr(t, "SetUserDisabled of an unknown user", s.SetUserDisabled(ctx, "u404", ptr(at(1))), store.ErrNotFound)
+
+	ok(t, s.RecordSignin(ctx, "u2", at(5)))
+	got, err = s.UserByID(ctx, "u2")
+	ok(t, err)
+	sameTime(t, "last_signin_at", got.LastSigninAt, at(5))
+	ok(t, s.RecordSignin(ctx, "u2", at(9)))
+	got, err = s.UserByID(ctx, "u2")
+	ok(t, err)
+	sameTime(t, "last_signin_at after a second sign-in", got.LastSigninAt, at(9))
 }
 
 func testCounters(t *testing.T, s store.Store) {
@@ -501,9 +570,16 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Fatal("token lost its expiry")
 	}
 	check("token expires_at (an hour on)", tok.ExpiresAt.Add(-time.Hour))
+	ok(t, s.TouchToken(ctx, tok.ID, in))
 	tok, _, err = s.TokenByHash(ctx, "h", in.Add(10*time.Second))
 	ok(t, err)
 	checkPtr("token last_used_at", tok.LastUsedAt)
+	ok(t, s.SetUserDisabled(ctx, "u1", &in))
+	ok(t, s.RecordSignin(ctx, "u1", in))
+	gotU, err = s.UserByID(ctx, "u1")
+	ok(t, err)
+	checkPtr("user disabled_at", gotU.DisabledAt)
+	checkPtr("user last_signin_at", gotU.LastSigninAt)
 
 	inc := incident("i1", "cn", 0)
 	inc.CreatedAt, inc.UpdatedAt = in, in
@@ -524,13 +600,17 @@ func testTimes(t *testing.T, s store.Store) {
 	check("entry created_at", gotE.CreatedAt)
 
 	ok(t, s.EnsureLink(ctx, "jp"))
-	ok(t, s.LinkContact(ctx, "jp", in, true))
+	ok(t, s.LinkContact(ctx, "jp", in, store.LinkEvent{Sent: true, Delivered: true, Received: true}))
 	ok(t, s.LinkError(ctx, "jp", in, "down"))
+	ok(t, s.LinkPullError(ctx, "jp", in, "down"))
 	l, err := s.GetLink(ctx, "jp")
 	ok(t, err)
 	checkPtr("link last_contact_at", l.LastContactAt)
 	checkPtr("link last_delivered_at", l.LastDeliveredAt)
+	checkPtr("link last_sent_at", l.LastSentAt)
+	checkPtr("link last_received_at", l.LastReceivedAt)
 	checkPtr("link last_error_at", l.LastErrorAt)
+	checkPtr("link last_pull_error_at", l.LastPullErrorAt)
 
 	ok(t, s.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 1, Type: "x", ObjectID: "i1", Envelope: []byte("e1"), CreatedAt: in}))
 	ok(t, s.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 2, Type: "x", ObjectID: "i1", Envelope: []byte("e2"), CreatedAt: in}))
@@ -595,28 +675,110 @@ func testLinks(t *testing.T, s store.Store) {
 	same(t, "after TakeSeq, SetLastInSeq, LinkError", l,
 		store.Link{Peer: "jp", NextSeq: 4, LastInSeq: 42, LastError: "connection refused", LastErrorAt: ptr(at(1))})
 
-	ok(t, s.LinkContact(ctx, "jp", at(2), false))
+	// What the peer sends us never clears an error in sending to it.
+	ok(t, s.LinkContact(ctx, "jp", at(2), store.LinkEvent{Received: true}))
+	l, err = s.GetLink(ctx, "jp")
+	ok(t, err)
+	if l.LastError != "connection refused" || l.LastDeliveredAt != nil || l.LastSentAt != nil {
+		t.Fatalf("after a receive: %+v; want the send error kept, nothing sent", l)
+	}
+	sameTime(t, "last contact", l.LastContactAt, at(2))
+	sameTime(t, "last received", l.LastReceivedAt, at(2))
+
+	ok(t, s.LinkContact(ctx, "jp", at(3), store.LinkEvent{Sent: true}))
 	l, err = s.GetLink(ctx, "jp")
 	ok(t, err)
 	if l.LastError != "" || l.LastDeliveredAt != nil {
-		t.Fatalf("contact without delivery: last_error %q, last_delivered_at %v; want both cleared/unset", l.LastError, l.LastDeliveredAt)
+		t.Fatalf("after a send: last_error %q, last_delivered_at %v; want cleared/unset", l.LastError, l.LastDeliveredAt)
 	}
-	sameTime(t, "last contact", l.LastContactAt, at(2))
+	sameTime(t, "last sent", l.LastSentAt, at(3))
+	sameTime(t, "last received (a send keeps it)", l.LastReceivedAt, at(2))
 
 	ok(t, s.LinkError(ctx, "jp", at(3), "timeout"))
-	ok(t, s.LinkContact(ctx, "jp", at(4), true))
-	ok(t, s.LinkContact(ctx, "jp", at(5), false))
-	ok(t, s.LinkContact(ctx, "jp", at(6), false))
+	ok(t, s.LinkPullError(ctx, "jp", at(3), "pull: 503"))
+	ok(t, s.LinkContact(ctx, "jp", at(4), store.LinkEvent{Sent: true, Delivered: true}))
+	ok(t, s.LinkContact(ctx, "jp", at(5), store.LinkEvent{Received: true}))
 	l, err = s.GetLink(ctx, "jp")
 	ok(t, err)
-	if l.LastError != "" {
-		t.Fatalf("last_error after contact: %q", l.LastError)
+	if l.LastError != "" || l.LastPullError != "pull: 503" {
+		t.Fatalf("after a send and a receive: last_error %q, last_pull_error %q; want only the send error cleared", l.LastError, l.LastPullError)
+	}
+	ok(t, s.LinkContact(ctx, "jp", at(6), store.LinkEvent{Received: true, Pulled: true}))
+	l, err = s.GetLink(ctx, "jp")
+	ok(t, err)
+	if l.LastPullError != "" {
+		t.Fatalf("last_pull_error after a pull: %q", l.LastPullError)
 	}
 	sameTime(t, "last contact", l.LastContactAt, at(6))
 	sameTime(t, "last delivery (only a delivering contact sets it)", l.LastDeliveredAt, at(4))
+	sameTime(t, "last sent", l.LastSentAt, at(4))
+	sameTime(t, "last received", l.LastReceivedAt, at(6))
 	if l.NextSeq != 4 || l.LastInSeq != 42 {
 		t.Fatalf("contact changed the sequences: %+v", l)
 	}
+}
+
+// Compaction empties the envelope copies of old delivered (outbox) and received
+// (inbox) items, and only those; rows, receipts and digests stay.
+func testCompaction(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for seq := uint64(1); seq <= 4; seq++ {
+		ok(t, s.Enqueue(ctx, outboxItem("jp", seq)))
+	}
+	ok(t, s.MarkDelivered(ctx, "jp", 1, at(10), []byte("receipt 1")))
+	ok(t, s.MarkDelivered(ctx, "jp", 2, at(20), []byte("receipt 2")))
+	ok(t, s.MarkDelivered(ctx, "jp", 3, at(30), []byte("receipt 3")))
+	n, err := s.CompactOutbox(ctx, at(25), 1)
+	ok(t, err)
+	same(t, "outbox compacted with limit 1", n, 1)
+	n, err = s.CompactOutbox(ctx, at(25), 100)
+	ok(t, err)
+	same(t, "outbox compacted after", n, 1)
+	n, err = s.CompactOutbox(ctx, at(25), 100)
+	ok(t, err)
+	same(t, "outbox compacted again", n, 0)
+	sent, err := s.Sent(ctx, "jp")
+	ok(t, err)
+	same(t, "outbox rows kept", seqs(sent), []uint64{1, 2, 3, 4})
+	for i, it := range sent {
+		compacted := i < 2
+		if compacted != (len(it.Envelope) == 0) {
+			t.Errorf("outbox %d: envelope %q; compacted want %v", it.Seq, it.Envelope, compacted)
+		}
+		if it.Seq <= 3 && string(it.Receipt) != fmt.Sprintf("receipt %d", it.Seq) {
+			t.Errorf("outbox %d: receipt %q", it.Seq, it.Receipt)
+		}
+	}
+	same(t, "pending (never compacted)", seqs(pendingOf(t, s, "jp")), []uint64{4})
+
+	for _, it := range []store.InboxItem{inboxItem("jp", 1), inboxItem("jp", 2), inboxItem("kr", 3)} {
+		ok(t, s.PutInbox(ctx, it))
+	}
+	n, err = s.CompactInbox(ctx, at(3), 100)
+	ok(t, err)
+	same(t, "inbox compacted", n, 2)
+	for _, k := range []struct {
+		origin    string
+		seq       uint64
+		compacted bool
+	}{{"jp", 1, true}, {"jp", 2, true}, {"kr", 3, false}} {
+		got, err := s.GetInbox(ctx, k.origin, k.seq)
+		ok(t, err)
+		want := inboxItem(k.origin, k.seq)
+		if k.compacted {
+			want.Envelope = []byte{}
+		}
+		if len(got.Envelope) == 0 {
+			got.Envelope = []byte{}
+		}
+		same(t, fmt.Sprintf("inbox %s/%d", k.origin, k.seq), got, want)
+	}
+}
+
+func pendingOf(t *testing.T, s store.Store, peer string) []store.OutboxItem {
+	items, err := s.Pending(t.Context(), peer, 0, 100)
+	ok(t, err)
+	return items
 }
 
 func outboxItem(peer string, seq uint64) store.OutboxItem {

@@ -86,9 +86,10 @@ type Audience struct {
 }
 
 // MayShare answers "may this item go to team dest?". It is the only place the
-// rule lives (DESIGN.md idea 6); callers ask it where an envelope or export is
-// produced for a destination and nowhere else. Anything it does not recognise
-// is refused, so a bug upstream withholds data rather than leaks it.
+// rule lives (DESIGN.md idea 6), and egress.Decide, which decides every way out
+// of the node, is its only caller (a test in internal/egress keeps it so).
+// Anything it does not recognise is refused, so a bug upstream withholds data
+// rather than leaks it.
 func MayShare(it Item, dest string, aud Audience) bool {
 	if dest == "" {
 		return false

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 
@@ -96,11 +97,12 @@ func (c *Console) accountPreferences(w http.ResponseWriter, r *http.Request, v *
 func (c *Console) accountPassword(w http.ResponseWriter, r *http.Request, v *view) error {
 	u := v.User()
 	cur, next := r.PostFormValue("current"), r.PostFormValue("new")
-	if blocked, _ := c.accounts.Blocked(u.Name); blocked {
-		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
+	key := guessKey(v.session)
+	if wait := c.codes.Wait(key); wait > 0 {
+		return c.accountFailed(w, r, v, "password", formError("current", v.T("signin.wait", v.Took(math.Ceil(wait.Seconds())))))
 	}
 	if _, err := auth.CheckPassword(u.PasswordHash, cur); u.PasswordHash != "" && err != nil {
-		c.accounts.Fail(u.Name)
+		c.codes.Fail(key)
 		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
 	}
 	if next != r.PostFormValue("confirm") {
@@ -140,6 +142,11 @@ func (c *Console) totpStart(w http.ResponseWriter, r *http.Request, v *view) err
 	return nil
 }
 
+// guessKey throttles the checks a signed-in session makes of its person's password or
+// code: a stolen session guesses on its own budget, and strangers' failed sign-ins do
+// not stop the owner from changing their password.
+func guessKey(s *session) string { return "session:" + s.Hash }
+
 // checkCode checks a code against the person's secret and uses up its time step.
 func (c *Console) checkCode(r *http.Request, t store.TOTP) (bool, error) {
 	key, err := auth.DecodeTOTPSecret(t.Secret)
@@ -168,17 +175,18 @@ func (c *Console) totpConfirm(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	// Wrong codes count against the account as failed sign-ins do: a stolen session
-	// must not be able to guess its way to a second factor.
-	if blocked, _ := c.accounts.Blocked(u.Name); blocked {
-		return c.accountFailed(w, r, v, "totp", formError("code", v.T("code.wrong")))
+	// Wrong codes are throttled as failed sign-ins are: a stolen session must not be
+	// able to guess its way to a second factor.
+	key := guessKey(v.session)
+	if wait := c.codes.Wait(key); wait > 0 {
+		return c.accountFailed(w, r, v, "totp", formError("code", v.T("signin.wait", v.Took(math.Ceil(wait.Seconds())))))
 	}
 	ok, err := c.checkCode(r, t)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		c.accounts.Fail(u.Name)
+		c.codes.Fail(key)
 		return c.accountFailed(w, r, v, "totp", formError("code", v.T("code.wrong")))
 	}
 	if t, err = c.d.Console.GetTOTP(r.Context(), u.ID); err != nil { // with the step just used
@@ -205,15 +213,16 @@ func (c *Console) totpDisable(w http.ResponseWriter, r *http.Request, v *view) e
 		return err
 	}
 	if t.Enabled {
-		if blocked, _ := c.accounts.Blocked(u.Name); blocked {
-			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("code.wrong")))
+		key := guessKey(v.session)
+		if wait := c.codes.Wait(key); wait > 0 {
+			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("signin.wait", v.Took(math.Ceil(wait.Seconds())))))
 		}
 		ok, err := c.checkCode(r, t)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			c.accounts.Fail(u.Name)
+			c.codes.Fail(key)
 			return c.accountFailed(w, r, v, "totpoff", formError("code", v.T("code.wrong")))
 		}
 	}

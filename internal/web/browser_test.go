@@ -346,6 +346,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	screens := []struct{ name, path string }{
 		{"dashboard", "/"}, {"incidents", "/incidents"}, {"incident", "/incidents/" + botnet},
 		{"new-incident", "/incidents/new"}, {"peers", "/peers"}, {"account", "/account"}, {"audit", "/audit"},
+		{"people", "/people"},
 	}
 	for _, lang := range []string{"en", "zh-Hans", "ja", "ko"} {
 		do(t, adminTab, "language "+lang, chromedp.Navigate(cn.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#open-h")))
@@ -361,8 +362,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, s := range screens[:3] {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// An administrator sees every entry: dashboard, hotline, incidents, partners,
-			// on call, comm checks, audit, new incident.
-			phoneNavFits(t, adminTab, lang+" "+s.name, 8)
+			// on call, comm checks, people, audit, new incident.
+			phoneNavFits(t, adminTab, lang+" "+s.name, 9)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}
 		do(t, adminTab, "desktop", chromedp.EmulateViewport(1280, 900))

@@ -40,28 +40,11 @@ type severityCount struct {
 	Count    int
 }
 
-// partner is a peer's link health and local time.
+// partner is a peer's link, its health in one word (federation.LinkState.Health: the
+// same words on every screen, in the API and in the CLI), and its local time.
 type partner struct {
 	federation.LinkState
-	Health   string // ok, lagging, error, revoked, unknown
 	Timezone string
-}
-
-// linkHealth sums a link up: revoked; error when the last error is newer than the last
-// contact; lagging when something waited over a minute; ok after a contact; unknown
-// before the first.
-func linkHealth(l federation.LinkState) string {
-	switch {
-	case l.Revoked:
-		return "revoked"
-	case l.LastErrorAt != nil && (l.LastContactAt == nil || l.LastErrorAt.After(*l.LastContactAt)):
-		return "error"
-	case l.LagSeconds > 60:
-		return "lagging"
-	case l.LastContactAt != nil:
-		return "ok"
-	}
-	return "unknown"
 }
 
 func (c *Console) partners(r *http.Request) ([]partner, error) {
@@ -72,7 +55,7 @@ func (c *Console) partners(r *http.Request) ([]partner, error) {
 	out := make([]partner, len(links))
 	for i, l := range links {
 		t, _ := c.dir.Team(l.Peer)
-		out[i] = partner{LinkState: l, Health: linkHealth(l), Timezone: t.Timezone}
+		out[i] = partner{LinkState: l, Timezone: t.Timezone}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/oncall"
@@ -106,6 +107,12 @@ func (v *view) hotlineActor() hotline.Actor {
 	return hotline.Actor{Name: u.Name, DisplayName: u.DisplayName}
 }
 
+// hotlineViewer is the signed-in person as the hotline shows contacts to them.
+func (v *view) hotlineViewer() hotline.Viewer {
+	u := v.User()
+	return hotline.Viewer{Name: u.Name, Admin: u.Role == auth.Admin}
+}
+
 // option is one choice of a select.
 type option struct{ Value, Label string }
 
@@ -165,7 +172,8 @@ func (c *Console) hotlineData(r *http.Request, v *view) (hotlineScreen, error) {
 func (c *Console) hotlineScreen(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.FormName = "page"
 	v.Form.Set("severity", "high")
-	v.Form.Set("tlp", "AMBER")
+	// No label chosen: the page takes its incident's (AMBER without one). Lowering it is
+	// the author's choice, never the form's default.
 	if id := r.URL.Query().Get("incident"); id != "" {
 		v.Form.Set("incident", id)
 	}
@@ -232,30 +240,14 @@ type pageDetail struct {
 	IncidentTitle string
 }
 
-// deliveryView is a delivery with what its acknowledgement's signature says.
+// deliveryView is a delivery with what its acknowledgement is worth as evidence.
 type deliveryView struct {
 	store.Delivery
 	// Signature: "verified" (the statement checks against the team's key), "invalid",
 	// "none" (no statement: not acknowledged, or by a fallback code), "nokey".
 	Signature string
-}
-
-func (c *Console) verifyDelivery(pageID string, d store.Delivery) deliveryView {
-	dv := deliveryView{Delivery: d, Signature: "none"}
-	if d.AcknowledgedAt == nil || d.AckStatement == nil {
-		return dv
-	}
-	pub, ok := c.dir.Key(d.Team)
-	if !ok {
-		dv.Signature = "nokey"
-		return dv
-	}
-	if err := hotline.VerifyAcknowledgement(pub, pageID, d); err != nil {
-		dv.Signature = "invalid"
-		return dv
-	}
-	dv.Signature = "verified"
-	return dv
+	// Fallback: acknowledged with the code from our fallback e-mail, not verified.
+	Fallback bool
 }
 
 // escalationView is our escalation of a page we received, with its frozen policy.
@@ -350,7 +342,13 @@ func (c *Console) pageDetail(r *http.Request, v *view, d hotline.Detail) pageDet
 	p := d.Page
 	pd := pageDetail{Page: p, Incoming: p.From != self, Notifications: d.Notifications}
 	for _, dl := range p.Deliveries {
-		pd.Deliveries = append(pd.Deliveries, c.verifyDelivery(p.ID, dl))
+		dv := deliveryView{Delivery: dl, Signature: "none"}
+		for _, a := range d.Acknowledgements {
+			if a.Team == dl.Team {
+				dv.Signature, dv.Fallback = a.Signature, a.Fallback
+			}
+		}
+		pd.Deliveries = append(pd.Deliveries, dv)
 		if dl.Team == self {
 			pd.Mine = dl
 		}
@@ -375,7 +373,7 @@ func (c *Console) pageShow(w http.ResponseWriter, r *http.Request, v *view) erro
 
 // showPage renders a page's detail, with the notice v holds after a failed action.
 func (c *Console) showPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
-	d, err := c.d.Hotline.Detail(r.Context(), r.PathValue("id"))
+	d, err := c.d.Hotline.Detail(r.Context(), r.PathValue("id"), v.hotlineViewer())
 	if err != nil {
 		return err
 	}
@@ -418,7 +416,7 @@ func (c *Console) pageActionFailed(w http.ResponseWriter, r *http.Request, v *vi
 	if !ok || p.Status != http.StatusConflict {
 		return err
 	}
-	d, derr := c.d.Hotline.Detail(r.Context(), id)
+	d, derr := c.d.Hotline.Detail(r.Context(), id, v.hotlineViewer())
 	if derr != nil {
 		return err
 	}

@@ -3,8 +3,11 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/store"
+	"csirtlink/internal/testnet"
 )
 
 // TestHotlineSendAndAcknowledge pages jp from cn's console and acknowledges it in jp's,
@@ -303,4 +307,133 @@ func acked(p store.Page, team string) bool {
 		}
 	}
 	return false
+}
+
+// A partner's acknowledgement made with the code from our fallback e-mail is marked as
+// not verified on the page screen in every language and on the sender's dashboard.
+func TestFallbackAcknowledgementIsMarkedInTheConsole(t *testing.T) {
+	n := startNet(t)
+	ctx := context.Background()
+	cn := n.Node("cn")
+	if err := n.Stop("jp"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := cn.App.Hotline.Send(ctx, hotline.Actor{Name: "duty"}, hotline.NewPage{To: []string{"jp"}, Severity: "high", Summary: "Phishing kit", TLP: "AMBER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The acknowledgement as AckByCode records a fallback code's (the code itself only
+	// ever travels in the mail).
+	err = cn.App.Store.InTx(ctx, func(tx store.Tx) error {
+		d, err := tx.GetDelivery(ctx, p.ID, "jp")
+		if err != nil {
+			return err
+		}
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		d.State, d.AcknowledgedAt, d.AcknowledgedBy, d.AckVia = hotline.Acknowledged, &at, "Suzuki Ken (jp)", hotline.ViaFallback
+		return tx.PutDelivery(ctx, d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, cn.URL)
+	mustSignIn(t, c, cn.User, cn.Password)
+	for _, lang := range []string{"en", "zh-Hans", "ja", "ko"} {
+		cat := readCatalog(t, lang)
+		note, _, _ := strings.Cut(cat["page.fallbackAckNote"], "%[1]s")
+		resp, body := c.get("/hotline/pages/"+p.ID, "Accept-Language", lang)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: page screen %d", lang, resp.StatusCode)
+		}
+		for _, want := range []string{`class="chip unverified-chip"`, template.HTMLEscapeString(cat["ack.unverified"]), template.HTMLEscapeString(note)} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: the page screen lacks %q", lang, want)
+			}
+		}
+		if _, body := c.get("/", "Accept-Language", lang); !strings.Contains(body, template.HTMLEscapeString(cat["ack.unverified"])) {
+			t.Errorf("%s: the dashboard's pages out do not mark the fallback acknowledgement", lang)
+		}
+	}
+}
+
+// On the receiving node's page screen, a person who is neither the contact's owner
+// nor an admin sees other people's contact addresses redacted.
+func TestPageScreenRedactsOtherPeoplesContacts(t *testing.T) {
+	n := startNet(t)
+	ctx := context.Background()
+	cn, jp := n.Node("cn"), n.Node("jp")
+	addUser(t, jp, "tanaka", auth.DutyOfficer)
+	for _, c := range []hotline.NewContact{
+		{Channel: "email", Address: "tanaka@jp.example"},
+		// A documentation address: the guard refuses it at once, nothing leaves.
+		{Channel: "webhook", Address: "https://192.0.2.1/hooks/T0KEN-in-path?key=T0KEN-in-query", Secret: "0123456789abcdef0123"},
+	} {
+		if _, err := jp.App.Hotline.AddContact(ctx, hotline.Actor{Name: "admin"}, "tanaka", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := cn.App.Hotline.Send(ctx, hotline.Actor{Name: "duty"}, hotline.NewPage{To: []string{"jp"}, Severity: "high", Summary: "x", TLP: "AMBER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, err := jp.App.Hotline.Detail(ctx, p.ID, hotline.Viewer{Admin: true})
+		if err == nil && len(d.Notifications) >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jp did not escalate the page: %v %+v", err, d.Notifications)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c := newClient(t, jp.URL)
+	mustSignIn(t, c, jp.User, jp.Password) // a duty officer, not tanaka, not an admin
+	_, body := c.get("/hotline/pages/" + p.ID)
+	if strings.Contains(body, "T0KEN") || strings.Contains(body, "tanaka@jp.example") {
+		t.Fatalf("the page screen shows tanaka's contacts whole to another duty officer")
+	}
+	for _, want := range []string{"t***@jp.example", "https://192.0.2.1/…"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page screen lacks the redacted %q", want)
+		}
+	}
+	t2 := newClient(t, jp.URL)
+	mustSignIn(t, t2, "tanaka", setPassword(t, jp, "tanaka"))
+	if _, body := t2.get("/hotline/pages/" + p.ID); !strings.Contains(body, "tanaka@jp.example") {
+		t.Error("tanaka does not see their own address")
+	}
+}
+
+func readCatalog(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("locales/" + lang + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Plural messages are objects; the ones read here are plain strings.
+	var all map[string]any
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for k, v := range all {
+		if s, ok := v.(string); ok {
+			m[k] = s
+		}
+	}
+	return m
+}
+
+func setPassword(t *testing.T, nd *testnet.Node, name string) string {
+	t.Helper()
+	u, err := nd.App.Store.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := auth.GeneratePassword()
+	if err := auth.SetPassword(context.Background(), nd.App.Store, u.ID, pw); err != nil {
+		t.Fatal(err)
+	}
+	return pw
 }

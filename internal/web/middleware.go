@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -121,15 +122,17 @@ func (c *Console) readSession(r *http.Request, touch bool) (*session, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: session lookup: %w", auth.ErrUnavailable, err)
 	}
 	if touch && !s.Pending && now.Sub(s.LastSeen) > touchEvery {
 		exp := now.Add(sessionIdle)
 		if limit := s.Created.Add(sessionMax); limit.Before(exp) {
 			exp = limit
 		}
+		// Best-effort: a database that reads but cannot write still shows the
+		// screens. The session then expires from its last recorded activity.
 		if err := c.d.Console.TouchSession(r.Context(), s.Hash, now, exp); err != nil {
-			return nil, err
+			c.log.Warn("could not record a session's activity", "user", u.Name, "err", err)
 		}
 	}
 	return &session{secret: secret, Session: s, User: u}, nil
@@ -275,8 +278,30 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 }
 
 func (c *Console) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, auth.ErrUnavailable) {
+		c.unavailable(w, r, err)
+		return
+	}
 	c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	http.Error(w, "internal error; see the node's log", http.StatusInternalServerError)
+}
+
+// unavailable answers 503 when the database cannot say who is signed in: "try again",
+// not the sign-in screen, which would send people to sign in again for nothing. The
+// page is drawn without the session (that is what failed), in the browser's language.
+func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Cache-Control", "no-store")
+	v, verr := c.newView(w, r, nil)
+	if verr == nil {
+		verr = c.render(w, v, http.StatusServiceUnavailable, "error", v.T("error.title"),
+			errorPage{Status: http.StatusServiceUnavailable, Message: v.T("error.unavailable")})
+	}
+	if verr != nil {
+		c.log.Error("render unavailable page", "err", verr)
+		http.Error(w, "the node cannot read its database just now; try again shortly", http.StatusServiceUnavailable)
+	}
 }
 
 // clientIP is the address the request came from. Behind a reverse proxy this is the

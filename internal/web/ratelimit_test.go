@@ -8,62 +8,82 @@ import (
 	"csirtlink/internal/clock"
 )
 
-func TestLimiter(t *testing.T) {
+// The delay grows exponentially past the free failures, up to the ceiling, and is
+// counted from the last failure: never a lockout longer than the ceiling.
+func TestThrottleGrowsAndIsCapped(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC))
-	l := newLimiter(clk, 3, 10*time.Minute)
+	th := newThrottle(clk, throttleRule{free: 3, base: time.Second, max: 10 * time.Second, forget: time.Hour})
 	for i := range 3 {
-		if b, _ := l.Blocked("duty"); b {
-			t.Fatalf("blocked after %d failures", i)
+		if w := th.Wait("duty"); w != 0 {
+			t.Fatalf("wait %v after %d failures, want none", w, i)
 		}
-		l.Fail("duty")
-		clk.Advance(time.Minute)
+		th.Fail("duty")
 	}
-	b, wait := l.Blocked("duty")
-	if !b || wait != 7*time.Minute {
-		t.Fatalf("after 3 failures: blocked %v, wait %v (want 7m: the first failure leaves the window then)", b, wait)
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		if w := th.Wait("duty"); w != want {
+			t.Fatalf("wait %v, want %v", w, want)
+		}
+		if w := th.Wait("other"); w != 0 {
+			t.Fatalf("another key waits %v", w)
+		}
+		clk.Advance(want - time.Millisecond)
+		if w := th.Wait("duty"); w != time.Millisecond {
+			t.Fatalf("a millisecond before the end: wait %v", w)
+		}
+		clk.Advance(time.Millisecond)
+		if w := th.Wait("duty"); w != 0 {
+			t.Fatalf("at the end of the delay: wait %v", w)
+		}
+		th.Fail("duty")
 	}
-	if b, _ := l.Blocked("other"); b {
-		t.Errorf("another key is blocked")
+	// The ceiling holds however many failures come.
+	for range 200 {
+		clk.Advance(10 * time.Second)
+		th.Fail("duty")
 	}
-	clk.Advance(7 * time.Minute)
-	if b, _ := l.Blocked("duty"); b {
-		t.Errorf("still blocked after the first failure left the window")
+	if w := th.Wait("duty"); w != 10*time.Second {
+		t.Fatalf("after 200 more failures: wait %v, want the ceiling", w)
 	}
-	l.Fail("duty")
-	if b, _ := l.Blocked("duty"); !b {
-		t.Errorf("not blocked with 3 failures in the window")
+	th.Reset("duty")
+	if w := th.Wait("duty"); w != 0 {
+		t.Errorf("wait %v after reset", w)
 	}
-	l.Reset("duty")
-	if b, _ := l.Blocked("duty"); b {
-		t.Errorf("blocked after reset")
+	// A key left alone for the forget time starts afresh.
+	for range 5 {
+		th.Fail("duty")
+	}
+	clk.Advance(time.Hour)
+	th.Fail("duty")
+	if w := th.Wait("duty"); w != 0 {
+		t.Errorf("wait %v after one failure an hour after the last", w)
 	}
 }
 
-func TestLimiterBoundedMemory(t *testing.T) {
+func TestThrottleBoundedMemory(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
-	l := newLimiter(clk, 3, time.Minute)
+	th := newThrottle(clk, accountRule)
 	for i := range maxKeys + 500 {
-		l.Fail(fmt.Sprint("ip", i))
+		th.Fail(fmt.Sprint("ip", i))
 	}
-	if len(l.fails) > maxKeys {
-		t.Errorf("%d keys kept, more than %d", len(l.fails), maxKeys)
+	if len(th.keys) > maxKeys {
+		t.Errorf("%d keys kept, more than %d", len(th.keys), maxKeys)
 	}
 }
 
 // A flood of one-off keys does not evict a key with several failures: an attacker
 // cannot reset an account's count by failing with many junk names.
-func TestLimiterKeepsTheKeyUnderAttack(t *testing.T) {
+func TestThrottleKeepsTheKeyUnderAttack(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
-	l := newLimiter(clk, 5, time.Hour)
+	th := newThrottle(clk, throttleRule{free: 5, base: time.Minute, max: time.Hour, forget: time.Hour})
 	for range 3 {
-		l.Fail("duty")
+		th.Fail("duty")
 	}
 	for i := range 3 * maxKeys {
-		l.Fail(fmt.Sprint("junk", i))
+		th.Fail(fmt.Sprint("junk", i))
 	}
-	l.Fail("duty")
-	l.Fail("duty")
-	if blocked, _ := l.Blocked("duty"); !blocked {
+	th.Fail("duty")
+	th.Fail("duty")
+	if w := th.Wait("duty"); w == 0 {
 		t.Fatal("the account's failures were forgotten under a flood of junk keys")
 	}
 }

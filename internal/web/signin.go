@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +18,9 @@ import (
 
 type signinPage struct {
 	Next string
+	// Throttled: failed sign-ins to this name hold strangers up; the form offers the
+	// way past (a code with the password), and says a known browser is not held up.
+	Throttled bool
 }
 
 func (c *Console) signinForm(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -28,23 +31,29 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request, v *view) er
 	return c.render(w, v, http.StatusOK, "signin", v.T("signin.title"), signinPage{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// signin checks a name and password. Failures count against the account name and the
-// client address; a blocked one is refused without checking the password, and every
-// refusal reads the same, so that the form tells no one which names exist.
+// signin checks a name and password, and slows guessing down without locking the owner
+// out (ratelimit.go):
+//
+//   - From a known device of the named person (device.go), only that device's own
+//     failures count and hold it up.
+//   - From anyone else, failures count against the account name and the client
+//     address, and either can make the next attempt wait. While only the account's
+//     wait holds, a password given together with a right authenticator code signs in
+//     at once: a stranger cannot, the owner can.
+//
+// A waiting attempt is refused at once, before the password is checked, with the time
+// left. Every refusal for a wrong name, password or code reads the same, so that the
+// form tells no one which names exist or which factor was wrong.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error {
 	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
 	password := r.PostFormValue("password")
+	code := strings.TrimSpace(r.PostFormValue("code"))
 	next := safeNext(r.PostFormValue("next"))
 	v.Form.Set("name", name)
 	v.FormName = "signin"
 	page := signinPage{Next: next}
 	ip := clientIP(r)
-	if blocked, wait := c.blocked(name, ip); blocked {
-		v.Error = v.T("signin.tooMany", int(math.Ceil(wait.Minutes())))
-		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-		return c.render(w, v, http.StatusTooManyRequests, "signin", v.T("signin.title"), page)
-	}
-	if name == "" || password == "" || len(password) > 4*auth.MaxPassword {
+	if name == "" || password == "" || len(password) > 4*auth.MaxPassword || len(name) > 64 || len(code) > 16 {
 		if name == "" {
 			v.Errors["name"] = v.T("error.required")
 		}
@@ -60,10 +69,36 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	ok := false
-	if err == nil && u.PasswordHash != "" {
+	known := ""
+	if err == nil {
+		known = c.knownDevice(r, u.ID)
+	}
+	withCode := false
+	if known != "" {
+		if wait := c.devices.Wait(known); wait > 0 {
+			return c.tooMany(w, v, page, wait)
+		}
+	} else {
+		addrWait, acctWait := c.addrs.Wait(ip), c.accounts.Wait(name)
+		page.Throttled = acctWait > 0
+		switch {
+		case addrWait > 0:
+			return c.tooMany(w, v, page, addrWait)
+		case acctWait > 0 && code == "":
+			return c.tooMany(w, v, page, acctWait)
+		case acctWait > 0:
+			// The way past a stranger's failures: password and code together, held up
+			// only by the code's own throttle.
+			if wait := c.codes.Wait(codeKey(name, "")); wait > 0 {
+				return c.tooMany(w, v, page, wait)
+			}
+			withCode = true
+		}
+	}
+	ok, passwordOK := false, false
+	if u.ID != "" && u.PasswordHash != "" {
 		rehash, cerr := auth.CheckPassword(u.PasswordHash, password)
-		ok = cerr == nil
+		ok, passwordOK = cerr == nil, cerr == nil
 		if cerr != nil && !errors.Is(cerr, auth.ErrBadPassword) {
 			c.log.Error("stored password hash unreadable", "user", u.Name, "err", cerr)
 		}
@@ -75,18 +110,48 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error 
 	} else {
 		auth.WastePasswordCheck(password)
 	}
+	var totp store.TOTP
+	if ok {
+		if totp, err = c.d.Console.GetTOTP(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if withCode && ok {
+		if !totp.Enabled {
+			ok = false
+		} else if ok, err = c.checkCode(r, totp); err != nil {
+			return err
+		}
+	}
 	if !ok {
-		c.accounts.Fail(name)
-		c.ips.Fail(ip)
+		switch {
+		case known != "":
+			c.devices.Fail(known)
+		case withCode && passwordOK:
+			// Someone with the password is guessing codes. Only they count here, so
+			// that strangers cannot hold up the owner's way past their failures.
+			c.codes.Fail(codeKey(name, ""))
+		default:
+			c.accounts.Fail(name)
+		}
+		c.addrs.Fail(ip)
 		c.auditSignin(r.Context(), name, "signin.failed", ip)
 		v.Error = v.T("signin.failed")
+		if withCode {
+			v.Error = v.T("signin.failedWithCode")
+		}
 		return c.render(w, v, http.StatusUnauthorized, "signin", v.T("signin.title"), page)
 	}
-	totp, err := c.d.Console.GetTOTP(r.Context(), u.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	// Only someone who knows the password learns that the account is disabled.
+	if u.DisabledAt != nil {
+		c.auditSignin(r.Context(), u.Name, "signin.disabled", ip)
+		v.Error = v.T("signin.disabled")
+		return c.render(w, v, http.StatusForbidden, "signin", v.T("signin.title"), page)
 	}
-	if err == nil && totp.Enabled {
+	if known != "" {
+		c.devices.Reset(known)
+	}
+	if totp.Enabled && !withCode {
 		// The password was right; the session may only finish signing in.
 		if err := c.startSession(w, r, u, true); err != nil {
 			return err
@@ -94,19 +159,48 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, v *view) error 
 		http.Redirect(w, r, "/signin/code?next="+url.QueryEscape(next), http.StatusSeeOther)
 		return nil
 	}
-	c.accounts.Reset(name)
+	switch {
+	case withCode:
+		// The account's failures are a stranger's: they stay.
+		c.codes.Reset(codeKey(name, ""))
+	case known == "":
+		c.accounts.Reset(name)
+	}
+	return c.completeSignin(w, r, u, next, ip)
+}
+
+// codeKey is the code throttle's key for a person on a known device, or on any other.
+func codeKey(name, device string) string {
+	if device != "" {
+		return "device:" + device
+	}
+	return "user:" + name
+}
+
+// tooMany refuses an attempt that must wait, saying for how long.
+func (c *Console) tooMany(w http.ResponseWriter, v *view, page any, wait time.Duration) error {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	v.Error = v.T("signin.wait", v.Took(float64(secs)))
+	tmpl, title := "signin", v.T("signin.title")
+	if _, ok := page.(codePage); ok {
+		tmpl, title = "code", v.T("code.title")
+	}
+	return c.render(w, v, http.StatusTooManyRequests, tmpl, title, page)
+}
+
+// completeSignin starts a full session, remembers the device, and notes the sign-in.
+func (c *Console) completeSignin(w http.ResponseWriter, r *http.Request, u store.User, next, ip string) error {
 	if err := c.startSession(w, r, u, false); err != nil {
 		return err
+	}
+	c.rememberDevice(w, r, u.ID)
+	if err := c.d.Store.RecordSignin(r.Context(), u.ID, c.d.Clock.Now()); err != nil {
+		c.log.Warn("record sign-in", "user", u.Name, "err", err)
 	}
 	c.auditSignin(r.Context(), u.Name, "signin", ip)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
-}
-
-func (c *Console) blocked(name, ip string) (bool, time.Duration) {
-	b1, w1 := c.accounts.Blocked(name)
-	b2, w2 := c.ips.Blocked(ip)
-	return b1 || b2, max(w1, w2)
 }
 
 // startSession makes a new session (a new secret on every sign-in, so that a session
@@ -160,47 +254,40 @@ func (c *Console) codeForm(w http.ResponseWriter, r *http.Request, v *view) erro
 }
 
 // code checks the second factor of a pending session, and replaces that session by a
-// full one.
+// full one. Only someone who gave the right password gets here, so strangers' failed
+// passwords do not hold it up: wrong codes count on their own, per person (or per
+// known device).
 func (c *Console) code(w http.ResponseWriter, r *http.Request, v *view) error {
 	s := v.session
 	next := safeNext(r.PostFormValue("next"))
 	ip := clientIP(r)
 	page := codePage{Next: next}
 	v.FormName = "code"
-	if blocked, wait := c.blocked(s.User.Name, ip); blocked {
-		v.Error = v.T("signin.tooMany", int(math.Ceil(wait.Minutes())))
-		return c.render(w, v, http.StatusTooManyRequests, "code", v.T("code.title"), page)
+	device := c.knownDevice(r, s.User.ID)
+	key := codeKey(s.User.Name, device)
+	if wait := c.codes.Wait(key); wait > 0 {
+		return c.tooMany(w, v, page, wait)
 	}
 	t, err := c.d.Console.GetTOTP(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
-	key, err := auth.DecodeTOTPSecret(t.Secret)
+	ok, err := c.checkCode(r, t)
 	if err != nil {
 		return err
 	}
-	step, ok := auth.CheckTOTP(key, r.PostFormValue("code"), c.d.Clock.Now())
-	if ok {
-		if err := c.d.Console.UseTOTPStep(r.Context(), s.User.ID, int64(step)); errors.Is(err, store.ErrConflict) {
-			ok = false
-		} else if err != nil {
-			return err
-		}
-	}
 	if !ok {
-		c.accounts.Fail(s.User.Name)
-		c.ips.Fail(ip)
+		c.codes.Fail(key)
+		c.addrs.Fail(ip)
 		c.auditSignin(r.Context(), s.User.Name, "signin.code_failed", ip)
 		v.Errors["code"] = v.T("code.wrong")
 		return c.render(w, v, http.StatusUnauthorized, "code", v.T("code.title"), page)
 	}
-	c.accounts.Reset(s.User.Name)
-	if err := c.startSession(w, r, s.User, false); err != nil {
-		return err
+	c.codes.Reset(key)
+	if device == "" {
+		c.accounts.Reset(s.User.Name)
 	}
-	c.auditSignin(r.Context(), s.User.Name, "signin", ip)
-	http.Redirect(w, r, next, http.StatusSeeOther)
-	return nil
+	return c.completeSignin(w, r, s.User, next, ip)
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request, v *view) error {

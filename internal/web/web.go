@@ -43,6 +43,9 @@ type Deps struct {
 	// (kind "incident" or "page", and the id), so that live updates reach consoles open
 	// on every replica. Nil for a node of one process.
 	Remote func(func(kind, id string))
+	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
+	// random key is used and devices are forgotten at a restart.
+	DeviceKey []byte
 }
 
 // Limits and lifetimes of sign-in.
@@ -55,16 +58,19 @@ const (
 
 // Console serves the web console.
 type Console struct {
-	d        Deps
-	dir      *team.Directory
-	log      *slog.Logger
-	pages    map[string]*pageTemplate
-	i18n     *translations
-	hub      *hub
-	accounts *limiter // failed sign-ins per account name
-	ips      *limiter // failed sign-ins per client address
-	static   staticFiles
-	secure   bool // the node's URL is https: cookies get Secure and the __Host- prefix
+	d     Deps
+	dir   *team.Directory
+	log   *slog.Logger
+	pages map[string]*pageTemplate
+	i18n  *translations
+	hub   *hub
+	// Throttles of guessing (ratelimit.go): failed sign-ins per account name and per
+	// client address from strangers, per known device, and failed second-factor codes
+	// and password checks per person (or device, or session).
+	accounts, addrs, devices, codes *throttle
+	deviceKey                       []byte
+	static                          staticFiles
+	secure                          bool // the node's URL is https: cookies get Secure and the __Host- prefix
 }
 
 // New makes the console. It registers for incident and page changes, so call it before
@@ -77,7 +83,11 @@ func New(d Deps) *Console {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{d: d, dir: d.Fed.Directory(), log: d.Log.With("component", "web"), hub: newHub(),
-		accounts: newLimiter(d.Clock, 5, 15*time.Minute), ips: newLimiter(d.Clock, 20, 15*time.Minute)}
+		accounts: newThrottle(d.Clock, accountRule), addrs: newThrottle(d.Clock, addressRule),
+		devices: newThrottle(d.Clock, deviceRule), codes: newThrottle(d.Clock, codeRule), deviceKey: d.DeviceKey}
+	if len(c.deviceKey) < 32 {
+		c.deviceKey = randomKey()
+	}
 	c.secure = strings.HasPrefix(c.dir.Self.URL, "https://")
 	c.i18n = mustLoadTranslations()
 	c.pages = mustParsePages()
@@ -132,7 +142,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
+	h("GET /people", c.signedIn(auth.Manage, c.people))
+	h("POST /people/{name}/disable", c.signedIn(auth.Manage, c.personDisable))
+	h("POST /people/{name}/enable", c.signedIn(auth.Manage, c.personEnable))
+	h("POST /people/{name}/signout", c.signedIn(auth.Manage, c.personSignOut))
 	h("GET /account", c.signedIn(auth.Read, c.account))
 	h("POST /account/preferences", c.signedIn(auth.Read, c.accountPreferences))
 	h("POST /account/password", c.signedIn(auth.Read, c.accountPassword))

@@ -42,11 +42,12 @@
   var scope = document.body.getAttribute('data-live-scope');
   if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) { return; }
   var indicator = document.getElementById('live');
-  function showLive(on) {
+  // showLive shows the stream's state: 'up', 'down' (reconnecting) or 'paused'.
+  function showLive(state) {
     if (!indicator) { return; }
     indicator.hidden = false;
-    indicator.textContent = indicator.getAttribute(on ? 'data-text-up' : 'data-text-down');
-    indicator.className = 'live ' + (on ? 'live-on' : 'live-off');
+    indicator.textContent = indicator.getAttribute('data-text-' + state);
+    indicator.className = 'live ' + (state === 'up' ? 'live-on' : 'live-off');
   }
 
   var timer = null, busy = false, again = false, fetched = Date.now();
@@ -91,9 +92,6 @@
       });
   }
 
-  var es = new EventSource('/events');
-  es.onopen = function () { showLive(true); };
-  es.onerror = function () { showLive(false); };
   // wants says whether a change concerns this page: "all" takes every change, "pages"
   // every hotline page, "incident:<id>" or "page:<id>" one object. Every page shows
   // the count of pages waiting for us in its navigation, so a page change refreshes
@@ -102,14 +100,34 @@
     if (scope === 'all' || scope === kind + 's' || scope === kind + ':' + id) { return true; }
     return kind === 'page' && document.querySelector('[data-live="nav-pages"]') !== null;
   }
-  ['incident', 'page'].forEach(function (kind) {
-    es.addEventListener(kind, function (ev) {
-      if (!wants(kind, ev.data)) { return; }
-      clearTimeout(timer);
-      timer = setTimeout(refresh, 200);
+  var es = null;
+  function connect() {
+    es = new EventSource('/events');
+    es.onopen = function () { showLive('up'); };
+    es.onerror = function () { if (es) { showLive('down'); } };
+    ['incident', 'page'].forEach(function (kind) {
+      es.addEventListener(kind, function (ev) {
+        if (!wants(kind, ev.data)) { return; }
+        clearTimeout(timer);
+        timer = setTimeout(refresh, 200);
+      });
     });
+    // The server caps a person's streams and closes the oldest for a newer tab: this
+    // tab then stops reconnecting (which would close another) until it is looked at.
+    es.addEventListener('closed', function () {
+      es.close();
+      es = null;
+      showLive('paused');
+    });
+  }
+  connect();
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && es === null) {
+      connect();
+      refresh(true);
+    }
   });
-  window.addEventListener('pagehide', function () { es.close(); });
+  window.addEventListener('pagehide', function () { if (es) { es.close(); } });
 
   // The server words every time on the screen ("waiting 12 min", "3 minutes ago") in
   // the person's language when it draws the page. So that they keep counting, a page

@@ -1,0 +1,212 @@
+// Package egress holds the one decision on what may leave this node, whatever the way
+// out: a signed envelope to a peer's node, fallback mail to a partner's published
+// hotline address, e-mail or a webhook to one of our own people — and every export to
+// come (a TAXII consumer, a report to a network owner, a CSAF publication, with an
+// embargo instant as a further input). A way out that has no rule here yet is refused.
+//
+// Decide applies the TLP rule (tlp.MayShare, which nothing else calls), refuses teams
+// that are not active peers, and keeps AMBER+STRICT and RED content off channels that
+// reach more people than the recipient: mail that is not end-to-end encrypted, and
+// webhooks. The senders (federation.Enqueue, notify's mailer and webhook client) take
+// the Decision with what they send and refuse to send without one that allows it; a
+// Decision can only be made here, so no send path can skip the rule.
+package egress
+
+import (
+	"fmt"
+	"slices"
+
+	"csirtlink/internal/team"
+	"csirtlink/internal/tlp"
+)
+
+// Kind is a way out of the node.
+type Kind string
+
+// The ways out that have a rule.
+const (
+	// Federation is a signed envelope to a peer team's node.
+	Federation Kind = "federation"
+	// FallbackMail is e-mail to a partner team's published hotline address, sent when
+	// its node does not answer.
+	FallbackMail Kind = "fallback-mail"
+	// PersonMail is e-mail to one of our own people.
+	PersonMail Kind = "person-mail"
+	// Webhook is a webhook of one of our own people: a chat channel or an SMS gateway.
+	Webhook Kind = "webhook"
+)
+
+// Verdict is how much of an item may go.
+type Verdict int
+
+// Verdicts, from least to most. The zero value refuses.
+const (
+	// Refuse: nothing goes, not even word that the item exists.
+	Refuse Verdict = iota
+	// NoticeOnly: the destination may be told that something exists and how to act on
+	// it (its id, sender, severity, label, how to acknowledge); its content stays home.
+	NoticeOnly
+	// Full: the item goes as the channel carries it.
+	Full
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Refuse:
+		return "refuse"
+	case NoticeOnly:
+		return "notice-only"
+	case Full:
+		return "full"
+	}
+	return fmt.Sprintf("verdict(%d)", int(v))
+}
+
+// Request is one question: may this item go to that destination, and how much of it?
+type Request struct {
+	Item    tlp.Item
+	Context Context
+	To      Destination
+}
+
+// Context is what the decision needs to know about the teams around the item.
+type Context struct {
+	Self         string   // this node's team: our own people's channels lead here
+	Peers        []string // active peers: configured and not revoked
+	Community    []string // active peers that receive TLP:GREEN
+	Participants []string // teams taking part in the item's incident, or a page's recipients
+}
+
+// NewContext is the context of an item on a node whose teams dir describes.
+func NewContext(dir *team.Directory, participants []string) Context {
+	c := Context{Self: dir.Self.ID, Community: dir.Community(), Participants: participants}
+	for _, p := range dir.Peers() {
+		if !p.Revoked {
+			c.Peers = append(c.Peers, p.ID)
+		}
+	}
+	return c
+}
+
+// Destination is where the item would go.
+type Destination struct {
+	Kind Kind
+	Team string // the team that receives it: a peer, or this node's own team for our people
+	// Encrypted: the content travels end-to-end encrypted to the recipient (OpenPGP to a
+	// key on file), not merely over TLS between relays.
+	Encrypted bool
+}
+
+// Decision is the answer to a Request. Only Decide makes one that allows anything: the
+// zero Decision refuses, so a sender handed none sends nothing.
+type Decision struct {
+	verdict   Verdict
+	reason    string
+	kind      Kind
+	team      string
+	encrypted bool
+	headline  bool
+}
+
+// Verdict is how much may go.
+func (d Decision) Verdict() Verdict { return d.verdict }
+
+// Allowed reports whether anything at all may go (a notice or the content).
+func (d Decision) Allowed() bool { return d.verdict == NoticeOnly || d.verdict == Full }
+
+// Full reports whether the content may go.
+func (d Decision) Full() bool { return d.verdict == Full }
+
+// Headline reports whether the item's summary may also go where more people see it
+// than open the message: a mail subject (shown on lock screens, and in clear on the
+// wire unless the mail is encrypted) or a chat line. Only when Full.
+func (d Decision) Headline() bool { return d.verdict == Full && d.headline }
+
+// Kind is the way out the decision is for.
+func (d Decision) Kind() Kind { return d.kind }
+
+// Team is the destination team the decision is for.
+func (d Decision) Team() string { return d.team }
+
+// Encrypted reports whether the decision counted on end-to-end encryption: a sender
+// must then encrypt, or not send.
+func (d Decision) Encrypted() bool { return d.encrypted }
+
+// Reason says why, in words for logs, errors and the audit log.
+func (d Decision) Reason() string {
+	if d.reason == "" {
+		return "no egress decision was made"
+	}
+	return d.reason
+}
+
+func (d Decision) String() string { return d.verdict.String() + ": " + d.Reason() }
+
+// restricted labels keep their content off channels seen by more than the recipient.
+// An invalid label counts as restricted, as the tlp package ranks it above RED.
+func restricted(l tlp.Label) bool {
+	return l == tlp.AmberStrict || l == tlp.Red || !l.Valid()
+}
+
+// Decide answers a Request. It is the only caller of tlp.MayShare: whatever leaves the
+// node, by any channel, is decided here. Anything it does not recognise is refused.
+func Decide(r Request) Decision {
+	d := Decision{kind: r.To.Kind, team: r.To.Team, encrypted: r.To.Encrypted}
+	refuse := func(format string, args ...any) Decision {
+		d.verdict, d.reason, d.headline = Refuse, fmt.Sprintf(format, args...), false
+		return d
+	}
+	dest, c, label := r.To.Team, r.Context, r.Item.Label
+	if dest == "" {
+		return refuse("no destination team")
+	}
+	switch r.To.Kind {
+	case Federation, FallbackMail:
+		if dest == c.Self {
+			return refuse("%s is this node's own team, not a peer", dest)
+		}
+		if !slices.Contains(c.Peers, dest) {
+			return refuse("%s is not an active peer (unknown or revoked)", dest)
+		}
+	case PersonMail, Webhook:
+		if c.Self == "" || dest != c.Self {
+			return refuse("%s goes only to our own people (team %q), not to %s", r.To.Kind, c.Self, dest)
+		}
+	default:
+		return refuse("no egress rule for the way out %q", r.To.Kind)
+	}
+	if !tlp.MayShare(r.Item, dest, tlp.Audience{Participants: c.Participants, Community: c.Community}) {
+		return refuse("TLP:%s does not allow it to go to %s", label, dest)
+	}
+	switch r.To.Kind {
+	case FallbackMail, PersonMail:
+		if restricted(label) && !r.To.Encrypted {
+			d.verdict, d.reason = NoticeOnly, fmt.Sprintf("TLP:%s content does not travel in mail that is not encrypted to the recipient", label)
+			return d
+		}
+		d.verdict, d.headline = Full, !restricted(label)
+		d.reason = fmt.Sprintf("TLP:%s allows %s", label, dest)
+		if restricted(label) {
+			d.reason += "; encrypted, with no summary in the subject"
+		}
+		return d
+	case Webhook:
+		if restricted(label) {
+			d.verdict, d.reason = NoticeOnly, fmt.Sprintf("TLP:%s content is not posted to webhooks: chat channels and gateways reach more people than the recipient", label)
+			return d
+		}
+		d.verdict, d.headline, d.reason = Full, true, fmt.Sprintf("TLP:%s allows %s", label, dest)
+		return d
+	default: // Federation: the envelope goes to the team's own node.
+		d.verdict, d.headline, d.reason = Full, !restricted(label), fmt.Sprintf("TLP:%s allows %s", label, dest)
+		return d
+	}
+}
+
+// MayHold is the rule read from the receiving side: would the rule have let item come to
+// holder? A node asks it of everything a peer sends, so that an item its label keeps from
+// this team is rejected on arrival whoever relayed it. It is the same rule as Decide's,
+// not a second one.
+func MayHold(item tlp.Item, holder string, participants []string) bool {
+	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
+}

@@ -1,0 +1,218 @@
+package egress
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"csirtlink/internal/identity"
+	"csirtlink/internal/team"
+	"csirtlink/internal/tlp"
+)
+
+var ctx = Context{Self: "cn", Peers: []string{"jp", "kr", "ph"}, Community: []string{"jp", "kr"}, Participants: []string{"cn", "jp"}}
+
+func TestDecide(t *testing.T) {
+	amber := tlp.Item{Label: tlp.Amber, Author: "cn"}
+	red := func(to ...string) tlp.Item { return tlp.Item{Label: tlp.Red, Author: "jp", Recipients: to} }
+	strict := tlp.Item{Label: tlp.AmberStrict, Author: "jp", Recipients: []string{"cn", "jp"}}
+	tests := []struct {
+		name     string
+		item     tlp.Item
+		to       Destination
+		want     Verdict
+		headline bool
+		reason   string
+	}{
+		{"federation to a participant", amber, Destination{Kind: Federation, Team: "jp"}, Full, true, "allows jp"},
+		{"federation beyond the TLP", amber, Destination{Kind: Federation, Team: "kr"}, Refuse, false, "does not allow"},
+		{"federation to a revoked peer", tlp.Item{Label: tlp.Clear, Author: "cn"}, Destination{Kind: Federation, Team: "xx"}, Refuse, false, "not an active peer"},
+		{"federation to ourselves", tlp.Item{Label: tlp.Clear, Author: "cn"}, Destination{Kind: Federation, Team: "cn"}, Refuse, false, "own team"},
+		{"fallback mail, AMBER, clear text", amber, Destination{Kind: FallbackMail, Team: "jp"}, Full, true, "allows"},
+		{"fallback mail, RED, clear text", red("jp"), Destination{Kind: FallbackMail, Team: "jp"}, NoticeOnly, false, "not encrypted"},
+		{"fallback mail, RED, encrypted", red("jp"), Destination{Kind: FallbackMail, Team: "jp", Encrypted: true}, Full, false, "no summary in the subject"},
+		{"fallback mail to a revoked partner", amber, Destination{Kind: FallbackMail, Team: "xx", Encrypted: true}, Refuse, false, "not an active peer"},
+		{"fallback mail beyond the TLP", red("jp"), Destination{Kind: FallbackMail, Team: "kr", Encrypted: true}, Refuse, false, "does not allow"},
+		{"our person, RED, clear text", red("cn"), Destination{Kind: PersonMail, Team: "cn"}, NoticeOnly, false, "not encrypted"},
+		{"our person, AMBER+STRICT, encrypted", strict, Destination{Kind: PersonMail, Team: "cn", Encrypted: true}, Full, false, "allows"},
+		{"our person, RED not naming us", red("jp"), Destination{Kind: PersonMail, Team: "cn", Encrypted: true}, Refuse, false, "does not allow"},
+		{"person mail to another team", amber, Destination{Kind: PersonMail, Team: "jp"}, Refuse, false, "our own people"},
+		{"webhook, AMBER", tlp.Item{Label: tlp.Amber, Author: "jp"}, Destination{Kind: Webhook, Team: "cn"}, Full, true, "allows"},
+		{"webhook, RED", red("cn"), Destination{Kind: Webhook, Team: "cn", Encrypted: true}, NoticeOnly, false, "webhooks"},
+		{"webhook, AMBER+STRICT", strict, Destination{Kind: Webhook, Team: "cn"}, NoticeOnly, false, "webhooks"},
+		{"webhook of another team", amber, Destination{Kind: Webhook, Team: "jp"}, Refuse, false, "our own people"},
+		{"a way out with no rule", tlp.Item{Label: tlp.Clear, Author: "cn"}, Destination{Kind: "taxii", Team: "jp"}, Refuse, false, "no egress rule"},
+		{"no destination", tlp.Item{Label: tlp.Clear, Author: "cn"}, Destination{Kind: Federation}, Refuse, false, "no destination"},
+		{"invalid label", tlp.Item{Label: "WHITE", Author: "jp"}, Destination{Kind: PersonMail, Team: "cn", Encrypted: true}, Refuse, false, "does not allow"},
+	}
+	for _, tc := range tests {
+		d := Decide(Request{Item: tc.item, Context: ctx, To: tc.to})
+		if d.Verdict() != tc.want || d.Headline() != tc.headline || !strings.Contains(d.Reason(), tc.reason) {
+			t.Errorf("%s: %v (headline %v), want %v (headline %v) with a reason containing %q", tc.name, d, d.Headline(), tc.want, tc.headline, tc.reason)
+		}
+		if d.Kind() != tc.to.Kind || d.Team() != tc.to.Team || d.Encrypted() != tc.to.Encrypted {
+			t.Errorf("%s: the decision is for %s/%s/%v, asked for %+v", tc.name, d.Kind(), d.Team(), d.Encrypted(), tc.to)
+		}
+	}
+}
+
+func TestZeroDecisionRefuses(t *testing.T) {
+	var d Decision
+	if d.Allowed() || d.Full() || d.Headline() || d.Verdict() != Refuse || d.Reason() == "" {
+		t.Fatalf("the zero Decision: %v allowed=%v full=%v", d, d.Allowed(), d.Full())
+	}
+}
+
+func TestNewContextLeavesRevokedPeersOut(t *testing.T) {
+	key := func() string {
+		k, err := identity.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Public()
+	}
+	no := false
+	dir, err := team.NewDirectory(team.Team{ID: "cn", Name: "CN", Timezone: "UTC", PublicKey: key()}, []team.Peer{
+		{Team: team.Team{ID: "jp", Name: "JP", Timezone: "UTC", URL: "http://127.0.0.1:1", PublicKey: key()}},
+		{Team: team.Team{ID: "kr", Name: "KR", Timezone: "UTC", URL: "http://127.0.0.1:2", PublicKey: key()}, Revoked: true},
+		{Team: team.Team{ID: "us", Name: "US", Timezone: "UTC", URL: "http://127.0.0.1:3", PublicKey: key()}, Community: &no},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewContext(dir, []string{"jp"})
+	if c.Self != "cn" || !slices.Equal(c.Peers, []string{"jp", "us"}) || !slices.Equal(c.Community, []string{"jp"}) || !slices.Equal(c.Participants, []string{"jp"}) {
+		t.Fatalf("context %+v", c)
+	}
+	clear := tlp.Item{Label: tlp.Clear, Author: "cn"}
+	for _, k := range []Kind{Federation, FallbackMail} {
+		if d := Decide(Request{Item: clear, Context: c, To: Destination{Kind: k, Team: "kr", Encrypted: true}}); d.Allowed() {
+			t.Errorf("%s to the revoked kr: %v", k, d)
+		}
+	}
+}
+
+// TestDecideProperties checks the decision's invariants over random teams, labels,
+// lists and destinations, with tlp.MayShare as the oracle for the team rule. A fixed
+// seed keeps failures reproducible.
+func TestDecideProperties(t *testing.T) {
+	const cases = 40000
+	pool := []string{"cn", "jp", "kr", "ph", "sg", "vn"}
+	labels := []tlp.Label{tlp.Clear, tlp.Green, tlp.Amber, tlp.AmberStrict, tlp.Red, "", "WHITE"}
+	kinds := []Kind{Federation, FallbackMail, PersonMail, Webhook, "taxii", ""}
+	rng := rand.New(rand.NewPCG(3, 4))
+	subset := func() []string {
+		var s []string
+		for _, team := range pool {
+			if rng.IntN(5) < 2 {
+				s = append(s, team)
+			}
+		}
+		rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+		return s
+	}
+	seen := map[Kind]map[Verdict]int{}
+
+	for i := range cases {
+		c := Context{Self: pool[rng.IntN(len(pool))], Peers: subset(), Community: subset(), Participants: subset()}
+		// The directory never lists us among our peers.
+		c.Peers = slices.DeleteFunc(c.Peers, func(p string) bool { return p == c.Self })
+		item := tlp.Item{Label: labels[rng.IntN(len(labels))], Author: pool[rng.IntN(len(pool))], Recipients: subset()}
+		to := Destination{Kind: kinds[rng.IntN(len(kinds))], Team: pool[rng.IntN(len(pool))], Encrypted: rng.IntN(2) == 0}
+		if rng.IntN(4) == 0 && (to.Kind == PersonMail || to.Kind == Webhook) {
+			to.Team = c.Self // make our own channels common enough
+		}
+		if rng.IntN(20) == 0 {
+			to.Team = ""
+		}
+		req := Request{Item: item, Context: c, To: to}
+		d := Decide(req)
+		if seen[to.Kind] == nil {
+			seen[to.Kind] = map[Verdict]int{}
+		}
+		seen[to.Kind][d.Verdict()]++
+		fail := func(why string) {
+			t.Fatalf("case %d: %s\nrequest %+v\ndecision %v (headline %v)", i, why, req, d, d.Headline())
+		}
+		mayShare := tlp.MayShare(item, to.Team, tlp.Audience{Participants: c.Participants, Community: c.Community})
+		peer := slices.Contains(c.Peers, to.Team)
+
+		// Never more than the team rule allows, and never to a team that is not ours or
+		// an active peer, nor by a way out without a rule.
+		if d.Allowed() && !mayShare {
+			fail("allowed what tlp.MayShare refuses")
+		}
+		switch to.Kind {
+		case Federation, FallbackMail:
+			if d.Allowed() && !peer {
+				fail("allowed to a team that is not an active peer")
+			}
+		case PersonMail, Webhook:
+			if d.Allowed() && to.Team != c.Self {
+				fail("our own people's channel allowed to another team")
+			}
+		default:
+			if d.Allowed() {
+				fail("allowed by a way out with no rule")
+			}
+		}
+		// Nothing withheld without cause: whatever the team rule allows to a valid
+		// destination goes at least as a notice.
+		valid := to.Team != "" && ((to.Kind == Federation || to.Kind == FallbackMail) && peer ||
+			(to.Kind == PersonMail || to.Kind == Webhook) && to.Team == c.Self)
+		if valid && mayShare && !d.Allowed() {
+			fail("refused what the team rule allows")
+		}
+		// Restricted content stays off channels that reach more than the recipient.
+		strict := item.Label == tlp.AmberStrict || item.Label == tlp.Red || !item.Label.Valid()
+		if d.Full() && strict && (to.Kind == Webhook || (to.Kind == FallbackMail || to.Kind == PersonMail) && !to.Encrypted) {
+			fail("restricted content allowed on a channel that is not end-to-end encrypted")
+		}
+		if d.Headline() && (strict || !d.Full()) {
+			fail("a restricted or withheld summary allowed in a headline")
+		}
+		if d.Reason() == "" || d.Kind() != to.Kind || d.Team() != to.Team || d.Encrypted() != to.Encrypted {
+			fail("decision without a reason or for another destination")
+		}
+		// Encryption never makes the answer smaller, and a webhook never carries more
+		// than mail to the same person.
+		enc := req
+		enc.To.Encrypted = true
+		if Decide(enc).Verdict() < d.Verdict() {
+			fail("encrypting lowered the verdict")
+		}
+		if to.Kind == Webhook {
+			m := req
+			m.To.Kind = PersonMail
+			if d.Verdict() > Decide(m).Verdict() {
+				fail("a webhook got more than mail to the same person")
+			}
+		}
+		// The answer does not depend on list order.
+		rev := req
+		rev.Context = Context{Self: c.Self, Peers: slices.Clone(c.Peers), Community: slices.Clone(c.Community), Participants: slices.Clone(c.Participants)}
+		slices.Reverse(rev.Context.Peers)
+		slices.Reverse(rev.Context.Community)
+		slices.Reverse(rev.Context.Participants)
+		if Decide(rev).Verdict() != d.Verdict() {
+			fail("the verdict depends on list order")
+		}
+	}
+	// Proves the generator reaches every verdict on every way out that has a rule, so
+	// the implications above are not satisfied vacuously.
+	for _, k := range []Kind{Federation, FallbackMail, PersonMail, Webhook} {
+		want := []Verdict{Refuse, NoticeOnly, Full}
+		if k == Federation {
+			want = []Verdict{Refuse, Full}
+		}
+		for _, v := range want {
+			if seen[k][v] == 0 {
+				t.Errorf("%s: the generator never produced %s (%v)", k, v, seen[k])
+			}
+		}
+	}
+	if seen[Federation][NoticeOnly] != 0 {
+		t.Errorf("federation sends whole envelopes or nothing, yet produced notices: %v", seen[Federation])
+	}
+}
