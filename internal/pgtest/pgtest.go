@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -41,12 +42,33 @@ func Base(t testing.TB) string {
 func DSN(t testing.TB) string {
 	t.Helper()
 	base := Base(t)
+	dsn, drop, err := NewSchema(context.Background(), base, "t_")
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s=%s (start it, or unset %s outside CI): %v", EnvDSN, redacted(base), EnvDSN, err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("drop the test's schema: %v", err)
+		}
+	})
+	return dsn
+}
+
+// NewSchema makes a new empty schema, named prefix and random letters, in the database
+// dsn names, and returns a DSN whose connections use it and a function that drops it.
+// The benchmarks use it too, to run a node on PostgreSQL without touching what else the
+// database holds.
+func NewSchema(ctx context.Context, dsn, prefix string) (string, func() error, error) {
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin(t, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-	t.Cleanup(func() { admin(t, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE") })
-	return WithSchema(base, schema)
+	schema := prefix + hex.EncodeToString(b[:])
+	if err := exec(ctx, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return "", nil, err
+	}
+	drop := func() error {
+		return exec(context.Background(), dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	}
+	return WithSchema(dsn, schema), drop, nil
 }
 
 // WithSchema returns dsn with its connections' search_path set to schema.
@@ -62,18 +84,18 @@ func WithSchema(dsn, schema string) string {
 	return dsn + " search_path=" + schema
 }
 
-func admin(t testing.TB, dsn, stmt string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func exec(ctx context.Context, dsn, stmt string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("PostgreSQL at %s=%s is not reachable (start it, or unset %s outside CI): %v", EnvDSN, redacted(dsn), EnvDSN, err)
+		return err
 	}
 	defer c.Close(ctx)
 	if _, err := c.Exec(ctx, stmt); err != nil {
-		t.Fatalf("%s: %v", stmt, err)
+		return fmt.Errorf("%s: %w", stmt, err)
 	}
+	return nil
 }
 
 // redacted shows a URL DSN without its password, and no key=value DSN at all.
