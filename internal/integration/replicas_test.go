@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,5 +196,80 @@ func TestTwoReplicasApplyOnceAndPageOnce(t *testing.T) {
 	}
 	if len(made) == 0 {
 		t.Fatal("no notification attempts recorded")
+	}
+}
+
+// TestKilledReplicaTheOtherFinishesTheEscalation runs jp as two replicas on one
+// PostgreSQL database, one of them a separate process. That process takes the page and
+// notifies level 1, and is killed with SIGKILL. The other replica, in this process,
+// takes the engine lease once it expires and notifies level 2, and nobody is notified
+// twice.
+func TestKilledReplicaTheOtherFinishesTheEscalation(t *testing.T) {
+	dir := t.TempDir()
+	clk := newFileClock(t, filepath.Join(dir, "clock"), night)
+	h := startHotlineNetWithClock(t, testnet.Options{Dir: dir, Databases: onPostgres(t, "jp")}, clk)
+	h.setupJP(t)
+	cn, jp := h.Node("cn"), h.Node("jp")
+	if err := h.Stop("jp"); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+jp.ConfigPath, "CSIRTLINK_CHILD_CLOCK="+clk.path)
+	var childLog syncBuffer
+	child.Stderr = &childLog
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("child replica's log:\n%s", childLog.String())
+		}
+	})
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	eventually(t, 10*time.Second, "child replica up", func() error {
+		resp, err := http.Get(jp.URL + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	var sent pageView
+	if code := call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp"}, "severity": "critical",
+		"summary": "Ransomware at a JP hospital's supplier"}, &sent); code != 201 {
+		t.Fatalf("send: %d", code)
+	}
+	eventually(t, 10*time.Second, "level 1 notified by the child replica", func() error {
+		if len(h.mail.to("tanaka@jp.example")) != 1 || len(h.hooks.calls()) != 1 {
+			return fmt.Errorf("%d mails, %d webhooks", len(h.mail.to("tanaka@jp.example")), len(h.hooks.calls()))
+		}
+		return nil
+	})
+	// The second replica starts while the child holds the engine lease.
+	second, view := openReplica(t, h, jp)
+	if p := getPage(t, view, sent.ID); p.ID != sent.ID {
+		t.Fatalf("the second replica does not see the page: %+v", p)
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+
+	// Level 2 falls due, and the dead replica's lease runs out.
+	clk.Advance(16 * time.Minute)
+	second.Engine.Wake()
+	eventually(t, 10*time.Second, "level 2 notified by the second replica", func() error {
+		if n := len(h.mail.to("kato@jp.example")); n != 1 {
+			return fmt.Errorf("%d", n)
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n, w := len(h.mail.to("tanaka@jp.example")), len(h.hooks.calls()); n != 1 || w != 1 {
+		t.Fatalf("tanaka notified again by the second replica: %d mails, %d webhooks", n, w)
+	}
+	p := getPage(t, view, sent.ID)
+	if p.Escalation == nil || p.Escalation.Round != 1 || p.Escalation.Level != 0 {
+		t.Fatalf("escalation after level 2: %+v", p.Escalation)
 	}
 }

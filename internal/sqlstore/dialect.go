@@ -36,6 +36,13 @@ type dialect interface {
 	// (a deadlock victim, a serialization failure).
 	retryable(err error) bool
 
+	// cachesStatements is true when sqlstore prepares each statement once through
+	// database/sql (stmtCache). False when the driver caches prepared statements per
+	// connection itself: preparing through the pool from inside a transaction takes a
+	// second connection, and with every connection held by transactions waiting on the
+	// one that needs it, the pool starves.
+	cachesStatements() bool
+
 	// tablesSQL lists the schema's tables (name) and, for each foreign key, the table it
 	// references (refers, "" for none), for copying a node table by table.
 	tablesSQL() string
@@ -81,6 +88,8 @@ func (sqliteDialect) serialWriter() bool       { return true }
 func (sqliteDialect) forUpdate() string        { return "" }
 func (sqliteDialect) lockSQL() string          { return "" }
 func (sqliteDialect) retryable(err error) bool { return false }
+
+func (sqliteDialect) cachesStatements() bool { return true }
 
 func (sqliteDialect) tablesSQL() string {
 	return `SELECT m.name, COALESCE(f."table", '') FROM sqlite_master m LEFT JOIN pragma_foreign_key_list(m.name) f ` +
@@ -153,6 +162,10 @@ func (postgresDialect) forUpdate() string       { return " FOR UPDATE" }
 func (postgresDialect) lockSQL() string {
 	return `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ?, 0))`
 }
+
+// cachesStatements is false: pgx prepares and caches every statement on each connection
+// by itself (QueryExecModeCacheStatement), on the connection the statement runs on.
+func (postgresDialect) cachesStatements() bool { return false }
 
 func (postgresDialect) tablesSQL() string {
 	return `SELECT t.table_name, COALESCE(r.table_name, '') FROM information_schema.tables t ` +

@@ -38,6 +38,11 @@ type DB struct {
 	notifier *pgNotifier
 	// where names the database for people, without credentials.
 	where string
+	// txSlots bounds the transactions open at once where writers run concurrently
+	// (PostgreSQL): transactions queued on one hot row each hold a connection, and
+	// without a bound they would take every connection of the pool, leaving none for
+	// the reads that deliver what they wrote. Nil on SQLite (writer queues them).
+	txSlots chan struct{}
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -108,6 +113,9 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 		c.writer.Lock()
 		defer c.writer.Unlock()
 	}
+	if !c.d.cachesStatements() {
+		return c.q.ExecContext(ctx, c.stmts.rebind(q), args...)
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -116,6 +124,9 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if !c.d.cachesStatements() {
+		return c.q.QueryContext(ctx, c.stmts.rebind(q), args...)
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -124,6 +135,9 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if !c.d.cachesStatements() {
+		return c.q.QueryRowContext(ctx, c.stmts.rebind(q), args...)
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		// QueryRowContext on the plain querier reports the same preparation error
@@ -141,6 +155,18 @@ type stmtCache struct {
 	d  dialect
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// rebound keeps each query text as the dialect writes it, where statements are not
+	// prepared here (dialect.cachesStatements).
+	rebound sync.Map
+}
+
+func (sc *stmtCache) rebind(q string) string {
+	if r, ok := sc.rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := sc.d.rebind(q)
+	sc.rebound.Store(q, r)
+	return r
 }
 
 func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -233,7 +259,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sdb := stdlib.OpenDB(*cfg)
 	// Enough for the engine, the federation senders and a busy console at once, and
 	// few enough that several replicas stay well inside max_connections (100 by default).
-	sdb.SetMaxOpenConns(16)
+	sdb.SetMaxOpenConns(pgMaxConns)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sdb.PingContext(ctx); err != nil {
@@ -244,10 +270,14 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, redact(err, cfg.Password)
 	}
+	db.txSlots = make(chan struct{}, pgMaxConns-pgReadConns)
 	db.notifier = newPGNotifier(cfg, db)
 	db.where = "PostgreSQL " + where(cfg)
 	return db, nil
 }
+
+// A replica's connections to PostgreSQL, and how many of them transactions never take.
+const pgMaxConns, pgReadConns = 16, 4
 
 // where names a PostgreSQL server and database for messages, without credentials.
 func where(cfg *pgx.ConnConfig) string {
@@ -331,6 +361,14 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 	if db.d.serialWriter() {
 		db.writer.Lock()
 		defer db.writer.Unlock()
+	}
+	if db.txSlots != nil {
+		select {
+		case db.txSlots <- struct{}{}:
+			defer func() { <-db.txSlots }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sqlstore: begin: %w", ctx.Err())
+		}
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
