@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -232,5 +233,62 @@ func TestPostgresChangesReachOtherReplicas(t *testing.T) {
 	}
 	if (&DB{}).Changes() != nil {
 		t.Error("a store without a change feed returned one")
+	}
+}
+
+// TestPostgresHotRowDoesNotStarveThePool queues many more transactions on one incident's
+// row lock than the pool has connections, with lone reads going on meanwhile: all finish.
+//
+// Regression: statements were prepared through the pool; the transaction holding the
+// lock needed a second connection to prepare its next statement while every connection
+// was held by a transaction waiting for that lock, and the node stalled.
+func TestPostgresHotRowDoesNotStarveThePool(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	db := openPostgres(t, pgtest.DSN(t))
+	if err := db.CreateIncident(ctx, store.Incident{ID: "hot", Coordinator: "cn", Status: "open", TLP: "AMBER", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnsureLink(ctx, "jp"); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 3 * pgMaxConns
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	for range writers {
+		wg.Go(func() {
+			errs <- db.InTx(ctx, func(tx store.Tx) error {
+				in, err := tx.GetIncident(ctx, "hot")
+				if err != nil {
+					return err
+				}
+				in.LastPosition++
+				if err := tx.UpdateIncident(ctx, in); err != nil {
+					return err
+				}
+				_, err = tx.TakeSeq(ctx, "jp")
+				return err
+			})
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			if _, err := db.GetLink(ctx, "jp"); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("stalled or failed: %v", err)
+		}
+	}
+	in, err := db.GetIncident(ctx, "hot")
+	if err != nil || in.LastPosition != writers {
+		t.Fatalf("last position %d (%v), want %d", in.LastPosition, err, writers)
 	}
 }
