@@ -1,7 +1,7 @@
 // Package store defines the records a node keeps and one interface per aggregate over them.
 //
 // Services take the narrowest interface they need; sqlstore implements them all, for
-// SQLite today and PostgreSQL later, and storetest is the suite both must pass.
+// SQLite and PostgreSQL, and storetest is the suite both must pass.
 package store
 
 import (
