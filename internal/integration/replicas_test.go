@@ -56,7 +56,7 @@ func TestTwoReplicasApplyOnceAndPageOnce(t *testing.T) {
 	ctx := context.Background()
 	h := startHotlineNet(t, testnet.Options{Databases: onPostgres(t, "jp")})
 	h.setupJP(t)
-	cn, jp := h.Node("cn"), h.Node("jp")
+	cn := h.Node("cn")
 	cnKey, err := identity.Load(filepath.Join(h.dir, "cn", "node.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestTwoReplicasApplyOnceAndPageOnce(t *testing.T) {
 	if err := h.Restart(ctx, "jp"); err != nil {
 		t.Fatal(err)
 	}
-	jp = h.Node("jp")
+	jp := h.Node("jp")
 	replica2, jp2 := openReplica(t, h, jp)
 
 	var wg sync.WaitGroup
