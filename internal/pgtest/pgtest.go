@@ -2,8 +2,8 @@
 // database that CSIRTLINK_TEST_POSTGRES names, dropped when the test ends. Tests in
 // separate schemas run in parallel without seeing each other.
 //
-// Without CSIRTLINK_TEST_POSTGRES a test that needs PostgreSQL is skipped, unless CI is
-// set: in CI it fails, so that the PostgreSQL half of the suite is never skipped there in
+// Without CSIRTLINK_TEST_POSTGRES the local server at 127.0.0.1:5432 is used if it answers;
+// without either a test that needs PostgreSQL is skipped, unless CI is set: in CI it fails, so that the PostgreSQL half of the suite is never skipped there in
 // silence (.ci/run sets both).
 package pgtest
 
@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,15 +26,29 @@ import (
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const EnvDSN = "CSIRTLINK_TEST_POSTGRES"
 
+// LocalDSN is the PostgreSQL that this project's machines run (trust auth, database
+// test). Without CSIRTLINK_TEST_POSTGRES the tests use it when it answers, so a plain
+// `go test ./...` on such a machine runs the PostgreSQL half of the suite too.
+const LocalDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&connect_timeout=2"
+
+var (
+	localOnce sync.Once
+	localOK   bool
+)
+
 // Base returns the test database's DSN, skipping (or, in CI, failing) the test without one.
 func Base(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(EnvDSN)
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI is set and %s is not: the PostgreSQL tests must run in CI (.ci/run sets it)", EnvDSN)
+		localOnce.Do(func() { localOK = exec(context.Background(), LocalDSN, "SELECT 1") == nil })
+		if localOK {
+			return LocalDSN
 		}
-		t.Skipf("%s not set: PostgreSQL tests skipped", EnvDSN)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI is set, %s is not, and no PostgreSQL answers at 127.0.0.1:5432: the PostgreSQL tests must run in CI (.ci/run sets it)", EnvDSN)
+		}
+		t.Skipf("%s not set and no PostgreSQL at 127.0.0.1:5432: PostgreSQL tests skipped", EnvDSN)
 	}
 	return dsn
 }
