@@ -1,0 +1,114 @@
+package feed
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2024, 5, 1, 0, 1, 2, 0, time.UTC)
+	for _, s := range []string{
+		"2024-05-01 00:01:02", "2024-05-01T00:01:02", "2024-05-01T00:01:02Z", "2024-05-01T00:01:02+00:00",
+		"2024-05-01T09:01:02+09:00", "2024-05-01 00:01:02.000Z", "1714521662",
+	} {
+		got, err := ParseTime(s)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "2024-02-30 00:00:00", "2024-05-01 24:00:00", "yesterday", "1900-01-01T00:00:00Z", "-5"} {
+		if _, err := ParseTime(s); err == nil {
+			t.Errorf("ParseTime(%q): no error", s)
+		}
+	}
+	if got, err := ParseTime("2024-02-29 12:00:00"); err != nil || got.Day() != 29 {
+		t.Errorf("leap day: %v, %v", got, err)
+	}
+}
+
+func TestValues(t *testing.T) {
+	if ip, err := ParseIP("::ffff:192.0.2.1"); err != nil || !ip.Is4() {
+		t.Errorf("4in6: %v, %v", ip, err)
+	}
+	for _, bad := range []string{"fe80::1%eth0", "192.0.2", ""} {
+		if _, err := ParseIP(bad); err == nil {
+			t.Errorf("ParseIP(%q): no error", bad)
+		}
+	}
+	if p, err := ParsePort("65535"); err != nil || p != 65535 {
+		t.Errorf("port: %v %v", p, err)
+	}
+	for _, bad := range []string{"65536", "-1", "1.5", "99999999999"} {
+		if _, err := ParsePort(bad); err == nil {
+			t.Errorf("ParsePort(%q): no error", bad)
+		}
+	}
+	if a, err := ParseASN("as4200000000"); err != nil || a != 4200000000 {
+		t.Errorf("asn: %v %v", a, err)
+	}
+	if _, err := ParseASN("4294967296"); err == nil {
+		t.Error("ASN over 32 bits accepted")
+	}
+	if c, ok := CountryCode("jP"); !ok || c != "JP" {
+		t.Errorf("CountryCode = %q %v", c, ok)
+	}
+	for _, bad := range []string{"J", "JPN", "J1", "é"} {
+		if _, ok := CountryCode(bad); ok {
+			t.Errorf("CountryCode(%q) accepted", bad)
+		}
+	}
+	hosts := map[string]string{
+		"http://Phish.Example.CN/login":  "phish.example.cn",
+		"https://u:p@a.example.jp:8443/": "a.example.jp",
+		"http://192.0.2.1/x":             "",
+		"http://[2001:db8::1]/":          "",
+		"example.jp/no-scheme":           "",
+	}
+	for in, want := range hosts {
+		if got := HostOfURL(in); got != want {
+			t.Errorf("HostOfURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// fake is a format that scores every input the same.
+type fake struct {
+	name  string
+	score int
+}
+
+func (f fake) Name() string                                    { return f.name }
+func (f fake) Detect([]byte) int                               { return f.score }
+func (f fake) NewParser(*bufio.Reader, Config) (Parser, error) { return nil, nil }
+
+func TestRegistryDetect(t *testing.T) {
+	r := NewRegistry(fake{"a", 50}, fake{"b", 50}, fake{"c", 10})
+	if _, err := r.Detect([]byte("x")); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("tie: %v", err)
+	}
+	r = NewRegistry(fake{"a", 50}, fake{"b", 60})
+	if f, err := r.Detect([]byte("x")); err != nil || f.Name() != "b" {
+		t.Errorf("best: %v, %v", f, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a duplicate name did not panic")
+		}
+	}()
+	NewRegistry(fake{"a", 1}, fake{"a", 2})
+}
+
+func TestConfigNormalize(t *testing.T) {
+	c, err := Config{}.Normalize()
+	if err != nil || c.TLP != "AMBER" || c.BatchSize != DefaultBatchSize || c.MaxRecordBytes != DefaultMaxRecordBytes {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	_, err = Config{BatchSize: -1, MaxRecordBytes: 1, MaxErrors: -2, Report: "../x"}.Normalize()
+	for _, field := range []string{"batch_size", "max_record_bytes", "max_errors", "report"} {
+		if err == nil || !strings.Contains(err.Error(), field+":") {
+			t.Errorf("error %v does not name %s", err, field)
+		}
+	}
+}
