@@ -1,7 +1,6 @@
 package enrich
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +72,7 @@ func NewRIRBuilder() *RIRBuilder { return &RIRBuilder{nets: new(bart.Table[uint1
 // reference data is read whole or not at all.
 func (b *RIRBuilder) Add(r io.Reader, name string) (RIRStats, error) {
 	var st RIRStats
-	rr := record.NewReader(bufio.NewReaderSize(r, 64<<10), false, maxRIRLine)
+	rr := record.NewReader(r, false, maxRIRLine)
 	recs := make([]record.Record, 512)
 	header := false
 	var fields []string

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bufio"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +112,41 @@ func TestConfigNormalize(t *testing.T) {
 			t.Errorf("error %v does not name %s", err, field)
 		}
 	}
+}
+
+func TestFastPathsAgree(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "255.255.255.255", "192.0.2.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1",
+		"1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4 ", "1.2.3.-4", "1.2.3.04", "10.0.0.0"} {
+		fast, ok := parseIPv4(s)
+		slow, err := netip.ParseAddr(s)
+		if ok != (err == nil && slow.Is4()) || (ok && fast != slow) {
+			t.Errorf("parseIPv4(%q) = %v %v; netip: %v %v", s, fast, ok, slow, err)
+		}
+	}
+	for y := 1970; y <= 2400; y += 7 {
+		for m := 1; m <= 12; m++ {
+			for _, d := range []int{1, 28, daysIn(m, y)} {
+				want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+				if got := daysFromCivil(y, m, d); got != want {
+					t.Fatalf("daysFromCivil(%d, %d, %d) = %d, want %d", y, m, d, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzParseIP(f *testing.F) {
+	f.Add("192.0.2.1")
+	f.Add("2001:db8::1")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseIP(s)
+		want, werr := netip.ParseAddr(s)
+		if werr == nil && want.Zone() == "" {
+			if err != nil || got != want.Unmap() {
+				t.Fatalf("ParseIP(%q) = %v %v, netip %v", s, got, err, want)
+			}
+		} else if err == nil {
+			t.Fatalf("ParseIP(%q) = %v, netip refused: %v", s, got, werr)
+		}
+	})
 }

@@ -4,7 +4,6 @@
 package record
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -22,20 +21,24 @@ type Record struct {
 // ErrTooLong is the error of a record longer than the reader's limit.
 var ErrTooLong = errors.New("row longer than the limit")
 
-// chunkBytes bounds the bytes read into one chunk: with the record limit it
-// bounds a reader's memory.
-const chunkBytes = 1 << 20
+// bufBytes is the read buffer's size; the records of one Read come from it,
+// so it also bounds a chunk.
+const bufBytes = 1 << 20
 
-// Reader reads records.
+// Reader reads records. It reads the input in large blocks into its own
+// buffer and cuts records there: one copy from the input, one into the
+// chunk's string.
 type Reader struct {
-	br      *bufio.Reader
-	quoted  bool
-	max     int
-	line    int64
-	started bool
-	done    bool
-	chunk   []byte
-	spans   []span
+	src      io.Reader
+	quoted   bool
+	max      int
+	line     int64
+	buf      []byte
+	pos, end int   // the unread data is buf[pos:end]
+	eof      bool  // the input is exhausted (or failed: err)
+	err      error // the input's error, returned once the records before it are out
+	started  bool  // the byte order mark was looked for
+	spans    []span
 }
 
 type span struct {
@@ -44,128 +47,208 @@ type span struct {
 	err        error
 }
 
-// NewReader reads from br. With quoted, a newline inside double quotes
+// NewReader reads from src. With quoted, a newline inside double quotes
 // continues the record (CSV); without, every line is a record. Records longer
-// than maxBytes are returned with ErrTooLong, and reading resumes on the next
-// line.
-func NewReader(br *bufio.Reader, quoted bool, maxBytes int) *Reader {
-	return &Reader{br: br, quoted: quoted, max: maxBytes}
+// than maxBytes are returned with ErrTooLong, and reading resumes after the
+// line on which they passed the limit.
+func NewReader(src io.Reader, quoted bool, maxBytes int) *Reader {
+	return &Reader{src: src, quoted: quoted, max: maxBytes, buf: make([]byte, max(bufBytes, 2*(maxBytes+3)+4096))}
 }
 
 // Line is the number of lines consumed so far.
 func (r *Reader) Line() int64 { return r.line }
 
+// outcome is what next found at the read position.
+type outcome uint8
+
+const (
+	got      outcome = iota // a record, appended to spans
+	needMore                // the data ends inside a record
+	tooLong                 // the record passes the limit
+	empty                   // no data left at all
+)
+
 // Read fills dst with up to len(dst) records and returns how many. All their
 // texts share one new string, so a chunk of records costs one allocation. It
-// returns io.EOF with n == 0 at the end; blank lines are skipped.
+// returns io.EOF (or the input's error) with n == 0 at the end; blank lines
+// are skipped.
 func (r *Reader) Read(dst []Record) (int, error) {
-	r.chunk, r.spans = r.chunk[:0], r.spans[:0]
-	var err error
-	for len(r.spans) < len(dst) && len(r.chunk) < chunkBytes && !r.done {
-		if err = r.readRecord(); err != nil {
-			break
-		}
+	r.spans = r.spans[:0]
+	if len(dst) == 0 {
+		return 0, nil
 	}
-	s := string(r.chunk)
-	for i, sp := range r.spans {
-		dst[i] = Record{Text: s[sp.start:sp.end], Line: sp.line, Err: sp.err}
-	}
-	if len(r.spans) > 0 {
-		return len(r.spans), nil // a read error shows again on the next call
-	}
-	if err == nil && r.done {
-		err = io.EOF
-	}
-	return 0, err
-}
-
-// readRecord appends one record (or a too-long marker) to the chunk.
-func (r *Reader) readRecord() error {
-	start := len(r.chunk)
-	first := r.line + 1
-	quotes := 0
-	scanning := false // a quote was left open at a line end: follow the CSV grammar
-	var st scanState
-	tooLong := false
 	for {
-		frag, err := r.br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
-			r.chunk = r.chunk[:start]
-			return fmt.Errorf("read: %w", err)
-		}
-		eol := len(frag) > 0 && frag[len(frag)-1] == '\n'
-		if eol || (errors.Is(err, io.EOF) && len(frag) > 0) {
-			r.line++
-		}
-		if !r.started && len(frag) > 0 {
-			frag = bytes.TrimPrefix(frag, []byte("\xEF\xBB\xBF"))
+		if !r.started && (r.end-r.pos >= 3 || r.eof) {
+			if bytes.HasPrefix(r.buf[r.pos:r.end], []byte("\xEF\xBB\xBF")) {
+				r.pos += 3
+			}
 			r.started = true
 		}
-		if !tooLong {
-			if len(r.chunk)-start+len(frag) > r.max+2 { // +2: the line ending is cut below
-				tooLong = true
-				r.chunk = r.chunk[:start]
-			} else {
-				r.chunk = append(r.chunk, frag...)
-			}
-		}
-		if r.quoted && !tooLong {
-			if scanning {
-				st = st.scan(frag)
-			} else {
-				quotes += bytes.Count(frag, []byte{'"'})
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			r.done = true
-			break
-		}
-		if !eol {
-			continue
-		}
-		// A record that grew too long ends at this newline whatever the
-		// quotes: an unbalanced quote must not swallow the rest of the input.
-		if tooLong || !r.quoted {
-			break
-		}
-		if !scanning {
-			// Fast path: an even number of quotes cannot leave a quoted field
-			// open. Odd: follow the grammar from the record's start.
-			if quotes%2 == 0 {
+		base := r.pos
+		o := got
+		for r.started && len(r.spans) < len(dst) {
+			if o = r.next(); o != got {
 				break
 			}
+		}
+		if len(r.spans) > 0 {
+			s := string(r.buf[base:r.pos])
+			for i, sp := range r.spans {
+				dst[i] = Record{Text: s[sp.start-base : sp.end-base], Line: sp.line}
+			}
+			return len(r.spans), nil
+		}
+		switch o {
+		case tooLong:
+			dst[0] = Record{Line: r.line + 1, Err: ErrTooLong}
+			r.skip()
+			return 1, nil
+		case empty:
+			if r.eof {
+				if r.err != nil {
+					return 0, r.err
+				}
+				return 0, io.EOF
+			}
+		}
+		r.fill()
+	}
+}
+
+// next takes one record from the buffer, skipping blank lines.
+func (r *Reader) next() outcome {
+	for {
+		data := r.buf[r.pos:r.end]
+		if len(data) == 0 {
+			return empty
+		}
+		end, lines, o := r.recordEnd(data)
+		if o != got {
+			return o
+		}
+		first := r.line + 1
+		r.line += lines
+		r.pos += end
+		text := data[:end]
+		if len(text) > 0 && text[len(text)-1] == '\n' {
+			text = text[:len(text)-1]
+		}
+		if len(text) > 0 && text[len(text)-1] == '\r' {
+			text = text[:len(text)-1]
+		}
+		if len(text) == 0 {
+			continue // a blank line
+		}
+		if len(text) > r.max {
+			r.pos -= end // let skip count it as a too-long record
+			r.line -= lines
+			return tooLong
+		}
+		start := r.pos - end
+		r.spans = append(r.spans, span{start: start, end: start + len(text), line: first})
+		return got
+	}
+}
+
+// recordEnd finds where the record at the start of data ends (after its
+// newline) and how many lines it spans.
+func (r *Reader) recordEnd(data []byte) (end int, lines int64, o outcome) {
+	quotes := 0
+	scanning := false // a quote was left open at a line end: follow the grammar
+	var st scanState
+	i := 0
+	for {
+		nl := bytes.IndexByte(data[i:], '\n')
+		if nl < 0 {
+			// A record's newline is at most at offset max+1 (max bytes and
+			// a CR); past that, it is too long whatever follows.
+			if len(data) > r.max+1 {
+				return 0, 0, tooLong
+			}
+			if r.eof {
+				return len(data), lines + 1, got // the last line, unterminated
+			}
+			return 0, 0, needMore
+		}
+		line := data[i : i+nl+1]
+		lines++
+		i += nl + 1
+		if !r.quoted {
+			return i, lines, got
+		}
+		if scanning {
+			st = st.scan(line)
+		} else if quotes += bytes.Count(line, []byte{'"'}); quotes%2 == 1 {
+			// Fast path above: an even number of quotes cannot leave a
+			// quoted field open. Odd: follow the grammar from the start.
 			scanning = true
-			st = scanState(0).scan(r.chunk[start:])
+			st = scanState(0).scan(data[:i])
 		}
 		// The record goes on only inside a well-formed quoted field; a
 		// malformed one ends at its line, for Split to report, as
 		// encoding/csv does.
-		if st != inQuotes {
-			break
+		if !scanning || st != inQuotes {
+			return i, lines, got
+		}
+		if i > r.max+1 {
+			return 0, 0, tooLong
 		}
 	}
-	if tooLong {
-		r.spans = append(r.spans, span{start: start, end: start, line: first, err: ErrTooLong})
-		return nil
+}
+
+// skip discards a too-long record: up to the first newline past its first
+// max+1 bytes (where no record can end), whatever the quotes, so that an
+// unbalanced quote cannot swallow the rest of the input.
+func (r *Reader) skip() {
+	drop := r.max + 1
+	for {
+		data := r.buf[r.pos:r.end]
+		if drop > 0 {
+			n := min(drop, len(data))
+			r.line += int64(bytes.Count(data[:n], []byte{'\n'}))
+			r.pos += n
+			drop -= n
+			data = data[n:]
+		}
+		if drop == 0 {
+			if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
+				r.pos += nl + 1
+				r.line++
+				return
+			}
+			r.pos = r.end
+		}
+		if r.eof {
+			r.line++ // the unterminated last line
+			return
+		}
+		r.fill()
 	}
-	end := len(r.chunk)
-	if end > start && r.chunk[end-1] == '\n' {
-		end--
+}
+
+// fill moves the unread data to the front and reads more after it.
+func (r *Reader) fill() {
+	if r.pos > 0 {
+		r.end = copy(r.buf, r.buf[r.pos:r.end])
+		r.pos = 0
 	}
-	if end > start && r.chunk[end-1] == '\r' {
-		end--
+	for tries := 0; tries < 100 && r.end < len(r.buf); tries++ {
+		n, err := r.src.Read(r.buf[r.end:])
+		r.end += n
+		if err != nil {
+			r.eof = true
+			if !errors.Is(err, io.EOF) {
+				r.err = fmt.Errorf("read: %w", err)
+			}
+			return
+		}
+		if n > 0 {
+			return
+		}
 	}
-	if end-start > r.max {
-		r.chunk = r.chunk[:start]
-		r.spans = append(r.spans, span{start: start, end: start, line: first, err: ErrTooLong})
-		return nil
+	if r.end < len(r.buf) {
+		r.eof, r.err = true, fmt.Errorf("read: %w", io.ErrNoProgress)
 	}
-	r.chunk = r.chunk[:end]
-	if end == start {
-		return nil // a blank line
-	}
-	r.spans = append(r.spans, span{start: start, end: end, line: first})
-	return nil
 }
 
 // scanState is where a CSV scan stands.
@@ -238,10 +321,11 @@ func Split(rec string, dst []string) ([]string, error) {
 			j := i + 1
 			escaped := false
 			for {
-				k := indexQuote(rec, j)
+				k := strings.IndexByte(rec[j:], '"')
 				if k < 0 {
 					return dst, &FieldError{col, `missing closing " in quoted field`}
 				}
+				k += j
 				if k+1 < len(rec) && rec[k+1] == '"' {
 					escaped = true
 					j = k + 2
@@ -264,35 +348,20 @@ func Split(rec string, dst []string) ([]string, error) {
 			i++
 			continue
 		}
-		k := indexComma(rec, i)
 		end := len(rec)
-		if k >= 0 {
-			end = k
+		if k := strings.IndexByte(rec[i:], ','); k >= 0 {
+			end = i + k
 		}
 		f := rec[i:end]
-		if indexQuote(f, 0) >= 0 {
+		if strings.IndexByte(f, '"') >= 0 {
 			return dst, &FieldError{col, `bare " in unquoted field`}
 		}
 		dst = append(dst, f)
-		if k < 0 {
+		if end == len(rec) {
 			return dst, nil
 		}
-		i = k + 1
+		i = end + 1
 	}
-}
-
-func indexQuote(s string, from int) int {
-	if k := strings.IndexByte(s[from:], '"'); k >= 0 {
-		return from + k
-	}
-	return -1
-}
-
-func indexComma(s string, from int) int {
-	if k := strings.IndexByte(s[from:], ','); k >= 0 {
-		return from + k
-	}
-	return -1
 }
 
 func unescape(s string) string {

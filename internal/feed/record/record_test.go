@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func readAll(t *testing.T, in string, quoted bool, max, per int) []Record {
@@ -179,7 +181,11 @@ func FuzzReaderCSV(f *testing.F) {
 			}
 			want = append(want, strings.Join(rec, "\x00"))
 		}
-		r := NewReader(bufio.NewReaderSize(strings.NewReader(in), 16), true, 1<<20)
+		var src io.Reader = strings.NewReader(in)
+		if len(in)%2 == 1 {
+			src = iotest.OneByteReader(src) // records cut at every byte
+		}
+		r := NewReader(src, true, 1<<20)
 		var got []string
 		buf := make([]Record, 4)
 		for {
@@ -200,4 +206,70 @@ func FuzzReaderCSV(f *testing.F) {
 			t.Fatalf("input %q:\n got  %q\n want %q", in, got, want)
 		}
 	})
+}
+
+func TestTooLongResyncsOnTheRightLine(t *testing.T) {
+	for _, tail := range []string{"", "\r"} {
+		for extra := 1; extra <= 3; extra++ {
+			in := strings.Repeat("x", 40+extra) + tail + "\nnext\n"
+			got := readAll(t, in, true, 40, 4)
+			if len(got) != 2 || !errors.Is(got[0].Err, ErrTooLong) || got[1].Text != "next" || got[1].Line != 2 {
+				t.Errorf("%d over, tail %q: %+v", extra, tail, got)
+			}
+		}
+	}
+	got := readAll(t, strings.Repeat("y", 40)+"\r\nnext", true, 40, 4)
+	if len(got) != 2 || got[0].Err != nil || got[1].Text != "next" || got[1].Line != 2 {
+		t.Errorf("at the limit with CRLF: %+v", got)
+	}
+}
+
+// TestAcrossBuffers reads an input several times the buffer, with records
+// straddling every refill, and compares with encoding/csv.
+func TestAcrossBuffers(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*bufBytes; i++ {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "%d,\"multi\nline %d\",x\r\n", i, i)
+		case 1:
+			fmt.Fprintf(&b, "%d,%s\n", i, strings.Repeat("z", i%3000))
+		case 2:
+			b.WriteString("\n")
+		default:
+			fmt.Fprintf(&b, "%d,\"q \"\"%d\"\"\",y\n", i, i)
+		}
+	}
+	in := b.String()
+	cr := csv.NewReader(strings.NewReader(in))
+	cr.FieldsPerRecord = -1
+	r := NewReader(iotest.HalfReader(strings.NewReader(in)), true, 4096)
+	buf := make([]Record, 1000)
+	var n int
+	for {
+		k, err := r.Read(buf)
+		for _, rec := range buf[:k] {
+			want, werr := cr.Read()
+			if werr != nil {
+				t.Fatalf("record %d: csv: %v", n, werr)
+			}
+			got, err := Split(rec.Text, nil)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("record %d at line %d: %q, %v; want %q", n, rec.Line, got, err, want)
+			}
+			if line, _ := cr.FieldPos(0); int64(line) != rec.Line {
+				t.Fatalf("record %d: line %d, csv says %d", n, rec.Line, line)
+			}
+			n++
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cr.Read(); !errors.Is(err, io.EOF) {
+		t.Fatalf("csv has more records after %d", n)
+	}
 }
