@@ -61,7 +61,8 @@ func newWorld(n int, seed uint64) *world {
 		if i%4 == 0 {
 			var a [16]byte
 			copy(a[:], netip.MustParseAddr("2001:db8:a000::").AsSlice())
-			a[4], a[5] = byte(i>>8)&0x0f, byte(i)
+			a[4], a[5] = 0xa0|byte(i>>10)&0x0f, byte(i>>2) // a distinct /48 per owner
+
 			p := netip.PrefixFrom(netip.AddrFrom16(a), 48)
 			o.Networks = append(o.Networks, p)
 			w.ownerNets = append(w.ownerNets, p)
@@ -92,7 +93,9 @@ func (w *world) router() (*route.Router, error) {
 	return route.NewRouter(x), nil
 }
 
-func u32(v uint32) netip.Addr { return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) }
+func u32(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
 
 // header is a Shadowserver scan_telnet report's header.
 const header = `"timestamp","ip","protocol","port","hostname","tag","asn","geo","region","city","naics","sic","sector","banner"` + "\n"
@@ -234,9 +237,11 @@ func rirData(seed uint64) *enrich.RIR {
 	ccs := append([]string{"CN", "JP", "KR"}, otherCountries...)
 	next := uint32(1 << 24)
 	for range 200000 {
-		count := uint32(256 << rng.IntN(6))
+		block := uint32(256 << rng.IntN(6))
+		next = (next + block - 1) &^ (block - 1) // registries delegate aligned blocks
+		count := block
 		if rng.IntN(4) == 0 {
-			count = count / 4 * 3 // 768, 1536…: cut into several prefixes
+			count = block / 4 * 3 // 768, 1536…: not a power of two, cut into two prefixes
 		}
 		fmt.Fprintf(&b, "bench|%s|ipv4|%s|%d|20100101|allocated|x\n", ccs[rng.IntN(len(ccs))], u32(next), count)
 		next += count + uint32(rng.IntN(4))*256

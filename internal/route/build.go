@@ -101,6 +101,12 @@ func Build(owners []Owner, partners []Partner) (*Index, error) {
 		return nil, err
 	}
 
+	for _, o := range x.owners {
+		x.ownerIDs = append(x.ownerIDs, o.ID)
+	}
+	for _, p := range x.partners {
+		x.partnerIDs = append(x.partnerIDs, p.ID)
+	}
 	c := &conflicts{}
 	for i, o := range x.owners {
 		me := Claimant{ToOwner, o.ID}

@@ -85,6 +85,9 @@ var unrouted = Decision{Index: -1}
 type Index struct {
 	owners   []Owner // sorted by ID; a decision's Index points here
 	partners []Partner
+	// ownerIDs and partnerIDs repeat the ids densely: a decision reads one
+	// string header, not a cache line of a large Owner.
+	ownerIDs, partnerIDs []string
 
 	ownNets *bart.Table[int32]
 	ownASN  map[uint32]int32
@@ -157,11 +160,11 @@ func (x *Index) Route(ev *feed.Event) Decision {
 }
 
 func (x *Index) owner(i int32, by Match) Decision {
-	return Decision{Kind: ToOwner, Index: i, ID: x.owners[i].ID, By: by}
+	return Decision{Kind: ToOwner, Index: i, ID: x.ownerIDs[i], By: by}
 }
 
 func (x *Index) partner(i int32, by Match) Decision {
-	return Decision{Kind: ToPartner, Index: i, ID: x.partners[i].ID, By: by}
+	return Decision{Kind: ToPartner, Index: i, ID: x.partnerIDs[i], By: by}
 }
 
 // lookupDomain finds name or its nearest parent in m, lower-casing on the
