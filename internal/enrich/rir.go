@@ -23,7 +23,7 @@ import (
 // and safe for concurrent readers.
 type RIR struct {
 	nets *bart.Table[uint16] // country index, see ccIndex
-	asns []asnRange         // sorted by first, not overlapping
+	asns []asnRange          // sorted by first, not overlapping
 }
 
 type asnRange struct {
