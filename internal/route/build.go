@@ -63,8 +63,8 @@ func Build(owners []Owner, partners []Partner) (*Index, error) {
 		return nil, fmt.Errorf("partners: %d, more than %d", len(partners), MaxPartners)
 	}
 	x := &Index{
-		ownNets: new(bart.Table[int32]), ownASN: map[uint32]int32{}, ownDom: map[string]int32{},
-		parNets: new(bart.Table[int32]), parASN: map[uint32]int32{}, parDom: map[string]int32{}, parCC: map[string]int32{},
+		ownNets: new(bart.Fast[int32]), ownASN: map[uint32]int32{}, ownDom: map[string]int32{},
+		parNets: new(bart.Fast[int32]), parASN: map[uint32]int32{}, parDom: map[string]int32{}, parCC: map[string]int32{},
 	}
 	var errs []error
 	x.owners = make([]Owner, 0, len(owners))

@@ -89,11 +89,14 @@ type Index struct {
 	// string header, not a cache line of a large Owner.
 	ownerIDs, partnerIDs []string
 
-	ownNets *bart.Table[int32]
+	// bart's Fast tables: a quarter more memory than its Table for lookups
+	// about a third faster (measured: 18-26 against 29-32 ns with 20,000
+	// prefixes); routing looks up every event, twice when no owner holds it.
+	ownNets *bart.Fast[int32]
 	ownASN  map[uint32]int32
 	ownDom  map[string]int32
 
-	parNets *bart.Table[int32]
+	parNets *bart.Fast[int32]
 	parASN  map[uint32]int32
 	parDom  map[string]int32
 	parCC   map[string]int32
