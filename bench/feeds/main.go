@@ -20,6 +20,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -62,6 +63,10 @@ func main() {
 		fail(err)
 	}
 	defer e.Close()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("live heap after set-up (index, RIR data, world): %s; GOGC %s\n", mib(int64(ms.HeapAlloc)), cmp.Or(os.Getenv("GOGC"), "100 (default)"))
 	for _, p := range strings.Split(*phases, ",") {
 		switch p {
 		case "throughput":
