@@ -44,7 +44,6 @@ type Reader struct {
 type span struct {
 	start, end int
 	line       int64
-	err        error
 }
 
 // NewReader reads from src. With quoted, a newline inside double quotes
