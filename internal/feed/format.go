@@ -42,6 +42,9 @@ type Batch struct {
 	Events []Event
 }
 
+// ErrNoRoom is the error of reading into a batch that holds no events.
+var ErrNoRoom = errors.New("feed: the batch has no room for events (use NewBatch)")
+
 // NewBatch makes a batch that holds up to size events.
 func NewBatch(size int) *Batch {
 	return &Batch{Events: make([]Event, 0, max(size, 1))}

@@ -101,6 +101,9 @@ func (p *parser) Stats() feed.Stats { return p.stats.Clone() }
 // Read implements feed.Parser.
 func (p *parser) Read(b *feed.Batch) error {
 	b.Events = b.Events[:0]
+	if cap(b.Events) == 0 {
+		return feed.ErrNoRoom
+	}
 	for len(b.Events) == 0 {
 		n, err := p.rr.Read(p.recs[:min(len(p.recs), cap(b.Events))])
 		if err != nil {

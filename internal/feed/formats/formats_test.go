@@ -86,3 +86,19 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestEmptyBatchIsAnError(t *testing.T) {
+	for _, c := range []struct{ in, format, m string }{
+		{"\"timestamp\",\"ip\"\n\"2024-05-01 00:00:00\",\"192.0.2.1\"\n", "shadowserver", ""},
+		{`{"source.ip":"192.0.2.1","time.source":"2024-05-01T00:00:00Z"}` + "\n", "intelmq", ""},
+		{"ip,ts\n192.0.2.1,2024-05-01 00:00:00\n", "csv", "ip=ip,time=ts"},
+	} {
+		p, err := Registry().Open(strings.NewReader(c.in), feed.Config{Format: c.format, Map: c.m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Read(&feed.Batch{}); err != feed.ErrNoRoom {
+			t.Errorf("%s: Read into an empty batch = %v", c.format, err)
+		}
+	}
+}
