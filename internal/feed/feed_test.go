@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bufio"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -149,4 +150,23 @@ func FuzzParseIP(f *testing.F) {
 			t.Fatalf("ParseIP(%q) = %v, netip refused: %v", s, got, werr)
 		}
 	})
+}
+
+func TestStatsAddKeepsTheFirstErrorsByLine(t *testing.T) {
+	var a, b, total Stats
+	for _, l := range []int64{5, 9, 12} {
+		a.Fail(3, l, "", "x")
+	}
+	for _, l := range []int64{2, 7, 30} {
+		b.Fail(3, l, "", "y")
+	}
+	total.Add(&a, 3)
+	total.Add(&b, 3)
+	var lines []int64
+	for _, e := range total.Errors {
+		lines = append(lines, e.Line)
+	}
+	if total.Malformed != 6 || total.Rows != 6 || fmt.Sprint(lines) != "[2 5 7]" {
+		t.Fatalf("merged: %+v", total)
+	}
 }

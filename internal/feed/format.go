@@ -10,6 +10,8 @@ import (
 	"iter"
 	"slices"
 	"strings"
+
+	"csirtlink/internal/feed/record"
 )
 
 // Format is one input format: it recognises its input and parses it.
@@ -35,6 +37,33 @@ type Parser interface {
 	// Header is the input's header row, for recipients of the raw rows; empty
 	// for formats without one.
 	Header() string
+}
+
+// RowParser is a Parser whose rows decode independently of one another. Its
+// work splits in two: cutting rows from the stream, which is serial, and
+// decoding them into events, which can run on every core at once.
+type RowParser interface {
+	Parser
+	// ReadRows replaces r's rows with the next ones (at most cap(r.Records)):
+	// at least one, or none with io.EOF at the end. It must not be called
+	// concurrently with itself or Read.
+	ReadRows(r *Rows) error
+	// DecodeRows replaces b's events with those of r's rows, counting the
+	// malformed ones in Stats. Calls on different batches may run
+	// concurrently, with each other and with ReadRows.
+	DecodeRows(r *Rows, b *Batch)
+}
+
+// Rows is a reusable buffer of undecoded rows.
+type Rows struct {
+	Records []record.Record
+	// Scratch is the decoder's to reuse between batches (split fields).
+	Scratch []string
+}
+
+// NewRows makes a buffer for up to size rows.
+func NewRows(size int) *Rows {
+	return &Rows{Records: make([]record.Record, 0, max(size, 1))}
 }
 
 // Batch is a reusable buffer of events.

@@ -1,7 +1,9 @@
 package feed
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 )
 
 // RowError is a row that could not be read, by its line number.
@@ -51,4 +53,23 @@ func (s *Stats) Fail(max int, line int64, field, msg string) {
 func (s Stats) Clone() Stats {
 	s.Errors = append([]RowError(nil), s.Errors...)
 	return s
+}
+
+// Add adds o's counts to s and keeps the first max errors of both by line.
+// Batches decoded on different cores are merged so: each keeps its own
+// first errors, so the merged list is the first of the whole input.
+func (s *Stats) Add(o *Stats, max int) {
+	s.Rows += o.Rows
+	s.Events += o.Events
+	s.Malformed += o.Malformed
+	s.UnknownReport += o.UnknownReport
+	s.Unclassified += o.Unclassified
+	if len(o.Errors) == 0 {
+		return
+	}
+	s.Errors = append(s.Errors, o.Errors...)
+	slices.SortStableFunc(s.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
+	if len(s.Errors) > max {
+		s.Errors = s.Errors[:max]
+	}
 }

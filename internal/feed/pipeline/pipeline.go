@@ -1,7 +1,8 @@
 // Package pipeline runs a feed through parse → enrich → route on every core:
-// one goroutine parses batches, N workers enrich and route them, and a fixed
+// one goroutine reads batches, N workers enrich and route them, and a fixed
 // set of batches circulates between them, so memory stays flat whatever the
-// size of the input.
+// size of the input. When the parser can split its work (feed.RowParser), the
+// reading goroutine only cuts rows and the workers decode them too.
 package pipeline
 
 import (
@@ -57,8 +58,10 @@ type Result struct {
 	Parse feed.Stats // the parser's counts, malformed rows with their lines
 }
 
-// job is a batch in flight with its decisions.
+// job is a batch in flight with its decisions (and its undecoded rows when
+// the workers decode).
 type job struct {
+	rows      *feed.Rows
 	batch     *feed.Batch
 	decisions []route.Decision
 }
@@ -80,9 +83,14 @@ func Run(ctx context.Context, p feed.Parser, e *enrich.Enricher, r *route.Router
 	// Two batches per worker keep the workers fed while the parser fills the
 	// next; more would only hold more memory.
 	inFlight := 2*workers + 1
+	rp, split := p.(feed.RowParser)
 	free := make(chan *job, inFlight)
 	for range inFlight {
-		free <- &job{batch: feed.NewBatch(size), decisions: make([]route.Decision, size)}
+		j := &job{batch: feed.NewBatch(size), decisions: make([]route.Decision, size)}
+		if split {
+			j.rows = feed.NewRows(size)
+		}
+		free <- j
 	}
 	work := make(chan *job, inFlight)
 
@@ -96,11 +104,19 @@ func Run(ctx context.Context, p feed.Parser, e *enrich.Enricher, r *route.Router
 			case <-ctx.Done():
 				return
 			}
-			err := p.Read(j.batch)
-			if opt.Progress != nil {
-				opt.Progress.Malformed.Store(p.Stats().Malformed)
+			var err error
+			var some bool
+			if split {
+				err = rp.ReadRows(j.rows)
+				some = len(j.rows.Records) > 0
+			} else {
+				err = p.Read(j.batch)
+				some = len(j.batch.Events) > 0
+				if opt.Progress != nil {
+					storeMax(&opt.Progress.Malformed, p.Stats().Malformed)
+				}
 			}
-			if len(j.batch.Events) > 0 {
+			if some {
 				work <- j
 			}
 			if errors.Is(err, io.EOF) {
@@ -130,9 +146,18 @@ func Run(ctx context.Context, p feed.Parser, e *enrich.Enricher, r *route.Router
 					free <- j
 					continue // drain, so the parser is never left blocked
 				}
+				if split {
+					rp.DecodeRows(j.rows, j.batch)
+					if opt.Progress != nil {
+						storeMax(&opt.Progress.Malformed, p.Stats().Malformed)
+					}
+				}
 				x := r.Index() // one index for the whole batch
 				t.use(x)
 				evs := j.batch.Events
+				if len(j.decisions) < len(evs) {
+					j.decisions = make([]route.Decision, len(evs))
+				}
 				ds := j.decisions[:len(evs)]
 				for i := range evs {
 					ev := &evs[i]
@@ -172,6 +197,17 @@ func Run(ctx context.Context, p feed.Parser, e *enrich.Enricher, r *route.Router
 		return res, err
 	}
 	return res, nil
+}
+
+// storeMax raises v to n: workers read the parser's count at different
+// moments, and a progress bar must not go backwards.
+func storeMax(v *atomic.Int64, n int64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // tally is one worker's counts. Per-owner counts are kept by index position

@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"csirtlink/internal/feed"
 	"csirtlink/internal/feed/record"
@@ -72,11 +73,15 @@ func (c *columns) bind(header []string, urlColumns bool) {
 	}
 }
 
+// parser is immutable once made, except for the reader and its scratch
+// (used by Read and ReadRows, one goroutine at a time) and the stats (under
+// mu), so DecodeRows can run on every core.
 type parser struct {
 	cfg    feed.Config
 	rr     *record.Reader
 	recs   []record.Record
 	fields []string
+	mu     sync.Mutex
 	header string
 	names  []string
 	cols   columns
@@ -123,8 +128,19 @@ func (Format) NewParser(br *bufio.Reader, cfg feed.Config) (feed.Parser, error) 
 	return p, nil
 }
 
-func (p *parser) Header() string    { return p.header }
-func (p *parser) Stats() feed.Stats { return p.stats.Clone() }
+func (p *parser) Header() string { return p.header }
+
+func (p *parser) Stats() feed.Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats.Clone()
+}
+
+func (p *parser) merge(st *feed.Stats) {
+	p.mu.Lock()
+	p.stats.Add(st, p.cfg.MaxErrors)
+	p.mu.Unlock()
+}
 
 // Read implements feed.Parser.
 func (p *parser) Read(b *feed.Batch) error {
@@ -132,49 +148,75 @@ func (p *parser) Read(b *feed.Batch) error {
 	if cap(b.Events) == 0 {
 		return feed.ErrNoRoom
 	}
+	var st feed.Stats
+	defer p.merge(&st)
 	for len(b.Events) == 0 {
 		n, err := p.rr.Read(p.recs[:min(len(p.recs), cap(b.Events))])
 		if err != nil {
 			return err
 		}
-		for _, rec := range p.recs[:n] {
-			p.row(b, rec)
-		}
+		p.fields = p.rows(p.recs[:n], b, &st, p.fields)
 	}
 	return nil
 }
 
-func (p *parser) row(b *feed.Batch, rec record.Record) {
-	if rec.Err != nil {
-		p.stats.Fail(p.cfg.MaxErrors, rec.Line, "", rec.Err.Error())
-		return
+// ReadRows implements feed.RowParser: it only cuts the rows.
+func (p *parser) ReadRows(r *feed.Rows) error {
+	if cap(r.Records) == 0 {
+		return feed.ErrNoRoom
 	}
-	var err error
-	p.fields, err = record.Split(rec.Text, p.fields)
-	if err != nil {
-		p.stats.Fail(p.cfg.MaxErrors, rec.Line, "", err.Error())
-		return
+	n, err := p.rr.Read(r.Records[:cap(r.Records)])
+	r.Records = r.Records[:n]
+	return err
+}
+
+// DecodeRows implements feed.RowParser.
+func (p *parser) DecodeRows(r *feed.Rows, b *feed.Batch) {
+	if cap(b.Events) < len(r.Records) {
+		b.Events = make([]feed.Event, 0, len(r.Records))
 	}
-	if len(p.fields) != len(p.names) {
-		p.stats.Fail(p.cfg.MaxErrors, rec.Line, "", fmt.Sprintf("%d fields, the header has %d", len(p.fields), len(p.names)))
-		return
+	b.Events = b.Events[:0]
+	var st feed.Stats
+	r.Scratch = p.rows(r.Records, b, &st, r.Scratch)
+	p.merge(&st)
+}
+
+// rows decodes records into b, counting in st; fields is scratch, returned
+// for reuse.
+func (p *parser) rows(recs []record.Record, b *feed.Batch, st *feed.Stats, fields []string) []string {
+	maxErr := p.cfg.MaxErrors
+	for _, rec := range recs {
+		if rec.Err != nil {
+			st.Fail(maxErr, rec.Line, "", rec.Err.Error())
+			continue
+		}
+		var err error
+		if fields, err = record.Split(rec.Text, fields); err != nil {
+			st.Fail(maxErr, rec.Line, "", err.Error())
+			continue
+		}
+		if len(fields) != len(p.names) {
+			st.Fail(maxErr, rec.Line, "", fmt.Sprintf("%d fields, the header has %d", len(fields), len(p.names)))
+			continue
+		}
+		ev := b.Next()
+		if field, msg := p.decode(ev, fields, rec); field != "" {
+			b.Drop()
+			st.Fail(maxErr, rec.Line, field, msg)
+			continue
+		}
+		st.Rows++
+		st.Events++
+		if !p.known {
+			st.UnknownReport++
+		}
 	}
-	ev := b.Next()
-	if field, msg := p.decode(ev, rec); field != "" {
-		b.Drop()
-		p.stats.Fail(p.cfg.MaxErrors, rec.Line, field, msg)
-		return
-	}
-	p.stats.Rows++
-	p.stats.Events++
-	if !p.known {
-		p.stats.UnknownReport++
-	}
+	return fields
 }
 
 // decode fills ev from the row's fields; on failure it names the column.
-func (p *parser) decode(ev *feed.Event, rec record.Record) (field, msg string) {
-	f, c := p.fields, &p.cols
+func (p *parser) decode(ev *feed.Event, f []string, rec record.Record) (field, msg string) {
+	c := &p.cols
 	var err error
 	if ev.Time, err = feed.ParseTime(f[c.time]); err != nil {
 		return "timestamp", err.Error()
