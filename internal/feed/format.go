@@ -32,7 +32,8 @@ type Parser interface {
 	// io.EOF at the end. A malformed row is counted in Stats and skipped; an
 	// error other than io.EOF (the input failed) ends the stream.
 	Read(b *Batch) error
-	// Stats counts what has been read so far.
+	// Stats counts what has been read so far. Call it from the goroutine
+	// that reads; a RowParser's may also be called while rows are decoded.
 	Stats() Stats
 	// Header is the input's header row, for recipients of the raw rows; empty
 	// for formats without one.
