@@ -200,7 +200,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 			do(t, jpTab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// A duty officer's seven entries: dashboard, hotline, incidents, partners, on
 			// call, comm checks, new incident.
-			phoneNavFits(t, jpTab, lang+" "+s.name, 7)
+			phoneNav(t, jpTab, lang+" "+s.name, 7)
 			shoot(t, jpTab, shots, lang+"-phone-"+s.name)
 		}
 		do(t, jpTab, "desktop", chromedp.EmulateViewport(1280, 900))

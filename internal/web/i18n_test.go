@@ -61,18 +61,21 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	walk("templates", ".html")
 	walk(".", ".go")
 	computed := map[string][]string{
-		"status.":   statuses,
-		"severity.": {"critical", "high", "medium", "low"},
-		"part.":     {"invited", "acknowledged", "working", "done"},
-		"role.":     {"admin", "duty_officer", "handler", "observer"},
-		"health.":   {"ok", "lagging", "error", "revoked", "unknown"},
-		"delivery.": {"push", "pull"},
-		"hstate.":   {"sent", "delivered", "notified", "acknowledged", "resolved"},
-		"channel.":  {"console", "email", "webhook"},
-		"via.":      {"api", "console", "email-code", "fallback-code"},
-		"sig.":      {"verified", "invalid", "none", "nokey"},
-		"nstate.":   {"pending", "sending", "sent", "failed", "skipped", "unknown"},
-		"weekday.":  {"0", "1", "2", "3", "4", "5", "6"},
+		"status.":      statuses,
+		"severity.":    {"critical", "high", "medium", "low"},
+		"part.":        {"invited", "acknowledged", "working", "done"},
+		"role.":        {"admin", "duty_officer", "handler", "observer"},
+		"delivery.":    {"push", "pull"},
+		"hstate.":      {"sent", "delivered", "notified", "acknowledged", "resolved"},
+		"channel.":     {"console", "email", "webhook"},
+		"via.":         {"api", "console", "email-code", "fallback-code"},
+		"sig.":         {"verified", "invalid", "none", "nokey"},
+		"nstate.":      {"pending", "sending", "sent", "failed", "skipped", "unknown"},
+		"weekday.":     {"0", "1", "2", "3", "4", "5", "6"},
+		"auditaction.": auditActions,
+		"month.":       {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
+		"zone.":        zones,
+		"health.":      {"ok", "quiet", "lagging", "error", "revoked", "unknown", "okSince", "quietSince", "laggingSince"},
 	}
 	for prefix, vals := range computed {
 		for _, v := range vals {

@@ -507,3 +507,31 @@ func (v *view) ObsTypeName(typ string) string {
 	}
 	return typ
 }
+
+// Who is a person's name as a person wrote it, marked as such: a name is not the
+// console's text to translate (translate="no"), and its lang lets the browser draw it
+// with its own script's glyphs.
+func (v *view) Who(name string) template.HTML {
+	return template.HTML(`<span class="who-name" translate="no" lang="` + v.UL(name, "") + `">` + template.HTMLEscapeString(name) + `</span>`)
+}
+
+// PersonWho is Person, marked as Who marks a name.
+func (v *view) PersonWho(name string) template.HTML { return v.Who(v.Person(name)) }
+
+// TH translates like T, for a sentence with marked-up pieces among its arguments (a
+// name from Who): those go in as they are, every other argument and the sentence itself
+// are escaped.
+func (v *view) TH(key string, args ...any) template.HTML {
+	var pieces []template.HTML
+	for i, a := range args {
+		if h, ok := a.(template.HTML); ok {
+			args[i] = fmt.Sprintf("\x00%d\x00", len(pieces))
+			pieces = append(pieces, h)
+		}
+	}
+	out := template.HTMLEscapeString(v.T(key, args...))
+	for i, h := range pieces {
+		out = strings.Replace(out, template.HTMLEscapeString(fmt.Sprintf("\x00%d\x00", i)), string(h), 1)
+	}
+	return template.HTML(out)
+}
