@@ -84,7 +84,7 @@ func init() {
 	for _, w := range strings.Fields(`TLP CLEAR GREEN AMBER STRICT RED csirtlink UTC API URL URI IPv IPv4 IPv6 CIDR MD5 SHA SHA-1
 		SHA-256 IDN DDoS DoS C2 CVE IP DNS RDP VNC Telnet SNMP Redis POODLE FREAK WPAD SYN ICMP UDP SMTP EXPN RCPT fingerd
 		CSE SQL Webhook KSK DNSSEC NTP monlist Warez PC OS IOC OpenPGP PGP TOTP Teardrop IANA JSON CSV HTTP HTTPS ID
-		CNCERT JPCERT KrCERT CC hxxp evil example PDF Web`) {
+		CNCERT JPCERT KrCERT CC hxxp evil example PDF Web KST JST CST`) {
 		englishAllowed[strings.ToLower(w)] = true
 	}
 }
@@ -209,5 +209,44 @@ func teamNamesWhole(t *testing.T, ctx context.Context, what string) {
 	}
 	if len(broken) > 0 {
 		t.Errorf("%s: team names broken over lines: %q", what, broken)
+	}
+}
+
+// focusRings presses Tab through the first n stops of the page and fails for any
+// focused element whose focus indicator (the outline or the halo around it) does not
+// contrast at least 3:1 with the background it is drawn on.
+func focusRings(t *testing.T, ctx context.Context, what string, n int) {
+	t.Helper()
+	const measure = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) { return ''; }
+  const rgb = s => { const m = s.match(/rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?/); return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  // The background behind the ring: the nearest ancestor's opaque background.
+  let bg = null;
+  for (let p = el.parentElement; p && !bg; p = p.parentElement) { const c = rgb(getComputedStyle(p).backgroundColor); if (c && c[3] > 0.5) { bg = c; } }
+  bg = bg || [255, 255, 255, 1];
+  const s = getComputedStyle(el);
+  if (s.outlineStyle === 'none' || parseFloat(s.outlineWidth) < 2) { return 'no outline on ' + el.outerHTML.slice(0, 80); }
+  const ring = rgb(s.outlineColor), halo = rgb(s.boxShadow);
+  const best = Math.max(ring ? ratio(ring, bg) : 0, halo ? ratio(halo, bg) : 0);
+  return best >= 3 ? '' : 'contrast ' + best.toFixed(2) + ' on ' + el.outerHTML.slice(0, 80);
+})()`
+	var problems []string
+	for i := 0; i < n; i++ {
+		if _, err := chromedp.Run(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatalf("%s: Tab: %v", what, err)
+		}
+		p, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
+		if err != nil {
+			t.Fatalf("%s: measure the focus ring: %v", what, err)
+		}
+		if p != "" {
+			problems = append(problems, p)
+		}
+	}
+	for _, p := range problems {
+		t.Errorf("%s: focus ring: %s", what, p)
 	}
 }

@@ -535,3 +535,9 @@ func (v *view) TH(key string, args ...any) template.HTML {
 	}
 	return template.HTML(out)
 }
+
+// Named is a name a person gave something (a rotation, a policy), marked with its
+// language and not to be translated.
+func (v *view) Named(name string) template.HTML {
+	return template.HTML(`<span translate="no" lang="` + v.UL(name, "") + `">` + template.HTMLEscapeString(name) + `</span>`)
+}

@@ -84,7 +84,9 @@
       target = rows[Math.min(Math.max(want.index, 0), rows.length - 1)].querySelector('button, a');
     }
     if (!target) {
-      target = document.querySelector('.flash') || document.getElementById('awaiting-h') || document.getElementById('wait-h');
+      // The list is empty: its heading, where the row was (the confirmation is a live
+      // status, read out anyway).
+      target = document.getElementById('awaiting-h') || document.getElementById('wait-h') || document.querySelector('.flash');
     }
     if (target) {
       if (!target.matches('button, a, input, select, textarea')) { target.setAttribute('tabindex', '-1'); }
@@ -181,7 +183,7 @@
     ring(real.length === 0);
     if (window.Notification && Notification.permission === 'granted' && ctls) {
       fresh.forEach(function (it) {
-        var title = ctls.getAttribute(it.drill ? 'data-text-drill' : 'data-text-page').replace('%s', it.from);
+        var title = ctls.getAttribute(it.drill ? 'data-text-drill' : 'data-text-page').replace('{team}', it.from);
         try {
           var n = new Notification(title, { body: it.summary, tag: it.id, requireInteraction: !it.drill });
           n.onclick = function () { window.focus(); location.href = '/hotline/pages/' + encodeURIComponent(it.id); };
