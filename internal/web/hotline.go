@@ -655,3 +655,21 @@ func (c *Console) commCheckRun(w http.ResponseWriter, r *http.Request, v *view) 
 	http.Redirect(w, r, "/commchecks", http.StatusSeeOther)
 	return nil
 }
+
+// Summary is what a page says, for the screen: a comm check's summary is the sending
+// node's own words in English ("Comm check … please acknowledge"), so the console says
+// it in the viewer's language instead; a person's summary is shown as written.
+func (v *view) Summary(p store.Page) string {
+	if p.Drill && p.CommCheckID != "" {
+		return v.T("cc.pageSummary", v.TeamName(p.From))
+	}
+	return p.Summary
+}
+
+// SummaryLang is the language of what Summary shows.
+func (v *view) SummaryLang(p store.Page) string {
+	if p.Drill && p.CommCheckID != "" {
+		return v.Lang
+	}
+	return v.UL(p.Summary, p.From)
+}
