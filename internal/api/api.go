@@ -79,6 +79,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/users/{name}/contacts", a.with(auth.Read, a.addContact))
 	mux.Handle("DELETE /api/v1/users/{name}/contacts/{id}", a.with(auth.Read, a.deleteContact))
 	mux.Handle("GET /api/v1/peers", a.with(auth.Read, a.listPeers))
+	mux.Handle("POST /api/v1/peers/{id}/retry", a.with(auth.Configure, a.retryPeer))
 	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
 	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))
 	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ caller) error {

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
+	"csirtlink/internal/federation"
 	"csirtlink/internal/problem"
 )
 
@@ -23,6 +25,19 @@ func (a *API) listPeers(w http.ResponseWriter, r *http.Request, _ caller) error 
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"peers": links})
+	return nil
+}
+
+// retryPeer is an operator's "retry now" for a link in back-off (admin, duty officer).
+func (a *API) retryPeer(w http.ResponseWriter, r *http.Request, c caller) error {
+	id := r.PathValue("id")
+	if err := a.fed.Retry(r.Context(), id, c.user.Name); err != nil {
+		if errors.Is(err, federation.ErrUnknownPeer) {
+			return problem.NotFound("%q is not an active peer", id)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"peer": id, "status": "retrying"})
 	return nil
 }
 

@@ -20,13 +20,14 @@ Usage:
   csirtlink init --dir DIR --team ID --name NAME --timezone ZONE [--listen ADDR] [--url URL]
   csirtlink serve --config FILE                     run a node
   csirtlink migrate --config FILE                   bring the database schema up to date
+  csirtlink db copy --config FILE --to DSN          move a stopped node's records into a new PostgreSQL database
   csirtlink user create --config FILE --name NAME --role ROLE
   csirtlink user password|disable|enable|signout --config FILE --name NAME | user list --config FILE
   csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
-  csirtlink peers                                   state of each federation link
+  csirtlink peers [retry ID]                        state of each federation link; retry one now
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
@@ -73,6 +74,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "db":
+		return runDB(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdout, stderr)
 	case "token":

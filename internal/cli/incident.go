@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"csirtlink/internal/client"
-	"csirtlink/internal/federation"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -30,7 +29,6 @@ const incidentUsage = `Usage:
   csirtlink incident status ID STATUS [--note N]
   csirtlink incident participate ID STATUS
   csirtlink incident invite ID TEAM
-  csirtlink peers
 
 Every command takes --url URL, --token TOKEN (or CSIRTLINK_URL, CSIRTLINK_TOKEN),
 --json (print the API's object, for scripts) and --tz ZONE (show times in an IANA zone;
@@ -73,27 +71,6 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprint(stderr, incidentUsage)
 	return fmt.Errorf("%w: unknown incident command %q", errUsage, sub)
-}
-
-func runPeers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "csirtlink peers"
-	fs, af := apiFlagSet("peers", use, stderr)
-	if _, err := parseArgs(fs, use, args, 0, 0); err != nil {
-		return err
-	}
-	c, err := af.client(use, stderr)
-	if err != nil {
-		return err
-	}
-	links, err := c.Peers(ctx)
-	if err != nil {
-		return err
-	}
-	if af.json {
-		return printJSON(stdout, map[string]any{"peers": orEmpty(links)})
-	}
-	loc := af.location(ctx, c)
-	return printPeers(stdout, links, loc)
 }
 
 func incidentList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -566,44 +543,6 @@ func entryText(e store.Entry) string {
 		return "+ " + clean(d.Team) + " invited"
 	}
 	return body
-}
-
-func printPeers(w io.Writer, links []federation.LinkState, loc *time.Location) error {
-	if len(links) == 0 {
-		_, err := fmt.Fprintln(w, "no peers configured")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PEER\tDELIVERY\tQUEUED\tLAG\tLAST CONTACT\tLAST ERROR")
-	for _, l := range links {
-		delivery := clean(l.Delivery)
-		if l.PullFrom {
-			delivery += ", we pull"
-		}
-		if l.Revoked {
-			delivery += ", REVOKED"
-		}
-		lag := "-"
-		switch d := time.Duration(l.LagSeconds * float64(time.Second)).Round(time.Second); {
-		case l.Queued > 0 && d < time.Second:
-			lag = "<1s"
-		case l.Queued > 0 || d > 0:
-			lag = d.String()
-		}
-		contact := "never"
-		if l.LastContactAt != nil {
-			contact = fmtTime(*l.LastContactAt, loc)
-		}
-		lastErr := "-"
-		if l.LastError != "" {
-			lastErr = truncate(clean(l.LastError), 80)
-			if l.LastErrorAt != nil {
-				lastErr = fmtTime(*l.LastErrorAt, loc) + " " + lastErr
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", clean(l.Peer), delivery, l.Queued, lag, contact, lastErr)
-	}
-	return tw.Flush()
 }
 
 func fmtTime(t time.Time, loc *time.Location) string {

@@ -14,6 +14,7 @@ import (
 
 	"csirtlink/internal/client"
 	"csirtlink/internal/config"
+	"csirtlink/internal/federation"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 )
@@ -153,13 +154,52 @@ func TestIncidentJSON(t *testing.T) {
 func TestPeers(t *testing.T) {
 	n := startTestnet(t)
 	out := run(t, n, "jp", runPeers, "--tz", "UTC")
-	for _, want := range []string{"PEER", "DELIVERY", "QUEUED", "LAG", "LAST CONTACT", "LAST ERROR"} {
+	for _, want := range []string{"PEER", "DELIVERY", "STATE", "QUEUED", "LAG", "LAST SENT", "LAST RECEIVED", "LAST ERROR"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("peers lacks %q:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^cn\s+push\s+0\s`).MatchString(out) || !regexp.MustCompile(`(?m)^kr\s+push\s`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^cn\s+push\s+\S`).MatchString(out) || !regexp.MustCompile(`(?m)^kr\s+push\s`).MatchString(out) {
 		t.Errorf("peers rows:\n%s", out)
+	}
+
+	out = run(t, n, "jp", runPeers, "retry", "cn")
+	if !strings.Contains(out, "retrying the link with cn") {
+		t.Errorf("peers retry printed %q", out)
+	}
+	nd := n.Node("jp")
+	var errOut bytes.Buffer
+	err := runPeers(context.Background(), []string{"retry", "xx", "--url", nd.URL, "--token", nd.Token}, io.Discard, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("retry of an unknown peer: %v", err)
+	}
+	if err := runPeers(context.Background(), []string{"retry", "--url", nd.URL, "--token", nd.Token}, io.Discard, &errOut); err == nil {
+		t.Error("retry without a peer id accepted")
+	}
+}
+
+// The words a duty officer reads for each state of a link.
+func TestPeersStateWords(t *testing.T) {
+	sent := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	links := []federation.LinkState{
+		{Peer: "cn", Delivery: "push", Health: federation.HealthOK, LastSentAt: &sent, LastReceivedAt: &sent},
+		{Peer: "jp", Delivery: "push", Health: federation.HealthStalled, InFlightSeconds: 25.4},
+		{Peer: "kr", Delivery: "pull", PullFrom: true, Health: federation.HealthError, LastError: "connection refused", LastErrorAt: &sent,
+			LastPullError: "503 Service Unavailable\x1b[2J", LastPullErrorAt: &sent},
+	}
+	var b bytes.Buffer
+	if err := printPeers(&b, links, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"healthy", "no answer for 25s", "failing", "2026-11-22 10:00 UTC sending: connection refused",
+		"pulling: 503 Service Unavailable\uFFFD[2J", "never"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("peers lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a control character from the API reached the terminal:\n%q", out)
 	}
 }
 

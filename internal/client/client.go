@@ -159,6 +159,15 @@ func (c *Client) Peers(ctx context.Context) ([]federation.LinkState, error) {
 	return out.Peers, err
 }
 
+// RetryPeer asks the node to try its link with a peer again now, with the link's
+// back-off reset (admin or duty officer; recorded in the audit log).
+func (c *Client) RetryPeer(ctx context.Context, peer string) error {
+	if strings.TrimSpace(peer) == "" {
+		return errors.New("client: peer id required")
+	}
+	return c.do(ctx, http.MethodPost, "/api/v1/peers/"+url.PathEscape(peer)+"/retry", nil, nil)
+}
+
 // Teams returns the node's own team and its peers.
 func (c *Client) Teams(ctx context.Context) (Teams, error) {
 	var out Teams

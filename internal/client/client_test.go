@@ -133,6 +133,22 @@ func TestNodeInfo(t *testing.T) {
 	if !slices.Equal(ids, []string{"cn", "jp"}) {
 		t.Errorf("peers %v", ids)
 	}
+	for _, p := range peers {
+		if p.Health == "" {
+			t.Errorf("peer %s without a health word", p.Peer)
+		}
+	}
+
+	if err := kr.RetryPeer(ctx, "cn"); err != nil {
+		t.Errorf("retry cn: %v", err)
+	}
+	var ce *client.Error
+	if err := kr.RetryPeer(ctx, "no/such"); !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
+		t.Errorf("retry of an unknown peer: %v", err)
+	}
+	if err := kr.RetryPeer(ctx, " "); err == nil || errors.As(err, &ce) {
+		t.Errorf("retry without an id: %v, want a local error", err)
+	}
 }
 
 func TestAPIErrors(t *testing.T) {

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"csirtlink/internal/team"
@@ -20,8 +23,10 @@ type Config struct {
 	Team team.Team `json:"team"`
 	// Listen is the address the HTTP server binds, e.g. "127.0.0.1:7401".
 	Listen string `json:"listen"`
-	// DataDir holds the database and, by default, the key.
+	// DataDir holds the database (on SQLite) and, by default, the key.
 	DataDir string `json:"data_dir"`
+	// Database is where the node keeps its records: SQLite in DataDir unless set.
+	Database Database `json:"database,omitzero"`
 	// KeyFile is the node's Ed25519 private key (PKCS#8 PEM).
 	KeyFile string `json:"key_file"`
 	// Peers are the teams we federate with.
@@ -37,6 +42,31 @@ type Config struct {
 	PGPKeyFile string `json:"pgp_key_file,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
+}
+
+// Database chooses the node's database.
+type Database struct {
+	// Driver is "sqlite" (the default: one file in data_dir, one process) or "postgres"
+	// (one database that several replicas of the node share).
+	Driver string `json:"driver,omitempty"`
+	// DSN is the PostgreSQL connection string, e.g.
+	// "postgres://csirtlink@db.example:5432/csirtlink?sslmode=verify-full". It may hold a
+	// password; the node never logs or prints it.
+	DSN string `json:"dsn,omitempty"`
+}
+
+// Database drivers.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DriverName is the database driver, "sqlite" when none is set.
+func (d Database) DriverName() string {
+	if d.Driver == "" {
+		return SQLite
+	}
+	return d.Driver
 }
 
 // SMTP is a mail relay.
@@ -68,7 +98,14 @@ type Federation struct {
 	RetryMax     Duration `json:"retry_max,omitempty"`
 	PullInterval Duration `json:"pull_interval,omitempty"`
 	Timeout      Duration `json:"timeout,omitempty"`
+	// Retention is how long envelope copies are kept once delivered (outbox) or
+	// received (inbox); receipts and digests stay as evidence (default 2160h, 90 days).
+	Retention Duration `json:"retention,omitempty"`
 }
+
+// MinRetention is the shortest federation.retention accepted: envelope copies are
+// evidence an operator may need after an incident, not a cache.
+const MinRetention = 24 * time.Hour
 
 // Duration is a time.Duration written as a string such as "30s".
 type Duration time.Duration
@@ -90,7 +127,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DatabasePath is where the node's SQLite file lives.
+// DatabasePath is where the node's SQLite file lives (unused on PostgreSQL).
 func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "csirtlink.db") }
 
 // Load reads, resolves and checks a configuration file.
@@ -151,6 +188,26 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("smtp.from: required"))
 		}
 	}
+	switch c.Database.DriverName() {
+	case SQLite:
+		if c.Database.DSN != "" {
+			errs = append(errs, errors.New("database.dsn: only for the postgres driver (SQLite lives in data_dir)"))
+		}
+	case Postgres:
+		if c.Database.DSN == "" {
+			errs = append(errs, errors.New("database.dsn: required for the postgres driver"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("database.driver: %q is not sqlite or postgres", c.Database.Driver))
+	}
+	if r := c.Federation.Retention; r != 0 && time.Duration(r) < MinRetention {
+		errs = append(errs, fmt.Errorf("federation.retention: %s is shorter than %s", time.Duration(r), MinRetention))
+	}
+	for i, p := range c.Peers {
+		if err := checkPeerURL(p); err != nil {
+			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
+		}
+	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
 	}
@@ -160,6 +217,33 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// checkPeerURL refuses a peer URL that would carry federation traffic in clear over a
+// network: http:// is accepted for loopback (a test network, or a TLS proxy on the
+// same host) or when the peer's entry says "allow_insecure": true.
+func checkPeerURL(p team.Peer) error {
+	if p.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return fmt.Errorf("%q: %v", p.URL, err)
+	}
+	if u.Scheme != "http" || p.AllowInsecure || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%q is http:// outside loopback; use https://, or set \"allow_insecure\": true for peer %q", p.URL, p.ID)
+}
+
+// isLoopback reports whether host is localhost or a loopback address. Names other than
+// localhost are not resolved: what a name resolves to can change.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // Save writes the configuration as indented JSON, readable only by its owner.

@@ -2,8 +2,11 @@ package envelope
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,18 +107,114 @@ func TestRequestAuth(t *testing.T) {
 	if a.From != "cn" || a.To != "jp" {
 		t.Fatalf("parsed %+v", a)
 	}
-	if err := a.Verify(pub, "POST", "/federation/v1/inbox", now, body); err != nil {
+	// The signature is checked before, and without, the body.
+	if err := a.Verify(pub, "POST", "/federation/v1/inbox", now); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if a.Verify(pub, "POST", "/federation/v1/inbox", now, []byte(`{}`)) == nil {
-		t.Error("another body verified")
+	if got, err := a.ReadBody(bytes.NewReader(body), 1<<10, int64(len(body))); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read body: %q %v", got, err)
 	}
-	if a.Verify(pub, "GET", "/federation/v1/inbox", now, body) == nil {
+	if got, err := a.ReadBody(bytes.NewReader(body), 1<<10, -1); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read body of unknown length: %q %v", got, err)
+	}
+	if _, err := a.ReadBody(strings.NewReader(`{}`), 1<<10, -1); err == nil {
+		t.Error("another body accepted")
+	}
+	if _, err := a.ReadBody(bytes.NewReader(body), int64(len(body)-1), -1); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("body over the limit: %v", err)
+	}
+	if _, err := a.ReadBody(bytes.NewReader(body), int64(len(body)-1), int64(len(body))); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("declared body over the limit: %v", err)
+	}
+	if a.Verify(pub, "GET", "/federation/v1/inbox", now) == nil {
 		t.Error("another method verified")
 	}
-	if a.Verify(pub, "POST", "/federation/v1/inbox", now.Add(6*time.Minute), body) == nil {
+	if a.Verify(pub, "POST", "/federation/v1/inbox?after=1", now) == nil {
+		t.Error("another query verified")
+	}
+	if a.Verify(pub, "POST", "/federation/v1/inbox", now.Add(6*time.Minute)) == nil {
 		t.Error("a stale request verified")
 	}
+	other, _ := identity.Generate()
+	otherPub, _ := identity.ParsePublic(other.Public())
+	if a.Verify(otherPub, "POST", "/federation/v1/inbox", now) == nil {
+		t.Error("verified with another key")
+	}
+
+	// Each signed field is covered: changing any one in the header breaks the signature.
+	h := req.Header.Get(AuthHeader)
+	for _, field := range []string{"to", "t", "n", "h"} {
+		forged := flipField(t, h, field)
+		fa, err := ParseRequestAuth(forged)
+		if err != nil {
+			t.Fatalf("%s: %v", field, err)
+		}
+		if fa.Verify(pub, "POST", "/federation/v1/inbox", now) == nil {
+			t.Errorf("header with %s changed verified", field)
+		}
+	}
+
+	// Two requests with the same content differ by their nonce.
+	req2, _ := http.NewRequest("POST", "http://127.0.0.1:7402/federation/v1/inbox", bytes.NewReader(body))
+	SignRequest(req2, k, "cn", "jp", now, body)
+	a2, _ := ParseRequestAuth(req2.Header.Get(AuthHeader))
+	if a2.Nonce == a.Nonce {
+		t.Error("two requests got the same nonce")
+	}
+
+	for name, bad := range map[string]string{
+		"no hash":       removeField(h, "h"),
+		"no nonce":      removeField(h, "n"),
+		"short nonce":   strings.Replace(h, ";n=", ";n=00", 1),
+		"field twice":   h + ";to=kr",
+		"unknown field": h + ";x=1",
+		"non-hex sig":   strings.Replace(h, ";sig=", ";sig=zz", 1)[:len(h)],
+	} {
+		if _, err := ParseRequestAuth(bad); err == nil {
+			t.Errorf("%s: accepted %q", name, bad)
+		}
+	}
+}
+
+func removeField(h, field string) string {
+	var keep []string
+	for _, p := range strings.Split(h, ";") {
+		if !strings.HasPrefix(p, field+"=") {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ";")
+}
+
+// flipField changes one field of an auth header to another valid value.
+func flipField(t *testing.T, h, field string) string {
+	t.Helper()
+	parts := strings.Split(h, ";")
+	for i, p := range parts {
+		k, v, _ := strings.Cut(p, "=")
+		if k != field {
+			continue
+		}
+		switch field {
+		case "to":
+			v = "kr"
+		case "t":
+			tm, _ := time.Parse(time.RFC3339Nano, v)
+			v = tm.Add(time.Second).Format(time.RFC3339Nano)
+		default:
+			b := []byte(v)
+			if b[0] == '0' {
+				b[0] = '1'
+			} else {
+				b[0] = '0'
+			}
+			v = string(b)
+		}
+		parts[i] = k + "=" + v
+		return strings.Join(parts, ";")
+	}
+	t.Fatalf("no %s in %q", field, h)
+	return ""
 }
 
 func TestDecodeBatchRejectsMalformedEnvelopes(t *testing.T) {
@@ -171,16 +270,44 @@ func FuzzParseRequestAuth(f *testing.F) {
 	SignRequest(req, k, "cn", "jp", time.Now(), nil)
 	f.Add(req.Header.Get(AuthHeader))
 	f.Add("from=cn;to=jp;t=2026-01-01T00:00:00Z;sig=zz")
+	f.Add("from=cn;to=jp;t=2026-01-01T00:00:00Z;n=00;h=00;sig=00;n=11")
 	f.Add(";;;=")
 	f.Fuzz(func(t *testing.T, h string) {
 		a, err := ParseRequestAuth(h)
 		if err != nil {
 			return
 		}
-		if a.From == "" || a.To == "" || a.Time.IsZero() {
+		if a.From == "" || a.To == "" || a.Time.IsZero() || len(a.sig) != ed25519.SignatureSize {
 			t.Fatalf("accepted incomplete header %q", h)
 		}
 	})
+}
+
+// A receipt from outside is checked field by field, and the error names the field:
+// seq 0 once reached the database as an out-of-range number (a 500).
+func TestDecodeReceiptsNamesTheField(t *testing.T) {
+	k, _ := identity.Generate()
+	good := NewReceipt(k, signed(t, k), Applied, "", time.Now())
+	for field, mutate := range map[string]func(*Receipt){
+		"receipts[0].seq":         func(r *Receipt) { r.Seq = 0 },
+		"receipts[0].digest":      func(r *Receipt) { r.Digest = r.Digest[:5] },
+		"receipts[0].status":      func(r *Receipt) { r.Status = "maybe" },
+		"receipts[0].origin":      func(r *Receipt) { r.Origin = "" },
+		"receipts[0].signature":   func(r *Receipt) { r.Signature = nil },
+		"receipts[0].received_at": func(r *Receipt) { r.ReceivedAt = time.Time{} },
+	} {
+		c := *good
+		mutate(&c)
+		b, _ := json.Marshal(Receipts{Receipts: []*Receipt{&c}})
+		_, err := DecodeReceipts(b)
+		if err == nil || !strings.HasPrefix(err.Error(), field+":") {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	b, _ := json.Marshal(Receipts{Receipts: []*Receipt{good}})
+	if _, err := DecodeReceipts(b); err != nil {
+		t.Fatalf("a good receipt: %v", err)
+	}
 }
 
 func FuzzDecodeReceipts(f *testing.F) {
@@ -192,8 +319,8 @@ func FuzzDecodeReceipts(f *testing.F) {
 			return
 		}
 		for _, r := range rs.Receipts {
-			if r == nil {
-				t.Fatal("nil receipt accepted")
+			if r == nil || r.Check() != nil {
+				t.Fatalf("malformed receipt accepted: %+v", r)
 			}
 		}
 	})

@@ -2,9 +2,11 @@ package envelope
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"csirtlink/internal/identity"
@@ -92,8 +94,35 @@ func DecodeReceipts(b []byte) (*Receipts, error) {
 	}
 	for i, r := range rs.Receipts {
 		if r == nil {
-			return nil, fmt.Errorf("receipts: %d: null", i)
+			return nil, fmt.Errorf("receipts[%d]: null", i)
+		}
+		if err := r.Check(); err != nil {
+			return nil, fmt.Errorf("receipts[%d].%w", i, err)
 		}
 	}
 	return &rs, nil
+}
+
+// Check validates the shape of a receipt that came from outside; the message starts
+// with the field at fault.
+func (r *Receipt) Check() error {
+	switch {
+	case !ValidTeamID(r.Origin):
+		return errors.New("origin: not a team id")
+	case !ValidTeamID(r.Receiver):
+		return errors.New("receiver: not a team id")
+	case r.Seq == 0 || r.Seq > math.MaxInt64:
+		return errors.New("seq: must be from 1 to 2^63-1")
+	case len(r.Digest) != sha256.Size:
+		return fmt.Errorf("digest: must be %d bytes", sha256.Size)
+	case r.Status != Applied && r.Status != Duplicate && r.Status != Rejected:
+		return fmt.Errorf("status: %q is not applied, duplicate or rejected", r.Status)
+	case len(r.Reason) > 1024:
+		return errors.New("reason: longer than 1024 bytes")
+	case r.ReceivedAt.IsZero():
+		return errors.New("received_at: missing")
+	case len(r.Signature) != ed25519.SignatureSize:
+		return errors.New("signature: wrong length")
+	}
+	return nil
 }

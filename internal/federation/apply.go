@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/store"
@@ -19,7 +20,7 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 	var refusals [][2]string
 	err = f.st.InTx(ctx, func(tx store.Tx) error {
 		receipts, stop, refusals = nil, "", nil
-		link, err := tx.GetLink(ctx, origin)
+		link, err := tx.LockLink(ctx, origin)
 		if err != nil {
 			return err
 		}
@@ -38,8 +39,8 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 					return err
 				}
 				if r == nil {
-					refusals = append(refusals, [2]string{"replay", why})
-					stop = "replay: " + why
+					refusals = append(refusals, [2]string{"seq reused", why})
+					stop = "seq reused: " + why
 					break
 				}
 				refusals = append(refusals, [2]string{"replay", fmt.Sprintf("seq %d already applied; original receipt returned", e.Seq)})
@@ -56,7 +57,7 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 				if !errors.As(err, &rej) {
 					return fmt.Errorf("apply %s seq %d from %s: %w", e.Type, e.Seq, origin, err)
 				}
-				status, reason = envelope.Rejected, rej.Reason
+				status, reason = envelope.Rejected, truncate(rej.Reason, maxReason)
 				f.log.Warn("rejected envelope", "peer", origin, "seq", e.Seq, "type", e.Type, "reason", reason)
 			}
 			r := envelope.NewReceipt(f.key, e, status, reason, now)
@@ -73,7 +74,7 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 				return err
 			}
 		}
-		return tx.LinkContact(ctx, origin, now, false)
+		return tx.LinkContact(ctx, origin, now, store.LinkEvent{Received: true})
 	})
 	for _, r := range refusals {
 		f.refuse(ctx, origin, remote, r[0], r[1])
@@ -119,6 +120,21 @@ func (f *Federation) duplicate(ctx context.Context, tx store.Tx, e *envelope.Env
 		return nil, "", err
 	}
 	return r, "", nil
+}
+
+// maxReason bounds a rejection reason in a receipt; the sender refuses receipts with
+// longer ones (envelope.Receipt.Check).
+const maxReason = 1024
+
+// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (f *Federation) dispatch(ctx context.Context, tx store.Tx, e *envelope.Envelope) error {

@@ -23,10 +23,14 @@ const (
 )
 
 // runSender pushes a peer's outbox, in order, until ctx ends. A failure backs off this
-// link only; other peers' senders are independent goroutines.
+// link only; other peers' senders are independent goroutines. When there is nothing
+// to send it still sends an empty batch (a heartbeat) every IdlePoll, and once at
+// start: so link health is known before it is needed, and a peer that was down hears
+// from us as soon as we are back, which wakes its own sender to us.
 func (f *Federation) runSender(ctx context.Context, p team.Peer) {
-	kick := f.kicks[p.ID]
+	ps := f.peers[p.ID]
 	failures := 0
+	heartbeat := true
 	for ctx.Err() == nil {
 		items, err := f.st.Pending(ctx, p.ID, 0, f.opts.BatchSize)
 		if err != nil {
@@ -36,28 +40,49 @@ func (f *Federation) runSender(ctx context.Context, p team.Peer) {
 			sleep(ctx, f.opts.RetryMax, nil)
 			continue
 		}
-		if len(items) == 0 {
-			sleep(ctx, f.opts.IdlePoll, kick)
+		if len(items) == 0 && !heartbeat {
+			// Only a timer that runs out calls for a heartbeat; a kick means new
+			// envelopes.
+			heartbeat = !sleep(ctx, f.opts.IdlePoll, ps.kick)
 			continue
 		}
+		heartbeat = false
+		// This attempt answers any wake already given; one that comes while it runs
+		// is kept for the back-off after it.
+		drain(ps.wakeSend)
 		if err := f.push(ctx, p, items); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			failures++
-			f.linkError(ctx, p.ID, err)
-			if aerr := f.st.AddAttempt(ctx, p.ID, items[len(items)-1].Seq); aerr != nil && ctx.Err() == nil {
-				f.log.Error("count attempt", "peer", p.ID, "err", aerr)
+			f.linkError(ctx, p.ID, false, err)
+			if len(items) > 0 {
+				if aerr := f.st.AddAttempt(ctx, p.ID, items[len(items)-1].Seq); aerr != nil && ctx.Err() == nil {
+					f.log.Error("count attempt", "peer", p.ID, "err", aerr)
+				}
 			}
-			sleep(ctx, f.backoff(failures), nil)
+			if f.backoffSleep(ctx, failures, ps.wakeSend) {
+				failures = 0
+			}
+			// Try again even when the queue is empty, so recovery shows at once.
+			heartbeat = true
 			continue
 		}
 		failures = 0
 	}
 }
 
-// push delivers one batch and stores the receipts it gets back.
+// drain empties a signal channel.
+func drain(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+}
+
+// push delivers one batch (none for a heartbeat) and stores the receipts it gets back.
 func (f *Federation) push(ctx context.Context, p team.Peer, items []store.OutboxItem) error {
+	defer f.peers[p.ID].inFlight(false, f.clock.Now())()
 	envs, body, n, err := batchOf(items)
 	if err != nil {
 		return err
@@ -71,7 +96,11 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	if err != nil {
 		return fmt.Errorf("push to %s: %w", p.ID, err)
 	}
-	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts)
+	// Taking everything is a successful send, recorded with the receipts. (The
+	// peer's answer is not counted as receiving from it: a peer whose own sends cannot
+	// reach us must not look healthy because it answers ours.)
+	complete := rs.Error == "" && len(rs.Receipts) == len(items)
+	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts, store.LinkEvent{Sent: complete})
 	if err != nil {
 		return err
 	}
@@ -116,8 +145,12 @@ func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, i
 }
 
 // storeReceipts verifies receipts from peer against the envelopes they name and marks
-// those envelopes delivered, in one transaction. It returns how many it stored.
-func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt) (int, error) {
+// those envelopes delivered, in one transaction, which also records ev when every
+// receipt was good. It returns how many it stored.
+func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt, ev store.LinkEvent) (int, error) {
+	if len(rs) == 0 && ev == (store.LinkEvent{}) {
+		return 0, nil
+	}
 	pub, ok := f.dir.Key(peer)
 	if !ok {
 		return 0, fmt.Errorf("receipts from %s: not an active peer", peer)
@@ -150,7 +183,14 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 			}
 			n++
 		}
-		return tx.LinkContact(ctx, peer, now, n > 0)
+		if bad != nil {
+			ev = store.LinkEvent{}
+		}
+		ev.Delivered = n > 0
+		if ev == (store.LinkEvent{}) {
+			return nil
+		}
+		return tx.LinkContact(ctx, peer, now, ev)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store receipts from %s: %w", peer, err)
@@ -184,20 +224,26 @@ func (f *Federation) call(ctx context.Context, p team.Peer, method, path string,
 }
 
 // runPuller fetches what a peer holds for us, for a node that takes no inbound calls.
+// A successful pull shows the peer is reachable, so it wakes our sender to it.
 func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
+	ps := f.peers[p.ID]
 	failures := 0
 	for ctx.Err() == nil {
+		drain(ps.wakePull)
 		more, err := f.pullOnce(ctx, p)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			failures++
-			f.linkError(ctx, p.ID, err)
-			sleep(ctx, f.backoff(failures), nil)
+			f.linkError(ctx, p.ID, true, err)
+			if f.backoffSleep(ctx, failures, ps.wakePull) {
+				failures = 0
+			}
 			continue
 		}
 		failures = 0
+		signal(ps.wakeSend)
 		if !more {
 			sleep(ctx, f.opts.PullInterval, nil)
 		}
@@ -207,6 +253,7 @@ func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
 // pullOnce fetches one batch, applies it and returns the receipts; more is true when
 // the batch was full.
 func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err error) {
+	defer f.peers[p.ID].inFlight(true, f.clock.Now())()
 	link, err := f.st.GetLink(ctx, p.ID)
 	if err != nil {
 		return false, err
@@ -221,22 +268,22 @@ func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err 
 		f.refuse(ctx, p.ID, p.URL, "malformed", err.Error())
 		return false, fmt.Errorf("pull from %s: %w", p.ID, err)
 	}
-	if len(bt.Envelopes) == 0 {
-		return false, f.st.LinkContact(ctx, p.ID, f.clock.Now(), false)
-	}
-	rs, stop, err := f.apply(ctx, p.ID, p.URL, bt.Envelopes)
-	if err != nil {
-		return false, err
-	}
-	if len(rs) > 0 {
-		body, _ := json.Marshal(envelope.Receipts{Receipts: rs})
-		if _, err := f.call(ctx, p, http.MethodPost, ReceiptsPath, body); err != nil {
+	if len(bt.Envelopes) > 0 {
+		rs, stop, err := f.apply(ctx, p.ID, p.URL, bt.Envelopes)
+		if err != nil {
 			return false, err
 		}
+		if len(rs) > 0 {
+			body, _ := json.Marshal(envelope.Receipts{Receipts: rs})
+			if _, err := f.call(ctx, p, http.MethodPost, ReceiptsPath, body); err != nil {
+				return false, err
+			}
+		}
+		if stop != "" {
+			return false, fmt.Errorf("pull from %s: stopped: %s", p.ID, stop)
+		}
 	}
-	if stop != "" {
-		return false, fmt.Errorf("pull from %s: stopped: %s", p.ID, stop)
-	}
+	f.contact(ctx, p.ID, store.LinkEvent{Received: true, Pulled: true})
 	return len(bt.Envelopes) == f.opts.BatchSize, nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,7 +43,14 @@ type Options struct {
 	IdlePoll     time.Duration // how often an idle sender re-checks its outbox (default 30s)
 	PullInterval time.Duration // how often a puller asks (default 2s)
 	Timeout      time.Duration // one HTTP exchange (default 30s)
+	// Retention is how long envelope copies are kept after delivery (outbox) or
+	// receipt (inbox); rows, digests and receipts stay for evidence and replay
+	// detection (default 90 days).
+	Retention time.Duration
 }
+
+// DefaultRetention is how long envelope copies are kept when Options.Retention is zero.
+const DefaultRetention = 90 * 24 * time.Hour
 
 func (o *Options) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -57,6 +66,7 @@ func (o *Options) defaults() {
 	set(&o.IdlePoll, 30*time.Second)
 	set(&o.PullInterval, 2*time.Second)
 	set(&o.Timeout, 30*time.Second)
+	set(&o.Retention, DefaultRetention)
 }
 
 // Federation is a node's side of every link.
@@ -71,8 +81,13 @@ type Federation struct {
 	handlers  map[string]Handler
 	delivered []DeliveredHook
 
-	kicks map[string]chan struct{} // fixed at New; read without a lock
+	peers map[string]*peerState // fixed at New; each peerState locks itself
 	wg    sync.WaitGroup
+
+	// started is when this process began; requests signed before it are refused,
+	// because the nonces seen before a restart are forgotten.
+	started time.Time
+	nonces  *nonceCache
 
 	refusalMu     sync.Mutex
 	refusalWindow time.Time
@@ -82,11 +97,16 @@ type Federation struct {
 // New makes a Federation; call Handle for each envelope type, then Start.
 func New(dir *team.Directory, key identity.Key, st store.Store, clk clock.Clock, log *slog.Logger, opts Options) *Federation {
 	opts.defaults()
+	// A transport of its own: the federation's connections are not shared with any
+	// other client in the process (nor, in tests, with other nodes).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxConcurrentPerPeer
 	f := &Federation{dir: dir, key: key, st: st, clock: clk, log: log.With("component", "federation"), opts: opts,
-		client:   &http.Client{Timeout: opts.Timeout},
-		handlers: map[string]Handler{}, kicks: map[string]chan struct{}{}}
+		client:   &http.Client{Timeout: opts.Timeout, Transport: tr},
+		handlers: map[string]Handler{}, peers: map[string]*peerState{},
+		started: clk.Now(), nonces: newNonceCache(), refusalCount: map[string]int{}}
 	for _, p := range dir.Peers() {
-		f.kicks[p.ID] = make(chan struct{}, 1)
+		f.peers[p.ID] = newPeerState()
 	}
 	return f
 }
@@ -151,11 +171,8 @@ func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error 
 }
 
 func (f *Federation) kick(peer string) {
-	if ch, ok := f.kicks[peer]; ok {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	if ps, ok := f.peers[peer]; ok {
+		signal(ps.kick)
 	}
 }
 
@@ -187,20 +204,25 @@ func (f *Federation) Start(ctx context.Context) {
 	}
 }
 
-// Wait blocks until every goroutine Start began has stopped.
-func (f *Federation) Wait() { f.wg.Wait() }
+// Wait blocks until every goroutine Start began has stopped, then closes the idle
+// connections they leave.
+func (f *Federation) Wait() {
+	f.wg.Wait()
+	f.client.CloseIdleConnections()
+}
 
-// sleep waits for d, a kick when kick is non-nil, or the end of ctx.
-func sleep(ctx context.Context, d time.Duration, kick <-chan struct{}) bool {
+// sleep waits for d, a signal on wake when wake is non-nil, or the end of ctx. It
+// reports whether wake cut it short.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) (woken bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
 	case <-t.C:
-	case <-kick:
+	case <-wake:
+		return true
 	}
-	return true
+	return false
 }
 
 func (f *Federation) backoff(n int) time.Duration {
@@ -211,67 +233,117 @@ func (f *Federation) backoff(n int) time.Duration {
 	return min(d, f.opts.RetryMax)
 }
 
-func (f *Federation) linkError(ctx context.Context, peer string, err error) {
-	f.log.Warn("link error", "peer", peer, "err", err)
-	if werr := f.st.LinkError(ctx, peer, f.clock.Now(), err.Error()); werr != nil && ctx.Err() == nil {
+// wakeFloor is the longest a failed link waits before a wake may cut its back-off
+// short: a peer that talks to us while refusing what we send must not turn our
+// retries into a busy loop.
+const wakeFloor = time.Second
+
+// backoffSleep waits after the n-th failure in a row. A wake (traffic from the peer,
+// or an operator's retry) ends the wait early, but not before min(RetryMin, wakeFloor).
+// It reports whether it was woken, which resets the caller's count of failures.
+func (f *Federation) backoffSleep(ctx context.Context, n int, wake <-chan struct{}) (woken bool) {
+	d := f.backoff(n)
+	first := min(d, f.opts.RetryMin, wakeFloor)
+	if sleep(ctx, first, nil); ctx.Err() != nil || d == first {
+		// A wake that came during the floor is answered by the retry that follows.
+		select {
+		case <-wake:
+			return true
+		default:
+			return false
+		}
+	}
+	return sleep(ctx, d-first, wake)
+}
+
+// linkError records a failed send (pull false) or pull (pull true).
+func (f *Federation) linkError(ctx context.Context, peer string, pull bool, err error) {
+	record := f.st.LinkError
+	if pull {
+		record = f.st.LinkPullError
+	}
+	f.log.Warn("link error", "peer", peer, "pull", pull, "err", err)
+	if werr := record(ctx, peer, f.clock.Now(), err.Error()); werr != nil && ctx.Err() == nil {
 		f.log.Error("record link error", "peer", peer, "err", werr)
 	}
 }
 
-// refusalsPerMinute caps how many refusals of one reason are stored a minute: anyone
-// can send junk to the federation endpoints, and junk must not fill the database.
+// contact records a successful exchange with peer.
+func (f *Federation) contact(ctx context.Context, peer string, ev store.LinkEvent) {
+	if err := f.st.LinkContact(ctx, peer, f.clock.Now(), ev); err != nil && ctx.Err() == nil {
+		f.log.Error("record link contact", "peer", peer, "err", err)
+	}
+}
+
+// refusalsPerMinute caps how many refusals of one reason are stored, and logged, a
+// minute: anyone can send junk to the federation endpoints, and junk must fill neither
+// the database nor the log.
 const refusalsPerMinute = 60
 
 // refuse records federation traffic turned away, so operators can see it.
 func (f *Federation) refuse(ctx context.Context, peer, remote, reason, detail string) {
-	f.log.Warn("refused federation traffic", "peer", peer, "remote", remote, "reason", reason, "detail", detail)
 	now := f.clock.Now()
 	f.refusalMu.Lock()
-	if now.Sub(f.refusalWindow) >= time.Minute {
-		f.refusalWindow, f.refusalCount = now, map[string]int{}
-	}
+	suppressed := f.rollRefusalWindow(now)
 	f.refusalCount[reason]++
 	over := f.refusalCount[reason] > refusalsPerMinute
 	f.refusalMu.Unlock()
+	f.logSuppressed(suppressed)
 	if over {
 		return
 	}
+	f.log.Warn("refused federation traffic", "peer", peer, "remote", remote, "reason", reason, "detail", detail)
 	r := store.Refusal{ID: identity.RandomID(16), At: now, Peer: peer, Remote: remote, Reason: reason, Detail: detail}
 	if err := f.st.AddRefusal(context.WithoutCancel(ctx), r); err != nil {
 		f.log.Error("record refusal", "err", err)
 	}
 }
 
-// RefusalRetention is how long refused traffic stays listed for operators.
-const RefusalRetention = 30 * 24 * time.Hour
-
-// Housekeeping is the engine module that keeps federation records bounded: refusals,
-// which anyone reaching the port can cause, are kept for RefusalRetention. (Their rate
-// is capped per reason as they are recorded.)
-type Housekeeping struct {
-	f    *Federation
-	last time.Time
-}
-
-// Housekeeping returns the federation's engine module.
-func (f *Federation) Housekeeping() *Housekeeping { return &Housekeeping{f: f} }
-
-// Name names the module.
-func (*Housekeeping) Name() string { return "federation-housekeeping" }
-
-// UpdateAll prunes old refusals, at most once an hour.
-func (h *Housekeeping) UpdateAll(ctx context.Context) error {
-	now := h.f.clock.Now()
-	if now.Sub(h.last) < time.Hour {
+// rollRefusalWindow starts a new minute when the current one is over, and returns how
+// many refusals of each reason the ended minute did not record. Call it with
+// refusalMu held.
+func (f *Federation) rollRefusalWindow(now time.Time) map[string]int {
+	if now.Sub(f.refusalWindow) < time.Minute {
 		return nil
 	}
-	n, err := h.f.st.PruneRefusals(ctx, now.Add(-RefusalRetention))
-	if err != nil {
-		return err
+	var suppressed map[string]int
+	for reason, n := range f.refusalCount {
+		if n > refusalsPerMinute {
+			if suppressed == nil {
+				suppressed = map[string]int{}
+			}
+			suppressed[reason] = n - refusalsPerMinute
+		}
 	}
-	h.last = now
-	if n > 0 {
-		h.f.log.Info("pruned old refusals", "count", n)
+	f.refusalWindow, f.refusalCount = now, map[string]int{}
+	return suppressed
+}
+
+// logSuppressed writes one summary line for the refusals a minute did not log.
+func (f *Federation) logSuppressed(suppressed map[string]int) {
+	if len(suppressed) == 0 {
+		return
 	}
-	return nil
+	total := 0
+	attrs := make([]any, 0, 2*len(suppressed)+2)
+	for _, reason := range slices.Sorted(maps.Keys(suppressed)) {
+		total += suppressed[reason]
+		attrs = append(attrs, slog.Int(reason, suppressed[reason]))
+	}
+	f.log.Warn("refused federation traffic not logged (over the cap of each reason per minute)",
+		"suppressed", total, "per_minute_cap", refusalsPerMinute, slog.Group("by_reason", attrs...))
+}
+
+// flushRefusalSummary logs the summary of a finished minute even when no refusal came
+// after it; housekeeping calls it.
+func (f *Federation) flushRefusalSummary() {
+	f.refusalMu.Lock()
+	suppressed := f.rollRefusalWindow(f.clock.Now())
+	f.refusalMu.Unlock()
+	f.logSuppressed(suppressed)
+}
+
+// Refusals lists recent refused traffic, newest first.
+func (f *Federation) Refusals(ctx context.Context, limit int) ([]store.Refusal, error) {
+	return f.st.Refusals(ctx, limit)
 }

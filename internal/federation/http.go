@@ -1,10 +1,9 @@
 package federation
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,21 +26,31 @@ func fedError(w http.ResponseWriter, status int, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
+// maxReceiptsBody caps a posted receipts body: MaxBatch receipts of about 1 KiB.
+const maxReceiptsBody = 1 << 20
+
 // authenticate checks that a configured, active peer signed the request for us,
-// recently, and returns its body. The header is checked before the body is read, so an
-// anonymous client cannot make the node read megabytes. Every refusal is recorded.
-func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request) (peer string, body []byte, ok bool) {
+// recently and only once, and returns its body (at most maxBody bytes). The signature
+// covers the body's hash as the header states it, so it is verified before a byte of
+// the body is read: an anonymous client naming a real peer costs a signature check,
+// never memory. An authenticated peer has at most MaxConcurrentPerPeer requests
+// served at once. Every refusal is recorded. The caller must call release when done.
+func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request, maxBody int64) (peer string, body []byte, release func(), ok bool) {
 	remote := r.RemoteAddr
-	refuse := func(peer, reason, detail string, status int, msg string) (string, []byte, bool) {
+	refuse := func(peer, reason, detail string, status int, msg string) (string, []byte, func(), bool) {
 		f.refuse(r.Context(), peer, remote, reason, detail)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
 		fedError(w, status, msg)
-		return "", nil, false
+		return "", nil, nil, false
 	}
 	a, err := envelope.ParseRequestAuth(r.Header.Get(envelope.AuthHeader))
 	if err != nil {
 		return refuse("", "unsigned", err.Error(), http.StatusUnauthorized, err.Error())
 	}
-	if _, configured := f.dir.Peer(a.From); !configured {
+	ps, configured := f.peers[a.From]
+	if !configured {
 		return refuse(a.From, "unknown peer", fmt.Sprintf("%q is not a configured peer", a.From), http.StatusForbidden, "unknown peer")
 	}
 	pub, active := f.dir.Key(a.From)
@@ -51,25 +60,55 @@ func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request) (peer 
 	if a.To != f.Self() {
 		return refuse(a.From, "misdirected", fmt.Sprintf("request for %q", a.To), http.StatusForbidden, "this node is "+f.Self())
 	}
-	if d := f.clock.Now().Sub(a.Time); d > envelope.Window || d < -envelope.Window {
+	now := f.clock.Now()
+	if d := now.Sub(a.Time); d > envelope.Window || d < -envelope.Window {
 		msg := fmt.Sprintf("request time %s outside the %s window", a.Time.Format(time.RFC3339), envelope.Window)
 		return refuse(a.From, "out of window", msg, http.StatusUnauthorized, msg)
 	}
-	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, envelope.MaxBatchBytes))
-	if err != nil {
-		return refuse(a.From, "too large", err.Error(), http.StatusRequestEntityTooLarge, "body too large")
-	}
-	if err := a.Verify(pub, r.Method, r.URL.RequestURI(), f.clock.Now(), body); err != nil {
+	if err := a.Verify(pub, r.Method, r.URL.RequestURI(), now); err != nil {
 		return refuse(a.From, "bad request signature", err.Error(), http.StatusUnauthorized, err.Error())
 	}
-	return a.From, body, true
+	// Nonces seen before a restart are forgotten, so a request signed before this
+	// process started could be a replay we cannot recognise. The sender signs its
+	// retry afresh.
+	if a.Time.Before(f.started) {
+		msg := fmt.Sprintf("request signed at %s, before this node started at %s; sign it again",
+			a.Time.Format(time.RFC3339Nano), f.started.Format(time.RFC3339Nano))
+		return refuse(a.From, "signed before start", msg, http.StatusUnauthorized, msg)
+	}
+	// Remember the nonce until the request's time leaves the window.
+	switch err := f.nonces.add(a.From, a.Nonce, a.Time.Add(envelope.Window), now); {
+	case errors.Is(err, errReplayed):
+		return refuse(a.From, "replayed request", fmt.Sprintf("%s %s: nonce %x already seen", r.Method, r.URL.Path, a.Nonce), http.StatusUnauthorized, err.Error())
+	case err != nil:
+		return refuse(a.From, "too many requests", err.Error(), http.StatusTooManyRequests, err.Error())
+	}
+	release, ok = ps.acquire()
+	if !ok {
+		msg := fmt.Sprintf("more than %d requests at once", MaxConcurrentPerPeer)
+		return refuse(a.From, "too many requests", msg, http.StatusTooManyRequests, msg)
+	}
+	body, err = a.ReadBody(http.MaxBytesReader(w, r.Body, maxBody), maxBody, r.ContentLength)
+	if err != nil {
+		release()
+		var tooBig *http.MaxBytesError
+		if errors.Is(err, envelope.ErrBodyTooLarge) || errors.As(err, &tooBig) {
+			return refuse(a.From, "too large", err.Error(), http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
+		}
+		return refuse(a.From, "bad body", err.Error(), http.StatusBadRequest, err.Error())
+	}
+	// Authentic traffic from the peer: it is reachable, so a sender backing off from
+	// it may try again now.
+	f.wake(a.From)
+	return a.From, body, release, true
 }
 
 func (f *Federation) handleInbox(w http.ResponseWriter, r *http.Request) {
-	peer, body, ok := f.authenticate(w, r)
+	peer, body, release, ok := f.authenticate(w, r, envelope.MaxBatchBytes)
 	if !ok {
 		return
 	}
+	defer release()
 	bt, err := envelope.DecodeBatch(body)
 	if err != nil {
 		f.refuse(r.Context(), peer, r.RemoteAddr, "malformed", err.Error())
@@ -88,11 +127,12 @@ func (f *Federation) handleInbox(w http.ResponseWriter, r *http.Request) {
 
 // handleOutbox serves what waits for a peer that pulls.
 func (f *Federation) handleOutbox(w http.ResponseWriter, r *http.Request) {
-	peer, _, ok := f.authenticate(w, r)
+	peer, _, release, ok := f.authenticate(w, r, 0)
 	if !ok {
 		return
 	}
-	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	defer release()
+	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 63)
 	if err != nil {
 		fedError(w, http.StatusBadRequest, "after: must be a sequence number")
 		return
@@ -113,19 +153,20 @@ func (f *Federation) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		fedError(w, http.StatusInternalServerError, "could not read outbox")
 		return
 	}
-	if err := f.st.LinkContact(r.Context(), peer, f.clock.Now(), false); err != nil {
-		f.log.Error("link contact", "peer", peer, "err", err)
-	}
+	// A fetch that finds nothing means the peer holds all we have sent it; one that
+	// finds envelopes counts as a send when their receipts come back.
+	f.contact(r.Context(), peer, store.LinkEvent{Received: true, Sent: len(items) == 0})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
 }
 
 // handleReceipts takes the receipts of a peer that pulled.
 func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
-	peer, body, ok := f.authenticate(w, r)
+	peer, body, release, ok := f.authenticate(w, r, maxReceiptsBody)
 	if !ok {
 		return
 	}
+	defer release()
 	rs, err := envelope.DecodeReceipts(body)
 	if err != nil {
 		f.refuse(r.Context(), peer, r.RemoteAddr, "malformed", err.Error())
@@ -133,22 +174,28 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	envs := map[uint64]*envelope.Envelope{}
-	for _, rc := range rs.Receipts {
-		items, err := f.st.Pending(r.Context(), peer, rc.Seq-1, 1)
+	if len(rs.Receipts) > 0 {
+		lo, hi := rs.Receipts[0].Seq, rs.Receipts[0].Seq
+		for _, rc := range rs.Receipts {
+			lo, hi = min(lo, rc.Seq), max(hi, rc.Seq)
+		}
+		items, err := f.st.Pending(r.Context(), peer, lo-1, int(min(hi-lo+1, envelope.MaxBatch)))
 		if err != nil {
+			f.log.Error("read outbox", "peer", peer, "err", err)
 			fedError(w, http.StatusInternalServerError, "could not read outbox")
 			return
 		}
-		if len(items) == 1 && items[0].Seq == rc.Seq {
-			e, err := envelope.Unmarshal(items[0].Envelope)
-			if err == nil {
-				envs[rc.Seq] = e
+		for _, it := range items {
+			if e, err := envelope.Unmarshal(it.Envelope); err == nil {
+				envs[it.Seq] = e
 			}
 		}
 	}
-	n, err := f.storeReceipts(r.Context(), peer, envs, rs.Receipts)
+	// Receipts for all it fetched make the fetch a successful send.
+	n, err := f.storeReceipts(r.Context(), peer, envs, rs.Receipts, store.LinkEvent{Sent: true, Received: true})
 	if err != nil {
 		f.refuse(r.Context(), peer, r.RemoteAddr, "bad receipt", err.Error())
+		f.contact(r.Context(), peer, store.LinkEvent{Received: true})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]int{"stored": n})
@@ -159,54 +206,4 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"team": f.dir.Self.ID, "name": f.dir.Self.Name, "public_key": f.dir.Self.PublicKey})
-}
-
-// LinkState is what an operator sees of one peer link.
-type LinkState struct {
-	Peer            string     `json:"peer"`
-	Name            string     `json:"name"`
-	URL             string     `json:"url,omitempty"`
-	Delivery        string     `json:"delivery"`
-	PullFrom        bool       `json:"pull_from"`
-	Revoked         bool       `json:"revoked"`
-	Queued          int        `json:"queued"`
-	Delivered       int        `json:"delivered"`
-	LagSeconds      float64    `json:"lag_seconds"`
-	OldestQueued    *time.Time `json:"oldest_queued,omitempty"`
-	LastContactAt   *time.Time `json:"last_contact_at,omitempty"`
-	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
-	LastErrorAt     *time.Time `json:"last_error_at,omitempty"`
-	LastInSeq       uint64     `json:"last_in_seq"`
-	NextOutSeq      uint64     `json:"next_out_seq"`
-}
-
-// Links reports the state of every peer link.
-func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
-	var out []LinkState
-	now := f.clock.Now()
-	for _, p := range f.dir.Peers() {
-		l, err := f.st.GetLink(ctx, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		s, err := f.st.OutboxStats(ctx, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		ls := LinkState{Peer: p.ID, Name: p.Name, URL: p.URL, Delivery: p.Delivery, PullFrom: p.PullFrom, Revoked: p.Revoked,
-			Queued: s.Queued, Delivered: s.Delivered, OldestQueued: s.OldestQueued,
-			LastContactAt: l.LastContactAt, LastDeliveredAt: l.LastDeliveredAt, LastError: l.LastError, LastErrorAt: l.LastErrorAt,
-			LastInSeq: l.LastInSeq, NextOutSeq: l.NextSeq}
-		if s.OldestQueued != nil {
-			ls.LagSeconds = now.Sub(*s.OldestQueued).Seconds()
-		}
-		out = append(out, ls)
-	}
-	return out, nil
-}
-
-// Refusals lists recent refused traffic, newest first.
-func (f *Federation) Refusals(ctx context.Context, limit int) ([]store.Refusal, error) {
-	return f.st.Refusals(ctx, limit)
 }

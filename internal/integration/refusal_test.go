@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,39 @@ func TestForgedAndReplayedTrafficIsRefused(t *testing.T) {
 		}
 	})
 
+	// A second envelope, validly signed by cn, under a sequence number jp already
+	// applied: refused and recorded, and the first one's effect stays.
+	t.Run("seq reused", func(t *testing.T) {
+		var p map[string]any
+		if err := json.Unmarshal(orig.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		p["title"] = "Rewritten by a second envelope"
+		other := *orig
+		other.Payload, _ = json.Marshal(p)
+		other.Time = time.Now().UTC().Truncate(time.Microsecond)
+		other.Sign(cnKey)
+		if pub, _ := identity.ParsePublic(cnKey.Public()); other.Verify(pub) != nil {
+			t.Fatal("the second envelope must be validly signed for this test to mean anything")
+		}
+		code, rs := post(t, jp, cnKey, "cn", time.Now(), batch(&other))
+		if code != 200 || len(rs.Receipts) != 0 || !strings.Contains(rs.Error, "seq reused") {
+			t.Fatalf("second envelope under seq %d: %d %+v", orig.Seq, code, rs)
+		}
+		var got struct{ Title string }
+		call(t, jp, "GET", "/api/v1/incidents/"+in.ID, nil, &got)
+		if got.Title != "Botnet C2 across borders" {
+			t.Fatalf("jp's incident title is now %q", got.Title)
+		}
+		if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != 1 {
+			t.Fatalf("jp holds %d envelopes from cn", c)
+		}
+		inbox, _ := jp.App.Store.GetInbox(ctx, "cn", orig.Seq)
+		if d := orig.Digest(); !bytes.Equal(inbox.Digest, d[:]) {
+			t.Fatal("jp's inbox now names another envelope under the used number")
+		}
+	})
+
 	t.Run("tampered", func(t *testing.T) {
 		bad := *orig
 		bad.Seq = orig.Seq + 1
@@ -133,12 +167,61 @@ func TestForgedAndReplayedTrafficIsRefused(t *testing.T) {
 	})
 
 	got := refusalReasons(t, jp)
-	for _, reason := range []string{"replay", "tampered", "unknown peer", "bad request signature", "out of window"} {
+	for _, reason := range []string{"replay", "seq reused", "tampered", "unknown peer", "bad request signature", "out of window"} {
 		if got[reason] == 0 {
 			t.Errorf("refusal %q not visible; have %v", reason, got)
 		}
 	}
 	if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != 1 {
 		t.Fatalf("jp applied %d envelopes from cn, want 1", c)
+	}
+}
+
+// A captured GET /outbox request (for a node that pulls) cannot be played again
+// within the time window to read what waits for that node; and receipts with seq 0
+// are a 400 that names the field, not a 500.
+func TestCapturedFederationRequestsCannotBeReplayed(t *testing.T) {
+	dir := t.TempDir()
+	opts := testnetOptions()
+	opts.Dir = dir
+	opts.PullOnly = []string{"kr"}
+	n := startNet(t, opts)
+	cn := n.Node("cn")
+	krKey, err := identity.Load(filepath.Join(dir, "kr", "node.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", cn.URL+"/federation/v1/outbox?after=0&limit=10", nil)
+	envelope.SignRequest(req, krKey, "kr", "cn", time.Now(), nil)
+	captured := req.Header.Clone()
+	for i, want := range []int{http.StatusOK, http.StatusUnauthorized, http.StatusUnauthorized} {
+		r, _ := http.NewRequest("GET", req.URL.String(), nil)
+		r.Header = captured.Clone()
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d %s, want %d", i+1, resp.StatusCode, b, want)
+		}
+	}
+	if refusalReasons(t, cn)["replayed request"] != 2 {
+		t.Errorf("replays not recorded: %v", refusalReasons(t, cn))
+	}
+
+	body := []byte(`{"receipts":[{"origin":"cn","receiver":"kr","seq":0,"digest":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","status":"applied","received_at":"2026-11-22T10:00:00Z","signature":"` +
+		strings.Repeat("A", 86) + `=="}]}`)
+	r, _ := http.NewRequest("POST", cn.URL+"/federation/v1/receipts", bytes.NewReader(body))
+	envelope.SignRequest(r, krKey, "kr", "cn", time.Now(), body)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "receipts[0].seq") {
+		t.Fatalf("receipt with seq 0: %d %s, want 400 naming receipts[0].seq", resp.StatusCode, b)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"csirtlink/internal/store"
@@ -21,14 +22,30 @@ func (c conn) EnsureLink(ctx context.Context, peer string) error {
 // GetLink returns a peer's link state.
 func (c conn) GetLink(ctx context.Context, peer string) (store.Link, error) {
 	l := store.Link{Peer: peer}
-	var contact, delivered, errAt sql.NullInt64
-	err := c.row(ctx, `SELECT next_seq, last_in_seq, last_contact_at, last_delivered_at, last_error, last_error_at FROM links WHERE peer = ?`, peer).
-		Scan(&l.NextSeq, &l.LastInSeq, &contact, &delivered, &l.LastError, &errAt)
+	var contact, delivered, sent, received, errAt, pullErrAt sql.NullInt64
+	err := c.row(ctx, `SELECT next_seq, last_in_seq, last_contact_at, last_delivered_at, last_sent_at, last_received_at, `+
+		`last_error, last_error_at, last_pull_error, last_pull_error_at FROM links WHERE peer = ?`, peer).
+		Scan(&l.NextSeq, &l.LastInSeq, &contact, &delivered, &sent, &received, &l.LastError, &errAt, &l.LastPullError, &pullErrAt)
 	if err != nil {
 		return l, notFound(err, "link "+peer)
 	}
 	l.LastContactAt, l.LastDeliveredAt, l.LastErrorAt = ptrMicros(contact), ptrMicros(delivered), ptrMicros(errAt)
+	l.LastSentAt, l.LastReceivedAt, l.LastPullErrorAt = ptrMicros(sent), ptrMicros(received), ptrMicros(pullErrAt)
 	return l, nil
+}
+
+// LockLink returns a peer's link state and, in a transaction, holds the peer's inbound
+// lock until it ends: two replicas handed the same batch by the peer apply it one after
+// the other, and the second finds it applied.
+//
+// The lock is not the link row's: TakeSeq updates that row for every envelope we queue
+// for the peer, and a transaction applying the peer's batch, which locks incidents, would
+// deadlock with one writing to an incident, which takes sequence numbers.
+func (c conn) LockLink(ctx context.Context, peer string) (store.Link, error) {
+	if err := c.lock(ctx, "inbound/"+peer); err != nil {
+		return store.Link{Peer: peer}, err
+	}
+	return c.GetLink(ctx, peer)
 }
 
 // TakeSeq returns the next outbound sequence number for peer and advances it.
@@ -49,23 +66,38 @@ func (c conn) SetLastInSeq(ctx context.Context, peer string, seq uint64) error {
 	return nil
 }
 
-// LinkContact records a successful exchange with peer and clears its error.
-func (c conn) LinkContact(ctx context.Context, peer string, at time.Time, delivered bool) error {
-	q := `UPDATE links SET last_contact_at = ?, last_error = '' WHERE peer = ?`
-	args := []any{micros(at), peer}
-	if delivered {
-		q = `UPDATE links SET last_contact_at = ?, last_delivered_at = ?, last_error = '' WHERE peer = ?`
-		args = []any{micros(at), micros(at), peer}
+// LinkContact records a successful exchange with peer; see store.LinkEvent.
+func (c conn) LinkContact(ctx context.Context, peer string, at time.Time, ev store.LinkEvent) error {
+	set, args := []string{"last_contact_at = ?"}, []any{micros(at)}
+	if ev.Sent {
+		set, args = append(set, "last_sent_at = ?", "last_error = ''"), append(args, micros(at))
 	}
-	if _, err := c.exec(ctx, q, args...); err != nil {
+	if ev.Delivered {
+		set, args = append(set, "last_delivered_at = ?"), append(args, micros(at))
+	}
+	if ev.Received {
+		set, args = append(set, "last_received_at = ?"), append(args, micros(at))
+	}
+	if ev.Pulled {
+		set = append(set, "last_pull_error = ''")
+	}
+	if _, err := c.exec(ctx, `UPDATE links SET `+strings.Join(set, ", ")+` WHERE peer = ?`, append(args, peer)...); err != nil {
 		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
 	}
 	return nil
 }
 
-// LinkError records a failed exchange with peer.
+// LinkError records a failed send to peer.
 func (c conn) LinkError(ctx context.Context, peer string, at time.Time, msg string) error {
-	if _, err := c.exec(ctx, `UPDATE links SET last_error = ?, last_error_at = ? WHERE peer = ?`, msg, micros(at), peer); err != nil {
+	if _, err := c.exec(ctx, `UPDATE links SET last_error = ?, last_error_at = ? WHERE peer = ?`, diag(msg), micros(at), peer); err != nil {
+		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
+	}
+	return nil
+}
+
+// LinkPullError records a failed pull from peer.
+func (c conn) LinkPullError(ctx context.Context, peer string, at time.Time, msg string) error {
+	if _, err := c.exec(ctx, `UPDATE links SET last_pull_error = ?, last_pull_error_at = ? WHERE peer = ?`, diag(msg), micros(at), peer); err != nil {
 		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
 	}
 	return nil
@@ -132,6 +164,18 @@ func (c conn) AddAttempt(ctx context.Context, peer string, upTo uint64) error {
 	return nil
 }
 
+// CompactOutbox empties the envelopes of items delivered before a time. The row stays
+// with the peer's signed receipt, which names the envelope's digest.
+func (c conn) CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := c.exec(ctx, `UPDATE outbox SET envelope = ? WHERE (peer, seq) IN (SELECT peer, seq FROM outbox `+
+		`WHERE delivered_at < ? AND length(envelope) > 0 ORDER BY delivered_at LIMIT ?)`, []byte{}, micros(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: compact outbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // OutboxStats summarises a peer's queue.
 func (c conn) OutboxStats(ctx context.Context, peer string) (store.OutboxStats, error) {
 	var s store.OutboxStats
@@ -177,10 +221,22 @@ func (c conn) CountInbox(ctx context.Context, origin string) (int, error) {
 	return n, nil
 }
 
+// CompactInbox empties the envelope copies of items received before a time; origin,
+// seq, digest and our receipt stay, which is all replay detection needs.
+func (c conn) CompactInbox(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := c.exec(ctx, `UPDATE inbox SET envelope = ? WHERE (origin, seq) IN (SELECT origin, seq FROM inbox `+
+		`WHERE received_at < ? AND length(envelope) > 0 ORDER BY received_at LIMIT ?)`, []byte{}, micros(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: compact inbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // AddRefusal records refused federation traffic.
 func (c conn) AddRefusal(ctx context.Context, r store.Refusal) error {
 	_, err := c.exec(ctx, `INSERT INTO refusals (id, at, peer, remote, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.ID, micros(r.At), r.Peer, r.Remote, r.Reason, r.Detail)
+		r.ID, micros(r.At), diag(r.Peer), diag(r.Remote), diag(r.Reason), diag(r.Detail))
 	if err != nil {
 		return fmt.Errorf("sqlstore: refusal: %w", err)
 	}

@@ -1,7 +1,7 @@
 // Package store defines the records a node keeps and one interface per aggregate over them.
 //
 // Services take the narrowest interface they need; sqlstore implements them all, for
-// SQLite today and PostgreSQL later, and storetest is the suite both must pass.
+// SQLite and PostgreSQL, and storetest is the suite both must pass.
 package store
 
 import (
@@ -26,6 +26,13 @@ type Store interface {
 }
 
 // Tx is the set of aggregates, usable inside or outside a transaction.
+//
+// Several writers may run at once (PostgreSQL, several replicas). Inside InTx, reading
+// the record a transaction is about to change locks it until the transaction ends:
+// GetIncident, GetPage, GetDelivery, GetEscalation and GetNotification lock their row,
+// LastAudit the end of the audit chain, LockLink the peer's inbound sequence. So a
+// transaction that reads, decides and writes back sees no other writer's change in
+// between. (On SQLite every transaction runs alone and the locks are nothing.)
 type Tx interface {
 	Users
 	Incidents
@@ -168,19 +175,43 @@ type Link struct {
 	LastInSeq       uint64     `json:"last_in_seq"`
 	LastContactAt   *time.Time `json:"last_contact_at,omitempty"`
 	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
-	LastErrorAt     *time.Time `json:"last_error_at,omitempty"`
+	// LastSentAt is the last successful send: the peer took our envelopes or answered
+	// our heartbeat. LastReceivedAt is the last time the peer reached us or answered
+	// our pull.
+	LastSentAt     *time.Time `json:"last_sent_at,omitempty"`
+	LastReceivedAt *time.Time `json:"last_received_at,omitempty"`
+	// LastError is the last failed send; only a later successful send clears it.
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastPullError is the last failed pull; only a later successful pull clears it.
+	LastPullError   string     `json:"last_pull_error,omitempty"`
+	LastPullErrorAt *time.Time `json:"last_pull_error_at,omitempty"`
+}
+
+// LinkEvent says what one successful exchange with a peer showed; each set field
+// stamps its time (and any of them stamps the last contact).
+type LinkEvent struct {
+	Sent      bool // our send succeeded: sets LastSentAt, clears LastError
+	Delivered bool // the peer receipted envelopes: sets LastDeliveredAt
+	Received  bool // the peer reached us, or answered our pull: sets LastReceivedAt
+	Pulled    bool // our pull succeeded: clears LastPullError
 }
 
 // Links stores per-peer link state.
 type Links interface {
 	EnsureLink(ctx context.Context, peer string) error
 	GetLink(ctx context.Context, peer string) (Link, error)
+	// LockLink is GetLink for applying what the peer sent: inside InTx, the peer's
+	// inbound sequence stays locked until the transaction ends, so that replicas applying
+	// batches from the same peer take turns.
+	LockLink(ctx context.Context, peer string) (Link, error)
 	// TakeSeq returns the next outbound sequence number for peer and advances it.
 	TakeSeq(ctx context.Context, peer string) (uint64, error)
 	SetLastInSeq(ctx context.Context, peer string, seq uint64) error
-	LinkContact(ctx context.Context, peer string, at time.Time, delivered bool) error
+	LinkContact(ctx context.Context, peer string, at time.Time, ev LinkEvent) error
+	// LinkError records a failed send; LinkPullError a failed pull.
 	LinkError(ctx context.Context, peer string, at time.Time, msg string) error
+	LinkPullError(ctx context.Context, peer string, at time.Time, msg string) error
 }
 
 // OutboxItem is one envelope queued for a peer.
@@ -213,6 +244,9 @@ type Outbox interface {
 	OutboxStats(ctx context.Context, peer string) (OutboxStats, error)
 	// Sent lists items for peer (delivered or not), for tests and evidence queries.
 	Sent(ctx context.Context, peer string) ([]OutboxItem, error)
+	// CompactOutbox empties the envelope of up to limit items delivered before a time,
+	// keeping the row and its receipt, and returns how many it emptied.
+	CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // InboxItem is an envelope applied (or rejected) here, with the receipt we signed.
@@ -243,6 +277,9 @@ type Inbox interface {
 	PutInbox(ctx context.Context, it InboxItem) error
 	GetInbox(ctx context.Context, origin string, seq uint64) (InboxItem, error)
 	CountInbox(ctx context.Context, origin string) (int, error)
+	// CompactInbox empties the envelope copy of up to limit items received before a
+	// time, keeping origin, seq, digest and receipt, and returns how many it emptied.
+	CompactInbox(ctx context.Context, before time.Time, limit int) (int, error)
 	AddRefusal(ctx context.Context, r Refusal) error
 	Refusals(ctx context.Context, limit int) ([]Refusal, error)
 	// PruneRefusals deletes refusals recorded before a time, and returns how many.

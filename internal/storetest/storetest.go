@@ -1,7 +1,7 @@
 // Package storetest is the behaviour every store.Store must show, whatever its database.
 //
-// It tests through the store interfaces only, so that SQLite today and PostgreSQL later
-// are held to the same suite.
+// It tests through the store interfaces only, so that SQLite and PostgreSQL are held to
+// the same suite (internal/sqlstore runs it on both).
 package storetest
 
 import (
@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Links", testLinks},
 		{"Outbox", testOutbox},
 		{"Inbox", testInbox},
+		{"Compaction", testCompaction},
 		{"Refusals", testRefusals},
 		{"Audit", testAudit},
 		{"InTxCommits", testInTxCommits},
@@ -48,6 +49,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OnCommitOutsideTx", testOnCommitOutsideTx},
 		{"Within", testWithin},
 		{"ConcurrentTakeSeq", testConcurrentTakeSeq},
+
+		// Several writers at once (concurrency.go).
+		{"ConcurrentIncidentUpdates", testConcurrentIncidentUpdates},
+		{"ConcurrentPageUpdates", testConcurrentPageUpdates},
+		{"ConcurrentDeliveryUpdates", testConcurrentDeliveryUpdates},
+		{"ConcurrentEscalationSteps", testConcurrentEscalationSteps},
+		{"ConcurrentLinkApply", testConcurrentLinkApply},
+		{"ConcurrentAuditAppends", testConcurrentAuditAppends},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"DiagnosticText", testDiagnosticText},
 
 		// Hotline (hotline.go).
 		{"Pages", testPages},
@@ -589,13 +600,17 @@ func testTimes(t *testing.T, s store.Store) {
 	check("entry created_at", gotE.CreatedAt)
 
 	ok(t, s.EnsureLink(ctx, "jp"))
-	ok(t, s.LinkContact(ctx, "jp", in, true))
+	ok(t, s.LinkContact(ctx, "jp", in, store.LinkEvent{Sent: true, Delivered: true, Received: true}))
 	ok(t, s.LinkError(ctx, "jp", in, "down"))
+	ok(t, s.LinkPullError(ctx, "jp", in, "down"))
 	l, err := s.GetLink(ctx, "jp")
 	ok(t, err)
 	checkPtr("link last_contact_at", l.LastContactAt)
 	checkPtr("link last_delivered_at", l.LastDeliveredAt)
+	checkPtr("link last_sent_at", l.LastSentAt)
+	checkPtr("link last_received_at", l.LastReceivedAt)
 	checkPtr("link last_error_at", l.LastErrorAt)
+	checkPtr("link last_pull_error_at", l.LastPullErrorAt)
 
 	ok(t, s.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 1, Type: "x", ObjectID: "i1", Envelope: []byte("e1"), CreatedAt: in}))
 	ok(t, s.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 2, Type: "x", ObjectID: "i1", Envelope: []byte("e2"), CreatedAt: in}))
@@ -660,28 +675,110 @@ func testLinks(t *testing.T, s store.Store) {
 	same(t, "after TakeSeq, SetLastInSeq, LinkError", l,
 		store.Link{Peer: "jp", NextSeq: 4, LastInSeq: 42, LastError: "connection refused", LastErrorAt: ptr(at(1))})
 
-	ok(t, s.LinkContact(ctx, "jp", at(2), false))
+	// What the peer sends us never clears an error in sending to it.
+	ok(t, s.LinkContact(ctx, "jp", at(2), store.LinkEvent{Received: true}))
+	l, err = s.GetLink(ctx, "jp")
+	ok(t, err)
+	if l.LastError != "connection refused" || l.LastDeliveredAt != nil || l.LastSentAt != nil {
+		t.Fatalf("after a receive: %+v; want the send error kept, nothing sent", l)
+	}
+	sameTime(t, "last contact", l.LastContactAt, at(2))
+	sameTime(t, "last received", l.LastReceivedAt, at(2))
+
+	ok(t, s.LinkContact(ctx, "jp", at(3), store.LinkEvent{Sent: true}))
 	l, err = s.GetLink(ctx, "jp")
 	ok(t, err)
 	if l.LastError != "" || l.LastDeliveredAt != nil {
-		t.Fatalf("contact without delivery: last_error %q, last_delivered_at %v; want both cleared/unset", l.LastError, l.LastDeliveredAt)
+		t.Fatalf("after a send: last_error %q, last_delivered_at %v; want cleared/unset", l.LastError, l.LastDeliveredAt)
 	}
-	sameTime(t, "last contact", l.LastContactAt, at(2))
+	sameTime(t, "last sent", l.LastSentAt, at(3))
+	sameTime(t, "last received (a send keeps it)", l.LastReceivedAt, at(2))
 
 	ok(t, s.LinkError(ctx, "jp", at(3), "timeout"))
-	ok(t, s.LinkContact(ctx, "jp", at(4), true))
-	ok(t, s.LinkContact(ctx, "jp", at(5), false))
-	ok(t, s.LinkContact(ctx, "jp", at(6), false))
+	ok(t, s.LinkPullError(ctx, "jp", at(3), "pull: 503"))
+	ok(t, s.LinkContact(ctx, "jp", at(4), store.LinkEvent{Sent: true, Delivered: true}))
+	ok(t, s.LinkContact(ctx, "jp", at(5), store.LinkEvent{Received: true}))
 	l, err = s.GetLink(ctx, "jp")
 	ok(t, err)
-	if l.LastError != "" {
-		t.Fatalf("last_error after contact: %q", l.LastError)
+	if l.LastError != "" || l.LastPullError != "pull: 503" {
+		t.Fatalf("after a send and a receive: last_error %q, last_pull_error %q; want only the send error cleared", l.LastError, l.LastPullError)
+	}
+	ok(t, s.LinkContact(ctx, "jp", at(6), store.LinkEvent{Received: true, Pulled: true}))
+	l, err = s.GetLink(ctx, "jp")
+	ok(t, err)
+	if l.LastPullError != "" {
+		t.Fatalf("last_pull_error after a pull: %q", l.LastPullError)
 	}
 	sameTime(t, "last contact", l.LastContactAt, at(6))
 	sameTime(t, "last delivery (only a delivering contact sets it)", l.LastDeliveredAt, at(4))
+	sameTime(t, "last sent", l.LastSentAt, at(4))
+	sameTime(t, "last received", l.LastReceivedAt, at(6))
 	if l.NextSeq != 4 || l.LastInSeq != 42 {
 		t.Fatalf("contact changed the sequences: %+v", l)
 	}
+}
+
+// Compaction empties the envelope copies of old delivered (outbox) and received
+// (inbox) items, and only those; rows, receipts and digests stay.
+func testCompaction(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for seq := uint64(1); seq <= 4; seq++ {
+		ok(t, s.Enqueue(ctx, outboxItem("jp", seq)))
+	}
+	ok(t, s.MarkDelivered(ctx, "jp", 1, at(10), []byte("receipt 1")))
+	ok(t, s.MarkDelivered(ctx, "jp", 2, at(20), []byte("receipt 2")))
+	ok(t, s.MarkDelivered(ctx, "jp", 3, at(30), []byte("receipt 3")))
+	n, err := s.CompactOutbox(ctx, at(25), 1)
+	ok(t, err)
+	same(t, "outbox compacted with limit 1", n, 1)
+	n, err = s.CompactOutbox(ctx, at(25), 100)
+	ok(t, err)
+	same(t, "outbox compacted after", n, 1)
+	n, err = s.CompactOutbox(ctx, at(25), 100)
+	ok(t, err)
+	same(t, "outbox compacted again", n, 0)
+	sent, err := s.Sent(ctx, "jp")
+	ok(t, err)
+	same(t, "outbox rows kept", seqs(sent), []uint64{1, 2, 3, 4})
+	for i, it := range sent {
+		compacted := i < 2
+		if compacted != (len(it.Envelope) == 0) {
+			t.Errorf("outbox %d: envelope %q; compacted want %v", it.Seq, it.Envelope, compacted)
+		}
+		if it.Seq <= 3 && string(it.Receipt) != fmt.Sprintf("receipt %d", it.Seq) {
+			t.Errorf("outbox %d: receipt %q", it.Seq, it.Receipt)
+		}
+	}
+	same(t, "pending (never compacted)", seqs(pendingOf(t, s, "jp")), []uint64{4})
+
+	for _, it := range []store.InboxItem{inboxItem("jp", 1), inboxItem("jp", 2), inboxItem("kr", 3)} {
+		ok(t, s.PutInbox(ctx, it))
+	}
+	n, err = s.CompactInbox(ctx, at(3), 100)
+	ok(t, err)
+	same(t, "inbox compacted", n, 2)
+	for _, k := range []struct {
+		origin    string
+		seq       uint64
+		compacted bool
+	}{{"jp", 1, true}, {"jp", 2, true}, {"kr", 3, false}} {
+		got, err := s.GetInbox(ctx, k.origin, k.seq)
+		ok(t, err)
+		want := inboxItem(k.origin, k.seq)
+		if k.compacted {
+			want.Envelope = []byte{}
+		}
+		if len(got.Envelope) == 0 {
+			got.Envelope = []byte{}
+		}
+		same(t, fmt.Sprintf("inbox %s/%d", k.origin, k.seq), got, want)
+	}
+}
+
+func pendingOf(t *testing.T, s store.Store, peer string) []store.OutboxItem {
+	items, err := s.Pending(t.Context(), peer, 0, 100)
+	ok(t, err)
+	return items
 }
 
 func outboxItem(peer string, seq uint64) store.OutboxItem {

@@ -52,6 +52,9 @@ type Peer struct {
 	Community *bool `json:"community,omitempty"`
 	// Revoked peers are refused and sent nothing.
 	Revoked bool `json:"revoked,omitempty"`
+	// AllowInsecure permits an http:// URL for a peer that is not on loopback; without
+	// it the configuration is refused, since federation traffic would travel in clear.
+	AllowInsecure bool `json:"allow_insecure,omitempty"`
 }
 
 // InCommunity reports whether the peer receives TLP:GREEN (default yes).

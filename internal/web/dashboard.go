@@ -42,34 +42,11 @@ type severityCount struct {
 	Count    int
 }
 
-// partner is a peer's link health and local time.
+// partner is a peer's link, its health in one word (federation.LinkState.Health: the
+// same words on every screen, in the API and in the CLI), and its local time.
 type partner struct {
 	federation.LinkState
-	Health   string // ok, lagging, error, revoked, unknown
 	Timezone string
-}
-
-// recentContact is how recent the last contact with a peer must be for its link to
-// read as healthy: a link that once worked but has been silent since is not.
-const recentContact = 15 * time.Minute
-
-// linkHealth sums a link up: revoked; error when the last error is newer than the last
-// contact; lagging when something waited over a minute; ok after a recent contact;
-// quiet after an older one; unknown before the first.
-func linkHealth(l federation.LinkState, now time.Time) string {
-	switch {
-	case l.Revoked:
-		return "revoked"
-	case l.LastErrorAt != nil && (l.LastContactAt == nil || l.LastErrorAt.After(*l.LastContactAt)):
-		return "error"
-	case l.LagSeconds > 60:
-		return "lagging"
-	case l.LastContactAt != nil && now.Sub(*l.LastContactAt) <= recentContact:
-		return "ok"
-	case l.LastContactAt != nil:
-		return "quiet"
-	}
-	return "unknown"
 }
 
 func (c *Console) partners(r *http.Request) ([]partner, error) {
@@ -77,11 +54,10 @@ func (c *Console) partners(r *http.Request) ([]partner, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.d.Clock.Now()
 	out := make([]partner, len(links))
 	for i, l := range links {
 		t, _ := c.dir.Team(l.Peer)
-		out[i] = partner{LinkState: l, Health: linkHealth(l, now), Timezone: t.Timezone}
+		out[i] = partner{LinkState: l, Timezone: t.Timezone}
 	}
 	return out, nil
 }

@@ -223,6 +223,8 @@ func (v *view) Can(what string) bool {
 	switch what {
 	case "write":
 		return auth.Allows(u.Role, auth.Write)
+	case "configure":
+		return auth.Allows(u.Role, auth.Configure)
 	case "manage":
 		return auth.Allows(u.Role, auth.Manage)
 	}

@@ -39,6 +39,10 @@ type Deps struct {
 	// Done, when set, returns a channel closed when the node stops serving; live
 	// update streams end then, so that shutting down does not wait for them.
 	Done func() <-chan struct{}
+	// Remote, when set, subscribes to changes other replicas of this node made
+	// (kind "incident" or "page", and the id), so that live updates reach consoles open
+	// on every replica. Nil for a node of one process.
+	Remote func(func(kind, id string))
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -94,6 +98,13 @@ func New(d Deps) *Console {
 	if d.Hotline != nil {
 		d.Hotline.OnChange(func(id string) { c.hub.publish(event{Kind: "page", ID: id}) })
 	}
+	if d.Remote != nil {
+		d.Remote(func(kind, id string) {
+			if kind == "incident" || kind == "page" {
+				c.hub.publish(event{Kind: kind, ID: id})
+			}
+		})
+	}
 	return c
 }
 
@@ -133,6 +144,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /people", c.signedIn(auth.Manage, c.people))
 	h("POST /people/{name}/disable", c.signedIn(auth.Manage, c.personDisable))
