@@ -310,6 +310,16 @@ func TestDutyOfficerInBrowser(t *testing.T) {
 	if got := text(t, cnTab, row); !strings.Contains(got, "e-mailed") {
 		t.Errorf("cn's alarm after the fallback: %s", got)
 	}
+	// The alarm, for the screenshots, in English and Japanese, on a desktop and a phone.
+	shots := screenshotDir(t)
+	shoot(t, cnTab, shots, "en-dashboard-alarm")
+	submit(t, cnTab, "switch to Japanese", `button[name=lang][value="ja"]`)
+	do(t, cnTab, "cn's page in Japanese", chromedp.Navigate(cn.URL+"/hotline/pages/"+urgent.ID), chromedp.WaitVisible(chromedp.CSS(row)))
+	noEnglish(t, cnTab, "ja page with an alarm")
+	shoot(t, cnTab, shots, "ja-page-alarm")
+	do(t, cnTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)), chromedp.Navigate(cn.URL+"/"), chromedp.WaitVisible(chromedp.CSS(row)))
+	noEnglish(t, cnTab, "ja dashboard with an alarm")
+	shoot(t, cnTab, shots, "ja-phone-dashboard-alarm")
 }
 
 // waitJS waits until a JavaScript expression holds on the page.
