@@ -84,6 +84,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, note := range db.PermissionNotes() {
+		log.Warn("database file permissions", "detail", note)
+	}
 	fo := cfg.Federation
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),

@@ -30,6 +30,8 @@ type DB struct {
 	// while later writers can take it first, which starved writers for seconds under
 	// load. Queued here, each waits its turn and gets the lock the moment it is free.
 	writer sync.Mutex
+	// notes say what opening found wrong with the files' permissions, and did.
+	notes []string
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -46,6 +48,16 @@ type conn struct {
 	onAfter *[]func()   // set inside a transaction
 	writer  *sync.Mutex // set outside one: a lone write statement queues for its turn
 	stmts   *stmtCache
+	recycle func() // closes the pool's connections when a write finds them unable to
+}
+
+// checkWrite recycles the pool when err says a connection could not write: the
+// connection, or state it shares with the others, was opened during a fault.
+func (c conn) checkWrite(err error) error {
+	if err != nil && c.d.isUnwritable(err) {
+		c.recycle()
+	}
+	return err
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -55,9 +67,16 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, c.checkWrite(err)
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil && c.writer != nil && c.d.isUnwritable(err) {
+		// A lone statement that could not write did nothing: once more, on a
+		// connection opened after the recycling.
+		c.recycle()
+		res, err = st.ExecContext(ctx, args...)
+	}
+	return res, c.checkWrite(err)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -153,12 +172,16 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	d := sqliteDialect{}
-	sdb, err := sql.Open(d.driver(), d.dsn(path))
+	notes, err := secureFiles(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	db := &DB{db: sdb}
-	db.conn = conn{q: sdb, d: d, writer: &db.writer, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}}
+	sdb, recycle, err := d.open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	db := &DB{db: sdb, notes: notes}
+	db.conn = conn{q: sdb, d: d, writer: &db.writer, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, recycle: recycle}
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -189,8 +212,14 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 	db.writer.Lock()
 	defer db.writer.Unlock()
 	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil && db.d.isUnwritable(err) {
+		// Nothing has run yet: begin once more, on a connection opened after the
+		// recycling.
+		db.recycle()
+		tx, err = db.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: begin: %w", err)
+		return nil, db.checkWrite(fmt.Errorf("sqlstore: begin: %w", err))
 	}
 	defer func() {
 		// A panic in fn must not leave the transaction, and with it SQLite's write lock, open.
@@ -200,12 +229,12 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, recycle: db.recycle}); err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, db.checkWrite(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlstore: commit: %w", err)
+		return nil, db.checkWrite(fmt.Errorf("sqlstore: commit: %w", err))
 	}
 	return after, nil
 }
