@@ -107,13 +107,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock)}
-	modules := append(n.Hotline.Modules(), fed.Housekeeping())
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), api.NewIdempotencyPruner(db, opts.Clock, log))
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
-	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
+	ap := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
+	ap.EnableIdempotency(db, opts.Clock)
+	ap.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done }}).Register(mux)
 	n.handler = securityHeaders(mux)
 	return n, nil

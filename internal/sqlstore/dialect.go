@@ -14,6 +14,8 @@ import (
 	// The pure-Go SQLite driver keeps the binary static and cgo-free.
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"csirtlink/internal/store"
 )
 
 // dialect holds every difference between the databases we support; nothing else in
@@ -29,6 +31,9 @@ type dialect interface {
 	// isUnwritable reports whether err says the connection cannot write the database
 	// (read-only, or a file it could not open): the pool must be recycled.
 	isUnwritable(err error) bool
+	// storageProblem returns store.ErrStorageFull or store.ErrStorageReadOnly when err
+	// is one of those, else nil.
+	storageProblem(err error) error
 }
 
 type sqliteDialect struct{}
@@ -182,4 +187,18 @@ func (sqliteDialect) isUnwritable(err error) bool {
 		return true
 	}
 	return false
+}
+
+func (sqliteDialect) storageProblem(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return store.ErrStorageFull
+	case sqlite3.SQLITE_READONLY:
+		return store.ErrStorageReadOnly
+	}
+	return nil
 }

@@ -12,59 +12,12 @@ import (
 
 	"modernc.org/sqlite"
 
+	"csirtlink/internal/faults"
 	"csirtlink/internal/store"
 )
 
-// inCI reads the CI variable as CI services set it ("true", "1").
-func inCI() bool {
-	switch strings.ToLower(os.Getenv("CI")) {
-	case "", "0", "false", "no":
-		return false
-	}
-	return true
-}
-
-// A fault takes write access to the database file away for real and returns what
-// gives it back (run once; also at cleanup).
-type fault func(t *testing.T, path string) (restore func())
-
-// readOnlyMode takes the owner's write permission away, as an operator's chmod or a
-// restore from backup would. Mode bits do not bind root.
-func readOnlyMode(t *testing.T, path string) func() {
-	t.Helper()
-	if err := os.Chmod(path, 0o400); err != nil {
-		t.Fatal(err)
-	}
-	return onceCleanup(t, func() error { return os.Chmod(path, 0o600) })
-}
-
-// immutable sets the file's immutable attribute (chattr +i), which stops root too.
-func immutable(t *testing.T, path string) func() {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("setting the immutable attribute needs root")
-	}
-	if err := setImmutable(path, true); err != nil {
-		if inCI() {
-			t.Fatalf("cannot make %s immutable: %v", path, err)
-		}
-		t.Skipf("cannot make %s immutable (a container without CAP_LINUX_IMMUTABLE?): %v", path, err)
-	}
-	return onceCleanup(t, func() error { return setImmutable(path, false) })
-}
-
-func onceCleanup(t *testing.T, f func() error) func() {
-	var once sync.Once
-	restore := func() {
-		once.Do(func() {
-			if err := f(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(restore)
-	return restore
-}
+// A fault takes write access to a file away for real and returns what gives it back.
+type fault func(t testing.TB, path string) (restore func())
 
 // holdReaders has n readers each hold a query open until all n do, so the pool must
 // open n connections at once, as it does under read load.
@@ -111,10 +64,10 @@ func holdReaders(t *testing.T, db *DB, n int) {
 // fault. Root ignores mode bits, so there the mode variant runs as an unprivileged
 // user in a child process, and the immutable attribute makes the fault in this one.
 func TestWritesRecoverAfterTheFileWasBrieflyUnwritable(t *testing.T) {
-	t.Run("immutable", func(t *testing.T) { testWritesRecover(t, "", immutable, false) })
+	t.Run("immutable", func(t *testing.T) { testWritesRecover(t, "", faults.Immutable, false) })
 	t.Run("mode", func(t *testing.T) {
-		if asUnprivileged(t) {
-			testWritesRecover(t, "", readOnlyMode, false)
+		if faults.AsUnprivileged(t) {
+			testWritesRecover(t, "", faults.ReadOnlyMode, false)
 		}
 	})
 	// A -wal that cannot be written: connections opened meanwhile open it read-only
@@ -123,8 +76,8 @@ func TestWritesRecoverAfterTheFileWasBrieflyUnwritable(t *testing.T) {
 	// over.)
 	// The first write after the fault meets such a connection: as a lone statement, or
 	// as a transaction.
-	t.Run("immutable-wal", func(t *testing.T) { testWritesRecover(t, "-wal", immutable, false) })
-	t.Run("immutable-wal-tx", func(t *testing.T) { testWritesRecover(t, "-wal", immutable, true) })
+	t.Run("immutable-wal", func(t *testing.T) { testWritesRecover(t, "-wal", faults.Immutable, false) })
+	t.Run("immutable-wal-tx", func(t *testing.T) { testWritesRecover(t, "-wal", faults.Immutable, true) })
 }
 
 // testWritesRecover makes the database file, or its -wal, unwritable, and after the

@@ -32,6 +32,7 @@ type DB struct {
 	writer sync.Mutex
 	// notes say what opening found wrong with the files' permissions, and did.
 	notes []string
+	path  string
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -180,7 +181,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	db := &DB{db: sdb, notes: notes}
+	db := &DB{db: sdb, notes: notes, path: path}
 	db.conn = conn{q: sdb, d: d, writer: &db.writer, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, recycle: recycle}
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
@@ -229,12 +230,23 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, recycle: db.recycle}); err != nil {
+	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, recycle: db.recycle}
+	if err := fn(c); err != nil {
 		tx.Rollback()
 		return nil, db.checkWrite(err)
 	}
+	mark := store.IdempotencyMarkFrom(ctx)
+	if mark != nil && !mark.Applied() {
+		if err := c.markApplied(ctx, mark); err != nil {
+			tx.Rollback()
+			return nil, db.checkWrite(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, db.checkWrite(fmt.Errorf("sqlstore: commit: %w", err))
+	}
+	if mark != nil {
+		mark.SetApplied()
 	}
 	return after, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package faults
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ const (
 	fsImmutableFlag = 0x10
 )
 
-// setImmutable sets or clears a file's immutable attribute (chattr +i / -i).
 func setImmutable(path string, on bool) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -42,10 +41,50 @@ func setImmutable(path string, on bool) error {
 	return nil
 }
 
-// asUnprivileged reports whether the calling test can go on in this process as a user
-// that mode bits bind. As root it instead runs the test again, as nobody (65534), from
-// a copy of the test binary that user can execute, and reports its result.
-func asUnprivileged(t *testing.T) bool {
+// FreeBytes is the space left for an unprivileged writer on path's file system.
+func FreeBytes(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// SmallDisk mounts a tmpfs of size bytes on a new directory and returns it; it is
+// unmounted at cleanup. It needs root.
+func SmallDisk(t testing.TB, size int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "small-disk")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "mode=0700,size="+itoa(size)); err != nil {
+		skip(t, "cannot mount a small tmpfs (it needs root): %v", err)
+	}
+	// Registered after TempDir's own cleanup, so it runs before it.
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func itoa(n int) string {
+	var b []byte
+	for {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		if n /= 10; n == 0 {
+			return string(b)
+		}
+	}
+}
+
+// AsUnprivileged reports whether the calling test can go on in this process as a user
+// that mode bits bind. As root it instead runs the test again as nobody (65534), from a
+// copy of the test binary that user can execute, fails if that run does not pass, and
+// reports false.
+func AsUnprivileged(t *testing.T) bool {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return true
