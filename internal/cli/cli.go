@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"csirtlink/internal/client"
 )
 
 const usage = `csirtlink — coordinated incident handling between national CSIRTs
@@ -52,6 +54,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	default:
 		fmt.Fprintln(stderr, "csirtlink:", err)
+		var ie *client.IncompleteError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(stderr, "To repeat it safely, run the same command again with --idempotency-key %s\n", ie.Key)
+		}
 		return 1
 	}
 }
