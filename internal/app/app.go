@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"csirtlink/internal/api"
+	"csirtlink/internal/audit"
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
@@ -107,7 +108,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock)}
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), api.NewIdempotencyPruner(db, opts.Clock, log))
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), api.NewIdempotencyPruner(db, opts.Clock, log),
+		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	mux := http.NewServeMux()

@@ -26,6 +26,7 @@ Usage:
   csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
+  csirtlink audit verify --config FILE              check the audit log's hash chain and signed checkpoints
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
   csirtlink peers                                   state of each federation link
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
@@ -84,6 +85,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, rest, stdout, stderr)
 	case "identity":
 		return runIdentity(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "incident":
 		return runIncident(ctx, rest, stdout, stderr)
 	case "peers":
