@@ -246,4 +246,3 @@ func VerifyAll(ctx context.Context, st store.Audit, path, team string, pub ed255
 	}
 	return rep, nil
 }
-
