@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ type idemNode struct {
 	runs    atomic.Int32
 	started chan struct{}
 	release chan struct{}
+	free    func() // closes release, once
 }
 
 func newIdemNode(t *testing.T) *idemNode {
@@ -80,10 +82,15 @@ func newIdemNode(t *testing.T) *idemNode {
 		writeJSON(w, http.StatusCreated, map[string]any{"id": id, "by": c.user.Name})
 		return nil
 	}))
+	// A failing test must not leave a request waiting: the server's Close waits for it.
+	var releaseOnce sync.Once
+	n.free = func() { releaseOnce.Do(func() { close(n.release) }) }
 	mux.Handle("POST /slow", a.with(auth.Write, func(w http.ResponseWriter, r *http.Request, c caller) error {
-		n.runs.Add(1)
-		close(n.started)
-		<-n.release
+		// Only the first run waits: a second one, which must not happen, answers at once.
+		if n.runs.Add(1) == 1 {
+			close(n.started)
+			<-n.release
+		}
 		id, err := create(r)
 		if err != nil {
 			return err
@@ -123,6 +130,7 @@ func newIdemNode(t *testing.T) *idemNode {
 	}))
 	n.srv = httptest.NewServer(mux)
 	t.Cleanup(n.srv.Close)
+	t.Cleanup(n.free) // first: cleanups run last-registered first
 	return n
 }
 
@@ -255,7 +263,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	if code, _ := errorOf(t, dup); dup.status != http.StatusConflict || code != "in_progress" {
 		t.Fatalf("duplicate in flight = %d %s, want 409 in_progress", dup.status, dup.body)
 	}
-	close(n.release)
+	n.free()
 	first := <-done
 	if first.status != http.StatusCreated {
 		t.Fatalf("first = %+v", first)
@@ -344,12 +352,24 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 	n.post(t, n.alice, "/things", key("k-2"), `{"name":"a"}`)
 
 	p := NewIdempotencyPruner(n.db, n.clk, slog.New(slog.DiscardHandler))
+	issued := n.clk.Now()
 	n.clk.Advance(IdempotencyTTL + time.Second)
 	if err := p.UpdateAll(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	left, err := n.db.PruneIdempotency(t.Context(), n.clk.Now().Add(1000*IdempotencyTTL))
-	if err != nil || left != 0 {
-		t.Fatalf("%d records left after the pruner ran (%v), want 0", left, err)
+	// Asked as of when it was issued, a record still there would hold the key.
+	_, claimed, err := n.db.ClaimIdempotency(t.Context(), store.IdempotencyRecord{UserID: aliceID(t, n), Key: "k-2",
+		CreatedAt: issued, ExpiresAt: issued.Add(IdempotencyTTL)}, issued)
+	if err != nil || !claimed {
+		t.Fatalf("the expired record of k-2 is still kept after the pruner ran (claimed: %v, %v)", claimed, err)
 	}
+}
+
+func aliceID(t *testing.T, n *idemNode) string {
+	t.Helper()
+	u, err := n.db.UserByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
