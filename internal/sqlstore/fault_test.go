@@ -64,18 +64,24 @@ func holdReaders(t *testing.T, db *DB, n int) {
 // fault. Root ignores mode bits, so there the mode variant runs as an unprivileged
 // user in a child process, and the immutable attribute makes the fault in this one.
 func TestWritesRecoverAfterTheFileWasBrieflyUnwritable(t *testing.T) {
+	// The first write after the fault is a lone statement, or a transaction (whose BEGIN
+	// a connection opened read-only does not refuse; its first write does).
 	t.Run("immutable", func(t *testing.T) { testWritesRecover(t, "", faults.Immutable, false) })
+	t.Run("immutable-tx", func(t *testing.T) { testWritesRecover(t, "", faults.Immutable, true) })
 	t.Run("mode", func(t *testing.T) {
 		if faults.AsUnprivileged(t) {
 			testWritesRecover(t, "", faults.ReadOnlyMode, false)
+		}
+	})
+	t.Run("mode-tx", func(t *testing.T) {
+		if faults.AsUnprivileged(t) {
+			testWritesRecover(t, "", faults.ReadOnlyMode, true)
 		}
 	})
 	// A -wal that cannot be written: connections opened meanwhile open it read-only
 	// though the database file is writable, so only a failed write shows them. (Its mode
 	// makes no lasting fault: SQLite deletes and recreates the -wal as the pool turns
 	// over.)
-	// The first write after the fault meets such a connection: as a lone statement, or
-	// as a transaction.
 	t.Run("immutable-wal", func(t *testing.T) { testWritesRecover(t, "-wal", faults.Immutable, false) })
 	t.Run("immutable-wal-tx", func(t *testing.T) { testWritesRecover(t, "-wal", faults.Immutable, true) })
 }
