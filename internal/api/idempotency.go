@@ -55,8 +55,8 @@ func (a *API) EnableIdempotency(st store.Idempotency, clk clock.Clock) {
 // idempotent wraps a handler: a POST with an Idempotency-Key runs once per user and
 // key, and its answer is kept for IdempotencyTTL. The same key again gets that answer
 // (with Idempotent-Replayed: true); with another method, path or body, 422; while the
-// first still runs, 409 in_progress. An answer of 500 or more from a request that
-// changed nothing is not kept, so that the client may try again.
+// first still runs, 409 in_progress. An error answer from a request that changed
+// nothing is not kept, so that the client may try again.
 //
 // These errors are the JSON API's alone (the console sends no key), so they are made
 // as literals rather than through problem's constructors and catalogs.
@@ -168,7 +168,10 @@ func (a *API) runOnce(w http.ResponseWriter, r *http.Request, c caller, key stri
 		rw.body.Reset()
 		writeError(rw, err)
 	}
-	if rw.status >= 500 && !mark.Applied() {
+	// An error from a request that changed nothing is not kept: sent again, it runs
+	// again (and a corrected one may take the same key). So a stream of failing requests
+	// with fresh keys stores nothing.
+	if !mark.Applied() && (rw.status < 200 || rw.status > 299) {
 		if err := s.st.ReleaseIdempotency(ctx, c.user.ID, key); err != nil {
 			a.log.Error("release idempotency key", "user", c.user.Name, "err", err)
 		}

@@ -277,7 +277,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 }
 
 // TestIdempotencyKeyAfterAFailure: a request that failed without changing anything may
-// run again; one that failed after its transaction committed may not.
+// run again, corrected or not; one that failed after its transaction committed may not.
 func TestIdempotencyKeyAfterAFailure(t *testing.T) {
 	n := newIdemNode(t)
 	for range 2 {
@@ -295,6 +295,13 @@ func TestIdempotencyKeyAfterAFailure(t *testing.T) {
 	}
 	if got := n.records(t); got != 1 || n.runs.Load() != 3 {
 		t.Fatalf("%d records, %d runs; want 1, 3", got, n.runs.Load())
+	}
+	// A refused request changed nothing: corrected, it runs under the same key.
+	if a := n.post(t, n.alice, "/things", key("k-3"), `{"name": 7}`); a.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad body = %+v", a)
+	}
+	if a := n.post(t, n.alice, "/things", key("k-3"), `{"name":"a"}`); a.status != http.StatusCreated || a.replayed {
+		t.Fatalf("the corrected request with the same key = %+v, want it run", a)
 	}
 }
 
