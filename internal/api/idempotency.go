@@ -30,8 +30,9 @@ const ReplayedHeader = "Idempotent-Replayed"
 const (
 	// IdempotencyTTL is how long a key's first answer is kept.
 	IdempotencyTTL = 24 * time.Hour
-	// abandonAfter is when a request that never finished, run by a node that since
-	// stopped, is given up on. The HTTP server writes no answer after a minute anyway.
+	// abandonAfter is when a request whose transaction committed but whose answer was
+	// never kept is taken for one whose node stopped, rather than one still running. The
+	// HTTP server writes no answer after a minute anyway.
 	abandonAfter = time.Minute
 	maxKeyLen    = 255
 )
@@ -56,7 +57,8 @@ func (a *API) EnableIdempotency(st store.Idempotency, clk clock.Clock) {
 // key, and its answer is kept for IdempotencyTTL. The same key again gets that answer
 // (with Idempotent-Replayed: true); with another method, path or body, 422; while the
 // first still runs, 409 in_progress. An error answer from a request that changed
-// nothing is not kept, so that the client may try again.
+// nothing is not kept, so that the client may try again. The cost is one more commit
+// per keyed request, for its answer.
 //
 // These errors are the JSON API's alone (the console sends no key), so they are made
 // as literals rather than through problem's constructors and catalogs.
@@ -128,38 +130,30 @@ func (a *API) runOnce(w http.ResponseWriter, r *http.Request, c caller, key stri
 	now := s.clock.Now()
 	rec := store.IdempotencyRecord{UserID: c.user.ID, Key: key, Method: r.Method, Path: r.URL.Path,
 		RequestHash: requestHash(r, body), CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}
-	held, claimed, err := s.st.ClaimIdempotency(ctx, rec, now)
-	if err != nil {
+	if held, ok, err := s.st.LookupIdempotency(ctx, c.user.ID, key, now); err != nil {
 		return err
+	} else if ok {
+		return answerHeld(w, held, rec, now)
 	}
-	if !claimed {
-		if held.RequestHash != rec.RequestHash {
-			return &problem.Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: IdempotencyHeader,
-				Message: fmt.Sprintf("already used for another request (%s %s, or another body); use a new key for a new request", held.Method, held.Path)}
-		}
-		switch {
-		case held.State == store.IdemDone:
-			replay(w, held)
-			return nil
-		case now.Sub(held.CreatedAt) < abandonAfter:
-			return inProgress()
-		case held.State == store.IdemApplied:
-			return &problem.Error{Status: http.StatusConflict, Code: "answer_lost",
-				Message: "the request with this " + IdempotencyHeader + " was carried out, but the node stopped before keeping its answer; it was not carried out again: look for its result"}
-		}
-		// Claimed long ago by a node that stopped before anything committed: run it.
-		ok, err := s.st.RetakeIdempotency(ctx, rec, held.CreatedAt)
-		if err != nil {
-			return err
+
+	// Nothing is written before the request's own transaction: that writes the record
+	// (see store.IdempotencyMark). A request that commits nothing leaves no trace but
+	// its answer, and only a successful one.
+	mark := &store.IdempotencyMark{Record: rec}
+	rw := &recorder{header: w.Header(), status: http.StatusOK}
+	err := h(rw, r.WithContext(store.WithIdempotencyMark(r.Context(), mark)), c)
+	if errors.Is(err, store.ErrKeyTaken) {
+		// Another node on this database committed the same key first.
+		held, ok, lerr := s.st.LookupIdempotency(ctx, c.user.ID, key, now)
+		if lerr != nil {
+			return lerr
 		}
 		if !ok {
 			return inProgress()
 		}
+		return answerHeld(w, held, rec, now)
 	}
-
-	mark := &store.IdempotencyMark{UserID: c.user.ID, Key: key}
-	rw := &recorder{header: w.Header(), status: http.StatusOK}
-	if err := h(rw, r.WithContext(store.WithIdempotencyMark(r.Context(), mark)), c); err != nil {
+	if err != nil {
 		if _, ok := problem.As(err); !ok {
 			a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "user", c.user.Name, "err", err)
 		}
@@ -168,15 +162,10 @@ func (a *API) runOnce(w http.ResponseWriter, r *http.Request, c caller, key stri
 		rw.body.Reset()
 		writeError(rw, err)
 	}
-	// An error from a request that changed nothing is not kept: sent again, it runs
-	// again (and a corrected one may take the same key). So a stream of failing requests
-	// with fresh keys stores nothing.
-	if !mark.Applied() && (rw.status < 200 || rw.status > 299) {
-		if err := s.st.ReleaseIdempotency(ctx, c.user.ID, key); err != nil {
-			a.log.Error("release idempotency key", "user", c.user.Name, "err", err)
-		}
-	} else {
-		rec.State, rec.Status, rec.Body = store.IdemDone, rw.status, rw.body.Bytes()
+	// An error from a request that changed nothing is not kept: sent again, it runs again
+	// (and a corrected one may take the same key). So failing requests store nothing.
+	if mark.Applied() || (rw.status >= 200 && rw.status <= 299) {
+		rec.Status, rec.Body = rw.status, rw.body.Bytes()
 		rec.ContentType, rec.Location = w.Header().Get("Content-Type"), w.Header().Get("Location")
 		if err := s.st.FinishIdempotency(ctx, rec); err != nil {
 			a.log.Error("keep idempotent answer", "user", c.user.Name, "err", err)
@@ -185,6 +174,23 @@ func (a *API) runOnce(w http.ResponseWriter, r *http.Request, c caller, key stri
 	w.WriteHeader(rw.status)
 	w.Write(rw.body.Bytes())
 	return nil
+}
+
+// answerHeld answers a request whose key a record holds: the kept answer, or why there
+// is none.
+func answerHeld(w http.ResponseWriter, held, rec store.IdempotencyRecord, now time.Time) error {
+	switch {
+	case held.RequestHash != rec.RequestHash:
+		return &problem.Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: IdempotencyHeader,
+			Message: fmt.Sprintf("already used for another request (%s %s, or another body); use a new key for a new request", held.Method, held.Path)}
+	case held.State == store.IdemDone:
+		replay(w, held)
+		return nil
+	case now.Sub(held.CreatedAt) < abandonAfter:
+		return inProgress()
+	}
+	return &problem.Error{Status: http.StatusConflict, Code: "answer_lost",
+		Message: "the request with this " + IdempotencyHeader + " was carried out, but the node stopped before keeping its answer; it was not carried out again: look for its result"}
 }
 
 func inProgress() error {

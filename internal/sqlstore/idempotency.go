@@ -12,50 +12,38 @@ import (
 
 const idemCols = `user_id, idem_key, method, path, request_hash, state, status, content_type, location, body, created_at, expires_at`
 
-// ClaimIdempotency stores r as claimed unless a live record holds its key.
-func (db *DB) ClaimIdempotency(ctx context.Context, r store.IdempotencyRecord, now time.Time) (store.IdempotencyRecord, bool, error) {
-	var held store.IdempotencyRecord
-	claimed := false
-	_, err := db.inTx(ctx, func(t store.Tx) error {
-		c := t.(conn)
-		var created, expires int64
-		err := c.row(ctx, `SELECT `+idemCols+` FROM idempotency WHERE user_id = ? AND idem_key = ?`, r.UserID, r.Key).
-			Scan(&held.UserID, &held.Key, &held.Method, &held.Path, &held.RequestHash, &held.State, &held.Status,
-				&held.ContentType, &held.Location, &held.Body, &created, &expires)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		case expires > micros(now):
-			held.CreatedAt, held.ExpiresAt = fromMicros(created), fromMicros(expires)
-			return nil
-		default:
-			if _, err := c.exec(ctx, `DELETE FROM idempotency WHERE user_id = ? AND idem_key = ?`, r.UserID, r.Key); err != nil {
-				return err
-			}
-		}
-		_, err = c.exec(ctx, `INSERT INTO idempotency (`+idemCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, '', '', NULL, ?, ?)`,
-			r.UserID, r.Key, r.Method, r.Path, r.RequestHash, store.IdemClaimed, micros(r.CreatedAt), micros(r.ExpiresAt))
-		claimed = err == nil
-		return err
-	})
+// LookupIdempotency returns a user's live record of a key.
+func (c conn) LookupIdempotency(ctx context.Context, userID, key string, now time.Time) (store.IdempotencyRecord, bool, error) {
+	var r store.IdempotencyRecord
+	var created, expires int64
+	err := c.row(ctx, `SELECT `+idemCols+` FROM idempotency WHERE user_id = ? AND idem_key = ? AND expires_at > ?`, userID, key, micros(now)).
+		Scan(&r.UserID, &r.Key, &r.Method, &r.Path, &r.RequestHash, &r.State, &r.Status, &r.ContentType, &r.Location, &r.Body, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
 	if err != nil {
-		return held, false, fmt.Errorf("sqlstore: idempotency claim: %w", err)
+		return r, false, fmt.Errorf("sqlstore: idempotency: %w", err)
 	}
-	if claimed {
-		r.State = store.IdemClaimed
-		return r, true, nil
-	}
-	return held, false, nil
+	r.CreatedAt, r.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return r, true, nil
 }
 
-// RetakeIdempotency claims again a record still claimed since createdAt.
-func (c conn) RetakeIdempotency(ctx context.Context, r store.IdempotencyRecord, createdAt time.Time) (bool, error) {
-	res, err := c.exec(ctx, `UPDATE idempotency SET created_at = ?, expires_at = ? `+
-		`WHERE user_id = ? AND idem_key = ? AND state = ? AND created_at = ?`,
-		micros(r.CreatedAt), micros(r.ExpiresAt), r.UserID, r.Key, store.IdemClaimed, micros(createdAt))
+// putIdempotency inserts r, or replaces the record of its key if that expired by
+// r.CreatedAt or is r's own applied record (then only state and answer change). It
+// reports false when a live record of another request holds the key.
+func (c conn) putIdempotency(ctx context.Context, r store.IdempotencyRecord) (bool, error) {
+	res, err := c.exec(ctx, `INSERT INTO idempotency (`+idemCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+
+		`ON CONFLICT (user_id, idem_key) DO UPDATE SET method = excluded.method, path = excluded.path, `+
+		`request_hash = excluded.request_hash, state = excluded.state, status = excluded.status, `+
+		`content_type = excluded.content_type, location = excluded.location, body = excluded.body, `+
+		`created_at = CASE WHEN idempotency.expires_at <= excluded.created_at THEN excluded.created_at ELSE idempotency.created_at END, `+
+		`expires_at = CASE WHEN idempotency.expires_at <= excluded.created_at THEN excluded.expires_at ELSE idempotency.expires_at END `+
+		`WHERE idempotency.expires_at <= excluded.created_at `+
+		`OR (idempotency.state = ? AND excluded.state = ? AND idempotency.request_hash = excluded.request_hash AND idempotency.created_at = excluded.created_at)`,
+		r.UserID, r.Key, r.Method, r.Path, r.RequestHash, r.State, r.Status, r.ContentType, r.Location, r.Body,
+		micros(r.CreatedAt), micros(r.ExpiresAt), store.IdemApplied, store.IdemDone)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: idempotency retake: %w", err)
+		return false, fmt.Errorf("sqlstore: idempotency: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
@@ -63,20 +51,13 @@ func (c conn) RetakeIdempotency(ctx context.Context, r store.IdempotencyRecord, 
 
 // FinishIdempotency keeps the answer.
 func (c conn) FinishIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
-	_, err := c.exec(ctx, `UPDATE idempotency SET state = ?, status = ?, content_type = ?, location = ?, body = ? `+
-		`WHERE user_id = ? AND idem_key = ?`,
-		store.IdemDone, r.Status, r.ContentType, r.Location, r.Body, r.UserID, r.Key)
+	r.State = store.IdemDone
+	ok, err := c.putIdempotency(ctx, r)
 	if err != nil {
-		return fmt.Errorf("sqlstore: idempotency finish: %w", err)
+		return err
 	}
-	return nil
-}
-
-// ReleaseIdempotency deletes a claim whose request had no effect.
-func (c conn) ReleaseIdempotency(ctx context.Context, userID, key string) error {
-	_, err := c.exec(ctx, `DELETE FROM idempotency WHERE user_id = ? AND idem_key = ? AND state = ?`, userID, key, store.IdemClaimed)
-	if err != nil {
-		return fmt.Errorf("sqlstore: idempotency release: %w", err)
+	if !ok {
+		return fmt.Errorf("sqlstore: idempotency: %w", store.ErrKeyTaken)
 	}
 	return nil
 }
@@ -91,13 +72,17 @@ func (c conn) PruneIdempotency(ctx context.Context, before time.Time) (int, erro
 	return int(n), err
 }
 
-// markApplied marks, in the transaction c, the record of the request whose context
-// ctx is, applied.
+// markApplied writes, in the transaction c, the record of the request whose mark m
+// is: the request's effect and its record commit together.
 func (c conn) markApplied(ctx context.Context, m *store.IdempotencyMark) error {
-	_, err := c.exec(ctx, `UPDATE idempotency SET state = ? WHERE user_id = ? AND idem_key = ? AND state = ?`,
-		store.IdemApplied, m.UserID, m.Key, store.IdemClaimed)
+	r := m.Record
+	r.State = store.IdemApplied
+	ok, err := c.putIdempotency(ctx, r)
 	if err != nil {
-		return fmt.Errorf("sqlstore: idempotency mark: %w", err)
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("sqlstore: %w", store.ErrKeyTaken)
 	}
 	return nil
 }

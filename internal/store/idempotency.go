@@ -15,9 +15,12 @@ var ErrStorageFull = errors.New("disk full")
 // attributes, a read-only mount).
 var ErrStorageReadOnly = errors.New("database is read-only")
 
+// ErrKeyTaken is a transaction refused because another request with its
+// Idempotency-Key committed first.
+var ErrKeyTaken = errors.New("idempotency key already used")
+
 // The states of an idempotency record.
 const (
-	IdemClaimed = "claimed" // the request runs, or ran and stopped without effect
 	IdemApplied = "applied" // a transaction of the request committed; it must not run again
 	IdemDone    = "done"    // the answer is kept
 )
@@ -40,29 +43,24 @@ type IdempotencyRecord struct {
 
 // Idempotency stores Idempotency-Key records.
 type Idempotency interface {
-	// ClaimIdempotency stores r (state claimed) unless a record that has not expired by
-	// now holds its user and key; it returns that record and false then. An expired
-	// record is replaced.
-	ClaimIdempotency(ctx context.Context, r IdempotencyRecord, now time.Time) (IdempotencyRecord, bool, error)
-	// RetakeIdempotency claims again a record still claimed since createdAt (a request
-	// that stopped without effect): it reports false if another took it first.
-	RetakeIdempotency(ctx context.Context, r IdempotencyRecord, createdAt time.Time) (bool, error)
-	// FinishIdempotency keeps the answer (state done).
+	// LookupIdempotency returns the record of a user's key unless it has expired by now.
+	LookupIdempotency(ctx context.Context, userID, key string, now time.Time) (IdempotencyRecord, bool, error)
+	// FinishIdempotency keeps the answer (state done), replacing the applied record, or
+	// an expired one.
 	FinishIdempotency(ctx context.Context, r IdempotencyRecord) error
-	// ReleaseIdempotency deletes a claim whose request had no effect, so that it may run
-	// again; an applied record stays.
-	ReleaseIdempotency(ctx context.Context, userID, key string) error
 	// PruneIdempotency deletes records that expired before a time, and returns how many.
 	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
 }
 
-// IdempotencyMark rides in the context of a request made with an Idempotency-Key: a
-// transaction that commits with it in its context marks the record applied in the
-// same transaction, so that a node stopped between that commit and keeping the answer
-// never runs the request twice.
+// IdempotencyMark rides in the context of a request made with an Idempotency-Key. The
+// first transaction that commits with it in its context writes Record, state applied,
+// in the same transaction: the request's effect and the record that it happened commit
+// together, so a node stopped before keeping the answer never runs it twice, and of two
+// concurrent requests with one key only the first to commit does (the other's
+// transaction fails with ErrKeyTaken).
 type IdempotencyMark struct {
-	UserID, Key string
-	applied     atomic.Bool
+	Record  IdempotencyRecord
+	applied atomic.Bool
 }
 
 // Applied reports whether a transaction of the request committed.

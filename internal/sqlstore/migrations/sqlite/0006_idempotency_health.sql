@@ -1,10 +1,11 @@
 -- Idempotency-Key (internal/api): the first answer to a POST, kept for a day, so that a
 -- client that lost the answer and sends the request again gets that answer instead of
 -- a second incident, entry or page. One key per user. request_hash covers the method,
--- path and body, so the same key with another request is refused. state: claimed (the
--- request runs) → applied (a transaction of it committed: it must never run again) →
--- done (status, content_type, location and body hold the answer). expires_at is
--- created_at + 24 h by the node's clock; an engine module deletes expired rows.
+-- path and body, so the same key with another request is refused. state: applied (the
+-- row is written in the request's own transaction, so it commits with the effect: the
+-- request never runs again) → done (status, content_type, location and body hold the
+-- answer). expires_at is created_at + 24 h by the node's clock; an engine module
+-- deletes expired rows.
 CREATE TABLE idempotency (
     user_id      TEXT NOT NULL,
     idem_key     TEXT NOT NULL,
