@@ -33,6 +33,7 @@ type API struct {
 	audit     store.Audit
 	ready     func(context.Context) error
 	log       *slog.Logger
+	idem      *idempotency // nil until EnableIdempotency
 }
 
 // New makes the API.
@@ -104,6 +105,7 @@ func (c caller) hotline() hotline.Actor {
 
 // with authenticates the bearer token, checks the permission, and reports errors as JSON.
 func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
+	h = a.idempotent(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -190,8 +192,7 @@ func decode(r *http.Request, v any) error {
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.ready(r.Context()); err != nil {
-		a.log.Error("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		a.notReady(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

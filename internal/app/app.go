@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"csirtlink/internal/api"
+	"csirtlink/internal/audit"
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
@@ -84,6 +85,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, note := range db.PermissionNotes() {
+		log.Warn("database file permissions", "detail", note)
+	}
 	fo := cfg.Federation
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
@@ -104,7 +108,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock, log)}
-	modules := append(n.Hotline.Modules(), fed.Housekeeping())
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), api.NewIdempotencyPruner(db, opts.Clock, log),
+		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	n.Hotline.SetParticipation(n.Incidents)
@@ -125,7 +130,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
-	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
+	ap := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
+	ap.EnableIdempotency(db, opts.Clock)
+	ap.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
 	n.handler = securityHeaders(mux)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"csirtlink/internal/client"
 )
 
 const usage = `csirtlink — coordinated incident handling between national CSIRTs
@@ -26,6 +28,7 @@ Usage:
   csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
+  csirtlink audit verify --config FILE              check the audit log's hash chain and signed checkpoints
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
   csirtlink peers [retry ID]                        state of each federation link; retry one now
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
@@ -54,6 +57,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	default:
 		fmt.Fprintln(stderr, "csirtlink:", err)
+		var ie *client.IncompleteError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(stderr, "To repeat it safely, run the same command again with --idempotency-key %s\n", ie.Key)
+		}
 		return 1
 	}
 }
@@ -82,6 +89,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, rest, stdout, stderr)
 	case "identity":
 		return runIdentity(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "incident":
 		return runIncident(ctx, rest, stdout, stderr)
 	case "peers":

@@ -33,6 +33,9 @@ const incidentUsage = `Usage:
 Every command takes --url URL, --token TOKEN (or CSIRTLINK_URL, CSIRTLINK_TOKEN),
 --json (print the API's object, for scripts) and --tz ZONE (show times in an IANA zone;
 default: the node team's zone). Flags may come before or after the arguments.
+A change whose answer is lost is sent again with the same Idempotency-Key, so it is
+carried out once; one that got no answer at all prints its key: run the command again
+with --idempotency-key KEY.
 `
 
 // Environment variables the client commands read.
@@ -151,7 +154,7 @@ func incidentCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	in, err := c.CreateIncident(ctx, n)
+	in, err := c.CreateIncident(af.keyed(ctx), n)
 	if err != nil {
 		return err
 	}
@@ -196,7 +199,7 @@ func incidentComment(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	e, err := c.AddEntry(ctx, pos[0], n)
+	e, err := c.AddEntry(af.keyed(ctx), pos[0], n)
 	if err != nil {
 		return err
 	}
@@ -215,7 +218,7 @@ func incidentStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	e, err := c.SetStatus(ctx, pos[0], pos[1], *note)
+	e, err := c.SetStatus(af.keyed(ctx), pos[0], pos[1], *note)
 	if err != nil {
 		return err
 	}
@@ -233,7 +236,7 @@ func incidentParticipate(ctx context.Context, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	e, err := c.SetParticipation(ctx, pos[0], pos[1])
+	e, err := c.SetParticipation(af.keyed(ctx), pos[0], pos[1])
 	if err != nil {
 		return err
 	}
@@ -251,7 +254,7 @@ func incidentInvite(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	e, err := c.AddParticipant(ctx, pos[0], pos[1])
+	e, err := c.AddParticipant(af.keyed(ctx), pos[0], pos[1])
 	if err != nil {
 		return err
 	}
@@ -275,6 +278,30 @@ func positionNote(e store.Entry) string {
 type apiFlags struct {
 	url, token, tz string
 	json           bool
+	key            string // --idempotency-key
+}
+
+// keyed gives the command's one POST the --idempotency-key, if one was given: a
+// command repeated with the key its failure printed is carried out once.
+func (af *apiFlags) keyed(ctx context.Context) context.Context {
+	if af.key == "" {
+		return ctx
+	}
+	return client.WithIdempotencyKey(ctx, af.key)
+}
+
+// validKey is what the node takes as an Idempotency-Key: 1 to 255 visible ASCII
+// characters.
+func validKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // apiFlagSet makes a command's flag set with the common client flags.
@@ -290,6 +317,7 @@ func apiFlagSet(name, use string, stderr io.Writer) (*flag.FlagSet, *apiFlags) {
 	fs.StringVar(&af.token, "token", "", "API `token` (default $"+envToken+"; the variable keeps it out of ps)")
 	fs.BoolVar(&af.json, "json", false, "print the API's JSON object, indented, for scripts")
 	fs.StringVar(&af.tz, "tz", "", "IANA time `zone` to show times in (default: the node team's zone)")
+	fs.StringVar(&af.key, "idempotency-key", "", "send the change with this `key`, as printed by a try that got no answer, so that it is carried out once")
 	return fs, af
 }
 
@@ -322,6 +350,9 @@ func (af *apiFlags) client(use string, stderr io.Writer) (*client.Client, error)
 	u, err := url.Parse(af.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return nil, usageError(use, fmt.Sprintf("--url %q: want http(s)://host[:port]", af.url))
+	}
+	if af.key != "" && !validKey(af.key) {
+		return nil, usageError(use, "--idempotency-key: 1 to 255 visible ASCII characters")
 	}
 	if af.tz != "" {
 		if _, err := time.LoadLocation(af.tz); err != nil {

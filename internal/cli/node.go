@@ -59,6 +59,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer db.Close()
+	for _, note := range db.PermissionNotes() {
+		fmt.Fprintf(stderr, "warning: %s\n", note)
+	}
 	v, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err

@@ -31,7 +31,8 @@ Every command takes --url URL, --token TOKEN (or CSIRTLINK_URL, CSIRTLINK_TOKEN)
 --json (print the API's object, for scripts) and --tz ZONE. Times are shown in the node
 team's zone, or in --tz; 'oncall show' puts the node team's time and yours (--tz, default
 this machine's zone) side by side. In 'page list', a leading ! marks a page that waits
-for our acknowledgement.
+for our acknowledgement. A change that got no answer prints its Idempotency-Key: run the
+command again with --idempotency-key KEY and it is carried out once.
 `
 
 func runPage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -132,7 +133,7 @@ func pageSend(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	p, err := c.SendPage(ctx, n)
+	p, err := c.SendPage(af.keyed(ctx), n)
 	if err != nil {
 		return err
 	}
@@ -402,7 +403,7 @@ func pageAck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	p, err := c.AckPage(ctx, pos[0])
+	p, err := c.AckPage(af.keyed(ctx), pos[0])
 	if err != nil {
 		return err
 	}
@@ -431,7 +432,7 @@ func pageResolve(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	p, err := c.ResolvePage(ctx, pos[0])
+	p, err := c.ResolvePage(af.keyed(ctx), pos[0])
 	if err != nil {
 		return err
 	}
@@ -578,7 +579,7 @@ func commCheckRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	cc, err := c.RunCommCheck(ctx, *to)
+	cc, err := c.RunCommCheck(af.keyed(ctx), *to)
 	if err != nil {
 		return err
 	}

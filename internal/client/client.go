@@ -4,6 +4,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,17 +31,76 @@ const (
 )
 
 // Client calls one node's API with one user's bearer token. It is safe for concurrent use.
+//
+// Every POST carries an Idempotency-Key, fresh for each call (or the caller's, see
+// WithIdempotencyKey), so a call whose answer was lost can be sent again without
+// doing it twice; the client does so itself, up to Attempts times, when the connection
+// fails, the node or a proxy in front of it is unavailable (502, 503, 504), or the
+// node says the first try is still running. GETs are tried again on a failed
+// connection.
 type Client struct {
 	base  string
 	token string
 	http  *http.Client
+	// wait sleeps before try n (1-based) of a call; tests make it instant.
+	wait func(ctx context.Context, n int) error
 }
+
+// Attempts is how many times the client sends one call at most.
+const Attempts = 4
 
 // New makes a client for the node at baseURL (such as "https://csirt.example:8443"),
 // authenticating with token.
 func New(baseURL, token string) *Client {
-	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{Timeout: Timeout}}
+	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{Timeout: Timeout}, wait: backoff}
 }
+
+// backoff waits 250 ms before the second try, then twice as long each time.
+func backoff(ctx context.Context, n int) error {
+	t := time.NewTimer(250 * time.Millisecond << (n - 2))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// IdempotencyHeader is the header that carries a call's key.
+const IdempotencyHeader = "Idempotency-Key"
+
+type keyCtx struct{}
+
+// WithIdempotencyKey makes the POST made with ctx use key instead of a fresh one: a
+// call repeated with the key of one that may or may not have been carried out (see
+// IncompleteError) is carried out once. A key names one request; sent with another,
+// the node refuses it (422).
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, keyCtx{}, key)
+}
+
+// NewIdempotencyKey makes a random key.
+func NewIdempotencyKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// IncompleteError is a call that got no answer, however often it was sent: it may or
+// may not have been carried out. Sent again with Key (WithIdempotencyKey) it is
+// carried out once, and its first answer comes back.
+type IncompleteError struct {
+	Method, Path, Key string
+	Err               error
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("client: %s %s: no answer after %d tries (%v); it may have been carried out: send it again with %s %s to have it carried out once",
+		e.Method, e.Path, Attempts, e.Err, IdempotencyHeader, e.Key)
+}
+
+func (e *IncompleteError) Unwrap() error { return e.Err }
 
 // Error is an answer outside 2xx, with the API's error code, message and field.
 type Error struct {
@@ -311,47 +372,96 @@ func incidentPath(id, suffix string) (string, error) {
 }
 
 // do sends body (if not nil) as JSON and decodes a 2xx answer into out. Any other
-// answer is an *Error.
+// answer is an *Error; a POST never answered is an *IncompleteError.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return fmt.Errorf("client: encode request: %w", err)
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	key := ""
+	if method == http.MethodPost {
+		key, _ = ctx.Value(keyCtx{}).(string)
+		if key == "" {
+			key = NewIdempotencyKey()
+		}
+	}
+	var err error
+	for n := 1; ; n++ {
+		var again bool
+		again, err = c.try(ctx, method, path, key, body != nil, payload, out)
+		if !again || n == Attempts || (method != http.MethodGet && key == "") || c.wait(ctx, n+1) != nil {
+			break
+		}
+	}
+	var netErr *netError
+	if key != "" && errors.As(err, &netErr) {
+		return &IncompleteError{Method: method, Path: path, Key: key, Err: netErr.err}
+	}
+	if netErr != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, netErr.err)
+	}
+	return err
+}
+
+// netError is a try that got no answer.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return e.err.Error() }
+
+// try sends the request once, and reports whether it may be sent again: the answer
+// was lost, or says the node is briefly unable or still running the first try.
+func (c *Client) try(ctx context.Context, method, path, key string, hasBody bool, payload []byte, out any) (again bool, err error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return false, fmt.Errorf("client: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(IdempotencyHeader, key)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
+		// The caller's own end (cancel, deadline) is no reason to try again.
+		return ctx.Err() == nil, &netError{err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: read response: %w", method, path, err)
+		return ctx.Err() == nil, &netError{fmt.Errorf("read response: %w", err)}
 	}
 	if len(data) > MaxResponse {
-		return fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, MaxResponse)
+		return false, fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, MaxResponse)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return errorFrom(resp.StatusCode, data)
+		e := errorFrom(resp.StatusCode, data)
+		switch {
+		case key == "":
+		case e.Status == http.StatusBadGateway, e.Status == http.StatusServiceUnavailable, e.Status == http.StatusGatewayTimeout:
+			again = true
+		case e.Status == http.StatusConflict && e.Code == "in_progress":
+			again = true
+		}
+		return again, e
 	}
 	if out == nil {
-		return nil
+		return false, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("client: %s %s: decode response: %w", method, path, err)
+		return false, fmt.Errorf("client: %s %s: decode response: %w", method, path, err)
 	}
-	return nil
+	return false, nil
 }
 
 // errorFrom reads the API's {"error":{...}} body; anything else (a proxy's page, say)

@@ -43,6 +43,9 @@ type DB struct {
 	// without a bound they would take every connection of the pool, leaving none for
 	// the reads that deliver what they wrote. Nil on SQLite (writer queues them).
 	txSlots chan struct{}
+	// notes say what opening found wrong with the files' permissions, and did.
+	notes []string
+	path  string
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -60,6 +63,7 @@ type conn struct {
 	writer  *sync.Mutex // set outside one: a lone write statement queues for its turn
 	stmts   *stmtCache
 	owner   *DB
+	recycle func() // closes the pool's connections when a write finds them unable to
 }
 
 // inTx reports whether c is one transaction.
@@ -108,6 +112,15 @@ func (c conn) forUpdate(q string) string {
 	return q + c.d.forUpdate()
 }
 
+// checkWrite recycles the pool when err says a connection could not write: the
+// connection, or state it shares with the others, was opened during a fault.
+func (c conn) checkWrite(err error) error {
+	if err != nil && c.d.isUnwritable(err) {
+		c.recycle()
+	}
+	return err
+}
+
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if c.writer != nil {
 		c.writer.Lock()
@@ -118,9 +131,16 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, c.checkWrite(err)
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil && c.writer != nil && c.d.isUnwritable(err) {
+		// A lone statement that could not write did nothing: once more, on a
+		// connection opened after the recycling.
+		c.recycle()
+		res, err = st.ExecContext(ctx, args...)
+	}
+	return res, c.checkWrite(err)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -234,15 +254,19 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	d := sqliteDialect{}
-	sdb, err := sql.Open("sqlite", d.dsn(path))
+	notes, err := secureFiles(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	db, err := open(ctx, sdb, d)
+	sdb, recycle, err := d.open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	db, err := open(ctx, sdb, d, recycle)
 	if err != nil {
 		return nil, err
 	}
-	db.where = path
+	db.where, db.notes, db.path = path, notes, path
 	return db, nil
 }
 
@@ -266,7 +290,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("sqlstore: connect to PostgreSQL at %s: %w", where(cfg), redact(err, cfg.Password))
 	}
-	db, err := open(ctx, sdb, postgresDialect{})
+	db, err := open(ctx, sdb, postgresDialect{}, func() {})
 	if err != nil {
 		return nil, redact(err, cfg.Password)
 	}
@@ -302,10 +326,11 @@ func redact(err error, secret string) error {
 	return &redactedError{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
 }
 
-// open wraps an opened pool and migrates it.
-func open(ctx context.Context, sdb *sql.DB, d dialect) (*DB, error) {
+// open wraps an opened pool and migrates it. recycle ends the pool's connections when a
+// write finds one unable to write (see sqliteDialect.open).
+func open(ctx context.Context, sdb *sql.DB, d dialect, recycle func()) (*DB, error) {
 	db := &DB{db: sdb}
-	db.conn = conn{q: sdb, d: d, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, owner: db}
+	db.conn = conn{q: sdb, d: d, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, owner: db, recycle: recycle}
 	if d.serialWriter() {
 		db.conn.writer = &db.writer
 	}
@@ -371,8 +396,14 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil && db.d.isUnwritable(err) {
+		// Nothing has run yet: begin once more, on a connection opened after the
+		// recycling.
+		db.recycle()
+		tx, err = db.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: begin: %w", err)
+		return nil, db.checkWrite(fmt.Errorf("sqlstore: begin: %w", err))
 	}
 	defer func() {
 		// A panic in fn must not leave the transaction, and with it SQLite's write lock, open.
@@ -382,12 +413,23 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db}); err != nil {
+	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle}
+	if err := fn(c); err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, db.checkWrite(err)
+	}
+	mark := store.IdempotencyMarkFrom(ctx)
+	if mark != nil && !mark.Applied() {
+		if err := c.markApplied(ctx, mark); err != nil {
+			tx.Rollback()
+			return nil, db.checkWrite(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlstore: commit: %w", err)
+		return nil, db.checkWrite(fmt.Errorf("sqlstore: commit: %w", err))
+	}
+	if mark != nil {
+		mark.SetApplied()
 	}
 	return after, nil
 }
