@@ -58,6 +58,8 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.PutPrefs(ctx, store.Preferences{UserID: "u1", Language: "zh-Hans", Timezone: "Asia/Shanghai"}))
 	_, err = db.PutPeerOnCall(ctx, store.PeerOnCall{Team: "jp", Data: []byte(`{}`), At: at, ReceivedAt: at})
 	must(err)
+	must(db.FinishIdempotency(ctx, store.IdempotencyRecord{UserID: "u1", Key: "k1", Method: "POST", Path: "/api/v1/incidents",
+		RequestHash: "rh", State: "done", Status: 201, ContentType: "application/json", Body: []byte(`{}`), CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to
