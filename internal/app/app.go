@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -34,6 +35,7 @@ type Node struct {
 	Hotline   *hotline.Service
 	Engine    *engine.Engine
 	Auth      *auth.Service
+	Metrics   *opmetrics.Metrics
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -104,8 +106,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock, log)}
+	if n.Metrics, err = opmetrics.New(cfg.Metrics.TokenHash, fed, db, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	modules := append(n.Hotline.Modules(), fed.Housekeeping())
-	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
+	for _, m := range modules {
+		n.Metrics.Modules(m.Name())
+	}
+	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval),
+		Observe: n.Metrics.ObserveModule}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	mux := http.NewServeMux()
 	fed.Register(mux)
@@ -113,7 +123,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign)}).Register(mux)
-	n.handler = securityHeaders(mux)
+	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
+	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil
 }
 

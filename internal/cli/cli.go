@@ -22,7 +22,7 @@ Usage:
   csirtlink migrate --config FILE                   bring the database schema up to date
   csirtlink user create --config FILE --name NAME --role ROLE
   csirtlink user password|disable|enable|signout --config FILE --name NAME | user list --config FILE
-  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
+  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h] | token create --metrics
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)

@@ -27,6 +27,8 @@ type demoNode struct {
 	// The web console's duty officer at URL, and their password (new on every start).
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// MetricsToken is the bearer token of the node's GET /metrics (Prometheus).
+	MetricsToken string `json:"metrics_token"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,7 +71,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, nd := range n.Nodes {
 		t, _ := nd.App.Fed.Directory().Team(nd.Team)
 		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token,
-			User: nd.User, Password: nd.Password})
+			User: nd.User, Password: nd.Password, MetricsToken: nd.MetricsToken})
 	}
 	b, _ := json.MarshalIndent(df, "", "  ")
 	demoPath := filepath.Join(*dir, "demo.json")
