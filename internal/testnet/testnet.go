@@ -53,16 +53,16 @@ type Options struct {
 
 // Node is one node of the network.
 type Node struct {
-	Team       string
-	URL        string
-	Token      string // an admin's API token
-	User       string // the web console's duty officer
-	Password   string // their password, made when the node is first opened in this process
+	Team     string
+	URL      string
+	Token    string // an admin's API token
+	User     string // the web console's duty officer
+	Password string // their password, made when the node is first opened in this process
 	// MetricsToken is the bearer token of the node's GET /metrics, new on every Start.
 	MetricsToken string
-	ConfigPath string
-	App        *app.Node // nil while stopped
-	addr       string
+	ConfigPath   string
+	App          *app.Node // nil while stopped
+	addr         string
 }
 
 // Net is a running network.
