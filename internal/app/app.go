@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
@@ -36,6 +37,9 @@ type Node struct {
 	Engine    *engine.Engine
 	Auth      *auth.Service
 	Metrics   *opmetrics.Metrics
+	// Collab computes the collaboration metrics; Publisher federates them.
+	Collab    *metrics.Service
+	Publisher *metrics.Publisher
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -110,7 +114,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
-	modules := append(n.Hotline.Modules(), fed.Housekeeping())
+	n.Collab = metrics.NewService(db, dir, opts.Clock)
+	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher)
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
 	}
@@ -120,7 +126,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
-	api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log).Register(mux)
+	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, db.Ping, log)
+	apiv1.SetMetrics(n.Collab, n.Publisher)
+	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign)}).Register(mux)
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
