@@ -64,6 +64,10 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	last time.Time // the last publication's look
+
+	// publishing lets one publication run at a time: two at the same instant could
+	// otherwise keep one aggregate and send the other.
+	publishing sync.Mutex
 }
 
 // NewPublisher makes the publisher and registers the handler of "metrics.aggregate".
@@ -100,6 +104,8 @@ func (p *Publisher) UpdateAll(ctx context.Context) error {
 // changed since it was last published (or was never, and has something to tell),
 // keeps it as our own and sends it to partners. It returns how many it published.
 func (p *Publisher) Publish(ctx context.Context) (int, error) {
+	p.publishing.Lock()
+	defer p.publishing.Unlock()
 	now := p.svc.clock.Now().UTC().Truncate(time.Microsecond)
 	p.mu.Lock()
 	p.last = now
@@ -137,10 +143,11 @@ func (p *Publisher) Publish(ctx context.Context) (int, error) {
 			continue
 		}
 		err = p.st.InTx(ctx, func(tx store.Tx) error {
-			if _, err := tx.PutAggregate(ctx, store.Aggregate{Team: self, Period: per.Name, At: now, Data: payload, ReceivedAt: now}); err != nil {
+			kept, err := tx.PutAggregate(ctx, store.Aggregate{Team: self, Period: per.Name, At: now, Data: payload, ReceivedAt: now})
+			if err != nil {
 				return err
 			}
-			if p.label == "" {
+			if !kept || p.label == "" {
 				return nil
 			}
 			for _, peer := range p.svc.dir.Peers() {
