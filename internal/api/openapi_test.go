@@ -111,7 +111,9 @@ func newSchemas(t *testing.T) *schemas {
 }
 
 // ptrEscape escapes a JSON pointer token.
-func ptrEscape(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1") }
+func ptrEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
 
 // check validates a real answer against the schema the document declares for that
 // path, method and status; a status the document does not declare fails too.

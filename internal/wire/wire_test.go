@@ -60,8 +60,8 @@ func examples(t testing.TB) map[string][]byte {
 					Acknowledged: AggregateFigure{N: 3, P50: 240, P95: 1800, Max: 1800}, AckWithin15m: 2, AckWithin1h: 3},
 				CommChecks: AggregateCommChecks{Checks: 2, Answered: 2, Acknowledged: AggregateFigure{N: 2, P50: 60, P95: 120, Max: 120}},
 				Incidents: AggregateIncidents{CrossBorder: 2,
-					ByCategory: []AggregateCount{{Key: "availability/ddos", N: 1}, {Key: "fraud/phishing", N: 1}},
-					BySeverity: []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
+					ByCategory:   []AggregateCount{{Key: "availability/ddos", N: 1}, {Key: "fraud/phishing", N: 1}},
+					BySeverity:   []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
 					Acknowledged: AggregateFigure{N: 2, P50: 600, P95: 3600, Max: 3600}, FirstEntry: AggregateFigure{N: 1, P50: 7200, P95: 7200, Max: 7200},
 					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}}}}})),
 	}
