@@ -175,7 +175,7 @@ func (p *Publisher) Publish(ctx context.Context) (int, error) {
 
 // empty reports whether an aggregate has nothing to tell.
 func empty(a wire.MetricsAggregate) bool {
-	if a.Own != (wire.AggregateOwn{}) {
+	if a.Own.IncidentsCoordinated > 0 {
 		return false
 	}
 	for _, d := range a.Directions {
@@ -203,7 +203,8 @@ func sameFigures(kept []byte, a wire.MetricsAggregate) bool {
 // records, methods or anything else of the cases.
 func ToWire(r Report, at time.Time) wire.MetricsAggregate {
 	a := wire.MetricsAggregate{Version: wire.MetricsAggregateVersion, Team: r.Team, Period: r.Period.Name, At: at.UTC(),
-		Own:        wire.AggregateOwn{IncidentsCoordinated: r.Own.IncidentsCoordinated, CrossBorderCoordinated: r.Own.CrossBorderCoordinated},
+		Own: wire.AggregateOwn{IncidentsCoordinated: r.Own.IncidentsCoordinated, CrossBorderCoordinated: r.Own.CrossBorderCoordinated,
+			ByCategory: wc(r.Own.ByCategory)},
 		Directions: []wire.AggregatePairDir{}}
 	for _, d := range r.Directions {
 		a.Directions = append(a.Directions, wire.AggregatePairDir{From: d.From, To: d.To,
@@ -261,6 +262,9 @@ func ValidateAggregate(a wire.MetricsAggregate, origin string, now time.Time) er
 	}
 	if a.Own.CrossBorderCoordinated > a.Own.IncidentsCoordinated {
 		return errors.New("own: more cross-border incidents than incidents")
+	}
+	if err := checkCounts("own.by_category", a.Own.ByCategory, a.Own.CrossBorderCoordinated, func(k string) bool { return taxonomy.Valid(k) == nil }); err != nil {
+		return err
 	}
 	seen := map[[2]string]bool{}
 	for i, d := range a.Directions {

@@ -123,6 +123,8 @@ type Own struct {
 	IncidentsCoordinated   int      `json:"incidents_coordinated"`
 	CrossBorderCoordinated int      `json:"cross_border_coordinated"`
 	CrossBorderShare       *float64 `json:"cross_border_share"`
+	// ByCategory is the cross-border incidents this team coordinated, by category.
+	ByCategory []Count `json:"by_category"`
 }
 
 // Report is a node's figures for a period: pooled over both directions of every pair
@@ -245,6 +247,7 @@ func (s *Service) build(d *data, p Period, partner string) Report {
 		}
 	}
 	own := Own{}
+	ownCats := map[string]int{}
 	for _, inc := range d.incidents {
 		if !in(inc.CreatedAt) {
 			continue
@@ -253,6 +256,7 @@ func (s *Service) build(d *data, p Period, partner string) Report {
 			own.IncidentsCoordinated++
 			if len(inc.Participants) >= 2 {
 				own.CrossBorderCoordinated++
+				ownCats[inc.Category]++
 			}
 		}
 		if len(inc.Participants) < 2 {
@@ -267,6 +271,7 @@ func (s *Service) build(d *data, p Period, partner string) Report {
 			addIncident(da, inc, pt.Team, tl)
 		}
 	}
+	own.ByCategory = counts(ownCats, nil)
 	if own.IncidentsCoordinated > 0 {
 		own.CrossBorderShare = ptr(float64(own.CrossBorderCoordinated*10000/own.IncidentsCoordinated) / 10000)
 	}

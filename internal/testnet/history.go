@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
@@ -227,4 +229,87 @@ func (n *Net) waitEntry(ctx context.Context, teams []string, id string) error {
 		}
 		return true, nil
 	})
+}
+
+// DemoHistory is a few months of plausible collaboration between cn, jp and kr, ending
+// before end: pages every few days between every pair, most acknowledged within
+// minutes and some slowly or never, a comm check every fortnight, and a cross-border
+// incident every week with its partners' answers, mitigation and closure. It is the
+// same every time for the same start and end (a fixed seed), so the demo's report is
+// reproducible.
+func DemoHistory(start, end time.Time) History {
+	rng := rand.New(rand.NewPCG(2026, 14))
+	teams := []string{"cn", "jp", "kr"}
+	// Minutes, drawn so that most answers are quick and the tail is long.
+	minutes := func(typical, tail float64) time.Duration {
+		v := typical * math.Exp(rng.NormFloat64()*0.8)
+		if rng.Float64() < 0.1 {
+			v *= tail
+		}
+		return time.Duration(v*60) * time.Second
+	}
+	cats := []struct{ cat, sev, title string }{
+		{"malicious-code/infected-system", "high", "Botnet C2 and infected hosts across the three networks"},
+		{"fraud/phishing", "medium", "Phishing kit hosted in several networks"},
+		{"availability/ddos", "critical", "DDoS from a booter hosted abroad"},
+		{"intrusion-attempts/exploit", "high", "Exploitation of an edge device vulnerability"},
+		{"information-gathering/scanner", "low", "Mass scanning from hosting providers"},
+		{"malicious-code/c2-server", "high", "Ransomware C2 infrastructure"},
+	}
+	var h History
+	i := 0
+	for day := start; day.Add(72 * time.Hour).Before(end); day = day.Add(time.Duration(40+rng.IntN(40)) * time.Hour) {
+		from := teams[i%3]
+		to := teams[(i+1+rng.IntN(2))%3]
+		if to == from {
+			to = teams[(i+1)%3]
+		}
+		at := day.Add(time.Duration(rng.IntN(600)) * time.Minute)
+		ps := PageStory{At: at, From: from, To: []string{to}, Severity: []string{"critical", "high", "high", "medium"}[rng.IntN(4)],
+			Summary: "Urgent: takedown or blocking needed for an active campaign", AckAfter: map[string]time.Duration{}}
+		if rng.Float64() > 0.06 {
+			ps.AckAfter[to] = minutes(6, 12)
+		}
+		h.Pages = append(h.Pages, ps)
+		if i%7 == 3 {
+			cc := PageStory{At: at.Add(9 * time.Hour), From: teams[(i/7)%3], CommCheck: true, AckAfter: map[string]time.Duration{}}
+			for _, t := range teams {
+				if t != cc.From {
+					cc.To = append(cc.To, t)
+					if rng.Float64() > 0.08 {
+						cc.AckAfter[t] = minutes(4, 8)
+					}
+				}
+			}
+			h.Pages = append(h.Pages, cc)
+		}
+		if i%2 == 0 {
+			c := cats[rng.IntN(len(cats))]
+			coord := teams[rng.IntN(3)]
+			var parts []string
+			for _, t := range teams {
+				if t != coord && (len(parts) == 0 || rng.Float64() < 0.6) {
+					parts = append(parts, t)
+				}
+			}
+			is := IncidentStory{At: at.Add(3 * time.Hour), Coordinator: coord, Participants: parts, Title: c.title, Category: c.cat, Severity: c.sev}
+			var last time.Duration
+			for _, p := range parts {
+				ack := minutes(20, 10)
+				is.Steps = append(is.Steps, Step{After: ack, Team: p, Do: "acknowledged"})
+				first := ack + minutes(60, 6)
+				is.Steps = append(is.Steps, Step{After: first, Team: p, Do: "comment", Body: "Checked on our side; action under way."})
+				done := first + minutes(600, 4)
+				is.Steps = append(is.Steps, Step{After: done, Team: p, Do: "done"})
+				last = max(last, done)
+			}
+			is.Steps = append(is.Steps, Step{After: last + minutes(120, 3), Team: coord, Do: "mitigated"},
+				Step{After: last + minutes(120, 3) + minutes(1440, 3), Team: coord, Do: "closed", Body: "Closed after the partners' actions."})
+			if is.At.Add(is.Steps[len(is.Steps)-1].After).Before(end) {
+				h.Incidents = append(h.Incidents, is)
+			}
+		}
+		i++
+	}
+	return h
 }

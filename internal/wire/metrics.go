@@ -26,6 +26,9 @@ type MetricsAggregate struct {
 type AggregateOwn struct {
 	IncidentsCoordinated   int `json:"incidents_coordinated"`
 	CrossBorderCoordinated int `json:"cross_border_coordinated"`
+	// ByCategory is the cross-border incidents the team coordinated, by RSIT category:
+	// each incident once, at its coordinator.
+	ByCategory []AggregateCount `json:"by_category"`
 }
 
 // AggregatePairDir is the figures of one directed pair (from asked, to answered).
