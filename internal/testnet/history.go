@@ -283,6 +283,13 @@ func DemoHistory(start, end time.Time) History {
 			}
 			h.Pages = append(h.Pages, cc)
 		}
+		if i%3 == 1 {
+			// A national incident, no partner involved: the cross-border share needs both.
+			c := cats[rng.IntN(len(cats))]
+			coord := teams[rng.IntN(3)]
+			h.Incidents = append(h.Incidents, IncidentStory{At: at.Add(5 * time.Hour), Coordinator: coord, Title: c.title, Category: c.cat,
+				Severity: c.sev, Steps: []Step{{After: minutes(600, 3), Team: coord, Do: "closed", Body: "Handled nationally."}}})
+		}
 		if i%2 == 0 {
 			c := cats[rng.IntN(len(cats))]
 			coord := teams[rng.IntN(3)]
