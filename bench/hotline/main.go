@@ -32,6 +32,7 @@ import (
 	"csirtlink/internal/config"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
+	"csirtlink/internal/pgtest"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 
@@ -46,6 +47,7 @@ func main() {
 	open := flag.Int("open", 10000, "open pages in the timers phase")
 	window := flag.Duration("window", 30*time.Second, "the timers phase's steps fall due over this window")
 	timeout := flag.Duration("timeout", 90*time.Second, "longest wait in each phase")
+	flag.StringVar(&pgDSN, "postgres", "", "run jp, the receiving node, on PostgreSQL: a `DSN` (each phase gets a new schema there, dropped after)")
 	flag.Parse()
 	fmt.Printf("machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	for _, p := range strings.Split(*phases, ",") {
@@ -102,13 +104,13 @@ func (s *session) Logout() error { return nil }
 
 // network starts three nodes whose hotline mail goes to a relay, and gives jp one duty
 // officer reached by e-mail under a one-level default policy.
-func network(dir string, r *relay) (*testnet.Net, error) {
+func network(dir string, r *relay, dbs map[string]config.Database) (*testnet.Net, error) {
 	ctx := context.Background()
 	// The default rate limit (20 a channel in 10 minutes) would throttle a burst to one
 	// person: raise it for the benchmark, above every phase's count per 10 minutes.
 	n, err := testnet.Start(ctx, testnet.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler),
 		SMTP:    &config.SMTP{Addr: r.addr, From: "bench <bench@csirtlink.test>", TLS: "none"},
-		Hotline: config.Hotline{RateLimit: 1000}})
+		Hotline: config.Hotline{RateLimit: 1000}, Databases: dbs})
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +133,15 @@ func network(dir string, r *relay) (*testnet.Net, error) {
 	return n, nil
 }
 
+// pgDSN is -postgres: where jp's database goes, "" for SQLite.
+var pgDSN string
+
 // rig is one phase's network: three nodes in a temporary directory and the relay.
 type rig struct {
 	net   *testnet.Net
 	relay *relay
 	dir   string
+	drop  func() error // drops jp's PostgreSQL schema
 }
 
 func newRig() (*rig, error) {
@@ -148,7 +154,17 @@ func newRig() (*rig, error) {
 		rg.close()
 		return nil, err
 	}
-	if rg.net, err = network(dir, rg.relay); err != nil {
+	var dbs map[string]config.Database
+	if pgDSN != "" {
+		dsn, drop, err := pgtest.NewSchema(context.Background(), pgDSN, "bench_")
+		if err != nil {
+			rg.close()
+			return nil, fmt.Errorf("-postgres: %w", err)
+		}
+		rg.drop = drop
+		dbs = map[string]config.Database{"jp": {Driver: config.Postgres, DSN: dsn}}
+	}
+	if rg.net, err = network(dir, rg.relay, dbs); err != nil {
 		rg.close()
 		return nil, err
 	}
@@ -161,6 +177,11 @@ func (rg *rig) close() {
 	}
 	if rg.relay != nil {
 		rg.relay.srv.Close()
+	}
+	if rg.drop != nil {
+		if err := rg.drop(); err != nil {
+			fmt.Fprintln(os.Stderr, "hotline: drop schema:", err)
+		}
 	}
 	os.RemoveAll(rg.dir)
 }

@@ -50,6 +50,8 @@ type options struct {
 	inflight  int
 	batchSize int
 	diskDur   time.Duration
+	postgres  string // a PostgreSQL database for pgNode's node, "" for SQLite everywhere
+	pgNode    string
 }
 
 func main() {
@@ -70,12 +72,20 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "where to make the run's directory for the nodes' files (default: the system's temporary directory)")
 	flag.IntVar(&o.inflight, "inflight", 64, "most writes in flight in the latency phase; a tick finding this many is skipped and counted")
 	flag.IntVar(&o.batchSize, "batch", 0, "federation batch_size (0: the default, 200)")
+	flag.StringVar(&o.postgres, "postgres", "", "run one node on PostgreSQL: a `DSN` (each network gets a new schema there, dropped after)")
+	flag.StringVar(&o.pgNode, "postgres-node", "cn", "the node -postgres puts on PostgreSQL (cn writes, jp and kr receive)")
 	flag.Parse()
 	if o.n <= 0 || o.writers <= 0 || o.clients <= 0 || o.rate <= 0 || o.duration <= 0 || o.diskDur <= 0 || o.timeout <= 0 || o.inflight <= 0 {
 		fmt.Fprintln(os.Stderr, "propagation: counts, rates and durations must be positive")
 		os.Exit(2)
 	}
-	if err := run(o); err != nil {
+	err := run(o)
+	for _, drop := range dropSchemas {
+		if derr := drop(); derr != nil {
+			fmt.Fprintln(os.Stderr, "propagation: drop schema:", derr)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "propagation:", err)
 		os.Exit(1)
 	}

@@ -11,16 +11,29 @@ import (
 
 	"csirtlink/internal/config"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/pgtest"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 )
 
 var actor = incident.Actor{Name: "bench"}
 
+// dropSchemas drops the PostgreSQL schemas the run made, when it ends.
+var dropSchemas []func() error
+
 // startNet starts three nodes in dir and opens one AMBER incident coordinated by cn with
 // jp and kr, and waits until both hold it.
 func startNet(ctx context.Context, o options, dir string) (*testnet.Net, string, error) {
-	n, err := testnet.Start(ctx, testnet.Options{Dir: dir, Federation: config.Federation{BatchSize: o.batchSize}})
+	opts := testnet.Options{Dir: dir, Federation: config.Federation{BatchSize: o.batchSize}}
+	if o.postgres != "" {
+		dsn, drop, err := pgtest.NewSchema(ctx, o.postgres, "bench_")
+		if err != nil {
+			return nil, "", fmt.Errorf("-postgres: %w", err)
+		}
+		dropSchemas = append(dropSchemas, drop)
+		opts.Databases = map[string]config.Database{o.pgNode: {Driver: config.Postgres, DSN: dsn}}
+	}
+	n, err := testnet.Start(ctx, opts)
 	if err != nil {
 		return nil, "", err
 	}

@@ -86,7 +86,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	db, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +123,21 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval),
 		Observe: n.Metrics.ObserveModule}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
+	n.Hotline.SetParticipation(n.Incidents)
+	// Replicas on one PostgreSQL database tell each other what changed: consoles on
+	// every replica update live, and the replica whose engine holds the lease wakes for
+	// a page another replica received.
+	var remote func(func(kind, id string))
+	if ch := db.Changes(); ch != nil {
+		n.Incidents.OnChange(func(id string) { ch.Publish("incident", id) })
+		n.Hotline.OnChange(func(id string) { ch.Publish("page", id) })
+		ch.Subscribe(func(kind, _ string) {
+			if kind == "page" {
+				n.Engine.Wake()
+			}
+		})
+		remote = ch.Subscribe
+	}
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
@@ -130,10 +145,22 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
-		DeviceKey: web.DeviceKey(key.Sign)}).Register(mux)
+		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil
+}
+
+// OpenStore opens and migrates the node's database as its configuration says: the
+// SQLite file in data_dir, or the PostgreSQL database the DSN names.
+func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	if cfg.Database.DriverName() == config.Postgres {
+		return sqlstore.OpenPostgres(ctx, cfg.Database.DSN)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
 }
 
 // securityHeaders sets the headers every response carries.

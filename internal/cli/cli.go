@@ -20,6 +20,7 @@ Usage:
   csirtlink init --dir DIR --team ID --name NAME --timezone ZONE [--listen ADDR] [--url URL]
   csirtlink serve --config FILE                     run a node
   csirtlink migrate --config FILE                   bring the database schema up to date
+  csirtlink db copy --config FILE --to DSN          move a stopped node's records into a new PostgreSQL database
   csirtlink user create --config FILE --name NAME --role ROLE
   csirtlink user password|disable|enable|signout --config FILE --name NAME | user list --config FILE
   csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h] | token create --metrics
@@ -74,6 +75,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "db":
+		return runDB(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdout, stderr)
 	case "token":

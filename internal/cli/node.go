@@ -55,7 +55,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	db, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,53 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: schema at version %d\n", cfg.DatabasePath(), v)
+	fmt.Fprintf(stdout, "%s: schema at version %d\n", db.Where(), v)
+	return nil
+}
+
+func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "copy" {
+		return fmt.Errorf("%w: db copy --config FILE --to DSN", errUsage)
+	}
+	fs := newFlags("db copy", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file` of the node to copy (stop it first)")
+	to := fs.String("to", "", "the new, empty PostgreSQL database's `DSN` (a password may come from PGPASSWORD or ~/.pgpass instead)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *to == "" {
+		return fmt.Errorf("%w: db copy needs --to DSN", errUsage)
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	src, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := sqlstore.OpenPostgres(ctx, *to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	defer dst.Close()
+	fmt.Fprintf(stdout, "copying %s to %s\n", src.Where(), dst.Where())
+	counts, err := src.CopyTo(ctx, dst)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tSOURCE\tTARGET\t")
+	for _, c := range counts {
+		if c.Skipped != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\tnot copied: %s\n", c.Table, c.Skipped)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", c.Table, c.Source, c.Target)
+	}
+	tw.Flush()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "every table's rows counted on both sides and equal. Set \"database\": {\"driver\": \"postgres\", \"dsn\": …} in %s to use it.\n", *path)
 	return nil
 }
 

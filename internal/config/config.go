@@ -25,8 +25,10 @@ type Config struct {
 	Team team.Team `json:"team"`
 	// Listen is the address the HTTP server binds, e.g. "127.0.0.1:7401".
 	Listen string `json:"listen"`
-	// DataDir holds the database and, by default, the key.
+	// DataDir holds the database (on SQLite) and, by default, the key.
 	DataDir string `json:"data_dir"`
+	// Database is where the node keeps its records: SQLite in DataDir unless set.
+	Database Database `json:"database,omitzero"`
 	// KeyFile is the node's Ed25519 private key (PKCS#8 PEM).
 	KeyFile string `json:"key_file"`
 	// Peers are the teams we federate with.
@@ -56,6 +58,31 @@ type Metrics struct {
 	// case content) go to partners under: "GREEN" (the default: community peers),
 	// "CLEAR" (every peer) or "none" (not shared).
 	Share string `json:"share,omitempty"`
+}
+
+// Database chooses the node's database.
+type Database struct {
+	// Driver is "sqlite" (the default: one file in data_dir, one process) or "postgres"
+	// (one database that several replicas of the node share).
+	Driver string `json:"driver,omitempty"`
+	// DSN is the PostgreSQL connection string, e.g.
+	// "postgres://csirtlink@db.example:5432/csirtlink?sslmode=verify-full". It may hold a
+	// password; the node never logs or prints it.
+	DSN string `json:"dsn,omitempty"`
+}
+
+// Database drivers.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DriverName is the database driver, "sqlite" when none is set.
+func (d Database) DriverName() string {
+	if d.Driver == "" {
+		return SQLite
+	}
+	return d.Driver
 }
 
 // SMTP is a mail relay.
@@ -116,7 +143,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DatabasePath is where the node's SQLite file lives.
+// DatabasePath is where the node's SQLite file lives (unused on PostgreSQL).
 func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "csirtlink.db") }
 
 // Load reads, resolves and checks a configuration file.
@@ -176,6 +203,18 @@ func (c Config) Validate() error {
 		if c.SMTP.From == "" {
 			errs = append(errs, errors.New("smtp.from: required"))
 		}
+	}
+	switch c.Database.DriverName() {
+	case SQLite:
+		if c.Database.DSN != "" {
+			errs = append(errs, errors.New("database.dsn: only for the postgres driver (SQLite lives in data_dir)"))
+		}
+	case Postgres:
+		if c.Database.DSN == "" {
+			errs = append(errs, errors.New("database.dsn: required for the postgres driver"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("database.driver: %q is not sqlite or postgres", c.Database.Driver))
 	}
 	if r := c.Federation.Retention; r != 0 && time.Duration(r) < MinRetention {
 		errs = append(errs, fmt.Errorf("federation.retention: %s is shorter than %s", time.Duration(r), MinRetention))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/pgtest"
 	"csirtlink/internal/sqlstore"
 )
 
@@ -18,19 +19,39 @@ func (c *counter) Name() string                    { return "counter" }
 func (c *counter) UpdateAll(context.Context) error { c.n.Add(1); return nil }
 
 // Two replicas on one database: only the lease holder works; when it stops, the other
-// takes over at once; a crashed holder's lease must expire first.
+// takes over at once; a crashed holder's lease must expire first. On PostgreSQL each
+// replica has its own connection pool, as two processes would.
 func TestOneReplicaWorksAtATime(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		oneReplicaWorksAtATime(t, db, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		var dbs [2]*sqlstore.DB
+		for i := range dbs {
+			db, err := sqlstore.OpenPostgres(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			dbs[i] = db
+		}
+		oneReplicaWorksAtATime(t, dbs[0], dbs[1])
+	})
+}
+
+func oneReplicaWorksAtATime(t *testing.T, dbA, dbB Leaser) {
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	clk := clock.NewFake(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	log := slog.New(slog.DiscardHandler)
 	a, b := &counter{}, &counter{}
-	ea := New(db, clk, log, Options{LeaseTTL: 10 * time.Second}, a)
-	eb := New(db, clk, log, Options{LeaseTTL: 10 * time.Second}, b)
+	ea := New(dbA, clk, log, Options{LeaseTTL: 10 * time.Second}, a)
+	eb := New(dbB, clk, log, Options{LeaseTTL: 10 * time.Second}, b)
 	if !ea.Cycle(ctx) || eb.Cycle(ctx) {
 		t.Fatal("both replicas or neither ran")
 	}

@@ -20,7 +20,7 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 	var refusals [][2]string
 	err = f.st.InTx(ctx, func(tx store.Tx) error {
 		receipts, stop, refusals = nil, "", nil
-		link, err := tx.GetLink(ctx, origin)
+		link, err := tx.LockLink(ctx, origin)
 		if err != nil {
 			return err
 		}

@@ -299,6 +299,15 @@ func (s *Service) claim(ctx context.Context, tx store.Tx, n store.Notification) 
 		n.State, n.FinishedAt, n.Error = "skipped", &now, why
 		return nil, tx.PutNotification(ctx, n)
 	}
+	// n comes from a list read before this transaction: another engine (a replica that
+	// held the lease before us) may have claimed it since. Read it again, locked.
+	cur, err := tx.GetNotification(ctx, n.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.State != "pending" {
+		return nil, nil
+	}
 	p, err := tx.GetPage(ctx, n.PageID)
 	if err != nil {
 		return nil, err

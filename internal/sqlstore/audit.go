@@ -9,10 +9,15 @@ import (
 
 const auditCols = `seq, at, actor, action, object, detail, prev_hash, hash`
 
-// LastAudit returns the newest audit record.
+// LastAudit returns the newest audit record. In a transaction it takes the audit chain's
+// lock first (dialect.lockSQL), so that the record appended next follows this one and no
+// concurrent writer appends the same sequence number: the chain never forks.
 func (c conn) LastAudit(ctx context.Context) (store.AuditRecord, error) {
 	var r store.AuditRecord
 	var at int64
+	if err := c.lock(ctx, "audit"); err != nil {
+		return r, err
+	}
 	err := c.row(ctx, `SELECT `+auditCols+` FROM audit ORDER BY seq DESC LIMIT 1`).
 		Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Object, &r.Detail, &r.PrevHash, &r.Hash)
 	if err != nil {

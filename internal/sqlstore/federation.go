@@ -34,6 +34,20 @@ func (c conn) GetLink(ctx context.Context, peer string) (store.Link, error) {
 	return l, nil
 }
 
+// LockLink returns a peer's link state and, in a transaction, holds the peer's inbound
+// lock until it ends: two replicas handed the same batch by the peer apply it one after
+// the other, and the second finds it applied.
+//
+// The lock is not the link row's: TakeSeq updates that row for every envelope we queue
+// for the peer, and a transaction applying the peer's batch, which locks incidents, would
+// deadlock with one writing to an incident, which takes sequence numbers.
+func (c conn) LockLink(ctx context.Context, peer string) (store.Link, error) {
+	if err := c.lock(ctx, "inbound/"+peer); err != nil {
+		return store.Link{Peer: peer}, err
+	}
+	return c.GetLink(ctx, peer)
+}
+
 // TakeSeq returns the next outbound sequence number for peer and advances it.
 func (c conn) TakeSeq(ctx context.Context, peer string) (uint64, error) {
 	var next uint64
@@ -75,7 +89,7 @@ func (c conn) LinkContact(ctx context.Context, peer string, at time.Time, ev sto
 
 // LinkError records a failed send to peer.
 func (c conn) LinkError(ctx context.Context, peer string, at time.Time, msg string) error {
-	if _, err := c.exec(ctx, `UPDATE links SET last_error = ?, last_error_at = ? WHERE peer = ?`, msg, micros(at), peer); err != nil {
+	if _, err := c.exec(ctx, `UPDATE links SET last_error = ?, last_error_at = ? WHERE peer = ?`, diag(msg), micros(at), peer); err != nil {
 		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
 	}
 	return nil
@@ -83,7 +97,7 @@ func (c conn) LinkError(ctx context.Context, peer string, at time.Time, msg stri
 
 // LinkPullError records a failed pull from peer.
 func (c conn) LinkPullError(ctx context.Context, peer string, at time.Time, msg string) error {
-	if _, err := c.exec(ctx, `UPDATE links SET last_pull_error = ?, last_pull_error_at = ? WHERE peer = ?`, msg, micros(at), peer); err != nil {
+	if _, err := c.exec(ctx, `UPDATE links SET last_pull_error = ?, last_pull_error_at = ? WHERE peer = ?`, diag(msg), micros(at), peer); err != nil {
 		return fmt.Errorf("sqlstore: link %s: %w", peer, err)
 	}
 	return nil
@@ -222,7 +236,7 @@ func (c conn) CompactInbox(ctx context.Context, before time.Time, limit int) (in
 // AddRefusal records refused federation traffic.
 func (c conn) AddRefusal(ctx context.Context, r store.Refusal) error {
 	_, err := c.exec(ctx, `INSERT INTO refusals (id, at, peer, remote, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.ID, micros(r.At), r.Peer, r.Remote, r.Reason, r.Detail)
+		r.ID, micros(r.At), diag(r.Peer), diag(r.Remote), diag(r.Reason), diag(r.Detail))
 	if err != nil {
 		return fmt.Errorf("sqlstore: refusal: %w", err)
 	}

@@ -50,9 +50,10 @@ func scanPage(sc interface{ Scan(...any) error }) (store.Page, error) {
 	return p, err
 }
 
-// GetPage returns a page with its deliveries.
+// GetPage returns a page with its deliveries. In a transaction it locks the page row
+// (dialect.forUpdate), as GetIncident locks an incident.
 func (c conn) GetPage(ctx context.Context, id string) (store.Page, error) {
-	p, err := scanPage(c.row(ctx, `SELECT `+pageCols+` FROM pages WHERE id = ?`, id))
+	p, err := scanPage(c.row(ctx, c.forUpdate(`SELECT `+pageCols+` FROM pages WHERE id = ?`), id))
 	if err != nil {
 		return p, notFound(err, "page "+id)
 	}
@@ -155,9 +156,10 @@ func (c conn) deliveries(ctx context.Context, where string, args ...any) ([]stor
 	return out, rows.Err()
 }
 
-// GetDelivery returns one team's delivery of a page.
+// GetDelivery returns one team's delivery of a page; in a transaction it locks it, for
+// the state change that follows.
 func (c conn) GetDelivery(ctx context.Context, pageID, team string) (store.Delivery, error) {
-	ds, err := c.deliveries(ctx, `WHERE page_id = ? AND team = ?`, pageID, team)
+	ds, err := c.deliveries(ctx, c.forUpdate(`WHERE page_id = ? AND team = ?`), pageID, team)
 	if err != nil {
 		return store.Delivery{}, err
 	}
@@ -175,7 +177,7 @@ func (c conn) PutDelivery(ctx context.Context, d store.Delivery) error {
 		`acknowledged_by = excluded.acknowledged_by, ack_via = excluded.ack_via, ack_statement = excluded.ack_statement, `+
 		`receipt = excluded.receipt, fallback_at = excluded.fallback_at, fallback_error = excluded.fallback_error, resolved_at = excluded.resolved_at`,
 		d.PageID, d.Team, d.State, micros(d.SentAt), nullMicros(d.DeliveredAt), nullMicros(d.NotifiedAt), d.NotifiedChannel,
-		nullMicros(d.AcknowledgedAt), d.AcknowledgedBy, d.AckVia, d.AckStatement, d.Receipt, nullMicros(d.FallbackAt), d.FallbackError,
+		nullMicros(d.AcknowledgedAt), d.AcknowledgedBy, d.AckVia, d.AckStatement, d.Receipt, nullMicros(d.FallbackAt), diag(d.FallbackError),
 		nullMicros(d.ResolvedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: delivery of %s to %s: %w", d.PageID, d.Team, err)
@@ -222,9 +224,10 @@ func (c conn) escalations(ctx context.Context, q string, args ...any) ([]store.E
 	return out, rows.Err()
 }
 
-// GetEscalation returns a page's escalation.
+// GetEscalation returns a page's escalation; in a transaction it locks it, so that of
+// two engines that found the same level due, the second sees it already fired.
 func (c conn) GetEscalation(ctx context.Context, pageID string) (store.Escalation, error) {
-	es, err := c.escalations(ctx, `WHERE page_id = ?`, pageID)
+	es, err := c.escalations(ctx, c.forUpdate(`WHERE page_id = ?`), pageID)
 	if err != nil {
 		return store.Escalation{}, err
 	}
@@ -268,7 +271,7 @@ func (c conn) AddNotification(ctx context.Context, n store.Notification) (bool, 
 // PutNotification updates an attempt's state and times.
 func (c conn) PutNotification(ctx context.Context, n store.Notification) error {
 	_, err := c.exec(ctx, `UPDATE notifications SET state = ?, attempted_at = ?, finished_at = ?, error = ? WHERE id = ?`,
-		n.State, nullMicros(n.AttemptedAt), nullMicros(n.FinishedAt), n.Error, n.ID)
+		n.State, nullMicros(n.AttemptedAt), nullMicros(n.FinishedAt), diag(n.Error), n.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: notification %s: %w", n.ID, err)
 	}
@@ -294,6 +297,19 @@ func (c conn) notifications(ctx context.Context, q string, args ...any) ([]store
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// GetNotification returns one attempt; in a transaction it locks it, so that a claim
+// made from a stale list sees whether another engine claimed it first.
+func (c conn) GetNotification(ctx context.Context, id string) (store.Notification, error) {
+	ns, err := c.notifications(ctx, c.forUpdate(`WHERE id = ?`), id)
+	if err != nil {
+		return store.Notification{}, err
+	}
+	if len(ns) == 0 {
+		return store.Notification{}, fmt.Errorf("notification %s: %w", id, store.ErrNotFound)
+	}
+	return ns[0], nil
 }
 
 // PendingNotifications lists attempts not yet made, oldest first.
@@ -382,7 +398,7 @@ func (c conn) Contacts(ctx context.Context, user string) ([]store.Contact, error
 // PutAckCode stores a code's hash.
 func (c conn) PutAckCode(ctx context.Context, a store.AckCode) error {
 	_, err := c.exec(ctx, `INSERT INTO ack_codes (code_hash, page_id, team, user_name, purpose, expires_at, shows_content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		a.CodeHash, a.PageID, a.Team, a.User, a.Purpose, micros(a.ExpiresAt), a.ShowsContent)
+		a.CodeHash, a.PageID, a.Team, a.User, a.Purpose, micros(a.ExpiresAt), boolInt(a.ShowsContent))
 	if err != nil {
 		return fmt.Errorf("sqlstore: ack code: %w", err)
 	}
@@ -483,7 +499,14 @@ func (c conn) Overrides(ctx context.Context, since time.Time) ([][]byte, error) 
 // PutPolicy inserts or replaces a policy document. A default policy takes the default
 // from any other in the same statement, so two concurrent calls cannot both leave a
 // default behind.
+//
+// With concurrent writers (PostgreSQL) the two statements run under one lock: the second
+// reads the defaults as of its start, and would miss one another writer committed meanwhile.
 func (c conn) PutPolicy(ctx context.Context, id string, data []byte, isDefault bool, at time.Time) error {
+	return c.serialised(ctx, "policies.default", func(c conn) error { return c.putPolicy(ctx, id, data, isDefault, at) })
+}
+
+func (c conn) putPolicy(ctx context.Context, id string, data []byte, isDefault bool, at time.Time) error {
 	_, err := c.exec(ctx, `INSERT INTO policies (id, data, is_default, updated_at) VALUES (?, ?, 0, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, is_default = 0, updated_at = excluded.updated_at`,
 		id, string(data), micros(at))
 	if err != nil {

@@ -61,9 +61,11 @@ func (c conn) UpdateIncident(ctx context.Context, in store.Incident) error {
 	return nil
 }
 
-// GetIncident returns an incident with its participants.
+// GetIncident returns an incident with its participants. In a transaction it locks the
+// incident (dialect.forUpdate): the incident is the root of its aggregate, and every
+// transaction that changes its fields, participants or timeline reads it first.
 func (c conn) GetIncident(ctx context.Context, id string) (store.Incident, error) {
-	in, err := scanIncident(c.row(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+	in, err := scanIncident(c.row(ctx, c.forUpdate(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
 	if err != nil {
 		return in, notFound(err, "incident "+id)
 	}

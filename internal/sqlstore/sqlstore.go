@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"csirtlink/internal/store"
 )
 
@@ -29,7 +32,17 @@ type DB struct {
 	// writer that finds it taken sleeps in the busy handler (1 to 100 ms at a time)
 	// while later writers can take it first, which starved writers for seconds under
 	// load. Queued here, each waits its turn and gets the lock the moment it is free.
+	// Unused on PostgreSQL, whose writers run concurrently (see postgresDialect).
 	writer sync.Mutex
+	// notifier is the PostgreSQL change feed between replicas (notify.go); nil on SQLite.
+	notifier *pgNotifier
+	// where names the database for people, without credentials.
+	where string
+	// txSlots bounds the transactions open at once where writers run concurrently
+	// (PostgreSQL): transactions queued on one hot row each hold a connection, and
+	// without a bound they would take every connection of the pool, leaving none for
+	// the reads that deliver what they wrote. Nil on SQLite (writer queues them).
+	txSlots chan struct{}
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -46,12 +59,62 @@ type conn struct {
 	onAfter *[]func()   // set inside a transaction
 	writer  *sync.Mutex // set outside one: a lone write statement queues for its turn
 	stmts   *stmtCache
+	owner   *DB
+}
+
+// inTx reports whether c is one transaction.
+func (c conn) inTx() bool { return c.onAfter != nil }
+
+// lock takes the named advisory lock until the transaction ends (dialect.lockSQL);
+// nothing where writers are serial, or outside a transaction.
+func (c conn) lock(ctx context.Context, name string) error {
+	q := c.d.lockSQL()
+	if q == "" || !c.inTx() {
+		return nil
+	}
+	if _, err := c.exec(ctx, q, name); err != nil {
+		return fmt.Errorf("sqlstore: lock %s: %w", name, err)
+	}
+	return nil
+}
+
+// serialised runs fn holding the named lock: inside a transaction until it ends, outside
+// one in a transaction of its own. Where writers are serial anyway it just runs fn.
+func (c conn) serialised(ctx context.Context, name string, fn func(conn) error) error {
+	switch {
+	case c.d.lockSQL() == "":
+		return fn(c)
+	case c.inTx():
+		if err := c.lock(ctx, name); err != nil {
+			return err
+		}
+		return fn(c)
+	}
+	return c.owner.InTx(ctx, func(tx store.Tx) error {
+		tc := tx.(conn)
+		if err := tc.lock(ctx, name); err != nil {
+			return err
+		}
+		return fn(tc)
+	})
+}
+
+// forUpdate returns q with the dialect's row lock when c is a transaction: a record read
+// there is about to be written back.
+func (c conn) forUpdate(q string) string {
+	if !c.inTx() {
+		return q
+	}
+	return q + c.d.forUpdate()
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if c.writer != nil {
 		c.writer.Lock()
 		defer c.writer.Unlock()
+	}
+	if !c.d.cachesStatements() {
+		return c.q.ExecContext(ctx, c.stmts.rebind(q), args...)
 	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
@@ -61,6 +124,9 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if !c.d.cachesStatements() {
+		return c.q.QueryContext(ctx, c.stmts.rebind(q), args...)
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -69,6 +135,9 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if !c.d.cachesStatements() {
+		return c.q.QueryRowContext(ctx, c.stmts.rebind(q), args...)
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		// QueryRowContext on the plain querier reports the same preparation error
@@ -86,6 +155,18 @@ type stmtCache struct {
 	d  dialect
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// rebound keeps each query text as the dialect writes it, where statements are not
+	// prepared here (dialect.cachesStatements).
+	rebound sync.Map
+}
+
+func (sc *stmtCache) rebind(q string) string {
+	if r, ok := sc.rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := sc.d.rebind(q)
+	sc.rebound.Store(q, r)
+	return r
 }
 
 func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -153,12 +234,81 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	d := sqliteDialect{}
-	sdb, err := sql.Open(d.driver(), d.dsn(path))
+	sdb, err := sql.Open("sqlite", d.dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
+	db, err := open(ctx, sdb, d)
+	if err != nil {
+		return nil, err
+	}
+	db.where = path
+	return db, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database dsn names and migrates it. Its errors
+// never repeat the DSN, which may hold a password.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's own message quotes the string, with passwords masked only "on a best
+		// effort basis"; say what is expected instead.
+		return nil, errors.New("sqlstore: database.dsn: not a PostgreSQL connection string " +
+			"(postgres://user@host:5432/db?sslmode=verify-full, or key=value pairs; not shown, as it may hold a password)")
+	}
+	sdb := stdlib.OpenDB(*cfg)
+	// Enough for the engine, the federation senders and a busy console at once, and
+	// few enough that several replicas stay well inside max_connections (100 by default).
+	sdb.SetMaxOpenConns(pgMaxConns)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("sqlstore: connect to PostgreSQL at %s: %w", where(cfg), redact(err, cfg.Password))
+	}
+	db, err := open(ctx, sdb, postgresDialect{})
+	if err != nil {
+		return nil, redact(err, cfg.Password)
+	}
+	db.txSlots = make(chan struct{}, pgMaxConns-pgReadConns)
+	db.notifier = newPGNotifier(cfg, db)
+	db.where = "PostgreSQL " + where(cfg)
+	return db, nil
+}
+
+// A replica's connections to PostgreSQL, and how many of them transactions never take.
+const pgMaxConns, pgReadConns = 16, 4
+
+// where names a PostgreSQL server and database for messages, without credentials.
+func where(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+}
+
+// redactedError is an error whose message had a secret cut out; errors.Is and As still
+// see the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact removes secret from err's message, should a driver ever repeat it.
+func redact(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
+}
+
+// open wraps an opened pool and migrates it.
+func open(ctx context.Context, sdb *sql.DB, d dialect) (*DB, error) {
 	db := &DB{db: sdb}
-	db.conn = conn{q: sdb, d: d, writer: &db.writer, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}}
+	db.conn = conn{q: sdb, d: d, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, owner: db}
+	if d.serialWriter() {
+		db.conn.writer = &db.writer
+	}
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -166,15 +316,37 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// Where names the database for messages: the SQLite file, or the PostgreSQL server and
+// database (never the credentials).
+func (db *DB) Where() string { return db.where }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name() }
+
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.notifier != nil {
+		db.notifier.close()
+	}
 	db.stmts.close()
 	return db.db.Close()
 }
 
+// maxTxAttempts bounds how often a transaction the database aborted as a deadlock
+// victim is run again. fn must be safe to run again: every store.Tx caller starts from
+// what it reads in the transaction, and OnCommit hooks of an aborted run are dropped.
+const maxTxAttempts = 5
+
 // InTx runs fn in a transaction, then the OnCommit hooks fn registered.
 func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	after, err := db.inTx(ctx, fn)
+	var after []func()
+	var err error
+	for range maxTxAttempts {
+		after, err = db.inTx(ctx, fn)
+		if err == nil || !db.d.retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -186,8 +358,18 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), error) {
-	db.writer.Lock()
-	defer db.writer.Unlock()
+	if db.d.serialWriter() {
+		db.writer.Lock()
+		defer db.writer.Unlock()
+	}
+	if db.txSlots != nil {
+		select {
+		case db.txSlots <- struct{}{}:
+			defer func() { <-db.txSlots }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sqlstore: begin: %w", ctx.Err())
+		}
+	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: begin: %w", err)
@@ -200,7 +382,7 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db}); err != nil {
 		tx.Rollback()
 		return nil, err
 	}
@@ -211,10 +393,9 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 }
 
 // Migrate applies the embedded migrations not yet applied, each in its own transaction.
+// Replicas starting together on one PostgreSQL database take turns (an advisory lock),
+// and each looks again under the lock at what is applied.
 func (db *DB) Migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
 	dir := path.Join("migrations", db.d.name())
 	files, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
@@ -226,34 +407,45 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sqlstore: migration %s: name must start with a number", f)
 		}
-		var n int
-		if err := db.row(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-		tx, err := db.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
-		}
-		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, micros(time.Now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := db.migrate(ctx, f, v); err != nil {
 			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
 		}
 	}
 	return nil
+}
+
+func (db *DB) migrate(ctx context.Context, f string, v int) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if q := db.d.lockSQL(); q != "" {
+		if _, err := tx.ExecContext(ctx, db.d.rebind(q), "migrate"); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, micros(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // SchemaVersion returns the newest applied migration.
@@ -267,6 +459,14 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+// diag cleans diagnostic text made from bytes we did not check (a peer's error body, a
+// mail relay's reply): PostgreSQL's text holds only UTF-8 without NUL, and an error
+// message must not be lost for a stray byte. Everything else a node stores is checked
+// before (problem.CheckText refuses both).
+func diag(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+}
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 

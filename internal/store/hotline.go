@@ -146,6 +146,7 @@ type Hotline interface {
 	// AddNotification records an attempt to make; false if its dedupe key exists.
 	AddNotification(ctx context.Context, n Notification) (bool, error)
 	PutNotification(ctx context.Context, n Notification) error
+	GetNotification(ctx context.Context, id string) (Notification, error)
 	PendingNotifications(ctx context.Context, limit int) ([]Notification, error)
 	PageNotifications(ctx context.Context, pageID string) ([]Notification, error)
 	// CountNotifications counts attempts made or being made (sending, sent, unknown) to

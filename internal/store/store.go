@@ -1,7 +1,7 @@
 // Package store defines the records a node keeps and one interface per aggregate over them.
 //
 // Services take the narrowest interface they need; sqlstore implements them all, for
-// SQLite today and PostgreSQL later, and storetest is the suite both must pass.
+// SQLite and PostgreSQL, and storetest is the suite both must pass.
 package store
 
 import (
@@ -26,6 +26,13 @@ type Store interface {
 }
 
 // Tx is the set of aggregates, usable inside or outside a transaction.
+//
+// Several writers may run at once (PostgreSQL, several replicas). Inside InTx, reading
+// the record a transaction is about to change locks it until the transaction ends:
+// GetIncident, GetPage, GetDelivery, GetEscalation and GetNotification lock their row,
+// LastAudit the end of the audit chain, LockLink the peer's inbound sequence. So a
+// transaction that reads, decides and writes back sees no other writer's change in
+// between. (On SQLite every transaction runs alone and the locks are nothing.)
 type Tx interface {
 	Users
 	Incidents
@@ -195,6 +202,10 @@ type LinkEvent struct {
 type Links interface {
 	EnsureLink(ctx context.Context, peer string) error
 	GetLink(ctx context.Context, peer string) (Link, error)
+	// LockLink is GetLink for applying what the peer sent: inside InTx, the peer's
+	// inbound sequence stays locked until the transaction ends, so that replicas applying
+	// batches from the same peer take turns.
+	LockLink(ctx context.Context, peer string) (Link, error)
 	// TakeSeq returns the next outbound sequence number for peer and advances it.
 	TakeSeq(ctx context.Context, peer string) (uint64, error)
 	SetLastInSeq(ctx context.Context, peer string, seq uint64) error

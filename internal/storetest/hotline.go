@@ -117,7 +117,7 @@ func testPages(t *testing.T, s store.Store) {
 	// Every field set, every optional time and byte slice present; the deliveries are
 	// given out of team order and without their page id, which CreatePage fills in.
 	full := store.Page{ID: "cn-2026-p0001", From: "cn", Severity: "critical", Summary: "Summary \u00e9 \u6f22",
-		Details: "line one\nline two\x00", IncidentID: "cn-2026-0001", TLP: "RED", Drill: true, CommCheckID: "cn-2026-c0001",
+		Details: "line one\nline two\t\u6f22", IncidentID: "cn-2026-0001", TLP: "RED", Drill: true, CommCheckID: "cn-2026-c0001",
 		CreatedBy: "alice", CreatedAt: at(1), ResolvedAt: ptr(at(9)), ResolvedBy: "carol"}
 	kr := store.Delivery{Team: "kr", State: "acknowledged", SentAt: at(1), DeliveredAt: ptr(at(2)), NotifiedAt: ptr(at(3)),
 		NotifiedChannel: "email", AcknowledgedAt: ptr(at(4)), AcknowledgedBy: "kim", AckVia: "code",

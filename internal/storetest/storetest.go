@@ -1,7 +1,7 @@
 // Package storetest is the behaviour every store.Store must show, whatever its database.
 //
-// It tests through the store interfaces only, so that SQLite today and PostgreSQL later
-// are held to the same suite.
+// It tests through the store interfaces only, so that SQLite and PostgreSQL are held to
+// the same suite (internal/sqlstore runs it on both).
 package storetest
 
 import (
@@ -49,6 +49,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OnCommitOutsideTx", testOnCommitOutsideTx},
 		{"Within", testWithin},
 		{"ConcurrentTakeSeq", testConcurrentTakeSeq},
+
+		// Several writers at once (concurrency.go).
+		{"ConcurrentIncidentUpdates", testConcurrentIncidentUpdates},
+		{"ConcurrentPageUpdates", testConcurrentPageUpdates},
+		{"ConcurrentDeliveryUpdates", testConcurrentDeliveryUpdates},
+		{"ConcurrentEscalationSteps", testConcurrentEscalationSteps},
+		{"ConcurrentLinkApply", testConcurrentLinkApply},
+		{"ConcurrentAuditAppends", testConcurrentAuditAppends},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"DiagnosticText", testDiagnosticText},
 
 		// Hotline (hotline.go).
 		{"Pages", testPages},

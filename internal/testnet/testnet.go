@@ -47,8 +47,11 @@ type Options struct {
 	// MailDir, if set, runs an SMTP server that files every message there as .eml,
 	// and every node sends its hotline mail to it.
 	MailDir string
-	Clock   clock.Clock
-	Logger  *slog.Logger
+	// Databases gives a team's node another database than SQLite in its directory,
+	// e.g. {"jp": {Driver: "postgres", DSN: …}}.
+	Databases map[string]config.Database
+	Clock     clock.Clock
+	Logger    *slog.Logger
 }
 
 // Node is one node of the network.
@@ -160,7 +163,8 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
-		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID],
+		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
 	selfPulls := slices.Contains(n.opts.PullOnly, t.ID)
 	for j, o := range n.opts.Teams {
 		if j == i {

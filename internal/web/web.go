@@ -39,6 +39,10 @@ type Deps struct {
 	// Done, when set, returns a channel closed when the node stops serving; live
 	// update streams end then, so that shutting down does not wait for them.
 	Done func() <-chan struct{}
+	// Remote, when set, subscribes to changes other replicas of this node made
+	// (kind "incident" or "page", and the id), so that live updates reach consoles open
+	// on every replica. Nil for a node of one process.
+	Remote func(func(kind, id string))
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -94,6 +98,13 @@ func New(d Deps) *Console {
 	if d.Hotline != nil {
 		d.Hotline.OnChange(func(id string) { c.hub.publish(event{Kind: "page", ID: id}) })
 	}
+	if d.Remote != nil {
+		d.Remote(func(kind, id string) {
+			if kind == "incident" || kind == "page" {
+				c.hub.publish(event{Kind: kind, ID: id})
+			}
+		})
+	}
 	return c
 }
 
@@ -122,10 +133,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("POST /incidents/{id}/participants", c.signedIn(auth.Write, c.incidentInvite))
 	if c.d.Hotline != nil {
 		h("GET /hotline", c.signedIn(auth.Read, c.hotlineScreen))
+		h("GET /hotline/new", c.signedIn(auth.Write, c.sendForm))
 		h("POST /hotline", c.signedIn(auth.Write, c.pageSend))
 		h("GET /hotline/pages/{id}", c.signedIn(auth.Read, c.pageShow))
 		h("POST /hotline/pages/{id}/ack", c.signedIn(auth.Write, c.pageAck))
 		h("POST /hotline/pages/{id}/resolve", c.signedIn(auth.Write, c.pageResolve))
+		h("POST /hotline/pages/{id}/fallback", c.signedIn(auth.Write, c.pageFallback))
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
