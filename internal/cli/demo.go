@@ -39,8 +39,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "`directory` for the three nodes' files (default: a new temporary directory)")
 	basePort := fs.Int("base-port", 7400, "nodes listen on `port`+1, +2, +3")
 	verbose := fs.Bool("v", false, "log every node's activity to stderr")
+	months := fs.Int("history", 4, "`months` of collaboration history to play through a new demo first (0: none)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *months < 0 || *months > 24 {
+		return fmt.Errorf("%w: --history must be from 0 to 24 months", errUsage)
 	}
 	if *basePort < 1 || *basePort > 65530 {
 		return fmt.Errorf("%w: --base-port must be from 1 to 65530", errUsage)
@@ -58,13 +62,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		level.Set(slog.LevelInfo)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	// A new demo first plays four months of history through the three nodes, on a
-	// clock set back that then catches up with the real one, so that the metrics and
-	// the joint report show something real; a demo directory reopened has its history.
+	// A new demo first plays months of history through the three nodes, on a clock set
+	// back that then catches up with the real one, so that the metrics and the joint
+	// report show something real; a demo directory reopened has its history.
 	_, statErr := os.Stat(filepath.Join(*dir, "cn", "csirtlink.db"))
-	fresh := errors.Is(statErr, iofs.ErrNotExist)
+	fresh := errors.Is(statErr, iofs.ErrNotExist) && *months > 0
 	now := time.Now().UTC()
-	historyStart := now.AddDate(0, -4, 0).Truncate(24 * time.Hour)
+	historyStart := now.AddDate(0, -*months, 0).Truncate(24 * time.Hour)
 	var clk clock.Clock = clock.Real{}
 	offset := clock.NewOffset(historyStart.Add(-time.Hour))
 	if fresh {
@@ -80,7 +84,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fresh {
-		fmt.Fprintf(stdout, "playing four months of collaboration history (%s to now) through the three nodes…\n", historyStart.Format("2006-01-02"))
+		fmt.Fprintf(stdout, "playing %d months of collaboration history (%s to now) through the three nodes…\n", *months, historyStart.Format("2006-01-02"))
 		// While the clock leaps forward, requests signed just before a leap arrive out
 		// of the time window and are retried: expected, and not worth a warning each.
 		quiet := level.Level()
@@ -141,7 +145,7 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink oncall show\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink commcheck report\n")
-	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report, with four months of history\n", now.Year(), now.Year())
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer %s\" %s/metrics   # Prometheus\n", jp.MetricsToken, jp.URL)
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")
 	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Hotline e-mail lands in %s as .eml files:\n", filepath.Join(filepath.Dir(demoPath), "mail"))
