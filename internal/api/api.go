@@ -15,6 +15,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/metrics"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -34,6 +35,9 @@ type API struct {
 	ready     func(context.Context) error
 	log       *slog.Logger
 	idem      *idempotency // nil until EnableIdempotency
+
+	metrics   *metrics.Service
+	publisher *metrics.Publisher
 }
 
 // New makes the API.
@@ -41,48 +45,69 @@ func New(a *auth.Service, inc *incident.Service, hl *hotline.Service, fed *feder
 	return &API{auth: a, incidents: inc, hotline: hl, fed: fed, dir: fed.Directory(), audit: audit, ready: ready, log: log.With("component", "api")}
 }
 
-// Register mounts every route on mux. Each route names the permission it needs.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", a.readyz)
+// Route is one endpoint of the JSON API: its pattern (method and path, as
+// http.ServeMux takes it) and its handler. The OpenAPI document's test reads this table,
+// so an endpoint cannot be added without being documented.
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
 
-	mux.Handle("GET /api/v1/whoami", a.with(auth.Read, a.whoami))
-	mux.Handle("GET /api/v1/teams", a.with(auth.Read, a.listTeams))
-	mux.Handle("GET /api/v1/incidents", a.with(auth.Read, a.listIncidents))
-	mux.Handle("POST /api/v1/incidents", a.with(auth.Write, a.createIncident))
-	mux.Handle("GET /api/v1/incidents/{id}", a.with(auth.Read, a.getIncident))
-	mux.Handle("POST /api/v1/incidents/{id}/timeline", a.with(auth.Write, a.addEntry))
-	mux.Handle("POST /api/v1/incidents/{id}/status", a.with(auth.Write, a.setStatus))
-	mux.Handle("POST /api/v1/incidents/{id}/participation", a.with(auth.Write, a.setParticipation))
-	mux.Handle("POST /api/v1/incidents/{id}/participants", a.with(auth.Write, a.addParticipant))
-	mux.Handle("POST /api/v1/pages", a.with(auth.Write, a.sendPage))
-	mux.Handle("GET /api/v1/pages", a.with(auth.Read, a.listPages))
-	mux.Handle("GET /api/v1/pages/{id}", a.with(auth.Read, a.getPage))
-	mux.Handle("POST /api/v1/pages/{id}/ack", a.with(auth.Write, a.ackPage))
-	mux.Handle("POST /api/v1/pages/{id}/resolve", a.with(auth.Write, a.resolvePage))
-	mux.Handle("POST /api/v1/commchecks", a.with(auth.Write, a.runCommCheck))
-	mux.Handle("GET /api/v1/commchecks", a.with(auth.Read, a.commCheckReport))
-	mux.Handle("GET /api/v1/oncall", a.with(auth.Read, a.onCallConfig))
-	mux.Handle("GET /api/v1/oncall/now", a.with(auth.Read, a.onCallNow))
-	mux.Handle("GET /api/v1/oncall/partners", a.with(auth.Read, a.partnersOnCall))
-	mux.Handle("PUT /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.putRotation))
-	mux.Handle("DELETE /api/v1/oncall/rotations/{id}", a.with(auth.Configure, a.deleteRotation))
-	mux.Handle("POST /api/v1/oncall/overrides", a.with(auth.Configure, a.addOverride))
-	mux.Handle("DELETE /api/v1/oncall/overrides/{id}", a.with(auth.Configure, a.deleteOverride))
-	mux.Handle("PUT /api/v1/oncall/policies/{id}", a.with(auth.Configure, a.putPolicy))
-	mux.Handle("GET /api/v1/users", a.with(auth.Manage, a.listUsers))
-	mux.Handle("POST /api/v1/users/{name}/disable", a.with(auth.Manage, a.disableUser))
-	mux.Handle("POST /api/v1/users/{name}/enable", a.with(auth.Manage, a.enableUser))
-	mux.Handle("POST /api/v1/users/{name}/sessions/revoke", a.with(auth.Manage, a.signOutUser))
-	mux.Handle("GET /api/v1/users/{name}/contacts", a.with(auth.Read, a.listContacts))
-	mux.Handle("POST /api/v1/users/{name}/contacts", a.with(auth.Read, a.addContact))
-	mux.Handle("DELETE /api/v1/users/{name}/contacts/{id}", a.with(auth.Read, a.deleteContact))
-	mux.Handle("GET /api/v1/peers", a.with(auth.Read, a.listPeers))
-	mux.Handle("POST /api/v1/peers/{id}/retry", a.with(auth.Configure, a.retryPeer))
-	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
-	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))
+// Routes lists every endpoint of the API. Each route names the permission it needs.
+func (a *API) Routes() []Route {
+	r := func(pattern string, p auth.Permission, h handlerFunc) Route { return Route{pattern, a.with(p, h)} }
+	return []Route{
+		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		})},
+		{"GET /readyz", http.HandlerFunc(a.readyz)},
+		{"GET /api/v1/openapi.json", http.HandlerFunc(serveOpenAPI)},
+
+		r("GET /api/v1/whoami", auth.Read, a.whoami),
+		r("GET /api/v1/teams", auth.Read, a.listTeams),
+		r("GET /api/v1/incidents", auth.Read, a.listIncidents),
+		r("POST /api/v1/incidents", auth.Write, a.createIncident),
+		r("GET /api/v1/incidents/{id}", auth.Read, a.getIncident),
+		r("POST /api/v1/incidents/{id}/timeline", auth.Write, a.addEntry),
+		r("POST /api/v1/incidents/{id}/status", auth.Write, a.setStatus),
+		r("POST /api/v1/incidents/{id}/participation", auth.Write, a.setParticipation),
+		r("POST /api/v1/incidents/{id}/participants", auth.Write, a.addParticipant),
+		r("POST /api/v1/pages", auth.Write, a.sendPage),
+		r("GET /api/v1/pages", auth.Read, a.listPages),
+		r("GET /api/v1/pages/{id}", auth.Read, a.getPage),
+		r("POST /api/v1/pages/{id}/ack", auth.Write, a.ackPage),
+		r("POST /api/v1/pages/{id}/resolve", auth.Write, a.resolvePage),
+		r("POST /api/v1/commchecks", auth.Write, a.runCommCheck),
+		r("GET /api/v1/commchecks", auth.Read, a.commCheckReport),
+		r("GET /api/v1/oncall", auth.Read, a.onCallConfig),
+		r("GET /api/v1/oncall/now", auth.Read, a.onCallNow),
+		r("GET /api/v1/oncall/partners", auth.Read, a.partnersOnCall),
+		r("PUT /api/v1/oncall/rotations/{id}", auth.Configure, a.putRotation),
+		r("DELETE /api/v1/oncall/rotations/{id}", auth.Configure, a.deleteRotation),
+		r("POST /api/v1/oncall/overrides", auth.Configure, a.addOverride),
+		r("DELETE /api/v1/oncall/overrides/{id}", auth.Configure, a.deleteOverride),
+		r("PUT /api/v1/oncall/policies/{id}", auth.Configure, a.putPolicy),
+		r("GET /api/v1/users", auth.Manage, a.listUsers),
+		r("POST /api/v1/users/{name}/disable", auth.Manage, a.disableUser),
+		r("POST /api/v1/users/{name}/enable", auth.Manage, a.enableUser),
+		r("POST /api/v1/users/{name}/sessions/revoke", auth.Manage, a.signOutUser),
+		r("GET /api/v1/users/{name}/contacts", auth.Read, a.listContacts),
+		r("POST /api/v1/users/{name}/contacts", auth.Read, a.addContact),
+		r("DELETE /api/v1/users/{name}/contacts/{id}", auth.Read, a.deleteContact),
+		r("GET /api/v1/peers", auth.Read, a.listPeers),
+		r("POST /api/v1/peers/{id}/retry", auth.Configure, a.retryPeer),
+		r("GET /api/v1/federation/refusals", auth.Manage, a.listRefusals),
+		r("GET /api/v1/audit", auth.Manage, a.listAudit),
+		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
+		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
+	}
+}
+
+// Register mounts every route on mux, and answers 404 for the rest of /api/.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
 	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"}
 	}))

@@ -21,6 +21,8 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/metrics"
+	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -35,6 +37,10 @@ type Node struct {
 	Hotline   *hotline.Service
 	Engine    *engine.Engine
 	Auth      *auth.Service
+	Metrics   *opmetrics.Metrics
+	// Collab computes the collaboration metrics; Publisher federates them.
+	Collab    *metrics.Service
+	Publisher *metrics.Publisher
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -108,9 +114,19 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
 		Auth: auth.New(db, opts.Clock, log)}
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), api.NewIdempotencyPruner(db, opts.Clock, log),
+	if n.Metrics, err = opmetrics.New(cfg.Metrics.TokenHash, fed, db, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.Collab = metrics.NewService(db, dir, opts.Clock)
+	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
-	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
+	for _, m := range modules {
+		n.Metrics.Modules(m.Name())
+	}
+	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval),
+		Observe: n.Metrics.ObserveModule}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
 	n.Hotline.SetParticipation(n.Incidents)
 	// Replicas on one PostgreSQL database tell each other what changed: consoles on
@@ -130,12 +146,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
-	ap := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
-	ap.EnableIdempotency(db, opts.Clock)
-	ap.Register(mux)
+	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
+	apiv1.EnableIdempotency(db, opts.Clock)
+	apiv1.SetMetrics(n.Collab, n.Publisher)
+	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
-	n.handler = securityHeaders(mux)
+	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
+	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil
 }
 

@@ -25,7 +25,7 @@ Usage:
   csirtlink db copy --config FILE --to DSN          move a stopped node's records into a new PostgreSQL database
   csirtlink user create --config FILE --name NAME --role ROLE
   csirtlink user password|disable|enable|signout --config FILE --name NAME | user list --config FILE
-  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h]
+  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h] | token create --metrics
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink audit verify --config FILE              check the audit log's hash chain and signed checkpoints
@@ -34,6 +34,7 @@ Usage:
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
+  csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -101,6 +102,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOnCall(ctx, rest, stdout, stderr)
 	case "commcheck":
 		return runCommCheck(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -17,6 +17,7 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/config"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 )
@@ -135,8 +136,10 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *url == "" {
 		*url = "http://" + *listen
 	}
+	metricsToken := identity.RandomID(32)
 	cfg := config.Config{Team: team.Team{ID: *id, Name: *name, Timezone: *tz, URL: *url, HotlineEmail: *email},
-		Listen: *listen, DataDir: ".", KeyFile: "node.key", Peers: []team.Peer{}}
+		Listen: *listen, DataDir: ".", KeyFile: "node.key", Peers: []team.Peer{},
+		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(metricsToken)}}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -179,8 +182,8 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "Created node %s in %s\n\n", *id, *dir)
-	fmt.Fprintf(stdout, "  config:     %s\n  public key: %s\n  admin:      %s\n  password:   %s   (for the web console; shown once)\n  token:      %s   (for the API and CLI; shown once; stored only as a hash)\n\n",
-		cfgPath, key.Public(), *admin, pw, tok)
+	fmt.Fprintf(stdout, "  config:     %s\n  public key: %s\n  admin:      %s\n  password:   %s   (for the web console; shown once)\n  token:      %s   (for the API and CLI; shown once; stored only as a hash)\n  metrics:    %s   (Prometheus' bearer token for GET /metrics; shown once; its hash is in the config)\n\n",
+		cfgPath, key.Public(), *admin, pw, tok, metricsToken)
 	fmt.Fprintf(stdout, "Give partners this entry for their \"peers\" list:\n")
 	return printPeerEntry(stdout, cfg.Team, key.Public())
 }
@@ -338,8 +341,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	user := fs.String("user", "", "the user the token acts as")
 	label := fs.String("label", "", "what the token is for")
 	ttl := fs.Duration("ttl", 0, "lifetime, e.g. 720h (0: no expiry)")
+	metrics := fs.Bool("metrics", false, "make a token for GET /metrics (Prometheus) instead: its hash goes in the configuration")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *metrics {
+		// The metrics token lives in the configuration, as its hash, not in the
+		// database: Prometheus needs no user, and rotating it is an edit and a restart.
+		tok := identity.RandomID(32)
+		fmt.Fprintln(stdout, tok)
+		fmt.Fprintf(stderr, "put its hash in %s and restart the node:\n  \"metrics\": {\"token_hash\": \"%s\"}\n", *path, opmetrics.HashToken(tok))
+		return nil
 	}
 	n, err := openForAdmin(ctx, *path)
 	if err != nil {

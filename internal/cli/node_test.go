@@ -166,7 +166,9 @@ func TestDemoRunsThreeSeededNodesAndStops(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"demo", "--dir", dir, "--base-port", fmt.Sprint(base)}, &out, &errOut)
+		// No history: this test is about today's scenario (the history is played by
+		// the report's test, through the same code).
+		done <- Run(ctx, []string{"demo", "--dir", dir, "--base-port", fmt.Sprint(base), "--history", "0"}, &out, &errOut)
 	}()
 
 	var df demoFile
@@ -230,6 +232,16 @@ func TestDemoRunsThreeSeededNodesAndStops(t *testing.T) {
 	}
 	if atJP, atKR := strictAt(1), strictAt(2); !atJP || atKR {
 		t.Fatalf("AMBER+STRICT entry: at jp %v (want true), at kr %v (want false)", atJP, atKR)
+	}
+	// Each node's metrics token is in demo.json and opens its /metrics.
+	for _, nd := range df.Nodes {
+		req, _ := http.NewRequest("GET", nd.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+nd.MetricsToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 || nd.MetricsToken == "" {
+			t.Fatalf("%s: /metrics with demo.json's metrics_token: %v %v", nd.Team, err, resp)
+		}
+		resp.Body.Close()
 	}
 	if !strings.Contains(out.String(), "CSIRTLINK_TOKEN="+df.Nodes[1].Token) {
 		t.Errorf("demo did not print how to use jp's token:\n%s", out.String())

@@ -46,3 +46,31 @@ func (f *Fake) Set(t time.Time) {
 	f.now = t.UTC()
 	f.mu.Unlock()
 }
+
+// Offset is the real clock moved by a settable offset, which only ever grows: the
+// demo plays months of history through running nodes this way, then catches up with
+// the real time (Set to now) and runs on.
+type Offset struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// NewOffset returns a clock that reads t now, and moves on with real time.
+func NewOffset(t time.Time) *Offset { return &Offset{off: time.Until(t)} }
+
+// Now returns the real time plus the offset, in UTC.
+func (o *Offset) Now() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return time.Now().UTC().Add(o.off)
+}
+
+// Set makes the clock read t now; a t behind what the clock reads is ignored, so the
+// clock never runs backwards.
+func (o *Offset) Set(t time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if off := time.Until(t); off > o.off {
+		o.off = off
+	}
+}

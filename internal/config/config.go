@@ -3,6 +3,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +44,20 @@ type Config struct {
 	PGPKeyFile string `json:"pgp_key_file,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
+	// Metrics configures the operational metrics endpoint and the sharing of
+	// collaboration aggregates with partners.
+	Metrics Metrics `json:"metrics,omitempty"`
+}
+
+// Metrics configures metrics.
+type Metrics struct {
+	// TokenHash is the hex SHA-256 of the token Prometheus sends to GET /metrics
+	// (csirtlink token create --metrics makes one). Without it /metrics answers 401.
+	TokenHash string `json:"token_hash,omitempty"`
+	// Share is the TLP label our collaboration aggregates (counts and percentiles, no
+	// case content) go to partners under: "GREEN" (the default: community peers),
+	// "CLEAR" (every peer) or "none" (not shared).
+	Share string `json:"share,omitempty"`
 }
 
 // Database chooses the node's database.
@@ -210,6 +226,16 @@ func (c Config) Validate() error {
 	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
+	}
+	if h := c.Metrics.TokenHash; h != "" {
+		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
+			errs = append(errs, errors.New("metrics.token_hash: must be the 64 hex digits of a token's SHA-256 (csirtlink token create --metrics)"))
+		}
+	}
+	switch c.Metrics.Share {
+	case "", "GREEN", "CLEAR", "none":
+	default:
+		errs = append(errs, fmt.Errorf("metrics.share: %q is not GREEN, CLEAR or none", c.Metrics.Share))
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

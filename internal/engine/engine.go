@@ -36,6 +36,9 @@ type Options struct {
 	Interval time.Duration // between cycles when nothing wakes it (default 200ms)
 	LeaseTTL time.Duration // how long a replica holds the engine without renewing (default 15s)
 	Stuck    time.Duration // a cycle longer than this is logged as stuck (default 10s)
+	// Observe, if set, is told how long each module's run took and whether it failed
+	// (the operational metrics' engine cycle times).
+	Observe func(module string, took time.Duration, err error)
 }
 
 // Engine runs modules in cycles.
@@ -120,6 +123,9 @@ func (e *Engine) Cycle(ctx context.Context) bool {
 		})
 		err := m.UpdateAll(ctx)
 		watchdog.Stop()
+		if e.opts.Observe != nil && ctx.Err() == nil {
+			e.opts.Observe(m.Name(), time.Since(start), err)
+		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("engine module failed", "module", m.Name(), "err", err, "took", time.Since(start))
 		}

@@ -89,6 +89,9 @@ type Federation struct {
 	started time.Time
 	nonces  *nonceCache
 
+	// refused is told of every refusal, recorded or over the cap (OnRefusal).
+	refused []func(reason string)
+
 	refusalMu     sync.Mutex
 	refusalWindow time.Time
 	refusalCount  map[string]int
@@ -120,6 +123,11 @@ type DeliveredHook func(ctx context.Context, tx store.Tx, env *envelope.Envelope
 
 // OnDelivered adds a hook for receipts; call it before Start.
 func (f *Federation) OnDelivered(h DeliveredHook) { f.delivered = append(f.delivered, h) }
+
+// OnRefusal adds a function told of every refusal's reason, including those over the
+// per-minute cap that are neither stored nor logged; call it before Start. The reasons
+// are this package's fixed words, never text from a peer. h must not block.
+func (f *Federation) OnRefusal(h func(reason string)) { f.refused = append(f.refused, h) }
 
 // Self is this node's team id.
 func (f *Federation) Self() string { return f.dir.Self.ID }
@@ -282,6 +290,9 @@ const refusalsPerMinute = 60
 
 // refuse records federation traffic turned away, so operators can see it.
 func (f *Federation) refuse(ctx context.Context, peer, remote, reason, detail string) {
+	for _, h := range f.refused {
+		h(reason)
+	}
 	now := f.clock.Now()
 	f.refusalMu.Lock()
 	suppressed := f.rollRefusalWindow(now)

@@ -36,6 +36,8 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 1, Type: "incident.upsert", ObjectID: in.ID, Envelope: []byte{0, 1, 0xfe}, CreatedAt: at}))
 	must(db.PutInbox(ctx, store.InboxItem{Origin: "jp", Seq: 1, Digest: []byte{9}, Type: "entry.submit", ObjectID: in.ID, Status: "applied",
 		ReceivedAt: at, Envelope: []byte("{}"), Receipt: []byte{0}}))
+	_, err = db.PutAggregate(ctx, store.Aggregate{Team: "jp", Period: "2026Q1", At: at, Data: []byte(`{"v":1}`), ReceivedAt: at})
+	must(err)
 	must(db.AddRefusal(ctx, store.Refusal{ID: "r1", At: at, Peer: "kr", Remote: "203.0.113.9", Reason: "tampered", Detail: "bad signature"}))
 	must(db.PutAudit(ctx, store.AuditRecord{Seq: 1, At: at, Actor: "alice", Action: "incident.create", Object: in.ID, PrevHash: "", Hash: "h1"}))
 	p := store.Page{ID: "jp-2026-p0001", From: "jp", Severity: "critical", Summary: "DDoS", TLP: "AMBER", CreatedBy: "ken", CreatedAt: at,

@@ -87,6 +87,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PeerOnCall", testPeerOnCall},
 		{"PeerOnCallInTx", testPeerOnCallInTx},
 
+		// Metrics (metrics.go).
+		{"Aggregates", testAggregates},
+		{"MetricsReader", testMetricsReader},
+
 		// Console (console.go).
 		{"Passwords", testPasswords},
 		{"Sessions", testSessions},

@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/team"
 )
@@ -55,14 +56,16 @@ type Options struct {
 
 // Node is one node of the network.
 type Node struct {
-	Team       string
-	URL        string
-	Token      string // an admin's API token
-	User       string // the web console's duty officer
-	Password   string // their password, made when the node is first opened in this process
-	ConfigPath string
-	App        *app.Node // nil while stopped
-	addr       string
+	Team     string
+	URL      string
+	Token    string // an admin's API token
+	User     string // the web console's duty officer
+	Password string // their password, made when the node is first opened in this process
+	// MetricsToken is the bearer token of the node's GET /metrics, new on every Start.
+	MetricsToken string
+	ConfigPath   string
+	App          *app.Node // nil while stopped
+	addr         string
 }
 
 // Net is a running network.
@@ -119,7 +122,7 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 			return nil, err
 		}
 		n.Nodes = append(n.Nodes, &Node{Team: t.ID, URL: "http://" + ln.Addr().String(), addr: ln.Addr().String(),
-			ConfigPath: filepath.Join(dir, "config.json")})
+			ConfigPath: filepath.Join(dir, "config.json"), MetricsToken: identity.RandomID(32)})
 	}
 	for i, t := range opts.Teams {
 		cfg := n.config(i, t, keys, pgpKeys)
@@ -160,7 +163,8 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
-		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID]}
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID],
+		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
 	selfPulls := slices.Contains(n.opts.PullOnly, t.ID)
 	for j, o := range n.opts.Teams {
 		if j == i {

@@ -52,6 +52,19 @@ func examples(t testing.TB) map[string][]byte {
 			Rotations: []OnCallRotation{{ID: "primary", Name: "一次対応", Timezone: "Asia/Tokyo",
 				Current: OnCallShift{User: "田中", Start: at.Add(-8 * time.Hour), End: at.Add(16 * time.Hour)},
 				Next:    OnCallShift{User: "Suzuki", Start: at.Add(16 * time.Hour), End: at.Add(40 * time.Hour)}}}})),
+		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
+			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
+				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}}},
+			Directions: []AggregatePairDir{{From: "jp", To: "kr",
+				Hotline: AggregateHotline{Pages: 4, Delivered: AggregateFigure{N: 4, P50: 0.042, P95: 1.5, Max: 1.5},
+					Notified:     AggregateFigure{N: 4, P50: 30, P95: 95.25, Max: 95.25},
+					Acknowledged: AggregateFigure{N: 3, P50: 240, P95: 1800, Max: 1800}, AckWithin15m: 2, AckWithin1h: 3},
+				CommChecks: AggregateCommChecks{Checks: 2, Answered: 2, Acknowledged: AggregateFigure{N: 2, P50: 60, P95: 120, Max: 120}},
+				Incidents: AggregateIncidents{CrossBorder: 2,
+					ByCategory:   []AggregateCount{{Key: "availability/ddos", N: 1}, {Key: "fraud/phishing", N: 1}},
+					BySeverity:   []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
+					Acknowledged: AggregateFigure{N: 2, P50: 600, P95: 3600, Max: 3600}, FirstEntry: AggregateFigure{N: 1, P50: 7200, P95: 7200, Max: 7200},
+					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}}}}})),
 	}
 }
 
@@ -66,6 +79,10 @@ var decoders = map[string]func([]byte) ([]byte, error){
 	TypeOnCallSummary: func(b []byte) ([]byte, error) {
 		v, err := DecodeOnCallSummary(b)
 		return reencode(v, err, EncodeOnCallSummary)
+	},
+	TypeMetricsAggregate: func(b []byte) ([]byte, error) {
+		v, err := DecodeMetricsAggregate(b)
+		return reencode(v, err, EncodeMetricsAggregate)
 	},
 }
 
@@ -210,6 +227,9 @@ func FuzzDecodeEntry(f *testing.F)     { fuzzDecoder(f, TypeEntrySubmit, TypeEnt
 func FuzzDecodePage(f *testing.F)      { fuzzDecoder(f, TypePageSend) }
 func FuzzDecodePageState(f *testing.F) { fuzzDecoder(f, TypePageState, TypePageResolve) }
 func FuzzDecodeOnCall(f *testing.F)    { fuzzDecoder(f, TypeOnCallSummary) }
+func FuzzDecodeMetricsAggregate(f *testing.F) {
+	fuzzDecoder(f, TypeMetricsAggregate)
+}
 
 func FuzzDecodeEntryData(f *testing.F) {
 	f.Add(EncodeData(ObservableData{Type: "ipv4", Value: "192.0.2.1"}))

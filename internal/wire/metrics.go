@@ -1,0 +1,100 @@
+package wire
+
+import "time"
+
+// TypeMetricsAggregate is a team's collaboration figures for one period.
+const TypeMetricsAggregate = "metrics.aggregate"
+
+// MetricsAggregateVersion is the version of the "metrics.aggregate" payload this node
+// speaks.
+const MetricsAggregateVersion = 1
+
+// MetricsAggregate is the "metrics.aggregate" payload: one team's figures for one
+// period — counts and percentiles per directed pair it is in, and its own totals. It
+// carries no case content: no ids, titles, names or text, only team ids, RSIT
+// categories, severities, counts and seconds.
+type MetricsAggregate struct {
+	Version    int                `json:"v"`
+	Team       string             `json:"team"`
+	Period     string             `json:"period"`
+	At         time.Time          `json:"at"`
+	Own        AggregateOwn       `json:"own"`
+	Directions []AggregatePairDir `json:"directions"`
+}
+
+// AggregateOwn is the team's own totals for the period.
+type AggregateOwn struct {
+	IncidentsCoordinated   int `json:"incidents_coordinated"`
+	CrossBorderCoordinated int `json:"cross_border_coordinated"`
+	// ByCategory is the cross-border incidents the team coordinated, by RSIT category:
+	// each incident once, at its coordinator.
+	ByCategory []AggregateCount `json:"by_category"`
+}
+
+// AggregatePairDir is the figures of one directed pair (from asked, to answered).
+type AggregatePairDir struct {
+	From       string              `json:"from"`
+	To         string              `json:"to"`
+	Hotline    AggregateHotline    `json:"hotline"`
+	CommChecks AggregateCommChecks `json:"commchecks"`
+	Incidents  AggregateIncidents  `json:"incidents"`
+}
+
+// AggregateHotline is a direction's hotline figures.
+type AggregateHotline struct {
+	Pages         int             `json:"pages"`
+	Delivered     AggregateFigure `json:"delivered"`
+	Notified      AggregateFigure `json:"notified"`
+	Acknowledged  AggregateFigure `json:"acknowledged"`
+	AckUnverified int             `json:"acknowledged_unverified"`
+	AckWithin15m  int             `json:"acknowledged_within_15m"`
+	AckWithin1h   int             `json:"acknowledged_within_1h"`
+}
+
+// AggregateCommChecks is a direction's comm-check figures.
+type AggregateCommChecks struct {
+	Checks       int             `json:"checks"`
+	Answered     int             `json:"answered"`
+	Acknowledged AggregateFigure `json:"acknowledged"`
+}
+
+// AggregateIncidents is a direction's incident figures.
+type AggregateIncidents struct {
+	CrossBorder  int              `json:"cross_border"`
+	ByCategory   []AggregateCount `json:"by_category"`
+	BySeverity   []AggregateCount `json:"by_severity"`
+	Acknowledged AggregateFigure  `json:"acknowledged"`
+	FirstEntry   AggregateFigure  `json:"first_entry"`
+	Done         AggregateFigure  `json:"done"`
+	Mitigated    AggregateFigure  `json:"mitigated"`
+	Closed       AggregateFigure  `json:"closed"`
+}
+
+// AggregateCount is how many incidents have one category or severity.
+type AggregateCount struct {
+	Key string `json:"key"`
+	N   int    `json:"n"`
+}
+
+// AggregateFigure is a count and nearest-rank percentiles in seconds (all 0 when n is 0).
+type AggregateFigure struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_seconds"`
+	P95 float64 `json:"p95_seconds"`
+	Max float64 `json:"max_seconds"`
+}
+
+func (a *MetricsAggregate) version() int { return a.Version }
+
+// EncodeMetricsAggregate encodes a "metrics.aggregate" payload at the current version.
+func EncodeMetricsAggregate(a MetricsAggregate) ([]byte, error) {
+	a.Version = MetricsAggregateVersion
+	return encode(TypeMetricsAggregate, a)
+}
+
+// DecodeMetricsAggregate decodes a "metrics.aggregate" payload from a peer.
+func DecodeMetricsAggregate(b []byte) (MetricsAggregate, error) {
+	var a MetricsAggregate
+	err := decode(TypeMetricsAggregate, b, &a, MetricsAggregateVersion)
+	return a, err
+}
