@@ -13,8 +13,10 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/owner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -33,6 +35,12 @@ type API struct {
 	audit     store.Audit
 	ready     func(context.Context) error
 	log       *slog.Logger
+
+	// Bulk feeds (feeds.go); nil until SetFeeds.
+	owners *owner.Service
+	feeds  *feedrun.Service
+	// maxUpload caps a feed file uploaded to ingest.
+	maxUpload int64
 }
 
 // New makes the API.
@@ -82,6 +90,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/peers/{id}/retry", a.with(auth.Configure, a.retryPeer))
 	mux.Handle("GET /api/v1/federation/refusals", a.with(auth.Manage, a.listRefusals))
 	mux.Handle("GET /api/v1/audit", a.with(auth.Manage, a.listAudit))
+	a.registerFeeds(mux)
 	mux.Handle("/api/", a.with(auth.Read, func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"}
 	}))
@@ -103,7 +112,10 @@ func (c caller) hotline() hotline.Actor {
 }
 
 // with authenticates the bearer token, checks the permission, and reports errors as JSON.
-func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
+func (a *API) with(p auth.Permission, h handlerFunc) http.Handler { return a.withLimit(p, maxBody, h) }
+
+// withLimit is with, for a request whose body may be up to limit bytes.
+func (a *API) withLimit(p auth.Permission, limit int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -131,7 +143,7 @@ func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
 			writeError(w, problem.Forbidden("role %s may not do this", u.Role))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h(w, r, caller{user: u}); err != nil {
 			if _, ok := problem.As(err); !ok {
 				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "user", u.Name, "err", err)

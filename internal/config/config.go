@@ -42,6 +42,22 @@ type Config struct {
 	PGPKeyFile string `json:"pgp_key_file,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
+	// Feeds configures bulk feed ingestion (issue 12).
+	Feeds Feeds `json:"feeds,omitzero"`
+}
+
+// Feeds configures bulk feed ingestion: the reference data that fills in an event's AS
+// number and country, and the largest file the API takes.
+type Feeds struct {
+	// ASNDB and CountryDB are MaxMind-format databases (GeoLite2-ASN, GeoLite2-Country);
+	// RIRFiles are RIR delegated-extended statistics files. All optional; relative paths
+	// are in data_dir.
+	ASNDB     string   `json:"asn_db,omitempty"`
+	CountryDB string   `json:"country_db,omitempty"`
+	RIRFiles  []string `json:"rir_files,omitempty"`
+	// MaxUpload caps a feed file uploaded to POST /api/v1/feeds/ingest, in bytes as sent
+	// (0: 1 GiB). `csirtlink feed ingest` reads files of any size from disk.
+	MaxUpload int64 `json:"max_upload,omitempty"`
 }
 
 // Database chooses the node's database.
@@ -164,6 +180,10 @@ func Load(path string) (Config, error) {
 	if !filepath.IsAbs(c.PGPKeyFile) {
 		c.PGPKeyFile = filepath.Join(c.DataDir, c.PGPKeyFile)
 	}
+	c.Feeds.ASNDB, c.Feeds.CountryDB = inDataDir(c.DataDir, c.Feeds.ASNDB), inDataDir(c.DataDir, c.Feeds.CountryDB)
+	for i, f := range c.Feeds.RIRFiles {
+		c.Feeds.RIRFiles[i] = inDataDir(c.DataDir, f)
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -207,6 +227,9 @@ func (c Config) Validate() error {
 		if err := checkPeerURL(p); err != nil {
 			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
 		}
+	}
+	if c.Feeds.MaxUpload < 0 {
+		errs = append(errs, errors.New("feeds.max_upload: must not be negative"))
 	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
@@ -256,4 +279,12 @@ func (c Config) Save(path string) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// inDataDir resolves a relative path in the data directory; "" stays "".
+func inDataDir(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
