@@ -31,6 +31,8 @@ Usage:
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
+  csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
+  csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -92,6 +94,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOnCall(ctx, rest, stdout, stderr)
 	case "commcheck":
 		return runCommCheck(ctx, rest, stdout, stderr)
+	case "owner":
+		return runOwner(ctx, rest, stdout, stderr)
+	case "feed":
+		return runFeed(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
