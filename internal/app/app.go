@@ -113,6 +113,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	modules := append(n.Hotline.Modules(), fed.Housekeeping())
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval)}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
+	n.Hotline.SetParticipation(n.Incidents)
 	// Replicas on one PostgreSQL database tell each other what changed: consoles on
 	// every replica update live, and the replica whose engine holds the lease wakes for
 	// a page another replica received.

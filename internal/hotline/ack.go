@@ -18,6 +18,7 @@ import (
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/incident"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
@@ -102,10 +103,27 @@ func VerifyAcknowledgement(pub ed25519.PublicKey, pageID string, d store.Deliver
 
 // Ack acknowledges, for this team, a page a partner sent us.
 func (s *Service) Ack(ctx context.Context, a Actor, pageID, via string) (store.Page, error) {
+	r, err := s.AckPage(ctx, a, pageID, via)
+	return r.Page, err
+}
+
+// AckResult is what acknowledging a page did.
+type AckResult struct {
+	Page store.Page
+	// Incident: the page is about an incident in which our participation was only
+	// invited, and acknowledging the page acknowledged it too.
+	Incident bool
+}
+
+// AckPage acknowledges, for this team, a page a partner sent us; when the page is about
+// an incident we were invited to and have not answered, our participation in it is
+// acknowledged in the same transaction.
+func (s *Service) AckPage(ctx context.Context, a Actor, pageID, via string) (AckResult, error) {
 	if via == "" {
 		via = ViaAPI
 	}
 	var p store.Page
+	var inc bool
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = tx.GetPage(ctx, pageID)
@@ -121,24 +139,26 @@ func (s *Service) Ack(ctx context.Context, a Actor, pageID, via string) (store.P
 		if p.ResolvedAt != nil {
 			return problem.Conflict("page %s was resolved by %s", pageID, p.From)
 		}
-		if err := s.acknowledge(ctx, tx, p, a.label(), a.Name, via); err != nil {
+		if inc, err = s.acknowledge(ctx, tx, p, a.label(), a.Name, via); err != nil {
 			return err
 		}
 		p, err = tx.GetPage(ctx, pageID)
 		return err
 	})
-	return p, err
+	return AckResult{Page: p, Incident: inc}, err
 }
 
 // acknowledge records our acknowledgement of a received page, stops its escalation and
-// tells the sender, with a statement signed by this node.
-func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by, actor, via string) error {
+// tells the sender, with a statement signed by this node. For a page about an incident
+// it acknowledges our participation too, when that was only invited; it reports whether
+// it did.
+func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by, actor, via string) (bool, error) {
 	d, err := tx.GetDelivery(ctx, p.ID, s.dir.Self.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if d.AcknowledgedAt != nil {
-		return problem.Conflict("page %s was acknowledged by %s at %s", p.ID, d.AcknowledgedBy, d.AcknowledgedAt.Format(time.RFC3339))
+		return false, problem.Conflict("page %s was acknowledged by %s at %s", p.ID, d.AcknowledgedBy, d.AcknowledgedAt.Format(time.RFC3339))
 	}
 	now := s.clock.Now().Truncate(time.Microsecond)
 	c := stateChange{PageID: p.ID, Team: s.dir.Self.ID, State: Acknowledged, At: now, By: by, Via: via}
@@ -148,16 +168,25 @@ func (s *Service) acknowledge(ctx context.Context, tx store.Tx, p store.Page, by
 		d.State = Acknowledged
 	}
 	if err := tx.PutDelivery(ctx, d); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.stopEscalation(ctx, tx, p.ID, now, "acknowledged by "+by); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.tellSender(ctx, tx, p, c); err != nil {
-		return err
+		return false, err
 	}
 	s.touched(tx, p.ID)
-	return appendAudit(ctx, tx, now, actor, "page.ack", p.ID, "via "+via)
+	if err := appendAudit(ctx, tx, now, actor, "page.ack", p.ID, "via "+via); err != nil {
+		return false, err
+	}
+	// Whoever answers the page has taken up the incident it is about: the coordinator
+	// must not go on seeing us as merely invited. The entry is ours, signed like any
+	// other, and reaches the coordinator in the same outbox transaction.
+	if p.IncidentID == "" || s.part == nil {
+		return false, nil
+	}
+	return s.part.AcknowledgeInTx(ctx, tx, incident.Actor{Name: actor}, p.IncidentID)
 }
 
 // tellSender sends a state change of our delivery back to the page's sender.
@@ -283,7 +312,7 @@ func (s *Service) AckByCode(ctx context.Context, code, name string) (store.Page,
 			if err != nil {
 				return err
 			}
-			if err := s.acknowledge(ctx, tx, p, Actor{Name: u.Name, DisplayName: u.DisplayName}.label(), u.Name, ViaMailCode); err != nil {
+			if _, err := s.acknowledge(ctx, tx, p, Actor{Name: u.Name, DisplayName: u.DisplayName}.label(), u.Name, ViaMailCode); err != nil {
 				return err
 			}
 		case codeFallback:

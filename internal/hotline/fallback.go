@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"csirtlink/internal/egress"
 	"csirtlink/internal/notify"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 )
 
@@ -30,56 +32,104 @@ func (m Fallback) UpdateAll(ctx context.Context) error {
 		return err
 	}
 	for _, d := range stale {
-		var mail *notify.Mail
-		err := s.st.InTx(ctx, func(tx store.Tx) error {
-			var err error
-			mail, err = s.prepareFallback(ctx, tx, d)
+		if err := s.fallback(ctx, d, "engine", false); err != nil {
 			return err
-		})
-		if err != nil {
-			return err
-		}
-		if mail == nil {
-			continue
-		}
-		var sendErr error
-		if s.channels.Mail == nil {
-			sendErr = errors.New("no SMTP relay configured")
-		} else {
-			sendErr = s.channels.Mail.Send(ctx, *mail)
-		}
-		if sendErr != nil {
-			s.log.Warn("fallback mail failed", "page", d.PageID, "team", d.Team, "err", sendErr)
-			err := s.st.InTx(ctx, func(tx store.Tx) error {
-				cur, err := tx.GetDelivery(ctx, d.PageID, d.Team)
-				if err != nil {
-					return err
-				}
-				cur.FallbackError = sendErr.Error()
-				s.touched(tx, d.PageID)
-				return tx.PutDelivery(ctx, cur)
-			})
-			if err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
+// fallback mails the partner's published hotline address about one delivery, at most
+// once: the delivery is marked in one transaction before the mail goes, and a failure
+// to send is recorded on it. actor is who started it, for the audit log; now lets a
+// person start it before fallback_after has passed, and after the partner's node
+// answered but nobody acknowledged.
+func (s *Service) fallback(ctx context.Context, d store.Delivery, actor string, now bool) error {
+	var mail *notify.Mail
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		mail, err = s.prepareFallback(ctx, tx, d, actor, now)
+		return err
+	})
+	if err != nil || mail == nil {
+		return err
+	}
+	var sendErr error
+	if s.channels.Mail == nil {
+		sendErr = errors.New("no SMTP relay configured")
+	} else {
+		sendErr = s.channels.Mail.Send(ctx, *mail)
+	}
+	if sendErr == nil {
+		return nil
+	}
+	s.log.Warn("fallback mail failed", "page", d.PageID, "team", d.Team, "err", sendErr)
+	return s.st.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetDelivery(ctx, d.PageID, d.Team)
+		if err != nil {
+			return err
+		}
+		cur.FallbackError = sendErr.Error()
+		s.touched(tx, d.PageID)
+		return tx.PutDelivery(ctx, cur)
+	})
+}
+
+// FallbackNow mails a partner's published hotline address about a page of ours at
+// once, instead of waiting for the engine: for a sender whose urgent page is going
+// unanswered, whether or not the partner's node has answered. It goes through the same
+// path as the engine's fallback — the egress decision, the one-time code, at most once
+// per delivery — and returns the delivery as it then stands.
+func (s *Service) FallbackNow(ctx context.Context, a Actor, pageID, team string) (store.Delivery, error) {
+	p, err := s.st.GetPage(ctx, pageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Delivery{}, problem.NotFound("page %q not found", pageID)
+	}
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	if p.From != s.dir.Self.ID {
+		return store.Delivery{}, problem.Forbidden("page %s is not ours; only its sender mails the fallback", pageID)
+	}
+	if p.ResolvedAt != nil {
+		return store.Delivery{}, problem.Conflict("page %s was resolved by %s", pageID, p.From)
+	}
+	var d *store.Delivery
+	for i := range p.Deliveries {
+		if p.Deliveries[i].Team == team {
+			d = &p.Deliveries[i]
+		}
+	}
+	switch {
+	case d == nil:
+		return store.Delivery{}, problem.Invalid("team", "page %s did not go to %q", pageID, team)
+	case d.AcknowledgedAt != nil:
+		return *d, problem.Conflict("page %s was acknowledged by %s at %s", pageID, d.AcknowledgedBy, d.AcknowledgedAt.Format(time.RFC3339))
+	case d.FallbackAt != nil:
+		return *d, problem.Conflict("the fallback mail for page %s to %s went at %s", pageID, team, d.FallbackAt.Format(time.RFC3339))
+	}
+	if err := s.fallback(ctx, *d, a.Name, true); err != nil {
+		return store.Delivery{}, err
+	}
+	return s.st.GetDelivery(ctx, pageID, team)
+}
+
 // prepareFallback marks a delivery as fallen back (before sending: at most once) and
-// returns the mail to send, or nil if none is to be sent.
-func (s *Service) prepareFallback(ctx context.Context, tx store.Tx, d store.Delivery) (*notify.Mail, error) {
+// returns the mail to send, or nil if none is to be sent. The engine mails only while
+// the partner's node has not answered; a person (now) also after it answered, until
+// someone acknowledges.
+func (s *Service) prepareFallback(ctx context.Context, tx store.Tx, d store.Delivery, actor string, now bool) (*notify.Mail, error) {
 	cur, err := tx.GetDelivery(ctx, d.PageID, d.Team)
-	if err != nil || cur.State != Sent || cur.FallbackAt != nil {
+	due := cur.State == Sent || now && stateRank[cur.State] < stateRank[Acknowledged]
+	if err != nil || !due || cur.FallbackAt != nil {
 		return nil, err
 	}
 	p, err := tx.GetPage(ctx, d.PageID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	cur.FallbackAt = &now
+	at := s.clock.Now()
+	cur.FallbackAt = &at
 	partner, _ := s.dir.Peer(d.Team)
 	item, participants, err := s.sentAudience(ctx, tx, p)
 	if err != nil {
@@ -115,5 +165,5 @@ func (s *Service) prepareFallback(ctx context.Context, tx store.Tx, d store.Deli
 		return nil, err
 	}
 	s.touched(tx, p.ID)
-	return mail, appendAudit(ctx, tx, now, "engine", "page.fallback", p.ID, d.Team+" "+cur.FallbackError)
+	return mail, appendAudit(ctx, tx, at, actor, "page.fallback", p.ID, strings.TrimSpace(d.Team+" "+cur.FallbackError))
 }

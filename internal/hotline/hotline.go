@@ -21,6 +21,7 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/incident"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -114,7 +115,18 @@ type Service struct {
 	wake     func()
 	changed  []func(pageID string)
 	pub      publisher
+	part     Participation
 }
+
+// Participation is what the hotline asks of the incident service when one of our people
+// acknowledges a page about an incident: to acknowledge our participation in it too, in
+// the same transaction (see incident.Service.AcknowledgeInTx). It reports whether it did.
+type Participation interface {
+	AcknowledgeInTx(ctx context.Context, tx store.Tx, a incident.Actor, incidentID string) (bool, error)
+}
+
+// SetParticipation connects the incident service; call it before the node serves.
+func (s *Service) SetParticipation(p Participation) { s.part = p }
 
 // New makes the service and registers its envelope handlers and receipt hook.
 func New(st store.Store, fed *federation.Federation, key identity.Key, clk clock.Clock, log *slog.Logger, ch Channels, opts Options) *Service {

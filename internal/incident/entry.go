@@ -135,54 +135,84 @@ func (s *Service) write(ctx context.Context, a Actor, incidentID, kind, body, la
 				return err
 			}
 		}
-		parts := teamsOf(in)
-		if label == "" {
-			// An entry that inherits the incident's label inherits its audience too: for a
-			// RED incident, its participants are the named recipients.
-			label = in.TLP
-			if label == string(tlp.Red) && len(recipients) == 0 {
-				recipients = parts
-			}
-		}
-		l, err := tlp.Parse(label)
-		if err != nil {
-			return problem.Invalid("tlp", "%v", err)
-		}
-		if err := tlp.ValidateRecipients(l, recipients); err != nil {
-			return problem.Invalid("recipients", "%v", err)
-		}
-		for _, r := range recipients {
-			if !slices.Contains(parts, r) {
-				return problem.Invalid("recipients", "%q is not a participant of %s", r, in.ID)
-			}
-		}
-		resolved := tlp.ResolveRecipients(l, recipients, parts)
-		if (l == tlp.AmberStrict || l == tlp.Red) && in.Coordinator != s.dir.Self.ID && !slices.Contains(resolved, in.Coordinator) {
-			return problem.Invalid("recipients", "must include the coordinator %s, which orders the timeline", in.Coordinator)
-		}
-		e = store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
-			TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.now()}
-		if err := validEntry(e, in, s.dir.Self.ID, s.clock.Now()); err != nil {
-			return err
-		}
-		e.Signature = s.key.Sign(entrySignedBytes(e))
-		if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {
-			return err
-		}
-		if in.Coordinator == s.dir.Self.ID {
-			e, err = s.sequence(ctx, tx, in, e)
-			return err
-		}
-		if err := tx.PutEntry(ctx, e); err != nil {
-			return err
-		}
-		if err := s.effects(ctx, tx, &in, e); err != nil {
-			return err
-		}
-		s.notify(tx, in.ID)
-		return s.send(ctx, tx, in, e, typeSubmit, in.Coordinator)
+		e, err = s.writeTx(ctx, tx, a, in, kind, body, label, recipients, data)
+		return err
 	})
 	return e, err
+}
+
+// AcknowledgeInTx acknowledges this team's participation in an incident, inside tx,
+// when we take part in it and have not acknowledged yet. The hotline calls it when one
+// of our people acknowledges a page about the incident: answering the page answers the
+// invitation too, so that the coordinator does not go on seeing us as merely invited.
+// It reports whether it acknowledged; an incident we do not hold or take no part in,
+// or one we already acknowledged (or work on), is left as it is.
+func (s *Service) AcknowledgeInTx(ctx context.Context, tx store.Tx, a Actor, incidentID string) (bool, error) {
+	in, err := tx.GetIncident(ctx, incidentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("incident %s: %w", incidentID, err)
+	}
+	i := slices.IndexFunc(in.Participants, func(p store.Participant) bool { return p.Team == s.dir.Self.ID })
+	if i < 0 || in.Participants[i].Status != Invited {
+		return false, nil
+	}
+	data := wire.EncodeData(wire.StatusData{Status: Acknowledged})
+	if _, err := s.writeTx(ctx, tx, a, in, KindParticipation, "", "", nil, data); err != nil {
+		return false, fmt.Errorf("acknowledge incident %s: %w", incidentID, err)
+	}
+	return true, nil
+}
+
+// writeTx is write inside tx, for an incident already read and allowed.
+func (s *Service) writeTx(ctx context.Context, tx store.Tx, a Actor, in store.Incident, kind, body, label string, recipients []string, data string) (store.Entry, error) {
+	parts := teamsOf(in)
+	if label == "" {
+		// An entry that inherits the incident's label inherits its audience too: for a
+		// RED incident, its participants are the named recipients.
+		label = in.TLP
+		if label == string(tlp.Red) && len(recipients) == 0 {
+			recipients = parts
+		}
+	}
+	l, err := tlp.Parse(label)
+	if err != nil {
+		return store.Entry{}, problem.Invalid("tlp", "%v", err)
+	}
+	if err := tlp.ValidateRecipients(l, recipients); err != nil {
+		return store.Entry{}, problem.Invalid("recipients", "%v", err)
+	}
+	for _, r := range recipients {
+		if !slices.Contains(parts, r) {
+			return store.Entry{}, problem.Invalid("recipients", "%q is not a participant of %s", r, in.ID)
+		}
+	}
+	resolved := tlp.ResolveRecipients(l, recipients, parts)
+	if (l == tlp.AmberStrict || l == tlp.Red) && in.Coordinator != s.dir.Self.ID && !slices.Contains(resolved, in.Coordinator) {
+		return store.Entry{}, problem.Invalid("recipients", "must include the coordinator %s, which orders the timeline", in.Coordinator)
+	}
+	e := store.Entry{ID: identity.RandomID(16), IncidentID: in.ID, Team: s.dir.Self.ID, Author: a.Name, Kind: kind, Body: body,
+		TLP: string(l), Recipients: resolved, Data: data, CreatedAt: s.now()}
+	if err := validEntry(e, in, s.dir.Self.ID, s.clock.Now()); err != nil {
+		return store.Entry{}, err
+	}
+	e.Signature = s.key.Sign(entrySignedBytes(e))
+	if err := audit.Append(ctx, tx, e.CreatedAt, a.Name, "entry."+kind, in.ID, e.ID); err != nil {
+		return store.Entry{}, err
+	}
+	if in.Coordinator == s.dir.Self.ID {
+		return s.sequence(ctx, tx, in, e)
+	}
+	if err := tx.PutEntry(ctx, e); err != nil {
+		return store.Entry{}, err
+	}
+	if err := s.effects(ctx, tx, &in, e); err != nil {
+		return store.Entry{}, err
+	}
+	s.notify(tx, in.ID)
+	return e, s.send(ctx, tx, in, e, typeSubmit, in.Coordinator)
 }
 
 // sequence gives an entry the next position of our incident, applies it, and relays it

@@ -16,6 +16,7 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/hotline"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/testnet"
 )
 
@@ -391,4 +392,94 @@ func TestNotificationRateLimit(t *testing.T) {
 	if skipped != 1 {
 		t.Fatalf("%d e-mail attempts skipped, want 1", skipped)
 	}
+}
+
+// TestFallbackMailNowForAnUnansweredPage: the sender of a critical page that jp's node
+// received but nobody at jp acknowledged starts the fallback mail at once, long before
+// fallback_after; it goes once, through the same egress decision, and its code works.
+// A page whose delivery was acknowledged, or a page of another team, cannot be mailed.
+func TestFallbackMailNowForAnUnansweredPage(t *testing.T) {
+	h := startHotlineNet(t, testnet.Options{})
+	ctx := context.Background()
+	cn, jp := h.Node("cn"), h.Node("jp")
+	var sent pageView
+	if code := call(t, cn, "POST", "/api/v1/pages", map[string]any{"to": []string{"jp", "kr"}, "severity": "critical",
+		"summary": "Wiper spreading through a shared MSP", "tlp": "AMBER"}, &sent); code != 201 {
+		t.Fatalf("send: %d", code)
+	}
+	eventually(t, 5*time.Second, "jp's receipt", func() error {
+		if d := getPage(t, cn, sent.ID).Deliveries[0]; d.DeliveredAt == nil {
+			return fmt.Errorf("state %s", d.State)
+		}
+		return nil
+	})
+	if n := len(h.mail.to("hotline@jp.csirtlink.test")); n != 0 {
+		t.Fatalf("fallback mail before anyone asked: %d", n)
+	}
+	who := hotline.Actor{Name: "duty", DisplayName: "Duty officer (cn)"}
+	d, err := cn.App.Hotline.FallbackNow(ctx, who, sent.ID, "jp")
+	if err != nil {
+		t.Fatalf("fallback now: %v", err)
+	}
+	if d.FallbackAt == nil || d.FallbackError != "" {
+		t.Fatalf("delivery after the fallback: %+v", d)
+	}
+	eventually(t, 5*time.Second, "the fallback mail", func() error {
+		if n := len(h.mail.to("hotline@jp.csirtlink.test")); n != 1 {
+			return fmt.Errorf("%d mails", n)
+		}
+		return nil
+	})
+	text, _ := readMail(t, h.mail.to("hotline@jp.csirtlink.test")[0].raw, h.pgpPrivate(t, "jp"), h.pgpPublic(t, "cn"))
+	if !strings.Contains(text, "Wiper spreading") || codePattern.FindString(text) == "" {
+		t.Fatalf("fallback mail:\n%s", text)
+	}
+	if _, err := cn.App.Hotline.FallbackNow(ctx, who, sent.ID, "jp"); !isStatus(err, http.StatusConflict) {
+		t.Errorf("a second fallback: %v, want a conflict", err)
+	}
+	if _, err := cn.App.Hotline.FallbackNow(ctx, who, sent.ID, "us"); !isStatus(err, http.StatusUnprocessableEntity) {
+		t.Errorf("a fallback to a team not paged: %v, want invalid", err)
+	}
+	if _, err := jp.App.Hotline.FallbackNow(ctx, who, sent.ID, "jp"); !isStatus(err, http.StatusForbidden) {
+		t.Errorf("the receiver mailing the fallback of cn's page: %v, want forbidden", err)
+	}
+	// kr acknowledges; its delivery is no longer one to mail about.
+	eventually(t, 5*time.Second, "the page at kr", func() error {
+		if code := call(t, h.Node("kr"), "GET", "/api/v1/pages/"+sent.ID, nil, nil); code != 200 {
+			return fmt.Errorf("%d", code)
+		}
+		return nil
+	})
+	mustCall(t, h.Node("kr"), "POST", "/api/v1/pages/"+sent.ID+"/ack", nil, 200)
+	eventually(t, 5*time.Second, "kr's acknowledgement at cn", func() error {
+		if d := getPage(t, cn, sent.ID).Deliveries[1]; d.AcknowledgedAt == nil {
+			return fmt.Errorf("state %s", d.State)
+		}
+		return nil
+	})
+	if _, err := cn.App.Hotline.FallbackNow(ctx, who, sent.ID, "kr"); !isStatus(err, http.StatusConflict) {
+		t.Errorf("a fallback for an acknowledged delivery: %v, want a conflict", err)
+	}
+	if n := len(h.mail.to("hotline@kr.csirtlink.test")); n != 0 {
+		t.Errorf("mail to kr's hotline address: %d", n)
+	}
+	// The audit log names who started it.
+	recs, err := cn.App.Store.ListAudit(ctx, 0, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, r := range recs {
+		if r.Action == "page.fallback" && r.Actor == "duty" && r.Object == sent.ID {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no page.fallback audit record by duty")
+	}
+}
+
+func isStatus(err error, status int) bool {
+	p, ok := problem.As(err)
+	return ok && p.Status == status
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 
 	"csirtlink/internal/auth"
@@ -19,10 +20,12 @@ type accountPage struct {
 	TOTPGroup string      // the secret in groups of four, while enrolling
 }
 
-// zones offered in the time zone list: the teams' own and a few more; any IANA name
-// typed in is accepted too.
-var zones = []string{"UTC", "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
-	"Asia/Kolkata", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Australia/Sydney"}
+// zones are the time zones the picker offers, east to west of the teams' own first.
+// A zone a person chose before (by the API, say) that is not here is offered too.
+var zones = []string{"Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Manila",
+	"Asia/Singapore", "Asia/Bangkok", "Asia/Jakarta", "Asia/Kolkata", "Asia/Dubai", "Europe/Moscow", "Europe/Berlin",
+	"Europe/Paris", "Europe/London", "UTC", "America/Sao_Paulo", "America/New_York", "America/Chicago",
+	"America/Los_Angeles", "Pacific/Auckland", "Australia/Sydney"}
 
 func (c *Console) accountPage(r *http.Request, v *view) (accountPage, error) {
 	u := v.User()
@@ -30,6 +33,9 @@ func (c *Console) accountPage(r *http.Request, v *view) (accountPage, error) {
 	var err error
 	if p.Prefs, err = c.d.Console.GetPrefs(r.Context(), u.ID); err != nil {
 		return p, err
+	}
+	if tz := p.Prefs.Timezone; tz != "" && !slices.Contains(p.Zones, tz) {
+		p.Zones = append([]string{tz}, p.Zones...)
 	}
 	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

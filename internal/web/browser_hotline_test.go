@@ -37,6 +37,7 @@ func notReloaded(t *testing.T, ctx context.Context, who string) {
 // Korean pages waiting, and on a phone.
 func TestHotlineInBrowser(t *testing.T) {
 	exe := needBrowser(t)
+	axe := needAxe(t)
 	shots := screenshotDir(t)
 	ctx := context.Background()
 	n, err := testnet.Start(ctx, testnet.Options{Dir: t.TempDir(), Federation: fastFed, MailDir: t.TempDir()})
@@ -77,7 +78,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 
 	summary := "Ransomware C2 at 198.51.100.77 is live again: isolate it now"
 	do(t, cnTab, "hotline form",
-		chromedp.Navigate(cn.URL+"/hotline"),
+		chromedp.Navigate(cn.URL+"/hotline/new"),
 		chromedp.WaitVisible(chromedp.CSS("#summary")),
 		chromedp.SendKeys(chromedp.CSS("#summary"), summary),
 		chromedp.SendKeys(chromedp.CSS("#details"), "Beacons resumed at 02:40 CST from 1,200 hosts; the leak site went up at the same address."),
@@ -116,7 +117,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 		chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		t.Errorf("waiting times are not refreshed each minute: %v", err)
 	}
-	if got := text(t, jpTab, ".waited"); !strings.HasPrefix(got, "waiting ") {
+	if got := text(t, jpTab, ".waited"); !strings.HasPrefix(got, "unacknowledged for ") {
 		t.Errorf("waited after a refresh: %q", got)
 	}
 	notReloaded(t, jpTab, "jp")
@@ -174,6 +175,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 		{jpTab, jp.URL, "dashboard-waiting", "/"}, {jpTab, jp.URL, "hotline", "/hotline"},
 		{jpTab, jp.URL, "page-in", "/hotline/pages/" + seeded}, {jpTab, jp.URL, "oncall", "/oncall"},
 		{cnTab, cn.URL, "page-out", "/hotline/pages/" + id}, {cnTab, cn.URL, "commchecks", "/commchecks"},
+		{cnTab, cn.URL, "hotline-new", "/hotline/new"}, {cnTab, cn.URL, "dashboard-sender", "/"},
 	}
 	for _, lang := range []string{"en", "zh-Hans", "ja", "ko"} {
 		for _, tb := range []struct {
@@ -185,9 +187,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 		}
 		for _, s := range screens {
 			do(t, s.tab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
-			if lang != "en" && strings.Contains(bodyText(t, s.tab), "Acknowledge") {
-				t.Errorf("%s %s: English left on the screen", lang, s.name)
-			}
+			checkScreen(t, s.tab, axe, lang, s.name)
 			shoot(t, s.tab, shots, lang+"-"+s.name)
 		}
 		if lang == "ja" {
@@ -196,11 +196,15 @@ window.cslTickMs = 700; window.__ticks = 0;
 			}
 		}
 		do(t, jpTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
-		for _, s := range screens[:3] {
+		for _, s := range screens[:4] {
 			do(t, jpTab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// A duty officer's seven entries: dashboard, hotline, incidents, partners, on
 			// call, comm checks, new incident.
-			phoneNavFits(t, jpTab, lang+" "+s.name, 7)
+			phoneNav(t, jpTab, lang+" "+s.name, 7)
+			teamNamesWhole(t, jpTab, lang+" phone "+s.name)
+			if s.name == "dashboard-waiting" || s.name == "hotline" {
+				ackInFirstScreen(t, jpTab, lang+" phone "+s.name)
+			}
 			shoot(t, jpTab, shots, lang+"-phone-"+s.name)
 		}
 		do(t, jpTab, "desktop", chromedp.EmulateViewport(1280, 900))
@@ -223,4 +227,21 @@ window.cslTickMs = 700; window.__ticks = 0;
 		t.Fatal(err)
 	}
 	do(t, jpTab, "sign-in after the session ended", chromedp.WaitVisible(chromedp.CSS("#password")))
+}
+
+// ackInFirstScreen fails unless the first waiting page's Acknowledge button lies wholly
+// inside the first screen, without scrolling.
+func ackInFirstScreen(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	const js = `(() => { const b = document.querySelector('[data-await="pages"] .ack-button'); if (!b) { return 'no Acknowledge button'; }
+  window.scrollTo(0, 0); const r = b.getBoundingClientRect();
+  return (r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth) ? '' :
+    'the button lies at ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(',') + ' in ' + window.innerWidth + '×' + window.innerHeight; })()`
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got != "" {
+		t.Errorf("%s: the first waiting page's Acknowledge is not in the first screen: %s", what, got)
+	}
 }

@@ -171,48 +171,6 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
-// navMeasure is what phoneNavFits finds.
-type navMeasure struct {
-	Entries  int      `json:"entries"`
-	Problems []string `json:"problems"`
-}
-
-// phoneNavFits checks a screen at a phone's width: nothing makes it scroll sideways,
-// the navigation does not scroll, and every one of its entries (want of them) lies
-// wholly inside the viewport, visible and reachable.
-func phoneNavFits(t *testing.T, ctx context.Context, what string, want int) {
-	t.Helper()
-	const js = `(() => {
-  const w = window.innerWidth, h = window.innerHeight, doc = document.documentElement;
-  const res = { entries: 0, problems: [] };
-  if (doc.scrollWidth > w) { res.problems.push('the page is ' + doc.scrollWidth + ' px wide in a ' + w + ' px viewport'); }
-  const nav = document.querySelector('.main-nav');
-  if (!nav) { res.problems.push('no navigation'); return res; }
-  if (nav.scrollWidth > nav.clientWidth) { res.problems.push('the navigation scrolls sideways'); }
-  const links = nav.querySelectorAll('a');
-  res.entries = links.length;
-  for (const a of links) {
-    const r = a.getBoundingClientRect(), s = getComputedStyle(a);
-    if (r.width < 1 || r.height < 1 || s.visibility === 'hidden' || s.display === 'none' ||
-        r.left < 0 || r.top < 0 || r.right > w + 0.5 || r.bottom > h + 0.5) {
-      res.problems.push(JSON.stringify(a.textContent.trim()) + ' lies at ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(',') +
-        ', outside the ' + w + '×' + h + ' viewport');
-    }
-  }
-  return res;
-})()`
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[navMeasure](js))
-	if err != nil {
-		t.Fatalf("%s: measure the navigation: %v", what, err)
-	}
-	if got.Entries != want {
-		t.Errorf("%s on a phone: %d navigation entries, want %d", what, got.Entries, want)
-	}
-	for _, p := range got.Problems {
-		t.Errorf("%s on a phone: %s", what, p)
-	}
-}
-
 func startNet(t *testing.T) *testnet.Net {
 	t.Helper()
 	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Federation: fastFed})
@@ -231,6 +189,7 @@ func startNet(t *testing.T) *testnet.Net {
 // The hotline (send a page, acknowledge it, watch it live) is TestHotlineInBrowser's.
 func TestConsoleInBrowser(t *testing.T) {
 	exe := needBrowser(t)
+	axe := needAxe(t)
 	shots := screenshotDir(t)
 	n := startNet(t)
 	ctx := context.Background()
@@ -324,7 +283,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if h := text(t, jpTab, "#timeline-h"); h != "タイムライン" {
 		t.Errorf("timeline heading in Japanese: got %q", h)
 	}
-	if nav := text(t, jpTab, ".main-nav"); !strings.Contains(nav, "ダッシュボード") || !strings.Contains(nav, "インシデント") {
+	if nav := text(t, jpTab, ".nav-wide"); !strings.Contains(nav, "ダッシュボード") || !strings.Contains(nav, "インシデント") {
 		t.Errorf("navigation not in Japanese: %q", nav)
 	}
 	if badge := text(t, jpTab, ".incident-head .tlp"); badge != "TLP:AMBER" {
@@ -356,14 +315,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		for _, s := range screens {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
+			checkScreen(t, adminTab, axe, lang, s.name)
 			shoot(t, adminTab, shots, lang+"-"+s.name)
 		}
 		do(t, adminTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
-		for _, s := range screens[:3] {
+		for _, s := range screens {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// An administrator sees every entry: dashboard, hotline, incidents, partners,
 			// on call, comm checks, people, audit, new incident.
-			phoneNavFits(t, adminTab, lang+" "+s.name, 9)
+			phoneNav(t, adminTab, lang+" "+s.name, 9)
+			teamNamesWhole(t, adminTab, lang+" phone "+s.name)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}
 		do(t, adminTab, "desktop", chromedp.EmulateViewport(1280, 900))
@@ -373,9 +334,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		v := tab(t, b, true)
 		do(t, v, "visitor", chromedp.Navigate(kr.URL+"/signin"), chromedp.WaitVisible(chromedp.CSS("#name")))
 		submit(t, v, "switch to "+lang, `button[name=lang][value="`+lang+`"]`)
+		checkScreen(t, v, axe, lang, "signin")
 		shoot(t, v, shots, lang+"-signin")
 	}
 	// kr's view of the botnet, with the gap where jp's entry is.
 	shoot(t, krTab, shots, "en-kr-incident-without-strict-entry")
 	shoot(t, jpTab, shots, "ja-jp-incident")
+}
+
+// checkScreen runs the checks every screen must pass: no serious or critical
+// accessibility violation, no English in another language, team names whole.
+func checkScreen(t *testing.T, ctx context.Context, axe, lang, name string) {
+	t.Helper()
+	axeCheck(t, ctx, axe, lang+" "+name)
+	if lang != "en" {
+		noEnglish(t, ctx, lang+" "+name)
+	}
+	teamNamesWhole(t, ctx, lang+" "+name)
 }

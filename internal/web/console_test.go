@@ -154,7 +154,7 @@ func TestSignInSessionAndHeaders(t *testing.T) {
 	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Lax, not Secure over http", session)
 	}
-	if _, body := c.get("/"); !strings.Contains(body, `id="hotline-pages"`) {
+	if _, body := c.get("/"); !strings.Contains(body, `id="awaiting"`) {
 		t.Errorf("dashboard lacks the hotline slot")
 	}
 	if resp, _ := c.get("/audit"); resp.StatusCode != http.StatusForbidden {

@@ -10,17 +10,19 @@ import (
 	"csirtlink/internal/store"
 )
 
-// dashboardPage is the duty officer's first screen: pages waiting for our
-// acknowledgement, what partners asked of us, what we wait for from them, what is
-// open, and how each link is.
+// dashboardPage is the duty officer's first screen: what waits for our
+// acknowledgement, our urgent pages nobody has answered, what we wait for from
+// partners, what is open, and how each link is.
 type dashboardPage struct {
-	// Hotline: the node runs the hotline. PagesIn wait for our acknowledgement, most
-	// urgent first; PagesOut are our open pages with each partner's progress.
-	Hotline  bool
-	PagesIn  []pageRow
-	PagesOut []pageRow
-	// AskedOfUs are partners' incidents where we have not acknowledged yet.
-	AskedOfUs []store.Incident
+	// Hotline: the node runs the hotline.
+	Hotline bool
+	// Await is what waits for our acknowledgement: the banner's count and its lists
+	// come from this one value (see awaiting).
+	Await *awaiting
+	// Unanswered are partners that have not acknowledged an urgent page of ours in
+	// time; PagesOut are our open pages with each partner's progress.
+	Unanswered []unanswered
+	PagesOut   []pageRow
 	// Waiting are our incidents where a partner has not acknowledged yet, with who.
 	Waiting []waitingIncident
 	// Severities counts open incidents per severity, most severe first.
@@ -91,11 +93,6 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 		}
 		counts[in.Severity]++
 		page.Open = append(page.Open, in)
-		for _, p := range in.Participants {
-			if p.Team == self && p.Status == incident.Invited {
-				page.AskedOfUs = append(page.AskedOfUs, in)
-			}
-		}
 		if in.Coordinator == self {
 			wi := waitingIncident{Incident: in}
 			for _, p := range in.Participants {
@@ -115,13 +112,30 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 		page.Severities = append(page.Severities, severityCount{Severity: s, Count: counts[s]})
 	}
 	sortBySeverity(page.Open)
-	sortBySeverity(page.AskedOfUs)
 	if page.Partners, err = c.partners(r); err != nil {
 		return err
 	}
-	if err := c.dashboardPages(r, v, &page); err != nil {
-		return err
+	page.Await = &awaiting{}
+	if c.d.Hotline != nil {
+		if page.Await, err = v.waitingPages(r.Context()); err != nil {
+			return err
+		}
+		if err := c.dashboardPagesOut(r, v, &page); err != nil {
+			return err
+		}
 	}
+	// The banner counts what it lists: the invitations join the pages in the one value.
+	page.Await.Invitations = invitations(all, self)
 	v.Nav, v.Live = "dashboard", "all"
 	return c.render(w, v, http.StatusOK, "dashboard", v.T("dashboard.title"), page)
+}
+
+// HealthText says how a link is in a duty officer's words, with when we last heard from
+// the partner where that matters.
+func (v *view) HealthText(p partner) string {
+	switch p.Health {
+	case "ok", "quiet", "lagging":
+		return v.T("health."+p.Health+"Since", v.AgoPtr(p.LastContactAt))
+	}
+	return v.T("health." + p.Health)
 }

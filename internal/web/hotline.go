@@ -76,26 +76,18 @@ func onDashboard(p store.Page, now time.Time) bool {
 	return false
 }
 
-// dashboardPages fills the dashboard's hotline sections.
-func (c *Console) dashboardPages(r *http.Request, v *view, page *dashboardPage) error {
-	if c.d.Hotline == nil {
-		return nil
-	}
+// dashboardPagesOut fills the dashboard's pages we sent, and the partners that have not
+// answered an urgent one in time.
+func (c *Console) dashboardPagesOut(r *http.Request, v *view, page *dashboardPage) error {
 	page.Hotline = true
-	in := v.waiting
-	if in == nil {
-		var err error
-		if in, err = c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"}); err != nil {
-			return err
-		}
-	}
-	page.PagesIn = c.pageRows(in)
-	sortWaiting(page.PagesIn)
 	out, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "open", Direction: "out", Limit: 100})
 	if err != nil {
 		return err
 	}
 	now := c.d.Clock.Now()
+	if page.Unanswered, err = c.unansweredPages(r.Context(), out, now); err != nil {
+		return err
+	}
 	out = slices.DeleteFunc(out, func(p store.Page) bool { return !onDashboard(p, now) })
 	page.PagesOut = c.pageRows(out)
 	return nil
@@ -116,13 +108,25 @@ func (v *view) hotlineViewer() hotline.Viewer {
 // option is one choice of a select.
 type option struct{ Value, Label string }
 
-// hotlineScreen is the hotline: the form to page partners and the pages in and out.
+// hotlineScreen is the hotline: what needs action first — pages to us waiting for our
+// acknowledgement, then our urgent pages nobody answered — then the rest of the pages
+// in and out. Sending a page has a screen of its own (sendScreen), so that the keyboard
+// and a phone reach a waiting page before any form.
 type hotlineScreen struct {
+	Await      *awaiting
+	Unanswered []unanswered
+	In, Out    []pageRow // In: pages to us that no longer wait (acknowledged or resolved)
+	All        bool      // resolved pages too
+}
+
+// sendScreen is the form to page partners.
+type sendScreen struct {
 	Peers      []team.Peer
 	Severities []string
 	Incidents  []option
-	In, Out    []pageRow
-	All        bool // resolved pages too
+	// Again is the page this one repeats or forwards, when the form came from an
+	// unanswered page's actions.
+	Again *store.Page
 }
 
 func (c *Console) activePeers() []team.Peer {
@@ -137,7 +141,11 @@ func (c *Console) activePeers() []team.Peer {
 
 func (c *Console) hotlineData(r *http.Request, v *view) (hotlineScreen, error) {
 	all := r.URL.Query().Get("show") == "all"
-	s := hotlineScreen{Peers: c.activePeers(), Severities: hotline.Severities, All: all}
+	s := hotlineScreen{All: all}
+	var err error
+	if s.Await, err = v.waitingPages(r.Context()); err != nil {
+		return s, err
+	}
 	state := "open"
 	if all {
 		state = ""
@@ -150,46 +158,88 @@ func (c *Console) hotlineData(r *http.Request, v *view) (hotlineScreen, error) {
 	if err != nil {
 		return s, err
 	}
-	s.In, s.Out = c.pageRows(in), c.pageRows(out)
-	if v.Can("write") {
-		incs, err := c.d.Incidents.List(r.Context(), store.IncidentFilter{Limit: 500})
-		if err != nil {
-			return s, err
-		}
-		chosen := v.Val("incident")
-		for _, in := range incs {
-			if in.Status != incident.Closed || in.ID == chosen {
-				s.Incidents = append(s.Incidents, option{Value: in.ID, Label: in.ID + " · " + in.Title})
-			}
-		}
-		if chosen != "" && !slices.ContainsFunc(s.Incidents, func(o option) bool { return o.Value == chosen }) {
-			s.Incidents = append(s.Incidents, option{Value: chosen, Label: chosen})
+	if s.Unanswered, err = c.unansweredPages(r.Context(), out, c.d.Clock.Now()); err != nil {
+		return s, err
+	}
+	// What waits is listed above, once.
+	for _, row := range c.pageRows(in) {
+		if row.Mine.AcknowledgedAt != nil || row.ResolvedAt != nil {
+			s.In = append(s.In, row)
 		}
 	}
+	// Real pages before drills; each newest first, as listed.
+	slices.SortStableFunc(s.In, func(a, b pageRow) int {
+		switch {
+		case a.Drill == b.Drill:
+			return 0
+		case a.Drill:
+			return 1
+		}
+		return -1
+	})
+	s.Out = c.pageRows(out)
 	return s, nil
 }
 
 func (c *Console) hotlineScreen(w http.ResponseWriter, r *http.Request, v *view) error {
-	v.FormName = "page"
-	v.Form.Set("severity", "high")
-	// No label chosen: the page takes its incident's (AMBER without one). Lowering it is
-	// the author's choice, never the form's default.
-	if id := r.URL.Query().Get("incident"); id != "" {
-		v.Form.Set("incident", id)
-	}
-	if to := r.URL.Query().Get("to"); to != "" {
-		v.Form.Set("to", to)
-	}
-	return c.showHotline(w, r, v, http.StatusOK)
-}
-
-func (c *Console) showHotline(w http.ResponseWriter, r *http.Request, v *view, status int) error {
 	s, err := c.hotlineData(r, v)
 	if err != nil {
 		return err
 	}
-	v.Nav, v.Live, v.Back = "hotline", "pages", "/hotline"
-	return c.render(w, v, status, "hotline", v.T("hotline.title"), s)
+	v.Nav, v.Live = "hotline", "pages"
+	return c.render(w, v, http.StatusOK, "hotline", v.T("hotline.title"), s)
+}
+
+// sendForm is the form to page partners: empty, or for a page about an incident, or —
+// from an unanswered page's actions — the same page again to the same partner
+// (again=ID&to=TEAM), or to another partner (again=ID, no team chosen).
+func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	v.FormName = "page"
+	v.Form.Set("severity", "high")
+	// No label chosen: the page takes its incident's (AMBER without one). Lowering it is
+	// the author's choice, never the form's default.
+	if id := q.Get("incident"); id != "" {
+		v.Form.Set("incident", id)
+	}
+	if to := q.Get("to"); to != "" {
+		v.Form.Set("to", to)
+	}
+	var again *store.Page
+	if id := q.Get("again"); id != "" {
+		p, err := c.d.Hotline.Get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if p.From == c.dir.Self.ID {
+			again = &p
+			v.Form.Set("severity", p.Severity)
+			v.Form.Set("summary", p.Summary)
+			v.Form.Set("details", p.Details)
+			v.Form.Set("incident", p.IncidentID)
+			v.Form.Set("tlp", p.TLP)
+		}
+	}
+	return c.showSendForm(w, r, v, http.StatusOK, again)
+}
+
+func (c *Console) showSendForm(w http.ResponseWriter, r *http.Request, v *view, status int, again *store.Page) error {
+	s := sendScreen{Peers: c.activePeers(), Severities: hotline.Severities, Again: again}
+	incs, err := c.d.Incidents.List(r.Context(), store.IncidentFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	chosen := v.Val("incident")
+	for _, in := range incs {
+		if in.Status != incident.Closed || in.ID == chosen {
+			s.Incidents = append(s.Incidents, option{Value: in.ID, Label: in.ID + " · " + in.Title})
+		}
+	}
+	if chosen != "" && !slices.ContainsFunc(s.Incidents, func(o option) bool { return o.Value == chosen }) {
+		s.Incidents = append(s.Incidents, option{Value: chosen, Label: chosen})
+	}
+	v.Nav, v.Back = "hotline", "/hotline/new"
+	return c.render(w, v, status, "hotline_new", v.T("hotline.send"), s)
 }
 
 // errNoRecipient is the hotline's own message for a page to nobody, so that the form
@@ -211,7 +261,7 @@ func (c *Console) pageSend(w http.ResponseWriter, r *http.Request, v *view) erro
 		v.fieldErrors("page", problem.Invalid("summary", "required"), nil)
 	}
 	if len(v.Errors) > 0 {
-		return c.showHotline(w, r, v, http.StatusUnprocessableEntity)
+		return c.showSendForm(w, r, v, http.StatusUnprocessableEntity, nil)
 	}
 	p, err := c.d.Hotline.Send(r.Context(), v.hotlineActor(), n)
 	if err != nil {
@@ -219,7 +269,7 @@ func (c *Console) pageSend(w http.ResponseWriter, r *http.Request, v *view) erro
 			return err
 		}
 		pr, _ := problem.As(err)
-		return c.showHotline(w, r, v, pr.Status)
+		return c.showSendForm(w, r, v, pr.Status, nil)
 	}
 	c.flash(w, "ok", "flash.pageSent")
 	http.Redirect(w, r, "/hotline/pages/"+url.PathEscape(p.ID), http.StatusSeeOther)
@@ -238,6 +288,9 @@ type pageDetail struct {
 	Escalation    *escalationView
 	Notifications []store.Notification
 	IncidentTitle string
+	// Unanswered are the partners that have not acknowledged this urgent page of ours
+	// in time, with whom to call and what to do.
+	Unanswered []unanswered
 }
 
 // deliveryView is a delivery with what its acknowledgement is worth as evidence.
@@ -378,17 +431,48 @@ func (c *Console) showPage(w http.ResponseWriter, r *http.Request, v *view, stat
 		return err
 	}
 	pd := c.pageDetail(r, v, d)
+	if !pd.Incoming {
+		if pd.Unanswered, err = c.unansweredPages(r.Context(), []store.Page{d.Page}, c.d.Clock.Now()); err != nil {
+			return err
+		}
+	}
 	v.Nav, v.Live, v.Back = "hotline", "page:"+d.Page.ID, "/hotline/pages/"+url.PathEscape(d.Page.ID)
 	return c.render(w, v, status, "page", d.Page.ID+" "+d.Page.Summary, pd)
 }
 
-// pageAck acknowledges a page partners sent us, from the dashboard or the page.
+// pageAck acknowledges a page partners sent us, from the dashboard, the hotline or the
+// page. A page about an incident we were only invited to acknowledges our participation
+// too; the confirmation says so.
 func (c *Console) pageAck(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
-	if _, err := c.d.Hotline.Ack(r.Context(), v.hotlineActor(), id, hotline.ViaConsole); err != nil {
+	res, err := c.d.Hotline.AckPage(r.Context(), v.hotlineActor(), id, hotline.ViaConsole)
+	if err != nil {
 		return c.pageActionFailed(w, r, v, id, err)
 	}
-	c.flash(w, "ok", "flash.pageAcknowledged")
+	if res.Incident {
+		c.flash(w, "ok", "flash.pageAndIncidentAcknowledged")
+	} else {
+		c.flash(w, "ok", "flash.pageAcknowledged")
+	}
+	switch r.PostFormValue("back") {
+	case "dashboard":
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	case "hotline":
+		http.Redirect(w, r, "/hotline", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/hotline/pages/"+url.PathEscape(id), http.StatusSeeOther)
+	}
+	return nil
+}
+
+// pageFallback mails a partner's published hotline address at once about a page of
+// ours that it has not acknowledged.
+func (c *Console) pageFallback(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	if _, err := c.d.Hotline.FallbackNow(r.Context(), v.hotlineActor(), id, r.PostFormValue("team")); err != nil {
+		return c.pageActionFailed(w, r, v, id, err)
+	}
+	c.flash(w, "ok", "flash.fallbackStarted")
 	if r.PostFormValue("back") == "dashboard" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
@@ -570,4 +654,22 @@ func (c *Console) commCheckRun(w http.ResponseWriter, r *http.Request, v *view) 
 	c.flash(w, "ok", "flash.commCheck")
 	http.Redirect(w, r, "/commchecks", http.StatusSeeOther)
 	return nil
+}
+
+// Summary is what a page says, for the screen: a comm check's summary is the sending
+// node's own words in English ("Comm check … please acknowledge"), so the console says
+// it in the viewer's language instead; a person's summary is shown as written.
+func (v *view) Summary(p store.Page) string {
+	if p.Drill && p.CommCheckID != "" {
+		return v.T("cc.pageSummary", v.TeamName(p.From))
+	}
+	return p.Summary
+}
+
+// SummaryLang is the language of what Summary shows.
+func (v *view) SummaryLang(p store.Page) string {
+	if p.Drill && p.CommCheckID != "" {
+		return v.Lang
+	}
+	return v.UL(p.Summary, p.From)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"html"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -31,7 +32,7 @@ func TestHotlineSendAndAcknowledge(t *testing.T) {
 
 	c := newClient(t, cn.URL)
 	mustSignIn(t, c, cn.User, cn.Password)
-	resp, body := c.get("/hotline")
+	resp, body := c.get("/hotline/new")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/hotline"`) ||
 		!strings.Contains(body, `name="to" value="jp"`) || !strings.Contains(body, `name="to" value="all"`) {
 		t.Fatalf("hotline screen: %d, send form with jp and all expected", resp.StatusCode)
@@ -241,8 +242,8 @@ func TestOnCallAndCommChecks(t *testing.T) {
 		t.Fatalf("on call: %d", resp.StatusCode)
 	}
 	for _, want := range []string{"Primary duty", "daily hand-off at 09:00", "Hotline escalation", "Level 2", "then wait 5 minutes",
-		"Runs 2 times in all.", "hotline@jp.csirtlink.test", "hotline@kr.csirtlink.test", "Li Na", "CST"} {
-		if !strings.Contains(body, want) {
+		"Runs 2 times in all.", "hotline@jp.csirtlink.test", "hotline@kr.csirtlink.test", "Li Na", "UTC+8"} {
+		if !strings.Contains(html.UnescapeString(body), want) {
 			t.Errorf("on-call screen lacks %q", want)
 		}
 	}
@@ -250,7 +251,7 @@ func TestOnCallAndCommChecks(t *testing.T) {
 	// A viewer in another zone sees the shifts in their own time as well.
 	u, _ := url.Parse(cn.URL)
 	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "csl_tz", Value: url.QueryEscape("Europe/Berlin")}})
-	if _, body := c.get("/oncall"); !strings.Contains(body, "your time: ") || !strings.Contains(body, "with yours (Europe/Berlin)") {
+	if _, body := c.get("/oncall"); !strings.Contains(body, "your time: ") || !strings.Contains(body, "with yours (Central European Time (Berlin)") {
 		t.Errorf("on-call screen for a viewer in Berlin lacks their times")
 	}
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/observable"
 	"csirtlink/internal/store"
@@ -23,6 +24,8 @@ type incidentPage struct {
 	Invitable     []team.Peer
 	Teams         []string // the participants, for recipient lists
 	ObsTypes      []observable.Type
+	// Pages are the hotline pages about the incident, ours and partners', newest first.
+	Pages []pageRow
 }
 
 // timelineItem is an entry as the timeline shows it, or a gap: positions held by
@@ -84,6 +87,14 @@ func (c *Console) incidentPage(r *http.Request, id string) (incidentPage, error)
 		if s != in.Status {
 			p.NextStatuses = append(p.NextStatuses, s)
 		}
+	}
+	if c.d.Hotline != nil {
+		pages, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{Limit: 500})
+		if err != nil {
+			return p, err
+		}
+		pages = slices.DeleteFunc(pages, func(pg store.Page) bool { return pg.IncidentID != in.ID })
+		p.Pages = c.pageRows(pages)
 	}
 	if p.IsCoordinator {
 		for _, peer := range c.dir.Peers() {

@@ -26,7 +26,7 @@ type handler func(w http.ResponseWriter, r *http.Request, v *view) error
 
 // contentSecurityPolicy allows script and style only from our own /static files: no
 // inline script, no inline style attribute, no other origin, no framing.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; " +
 	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'"
 
 // maxForm caps a console form body; the longest field (a description) is 20,000

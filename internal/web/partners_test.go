@@ -52,7 +52,7 @@ func TestPartnersOnCallSection(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, want := range []string{"Received just now", "JST", "until "} {
+	for _, want := range []string{"Received just now", "UTC+9", "until "} {
 		if !strings.Contains(html.UnescapeString(body), want) {
 			t.Errorf("partner section lacks %q", want)
 		}

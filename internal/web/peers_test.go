@@ -23,7 +23,7 @@ func peerRow(t *testing.T, body, peer string) string {
 }
 
 // The peers screen tells a duty officer the truth about each link: a partner that is
-// down is "Failing" with the sending error, even while others are healthy; each
+// down is "Cannot reach them" with the sending error, even while others are healthy; each
 // direction has its own last success; and a duty officer (not an observer) can ask
 // for a retry now, which is audited.
 func TestPeersScreen(t *testing.T) {
@@ -42,7 +42,7 @@ func TestPeersScreen(t *testing.T) {
 	var body string
 	waitFor(t, func() bool {
 		_, body = duty.get("/peers")
-		return strings.Contains(peerRow(t, body, "kr"), "Failing") && strings.Contains(peerRow(t, body, "jp"), "Healthy")
+		return strings.Contains(peerRow(t, body, "kr"), "Cannot reach them") && strings.Contains(peerRow(t, body, "jp"), "In contact")
 	})
 	kr, jp := peerRow(t, body, "kr"), peerRow(t, body, "jp")
 	if !strings.Contains(kr, "Sending:") || !strings.Contains(kr, `class="err-text"`) {
@@ -59,7 +59,7 @@ func TestPeersScreen(t *testing.T) {
 
 	// The same words in Korean.
 	duty.post("/language", url.Values{"lang": {"ko"}, "back": {"/peers"}})
-	if _, ko := duty.get("/peers"); !strings.Contains(peerRow(t, ko, "kr"), "장애") || !strings.Contains(ko, "마지막 수신") {
+	if _, ko := duty.get("/peers"); !strings.Contains(peerRow(t, ko, "kr"), "연결할 수 없음") || !strings.Contains(ko, "마지막 수신") {
 		t.Errorf("peers screen in Korean lacks the state or a column")
 	}
 	duty.post("/language", url.Values{"lang": {"en"}, "back": {"/peers"}})

@@ -37,7 +37,15 @@ func mustLoadStatic() staticFiles {
 		s.types[e.Name()] = mime.TypeByExtension(path.Ext(e.Name()))
 		s.urls[e.Name()] = "/static/" + e.Name() + "?v=" + hex.EncodeToString(sum[:6])
 	}
+	s.add("alert.wav", "audio/wav", alertSound())
 	return s
+}
+
+// add adds a file made in code.
+func (s staticFiles) add(name, typ string, b []byte) {
+	sum := sha256.Sum256(b)
+	s.files[name], s.types[name] = b, typ
+	s.urls[name] = "/static/" + name + "?v=" + hex.EncodeToString(sum[:6])
 }
 
 func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {

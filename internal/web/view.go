@@ -17,9 +17,9 @@ import (
 	"golang.org/x/text/message"
 
 	"csirtlink/internal/auth"
-	"csirtlink/internal/hotline"
 	"csirtlink/internal/oncall"
 	"csirtlink/internal/store"
+	"csirtlink/internal/taxonomy"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
 )
@@ -93,13 +93,11 @@ type view struct {
 	// page that showed the form).
 	Back string
 
-	// HasHotline: the node runs the hotline. Waiting counts the pages that wait for our
-	// acknowledgement, for the navigation's badge and the window title.
+	// HasHotline: the node runs the hotline.
 	HasHotline bool
-	Waiting    int
-	// waiting are those pages when they could be listed (nil otherwise), kept for a
-	// screen that shows them, so they are not fetched twice.
-	waiting []store.Page
+	// await is what waits for our acknowledgement, read once for the request (see
+	// awaiting); nil when it could not be read.
+	await *awaiting
 
 	people map[string]string // user name → display name, loaded when first needed
 }
@@ -122,9 +120,7 @@ func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*
 	if s != nil && !s.Pending && c.d.Hotline != nil {
 		v.HasHotline = true
 		// The badge is a comfort: a failure to count leaves it out, not the page.
-		if waiting, err := c.d.Hotline.List(r.Context(), hotline.ListFilter{State: "waiting", Direction: "in"}); err == nil {
-			v.Waiting, v.waiting = len(waiting), waiting
-		} else {
+		if _, err := v.waitingPages(r.Context()); err != nil {
 			c.log.Warn("count pages waiting for us", "err", err)
 		}
 	}
@@ -203,6 +199,21 @@ func (v *view) userName() string {
 	return ""
 }
 
+// RoleShown is the person's role as the header shows it beside their name, or "" when
+// the name already says it ("Duty officer (jp)" is not followed by "duty officer").
+func (v *view) RoleShown() string {
+	u := v.User()
+	if u == nil {
+		return ""
+	}
+	role, name := v.T("role."+u.Role), strings.ToLower(u.DisplayName)
+	english := v.c.i18n.printer("en").Sprintf("role." + u.Role)
+	if strings.Contains(name, strings.ToLower(role)) || strings.Contains(name, strings.ToLower(english)) {
+		return ""
+	}
+	return role
+}
+
 // Can reports whether the person may write ("write") or manage ("manage").
 func (v *view) Can(what string) bool {
 	u := v.User()
@@ -220,18 +231,6 @@ func (v *view) Can(what string) bool {
 	return auth.Allows(u.Role, auth.Read)
 }
 
-// Time formats t in the viewer's time zone.
-func (v *view) Time(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	lt := t.In(v.Loc)
-	if lt.Year() == v.Now.In(v.Loc).Year() {
-		return lt.Format("01-02 15:04 MST")
-	}
-	return lt.Format("2006-01-02 15:04 MST")
-}
-
 // TimePtr is Time for an optional time.
 func (v *view) TimePtr(t *time.Time) string {
 	if t == nil {
@@ -242,31 +241,6 @@ func (v *view) TimePtr(t *time.Time) string {
 
 // ISO is the machine-readable time for <time datetime>.
 func (v *view) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// TeamTime is t in a team's local time, or "" when that reads the same as the viewer's.
-func (v *view) TeamTime(t time.Time, teamID string) string {
-	tm, ok := v.c.dir.Team(teamID)
-	if !ok || t.IsZero() {
-		return ""
-	}
-	loc := tm.Location()
-	a, b := t.In(loc), t.In(v.Loc)
-	an, ao := a.Zone()
-	bn, bo := b.Zone()
-	if an == bn && ao == bo {
-		return ""
-	}
-	return a.Format("15:04 MST")
-}
-
-// LocalNow is the time now at a team, with its zone.
-func (v *view) LocalNow(teamID string) string {
-	tm, ok := v.c.dir.Team(teamID)
-	if !ok {
-		return ""
-	}
-	return v.Now.In(tm.Location()).Format("15:04 MST")
-}
 
 // Ago says how long ago t was, with the language's plural rules.
 func (v *view) Ago(t time.Time) string {
@@ -393,28 +367,12 @@ func zone(tz string) *time.Location {
 	return team.Team{Timezone: tz}.Location()
 }
 
-// ZoneTime formats t in the zone tz (an IANA name), as Time does in the viewer's.
-func (v *view) ZoneTime(t time.Time, tz string) string {
-	if t.IsZero() {
-		return ""
-	}
-	loc := zone(tz)
-	lt := t.In(loc)
-	if lt.Year() == v.Now.In(loc).Year() {
-		return lt.Format("01-02 15:04 MST")
-	}
-	return lt.Format("2006-01-02 15:04 MST")
-}
-
 // SameZone reports whether the zone tz reads the same as the viewer's, now.
 func (v *view) SameZone(tz string) bool {
 	an, ao := v.Now.In(zone(tz)).Zone()
 	bn, bo := v.Now.In(v.Loc).Zone()
 	return an == bn && ao == bo
 }
-
-// NowIn is the time now in the zone tz.
-func (v *view) NowIn(tz string) string { return v.Now.In(zone(tz)).Format("15:04 MST") }
 
 // Took says how long a number of seconds is, to the second under an hour ("4 min
 // 12 s"), for times to acknowledge.
@@ -515,3 +473,73 @@ type pair struct {
 
 // With pairs the view with a value, for partials that need both.
 func (v *view) With(d any) pair { return pair{V: v, D: d} }
+
+// CategoryName is an RSIT category ("class/type") in the viewer's language: the type's
+// name after its class's ("Malicious code: C2 server"), or the value as it is when the
+// catalogue lacks it.
+func (v *view) CategoryName(category string) string {
+	class, _, _ := strings.Cut(category, "/")
+	c, ok1 := taxonomy.Translate(class, v.Lang)
+	t, ok2 := taxonomy.Translate(category, v.Lang)
+	if !ok1 || !ok2 {
+		return category
+	}
+	return v.T("category.name", c.Name, t.Name)
+}
+
+// TaxonName is a class's ("malicious-code") or type's ("malicious-code/c2-server") name
+// in the viewer's language.
+func (v *view) TaxonName(key string) string {
+	if t, ok := taxonomy.Translate(key, v.Lang); ok {
+		return t.Name
+	}
+	return key
+}
+
+// TaxonHelp is a class's or type's description in the viewer's language.
+func (v *view) TaxonHelp(key string) string {
+	t, _ := taxonomy.Translate(key, v.Lang)
+	return t.Description
+}
+
+// ObsTypeName is an indicator type ("ipv4") in the viewer's language.
+func (v *view) ObsTypeName(typ string) string {
+	if v.c.i18n.has(v.Lang, "obstype."+typ) {
+		return v.T("obstype." + typ)
+	}
+	return typ
+}
+
+// Who is a person's name as a person wrote it, marked as such: a name is not the
+// console's text to translate (translate="no"), and its lang lets the browser draw it
+// with its own script's glyphs.
+func (v *view) Who(name string) template.HTML {
+	return template.HTML(`<span class="who-name" translate="no" lang="` + v.UL(name, "") + `">` + template.HTMLEscapeString(name) + `</span>`)
+}
+
+// PersonWho is Person, marked as Who marks a name.
+func (v *view) PersonWho(name string) template.HTML { return v.Who(v.Person(name)) }
+
+// TH translates like T, for a sentence with marked-up pieces among its arguments (a
+// name from Who): those go in as they are, every other argument and the sentence itself
+// are escaped.
+func (v *view) TH(key string, args ...any) template.HTML {
+	var pieces []template.HTML
+	for i, a := range args {
+		if h, ok := a.(template.HTML); ok {
+			args[i] = fmt.Sprintf("\x00%d\x00", len(pieces))
+			pieces = append(pieces, h)
+		}
+	}
+	out := template.HTMLEscapeString(v.T(key, args...))
+	for i, h := range pieces {
+		out = strings.Replace(out, template.HTMLEscapeString(fmt.Sprintf("\x00%d\x00", i)), string(h), 1)
+	}
+	return template.HTML(out)
+}
+
+// Named is a name a person gave something (a rotation, a policy), marked with its
+// language and not to be translated.
+func (v *view) Named(name string) template.HTML {
+	return template.HTML(`<span translate="no" lang="` + v.UL(name, "") + `">` + template.HTMLEscapeString(name) + `</span>`)
+}

@@ -133,10 +133,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("POST /incidents/{id}/participants", c.signedIn(auth.Write, c.incidentInvite))
 	if c.d.Hotline != nil {
 		h("GET /hotline", c.signedIn(auth.Read, c.hotlineScreen))
+		h("GET /hotline/new", c.signedIn(auth.Write, c.sendForm))
 		h("POST /hotline", c.signedIn(auth.Write, c.pageSend))
 		h("GET /hotline/pages/{id}", c.signedIn(auth.Read, c.pageShow))
 		h("POST /hotline/pages/{id}/ack", c.signedIn(auth.Write, c.pageAck))
 		h("POST /hotline/pages/{id}/resolve", c.signedIn(auth.Write, c.pageResolve))
+		h("POST /hotline/pages/{id}/fallback", c.signedIn(auth.Write, c.pageFallback))
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))

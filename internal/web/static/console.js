@@ -39,6 +39,160 @@
     });
   });
 
+  // A table that scrolls sideways (on a phone) must be reachable by keyboard to be
+  // scrolled: it gets a place in the tab order while it overflows.
+  function scrollables() {
+    Array.prototype.forEach.call(document.querySelectorAll('.table-wrap'), function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute('tabindex', '0');
+        if (!el.hasAttribute('role')) { el.setAttribute('role', 'region'); }
+        if (!el.hasAttribute('aria-label') && !el.hasAttribute('aria-labelledby')) {
+          var h = el.closest('section, .card');
+          h = h && h.querySelector('h1, h2, caption');
+          if (h) { el.setAttribute('aria-label', h.textContent.trim()); }
+        }
+      } else if (el.getAttribute('tabindex') === '0' && !el.hasAttribute('data-keep-tab')) {
+        el.removeAttribute('tabindex');
+      }
+    });
+  }
+  scrollables();
+  window.addEventListener('resize', scrollables);
+
+  // Focus after acknowledging: the form posts and the page comes back without the row,
+  // so focus goes to where the row was — the next waiting page's button, or, when none
+  // is left, the list's heading — rather than to the top of the page.
+  var focusKey = 'csl_focus_after_ack';
+  // (Delegated: live updates replace the rows and their forms.)
+  document.addEventListener('submit', function (ev) {
+    var f = ev.target;
+    var list = f.matches && f.matches('form.ack-form') ? f.closest('[data-await]') : null;
+    if (!list) { return; }
+    var rows = Array.prototype.slice.call(list.children);
+    try {
+      sessionStorage.setItem(focusKey, JSON.stringify({ list: list.getAttribute('data-await'), index: rows.indexOf(f.closest('li')) }));
+    } catch (e) { /* no storage: focus starts at the top */ }
+  });
+  (function restoreFocus() {
+    var want;
+    try { want = JSON.parse(sessionStorage.getItem(focusKey) || 'null'); sessionStorage.removeItem(focusKey); } catch (e) { return; }
+    if (!want) { return; }
+    var list = document.querySelector('[data-await="' + want.list + '"]');
+    var rows = list ? list.querySelectorAll(':scope > li') : [];
+    var target = null;
+    if (rows.length) {
+      target = rows[Math.min(Math.max(want.index, 0), rows.length - 1)].querySelector('button, a');
+    }
+    if (!target) {
+      // The list is empty: its heading, where the row was (the confirmation is a live
+      // status, read out anyway).
+      target = document.getElementById('awaiting-h') || document.getElementById('wait-h') || document.querySelector('.flash');
+    }
+    if (target) {
+      if (!target.matches('button, a, input, select, textarea')) { target.setAttribute('tabindex', '-1'); }
+      target.focus();
+    }
+  }());
+
+  // Alerts: a page that arrives for the team is heard (a chime, unless muted), seen (a
+  // browser notification, permission asked once) and shown (the tab's icon gets a red
+  // badge). Browsers let a page make sound only after the person has used it, so the
+  // first time (and whenever the browser refused) a button offers to enable sound; one
+  // press also asks, once, for notifications. A drill is announced as a drill, softly.
+  var ctls = document.getElementById('alert-ctls');
+  var audio = document.getElementById('page-sound');
+  var enableBtn = document.getElementById('alerts-enable');
+  var muteBtn = document.getElementById('sound-toggle');
+  var store = window.localStorage;
+  function getPref(k) { try { return store.getItem(k); } catch (e) { return null; } }
+  function setPref(k, v) { try { store.setItem(k, v); } catch (e) { /* private mode: for this page only */ } }
+  function soundOn() { return getPref('csl_sound') !== 'off'; }
+  function showMute() {
+    if (!muteBtn || !ctls) { return; }
+    muteBtn.hidden = false;
+    muteBtn.setAttribute('aria-pressed', soundOn() ? 'true' : 'false');
+    muteBtn.textContent = ctls.getAttribute(soundOn() ? 'data-text-on' : 'data-text-off');
+  }
+  function notifyAsked() { return !window.Notification || Notification.permission !== 'default' || getPref('csl_notify_asked') === '1'; }
+  var soundBlocked = false;
+  function showEnable() {
+    if (enableBtn) { enableBtn.hidden = !((soundBlocked && soundOn()) || !notifyAsked()); }
+  }
+  if (ctls) {
+    showMute();
+    showEnable();
+    if (muteBtn) {
+      muteBtn.addEventListener('click', function () {
+        setPref('csl_sound', soundOn() ? 'off' : 'on');
+        showMute();
+        showEnable();
+      });
+    }
+    if (enableBtn) {
+      enableBtn.addEventListener('click', function () {
+        setPref('csl_sound', 'on');
+        if (audio) {
+          // Playing once, silently, inside the click is what unlocks sound for the page.
+          audio.muted = true;
+          var p = audio.play();
+          var unmute = function () { audio.pause(); audio.currentTime = 0; audio.muted = false; };
+          if (p && p.then) { p.then(unmute, unmute); } else { unmute(); }
+        }
+        soundBlocked = false;
+        if (window.Notification && Notification.permission === 'default') {
+          setPref('csl_notify_asked', '1');
+          Notification.requestPermission();
+        }
+        showMute();
+        enableBtn.hidden = true;
+      });
+    }
+  }
+  function ring(drill) {
+    if (!audio || !soundOn()) { return; }
+    audio.muted = false;
+    audio.volume = drill ? 0.35 : 1;
+    try { audio.currentTime = 0; } catch (e) { /* not loaded yet */ }
+    var p = audio.play();
+    if (p && p.catch) {
+      p.catch(function () { soundBlocked = true; showEnable(); });
+    }
+  }
+  function feedItems() {
+    var feed = document.querySelector('[data-live="feed"]');
+    if (!feed) { return null; }
+    return Array.prototype.map.call(feed.querySelectorAll('[data-id]'), function (el) {
+      return { id: el.getAttribute('data-id'), drill: el.hasAttribute('data-drill'), from: el.getAttribute('data-from'),
+        summary: el.textContent };
+    });
+  }
+  // alertNew alerts once for each waiting page not alerted before (in this browser), and
+  // keeps the tab's icon in step with what waits.
+  function alertNew() {
+    var items = feedItems();
+    if (items === null) { return; }
+    var icon = document.getElementById('favicon');
+    if (icon) { icon.href = icon.getAttribute(items.length ? 'data-alert' : 'data-quiet'); }
+    var known;
+    try { known = JSON.parse(getPref('csl_alerted') || '[]'); } catch (e) { known = []; }
+    var fresh = items.filter(function (it) { return known.indexOf(it.id) < 0; });
+    // Remember only what still waits, so the list stays small.
+    setPref('csl_alerted', JSON.stringify(items.map(function (it) { return it.id; })));
+    if (!fresh.length) { return; }
+    var real = fresh.filter(function (it) { return !it.drill; });
+    ring(real.length === 0);
+    if (window.Notification && Notification.permission === 'granted' && ctls) {
+      fresh.forEach(function (it) {
+        var title = ctls.getAttribute(it.drill ? 'data-text-drill' : 'data-text-page').replace('{team}', it.from);
+        try {
+          var n = new Notification(title, { body: it.summary, tag: it.id, requireInteraction: !it.drill });
+          n.onclick = function () { window.focus(); location.href = '/hotline/pages/' + encodeURIComponent(it.id); };
+        } catch (e) { /* some browsers allow notifications only from a service worker */ }
+      });
+    }
+  }
+  alertNew();
+
   var scope = document.body.getAttribute('data-live-scope');
   if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) { return; }
   var indicator = document.getElementById('live');
@@ -73,11 +227,20 @@
         var doc = new DOMParser().parseFromString(html, 'text/html');
         // The title counts pages waiting for us, for a tab in the background.
         if (doc.title && doc.title !== document.title) { document.title = doc.title; }
+        // Focus inside a region that is swapped would fall to the page's top: it goes
+        // back to the element of the same id, or the region itself.
+        var active = document.activeElement, activeID = active && active.id;
         Array.prototype.forEach.call(document.querySelectorAll('[data-live]'), function (el) {
           var name = el.getAttribute('data-live');
           var fresh = doc.querySelector('[data-live="' + name + '"]');
           if (fresh && fresh.innerHTML !== el.innerHTML) {
+            var had = active && el.contains(active);
             el.innerHTML = fresh.innerHTML;
+            if (had) {
+              var back = activeID && document.getElementById(activeID);
+              if (!back) { el.setAttribute('tabindex', '-1'); back = el; }
+              back.focus();
+            }
             if (quiet === true) { return; }
             el.classList.remove('updated');
             void el.offsetWidth;
@@ -85,6 +248,7 @@
           }
         });
       })
+      .then(alertNew)
       .catch(function () { /* the next event or a reload will do */ })
       .then(function () {
         busy = false;
