@@ -63,21 +63,21 @@ func TestOwnersAPIValidation(t *testing.T) {
 	}
 	const ok = `{"id":"isp-a","name":"ISP A","networks":["192.0.2.0/24"],"contacts":[{"email":"abuse@isp-a.example"}]}`
 	bad := map[string]string{
-		`{"id":"ISP A","name":"x","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example"}]}`:              "id",
-		`{"id":"a","name":"","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example"}]}`:                   "name",
-		`{"id":"a","name":"A","networks":["192.0.2.1/24"],"contacts":[{"email":"a@b.example"}]}`:                  "networks[0]",
-		`{"id":"a","name":"A","networks":["2001:db8::/32","banana"],"contacts":[{"email":"a@b.example"}]}`:        "networks[1]",
-		`{"id":"a","name":"A","asns":[0],"contacts":[{"email":"a@b.example"}]}`:                                    "asns[0]",
-		`{"id":"a","name":"A","asns":[-1],"contacts":[{"email":"a@b.example"}]}`:                                   "asns",
-		`{"id":"a","name":"A","domains":["com"],"contacts":[{"email":"a@b.example"}]}`:                             "domains[0]",
-		`{"id":"a","name":"A","contacts":[{"email":"a@b.example"}]}`:                                               "networks",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"]}`:                                                        "contacts",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"nope"}]}`:                          "contacts[0].email",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","language":"de"}]}`: "contacts[0].language",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","format":"xml"}]}`:  "contacts[0].format",
+		`{"id":"ISP A","name":"x","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example"}]}`:                                  "id",
+		`{"id":"a","name":"","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example"}]}`:                                       "name",
+		`{"id":"a","name":"A","networks":["192.0.2.1/24"],"contacts":[{"email":"a@b.example"}]}`:                                      "networks[0]",
+		`{"id":"a","name":"A","networks":["2001:db8::/32","banana"],"contacts":[{"email":"a@b.example"}]}`:                            "networks[1]",
+		`{"id":"a","name":"A","asns":[0],"contacts":[{"email":"a@b.example"}]}`:                                                       "asns[0]",
+		`{"id":"a","name":"A","asns":[-1],"contacts":[{"email":"a@b.example"}]}`:                                                      "asns",
+		`{"id":"a","name":"A","domains":["com"],"contacts":[{"email":"a@b.example"}]}`:                                                "domains[0]",
+		`{"id":"a","name":"A","contacts":[{"email":"a@b.example"}]}`:                                                                  "networks",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"]}`:                                                                           "contacts",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"nope"}]}`:                                             "contacts[0].email",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","language":"de"}]}`:                      "contacts[0].language",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","format":"xml"}]}`:                       "contacts[0].format",
 		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","schedule":"daily","digest_at":"7am"}]}`: "contacts[0].digest_at",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","pgp_key":"junk"}]}`:                      "contacts[0].pgp_key",
-		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"colour":"red","contacts":[{"email":"a@b.example"}]}`:                        "colour",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"contacts":[{"email":"a@b.example","pgp_key":"junk"}]}`:                     "contacts[0].pgp_key",
+		`{"id":"a","name":"A","networks":["192.0.2.0/24"],"colour":"red","contacts":[{"email":"a@b.example"}]}`:                       "colour",
 	}
 	for body, field := range bad {
 		st, out := postOwner(t, cn, cn.Token, body)

@@ -37,7 +37,7 @@ func runOwner(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "import":
 		return ownerImport(ctx, args, stdout, stderr)
 	}
-	return fmt.Errorf("%w: csirtlink owner list|add|import --config FILE ...", errUsage)
+	return fmt.Errorf("%w: csirtlink owner list|add|import --config FILE [OWNERS.csv]", errUsage)
 }
 
 func ownerList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
