@@ -58,6 +58,11 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.PutPrefs(ctx, store.Preferences{UserID: "u1", Language: "zh-Hans", Timezone: "Asia/Shanghai"}))
 	_, err = db.PutPeerOnCall(ctx, store.PeerOnCall{Team: "jp", Data: []byte(`{}`), At: at, ReceivedAt: at})
 	must(err)
+	// Bulk feeds (migration 0013).
+	must(db.CreateOwner(ctx, store.NetOwner{ID: "isp", Name: "ISP 株式会社", Networks: []string{"198.51.100.0/24"},
+		Contacts: []store.OwnerContact{{Email: "abuse@isp.example", Language: "ja", Format: "csv", Schedule: "immediate"}}, CreatedAt: at, UpdatedAt: at}))
+	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "run1", Format: "shadowserver", TLP: "AMBER", CreatedBy: "alice", State: store.RunRunning, StartedAt: at, UpdatedAt: at}))
+	must(db.AddFeedChunk(ctx, store.FeedChunk{RunID: "run1", Seq: 1, Kind: store.ChunkOwner, Target: "isp", Events: 1, Data: []byte{0, 1, 2}}, at))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to
