@@ -13,9 +13,11 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
+	"csirtlink/internal/owner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -38,6 +40,12 @@ type API struct {
 
 	metrics   *metrics.Service
 	publisher *metrics.Publisher
+
+	// Bulk feeds (feeds.go); nil until SetFeeds.
+	owners *owner.Service
+	feeds  *feedrun.Service
+	// maxUpload caps a feed file uploaded to ingest.
+	maxUpload int64
 }
 
 // New makes the API.
@@ -56,7 +64,7 @@ type Route struct {
 // Routes lists every endpoint of the API. Each route names the permission it needs.
 func (a *API) Routes() []Route {
 	r := func(pattern string, p auth.Permission, h handlerFunc) Route { return Route{pattern, a.with(p, h)} }
-	return []Route{
+	rs := []Route{
 		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		})},
@@ -101,6 +109,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	return append(rs, a.feedRoutes()...)
 }
 
 // Register mounts every route on mux, and answers 404 for the rest of /api/.
@@ -129,7 +138,10 @@ func (c caller) hotline() hotline.Actor {
 }
 
 // with authenticates the bearer token, checks the permission, and reports errors as JSON.
-func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
+func (a *API) with(p auth.Permission, h handlerFunc) http.Handler { return a.withLimit(p, maxBody, h) }
+
+// withLimit is with, for a request whose body may be up to limit bytes.
+func (a *API) withLimit(p auth.Permission, limit int64, h handlerFunc) http.Handler {
 	h = a.idempotent(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -158,7 +170,7 @@ func (a *API) with(p auth.Permission, h handlerFunc) http.Handler {
 			writeError(w, problem.Forbidden("role %s may not do this", u.Role))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h(w, r, caller{user: u}); err != nil {
 			if _, ok := problem.As(err); !ok {
 				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "user", u.Name, "err", err)

@@ -17,12 +17,16 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/engine"
+	"csirtlink/internal/enrich"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/feed/formats"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
+	"csirtlink/internal/owner"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -41,6 +45,8 @@ type Node struct {
 	// Collab computes the collaboration metrics; Publisher federates them.
 	Collab    *metrics.Service
 	Publisher *metrics.Publisher
+	Owners    *owner.Service
+	Feeds     *feedrun.Service
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -146,15 +152,34 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
+	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
+	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil
+}
+
+// openFeeds makes the network owners and feed services, with the enrichment data the
+// configuration names. Partners' constituencies are not known yet: the partner
+// directory will give them through feedrun.Service.SetPartners.
+func openFeeds(cfg config.Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger) (*owner.Service, *feedrun.Service, error) {
+	var e *enrich.Enricher
+	if f := cfg.Feeds; f.ASNDB != "" || f.CountryDB != "" || len(f.RIRFiles) > 0 {
+		var err error
+		if e, err = enrich.Open(f.ASNDB, f.CountryDB, f.RIRFiles...); err != nil {
+			return nil, nil, fmt.Errorf("feeds: %w", err)
+		}
+	}
+	return owner.New(db, clk, log), feedrun.New(db, formats.Registry(), e, clk, log), nil
 }
 
 // OpenStore opens and migrates the node's database as its configuration says: the

@@ -35,6 +35,8 @@ Usage:
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
+  csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
+  csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -104,6 +106,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCommCheck(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "owner":
+		return runOwner(ctx, rest, stdout, stderr)
+	case "feed":
+		return runFeed(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -47,6 +47,8 @@ type Config struct {
 	// Metrics configures the operational metrics endpoint and the sharing of
 	// collaboration aggregates with partners.
 	Metrics Metrics `json:"metrics,omitempty"`
+	// Feeds configures bulk feed ingestion.
+	Feeds Feeds `json:"feeds,omitzero"`
 }
 
 // Metrics configures metrics.
@@ -58,6 +60,20 @@ type Metrics struct {
 	// case content) go to partners under: "GREEN" (the default: community peers),
 	// "CLEAR" (every peer) or "none" (not shared).
 	Share string `json:"share,omitempty"`
+}
+
+// Feeds configures bulk feed ingestion: the reference data that fills in an event's AS
+// number and country, and the largest file the API takes.
+type Feeds struct {
+	// ASNDB and CountryDB are MaxMind-format databases (GeoLite2-ASN, GeoLite2-Country);
+	// RIRFiles are RIR delegated-extended statistics files. All optional; relative paths
+	// are in data_dir.
+	ASNDB     string   `json:"asn_db,omitempty"`
+	CountryDB string   `json:"country_db,omitempty"`
+	RIRFiles  []string `json:"rir_files,omitempty"`
+	// MaxUpload caps a feed file uploaded to POST /api/v1/feeds/ingest, in bytes as sent
+	// (0: 1 GiB). `csirtlink feed ingest` reads files of any size from disk.
+	MaxUpload int64 `json:"max_upload,omitempty"`
 }
 
 // Database chooses the node's database.
@@ -180,6 +196,10 @@ func Load(path string) (Config, error) {
 	if !filepath.IsAbs(c.PGPKeyFile) {
 		c.PGPKeyFile = filepath.Join(c.DataDir, c.PGPKeyFile)
 	}
+	c.Feeds.ASNDB, c.Feeds.CountryDB = inDataDir(c.DataDir, c.Feeds.ASNDB), inDataDir(c.DataDir, c.Feeds.CountryDB)
+	for i, f := range c.Feeds.RIRFiles {
+		c.Feeds.RIRFiles[i] = inDataDir(c.DataDir, f)
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -223,6 +243,9 @@ func (c Config) Validate() error {
 		if err := checkPeerURL(p); err != nil {
 			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
 		}
+	}
+	if c.Feeds.MaxUpload < 0 {
+		errs = append(errs, errors.New("feeds.max_upload: must not be negative"))
 	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))
@@ -282,4 +305,12 @@ func (c Config) Save(path string) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// inDataDir resolves a relative path in the data directory; "" stays "".
+func inDataDir(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }

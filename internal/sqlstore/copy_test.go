@@ -62,6 +62,11 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(err)
 	must(db.FinishIdempotency(ctx, store.IdempotencyRecord{UserID: "u1", Key: "k1", Method: "POST", Path: "/api/v1/incidents",
 		RequestHash: "rh", State: "done", Status: 201, ContentType: "application/json", Body: []byte(`{}`), CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}))
+	// Bulk feeds (migration 0013).
+	must(db.CreateOwner(ctx, store.NetOwner{ID: "isp", Name: "ISP 株式会社", Networks: []string{"198.51.100.0/24"},
+		Contacts: []store.OwnerContact{{Email: "abuse@isp.example", Language: "ja", Format: "csv", Schedule: "immediate"}}, CreatedAt: at, UpdatedAt: at}))
+	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "run1", Format: "shadowserver", TLP: "AMBER", CreatedBy: "alice", State: store.RunRunning, StartedAt: at, UpdatedAt: at}))
+	must(db.AddFeedChunk(ctx, store.FeedChunk{RunID: "run1", Seq: 1, Kind: store.ChunkOwner, Target: "isp", Events: 1, Data: []byte{0, 1, 2}}, at))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to

@@ -42,6 +42,8 @@ type Tx interface {
 	Audit
 	Hotline
 	Aggregates
+	Owners
+	FeedRuns
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())
 	// Within runs fn so that, if it fails, its writes and OnCommit hooks are undone and

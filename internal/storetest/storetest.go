@@ -99,6 +99,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TOTP", testTOTP},
 		{"Prefs", testPrefs},
 		{"ConsoleTimes", testConsoleTimes},
+
+		// Bulk feeds (feeds.go).
+		{"Owners", testOwners},
+		{"FeedRuns", testFeedRuns},
+		{"FeedRunInterrupted", testFeedRunInterrupted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

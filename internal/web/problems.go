@@ -55,6 +55,12 @@ var fieldLabels = map[string]string{
 	"acknowledged_at": "field.at", "author": "field.user", "by": "field.user", "commcheck_id": "field.id",
 	"coordinator": "field.coordinator", "created_at": "field.at", "created_by": "field.user", "data": "field.body",
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
+	// Collaboration metrics.
+	"period": "field.period", "partner": "field.partner",
+	// Network owners and feed runs (issue 12).
+	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
+	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
+	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
 }
 
 // fieldBase is the name of a field without its path or index:

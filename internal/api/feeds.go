@@ -1,0 +1,172 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"csirtlink/internal/auth"
+	"csirtlink/internal/feedrun"
+	"csirtlink/internal/owner"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+)
+
+// DefaultMaxUpload caps a feed file uploaded to the API unless the node says otherwise
+// (feeds.max_upload). Larger files go through `csirtlink feed ingest`, which reads them
+// from disk.
+const DefaultMaxUpload = 1 << 30
+
+// SetFeeds mounts the network owners and feed runs (issue 12) on the API. maxUpload caps
+// an uploaded feed file (compressed size, as sent); 0 means DefaultMaxUpload.
+func (a *API) SetFeeds(o *owner.Service, f *feedrun.Service, maxUpload int64) {
+	if maxUpload <= 0 {
+		maxUpload = DefaultMaxUpload
+	}
+	a.owners, a.feeds, a.maxUpload = o, f, maxUpload
+}
+
+// feedRoutes are the network owner and feed routes. They answer 503 until SetFeeds.
+func (a *API) feedRoutes() []Route {
+	r := func(pattern string, p auth.Permission, limit int64, h handlerFunc) Route {
+		return Route{pattern, a.withLimit(p, limit, func(w http.ResponseWriter, req *http.Request, c caller) error {
+			if a.owners == nil || a.feeds == nil {
+				return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+			}
+			return h(w, req, c)
+		})}
+	}
+	return []Route{
+		r("GET /api/v1/owners", auth.Read, maxBody, a.listOwners),
+		r("POST /api/v1/owners", auth.Configure, maxBody, a.createOwner),
+		r("GET /api/v1/owners/{id}", auth.Read, maxBody, a.getOwner),
+		r("PUT /api/v1/owners/{id}", auth.Configure, maxBody, a.putOwner),
+		r("DELETE /api/v1/owners/{id}", auth.Configure, maxBody, a.deleteOwner),
+		r("POST /api/v1/owners/import", auth.Configure, owner.MaxImportBytes, a.importOwners),
+		r("POST /api/v1/feeds/ingest", auth.Write, a.maxUpload, a.ingestFeed),
+		r("GET /api/v1/feeds/runs", auth.Read, maxBody, a.listFeedRuns),
+		r("GET /api/v1/feeds/runs/{id}", auth.Read, maxBody, a.getFeedRun),
+	}
+}
+
+func (a *API) listOwners(w http.ResponseWriter, r *http.Request, _ caller) error {
+	list, err := a.owners.List(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"owners": list})
+	return nil
+}
+
+func (a *API) getOwner(w http.ResponseWriter, r *http.Request, _ caller) error {
+	o, err := a.owners.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+// ownerInput is what a client sends: the owner less the times the node sets.
+type ownerInput struct {
+	ID       string               `json:"id"`
+	Name     string               `json:"name"`
+	Networks []string             `json:"networks"`
+	ASNs     []uint32             `json:"asns"`
+	Domains  []string             `json:"domains"`
+	Contacts []store.OwnerContact `json:"contacts"`
+}
+
+func (in ownerInput) owner() store.NetOwner {
+	return store.NetOwner{ID: in.ID, Name: in.Name, Networks: in.Networks, ASNs: in.ASNs, Domains: in.Domains, Contacts: in.Contacts}
+}
+
+func (a *API) createOwner(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in ownerInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	o, err := a.owners.Create(r.Context(), c.user.Name, in.owner())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/owners/"+o.ID)
+	writeJSON(w, http.StatusCreated, o)
+	return nil
+}
+
+func (a *API) putOwner(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in ownerInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	o, err := a.owners.Update(r.Context(), c.user.Name, r.PathValue("id"), in.owner())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (a *API) deleteOwner(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := a.owners.Delete(r.Context(), c.user.Name, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// importOwners takes an owners CSV file as the body (see owner.CSVColumns).
+func (a *API) importOwners(w http.ResponseWriter, r *http.Request, c caller) error {
+	owners, err := owner.ParseCSV(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body larger than %d bytes", tooBig.Limit)}
+		}
+		return problem.Invalid("file", "%v", err)
+	}
+	res, err := a.owners.Import(r.Context(), c.user.Name, owners)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// ingestFeed runs the body, a feed file (gzip accepted), through the pipeline and
+// answers with the finished run. It streams: the file is never held whole.
+func (a *API) ingestFeed(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := r.URL.Query()
+	req := feedrun.Request{Format: q.Get("format"), Report: q.Get("report"), Map: q.Get("map"), Feed: q.Get("feed"), TLP: q.Get("tlp"),
+		FileName: q.Get("file"), Classification: q.Get("classification")}
+	run, err := a.feeds.Ingest(r.Context(), c.user.Name, req, r.Body, nil)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/feeds/runs/"+run.ID)
+	writeJSON(w, http.StatusCreated, run)
+	return nil
+}
+
+func (a *API) listFeedRuns(w http.ResponseWriter, r *http.Request, _ caller) error {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	list, err := a.feeds.List(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": list})
+	return nil
+}
+
+func (a *API) getFeedRun(w http.ResponseWriter, r *http.Request, _ caller) error {
+	run, err := a.feeds.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}

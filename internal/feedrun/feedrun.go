@@ -1,0 +1,422 @@
+// Package feedrun runs a bulk feed file through the pipeline (parse → enrich → route)
+// on behalf of the node, and keeps what it produced: the run's counts, and its events
+// per network owner, per partner and unrouted, compressed, for the owners' reports, the
+// partners' bulk reports and the analyst's unrouted list.
+//
+// A run is written as it goes: chunks of events commit while the input streams, and the
+// run stays in state running until its counts commit with state done in one last
+// statement. Nothing reads a run's chunks before it is done, so a process killed in the
+// middle leaves a run that is never reported (marked interrupted once it has been
+// silent for StaleAfter) and the file is ingested again. Writing as it goes keeps
+// memory flat for any file size; writing all at the end would hold the whole file.
+package feedrun
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"csirtlink/internal/audit"
+	"csirtlink/internal/clock"
+	"csirtlink/internal/enrich"
+	"csirtlink/internal/feed"
+	"csirtlink/internal/feed/pipeline"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/owner"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/route"
+	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
+)
+
+// StaleAfter is how long a running run may go without writing a chunk before another
+// run marks it interrupted.
+const StaleAfter = time.Hour
+
+// Chunk sizes: a chunk is written when it holds ChunkEvents events, or when a worker's
+// buffers together pass bufferBytes (so 10,000 owners with a few events each do not
+// hold a file's worth of memory).
+const (
+	ChunkEvents = 4096
+	bufferBytes = 8 << 20
+)
+
+// PartnerSource gives the partners' constituencies to route to. It is the seam for the
+// partner directory: until the node has one, no partner is known and events outside our
+// owners are unrouted.
+type PartnerSource func(ctx context.Context) ([]route.Partner, error)
+
+// Service ingests feeds.
+type Service struct {
+	st       store.Store
+	clock    clock.Clock
+	log      *slog.Logger
+	reg      *feed.Registry
+	enricher *enrich.Enricher
+	partners PartnerSource
+	// Workers for the pipeline; 0 means every core.
+	Workers int
+}
+
+// New makes the service. The enricher may be nil (the feed's own ASN and country only).
+func New(st store.Store, reg *feed.Registry, e *enrich.Enricher, clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{st: st, clock: clk, log: log.With("component", "feedrun"), reg: reg, enricher: e}
+}
+
+// SetPartners sets where the partners' constituencies come from.
+func (s *Service) SetPartners(p PartnerSource) { s.partners = p }
+
+// Request is what an ingestion knows besides the bytes.
+type Request struct {
+	Format         string // shadowserver, intelmq, csv; "" detects it
+	Report         string // the report type, e.g. scan_telnet
+	Map            string // csv's column mapping
+	Feed           string
+	TLP            string // default AMBER
+	FileName       string
+	Classification string
+}
+
+// Record is one stored event, as a JSON line of a chunk; the raw row is kept for the
+// recipient.
+type Record struct {
+	Time           time.Time `json:"time"`
+	IP             string    `json:"ip,omitempty"`
+	Port           uint16    `json:"port,omitempty"`
+	ASN            uint32    `json:"asn,omitempty"`
+	Country        string    `json:"country,omitempty"`
+	Hostname       string    `json:"hostname,omitempty"`
+	Domain         string    `json:"domain,omitempty"`
+	URL            string    `json:"url,omitempty"`
+	Protocol       string    `json:"protocol,omitempty"`
+	Classification string    `json:"classification"`
+	Identifier     string    `json:"identifier,omitempty"`
+	Report         string    `json:"report,omitempty"`
+	Feed           string    `json:"feed,omitempty"`
+	TLP            string    `json:"tlp"`
+	Match          string    `json:"match,omitempty"` // what routed it: network, asn, domain, country
+	Line           int64     `json:"line"`
+	Raw            string    `json:"raw"`
+}
+
+// Index builds the routing index from the stored owners and the partners.
+func (s *Service) Index(ctx context.Context) (*route.Index, error) {
+	owners, err := s.st.ListOwners(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var partners []route.Partner
+	if s.partners != nil {
+		if partners, err = s.partners(ctx); err != nil {
+			return nil, fmt.Errorf("feedrun: partners: %w", err)
+		}
+	}
+	x, err := route.Build(owner.Routes(owners), partners)
+	if err != nil {
+		return nil, fmt.Errorf("feedrun: routing index: %w", err)
+	}
+	return x, nil
+}
+
+// Ingest reads body to its end through the pipeline and returns the finished run. A
+// request the node cannot read (an unknown format, a bad mapping) is a problem.Invalid
+// before any run is made; a failing input makes a run in state failed, with its counts.
+// prog, if given, is updated as the run goes.
+func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io.Reader, prog *pipeline.Progress) (store.FeedRun, error) {
+	label := tlp.Amber
+	if req.TLP != "" {
+		l, err := tlp.Parse(strings.TrimPrefix(strings.ToUpper(req.TLP), "TLP:"))
+		if err != nil {
+			return store.FeedRun{}, problem.Invalid("tlp", "must be one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
+		}
+		label = l
+	}
+	cfg := feed.Config{Format: req.Format, Feed: req.Feed, TLP: label, Report: req.Report, FileName: req.FileName, Map: req.Map,
+		Classification: req.Classification, Observed: s.clock.Now().UTC()}
+	if req.Format != "" {
+		if _, err := s.reg.Lookup(req.Format); err != nil {
+			return store.FeedRun{}, problem.Invalid("format", "must be one of %s", strings.Join(s.reg.Names(), ", "))
+		}
+	}
+	p, err := s.reg.Open(body, cfg)
+	if err != nil {
+		return store.FeedRun{}, problem.Invalid(fieldOf(err), "%v", err)
+	}
+	x, err := s.Index(ctx)
+	if err != nil {
+		return store.FeedRun{}, err
+	}
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	if _, err := s.st.InterruptFeedRuns(ctx, now.Add(-StaleAfter), now); err != nil {
+		return store.FeedRun{}, err
+	}
+	format := req.Format
+	if format == "" {
+		format = "detected"
+		if n, ok := p.(interface{ Format() string }); ok {
+			format = n.Format()
+		}
+	}
+	run := store.FeedRun{ID: "run-" + identity.RandomID(10), Format: format, Report: req.Report, Feed: req.Feed, FileName: req.FileName,
+		TLP: string(label), CreatedBy: actor, State: store.RunRunning, StartedAt: now, UpdatedAt: now}
+	if err := s.st.CreateFeedRun(ctx, run); err != nil {
+		return run, err
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = pipelineWorkers()
+	}
+	sk := newSink(s.st, s.clock, run.ID, workers)
+	res, runErr := pipeline.Run(ctx, p, s.enricher, route.NewRouter(x), pipeline.Options{Workers: workers, Sink: sk.add, Progress: prog})
+	if runErr == nil {
+		runErr = sk.flushAll(ctx)
+	}
+	end := s.clock.Now().UTC().Truncate(time.Microsecond)
+	run.State, run.UpdatedAt, run.FinishedAt = store.RunDone, end, &end
+	run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted, run.Malformed = res.Events, res.RoutedOwners, res.RoutedPartners, res.Unrouted, res.Parse.Malformed
+	run.FeedCounts = store.FeedCounts{Owners: res.Owners, Partners: res.Partners, Errors: []store.FeedRowError{}}
+	for _, e := range res.Parse.Errors {
+		run.Errors = append(run.Errors, store.FeedRowError{Line: e.Line, Field: e.Field, Message: e.Msg})
+	}
+	run.Capped = res.Parse.Malformed > int64(len(run.Errors))
+	if runErr != nil {
+		run.State, run.Failure = store.RunFailed, runErr.Error()
+	}
+	// The run's outcome is written even when the request's context ended: a client
+	// that went away must not leave the run running until it goes stale.
+	wctx := context.WithoutCancel(ctx)
+	err = s.st.InTx(wctx, func(tx store.Tx) error {
+		if err := tx.FinishFeedRun(wctx, run); err != nil {
+			return err
+		}
+		return audit.Append(wctx, tx, end, actor, "feed.ingest", run.ID,
+			fmt.Sprintf("%s %s: %s, %d events, %d to owners, %d to partners, %d unrouted, %d malformed", run.Format, run.Report, run.State,
+				run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted, run.Malformed))
+	})
+	if err != nil {
+		return run, err
+	}
+	if runErr != nil {
+		s.log.Warn("feed run failed", "run", run.ID, "err", runErr)
+		// An upload over the node's limit failed the run: the client is told so,
+		// with the run's id in the message to look at what was read.
+		var tooBig *http.MaxBytesError
+		if errors.As(runErr, &tooBig) {
+			return run, &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+				Message: fmt.Sprintf("the file is larger than %d bytes; run %s read only part of it and will not be reported", tooBig.Limit, run.ID)}
+		}
+	}
+	return run, nil
+}
+
+// fieldOf finds the field an error from the front door names ("map: key …" → map).
+func fieldOf(err error) string {
+	msg := err.Error()
+	for _, f := range []string{"map", "format", "report", "tlp", "feed", "classification"} {
+		if strings.HasPrefix(msg, f+":") || strings.Contains(msg, " "+f+":") {
+			return f
+		}
+	}
+	return "format"
+}
+
+// Get returns one run.
+func (s *Service) Get(ctx context.Context, id string) (store.FeedRun, error) {
+	r, err := s.st.GetFeedRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, problem.NotFound("feed run %q not found", id)
+	}
+	return r, err
+}
+
+// List lists runs, newest first.
+func (s *Service) List(ctx context.Context, limit int) ([]store.FeedRun, error) {
+	return s.st.ListFeedRuns(ctx, limit)
+}
+
+// Events reads back a done run's events for one recipient (kind owner, partner or
+// unrouted; target the owner's or partner's id). A run not done has none to give.
+func (s *Service) Events(ctx context.Context, runID, kind, target string, fn func(Record) error) error {
+	r, err := s.Get(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if r.State != store.RunDone {
+		return problem.Conflict("feed run %s is %s; only a finished run has events to read", runID, r.State)
+	}
+	chunks, err := s.st.FeedChunks(ctx, runID, kind, target)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if err := DecodeChunk(c.Data, fn); err != nil {
+			return fmt.Errorf("feedrun: run %s chunk %d: %w", runID, c.Seq, err)
+		}
+	}
+	return nil
+}
+
+// DecodeChunk calls fn for each event of a stored chunk.
+func DecodeChunk(data []byte, fn func(Record) error) error {
+	zr := flate.NewReader(bytes.NewReader(data))
+	defer zr.Close()
+	dec := json.NewDecoder(zr)
+	for {
+		var r Record
+		err := dec.Decode(&r)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+}
+
+// sink turns routed batches into chunks: one set of buffers per pipeline worker, so
+// workers never share one.
+type sink struct {
+	st      store.FeedRuns
+	clock   clock.Clock
+	runID   string
+	seq     atomic.Int64
+	workers []*buffers
+}
+
+type target struct{ kind, id string }
+
+type buffers struct {
+	m     map[target]*chunkBuf
+	bytes int
+}
+
+type chunkBuf struct {
+	b bytes.Buffer
+	n int
+}
+
+func newSink(st store.FeedRuns, clk clock.Clock, runID string, workers int) *sink {
+	s := &sink{st: st, clock: clk, runID: runID, workers: make([]*buffers, workers)}
+	for i := range s.workers {
+		s.workers[i] = &buffers{m: map[target]*chunkBuf{}}
+	}
+	return s
+}
+
+// add is the pipeline's Sink: called from worker w with its batch, which it must not keep.
+func (s *sink) add(w int, evs []feed.Event, ds []route.Decision) error {
+	bs := s.workers[w]
+	ctx := context.Background()
+	for i := range evs {
+		d := ds[i]
+		t := target{kind: store.ChunkUnrouted}
+		switch d.Kind {
+		case route.ToOwner:
+			t = target{kind: store.ChunkOwner, id: d.ID}
+		case route.ToPartner:
+			t = target{kind: store.ChunkPartner, id: d.ID}
+		}
+		cb := bs.m[t]
+		if cb == nil {
+			cb = &chunkBuf{}
+			bs.m[t] = cb
+		}
+		before := cb.b.Len()
+		if err := appendRecord(&cb.b, &evs[i], d); err != nil {
+			return err
+		}
+		cb.n++
+		bs.bytes += cb.b.Len() - before
+		if cb.n >= ChunkEvents {
+			if err := s.flush(ctx, bs, t, cb); err != nil {
+				return err
+			}
+		}
+	}
+	if bs.bytes > bufferBytes {
+		return s.flushWorker(ctx, bs)
+	}
+	return nil
+}
+
+func (s *sink) flushWorker(ctx context.Context, bs *buffers) error {
+	for t, cb := range bs.m {
+		if err := s.flush(ctx, bs, t, cb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushAll writes what every worker still holds; call it once the pipeline has ended.
+func (s *sink) flushAll(ctx context.Context) error {
+	for _, bs := range s.workers {
+		if err := s.flushWorker(ctx, bs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var flaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return w
+}}
+
+func (s *sink) flush(ctx context.Context, bs *buffers, t target, cb *chunkBuf) error {
+	if cb.n == 0 {
+		return nil
+	}
+	var out bytes.Buffer
+	zw := flaters.Get().(*flate.Writer)
+	zw.Reset(&out)
+	_, err := zw.Write(cb.b.Bytes())
+	if err == nil {
+		err = zw.Close()
+	}
+	flaters.Put(zw)
+	if err != nil {
+		return fmt.Errorf("feedrun: compress: %w", err)
+	}
+	c := store.FeedChunk{RunID: s.runID, Seq: s.seq.Add(1), Kind: t.kind, Target: t.id, Events: cb.n, Data: out.Bytes()}
+	if err := s.st.AddFeedChunk(ctx, c, s.clock.Now()); err != nil {
+		return err
+	}
+	bs.bytes -= cb.b.Len()
+	delete(bs.m, t)
+	return nil
+}
+
+func appendRecord(b *bytes.Buffer, ev *feed.Event, d route.Decision) error {
+	r := Record{Time: ev.Time, Port: ev.Port, ASN: ev.ASN, Country: ev.Country, Hostname: ev.Hostname, Domain: ev.Domain, URL: ev.URL,
+		Protocol: ev.Protocol, Classification: ev.Classification, Identifier: ev.Identifier, Report: ev.Report, Feed: ev.Feed,
+		TLP: string(ev.TLP), Line: ev.Line, Raw: ev.Raw}
+	if ev.IP.IsValid() {
+		r.IP = ev.IP.String()
+	}
+	if d.Kind != route.Unrouted {
+		r.Match = d.By.String()
+	}
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&r); err != nil {
+		return fmt.Errorf("feedrun: encode event of line %d: %w", ev.Line, err)
+	}
+	return nil
+}
+
+func pipelineWorkers() int { return runtime.GOMAXPROCS(0) }
