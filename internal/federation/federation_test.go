@@ -140,9 +140,13 @@ func TestConcurrentRequestsPerPeerAreCapped(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
-	if len(slots) != 0 {
-		t.Fatalf("%d slots still taken after the requests ended", len(slots))
-	}
+	// cn's own sender (a heartbeat) may hold a slot for a moment: wait for it to end.
+	eventually(t, "every slot free after the requests ended", func() error {
+		if len(slots) != 0 {
+			return fmt.Errorf("%d slots still taken", len(slots))
+		}
+		return nil
+	})
 	w = httptest.NewRecorder()
 	jp.f.handleInbox(w, signedRequest(cn.key, "POST", InboxPath, "cn", "jp", time.Now(), empty))
 	if w.Code != http.StatusOK {
