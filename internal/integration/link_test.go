@@ -109,8 +109,16 @@ func TestLostReceiptIsResentExactlyOnce(t *testing.T) {
 				return fmt.Errorf("seq %d not delivered", it.Seq)
 			}
 		}
-		if len(sent) != count+1 {
-			return fmt.Errorf("%d sent", len(sent))
+		// Other modules (on-call summaries, metrics aggregates) may send too: count the
+		// incident's own envelopes.
+		n := 0
+		for _, it := range sent {
+			if it.ObjectID == in.ID {
+				n++
+			}
+		}
+		if n != count+1 {
+			return fmt.Errorf("%d of the incident's envelopes sent", n)
 		}
 		return nil
 	})
@@ -121,9 +129,10 @@ func TestLostReceiptIsResentExactlyOnce(t *testing.T) {
 		t.Fatal("no answer was lost; the test proves nothing")
 	}
 
-	// Exactly once at jp.
-	if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != count+1 {
-		t.Fatalf("jp applied %d envelopes, want %d", c, count+1)
+	// Exactly once at jp: one inbox row per envelope cn sent.
+	allSent, _ := cn.App.Store.Sent(ctx, "jp")
+	if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != len(allSent) {
+		t.Fatalf("jp applied %d envelopes, cn sent %d", c, len(allSent))
 	}
 	got, _ := getIncident(t, jp, in.ID)
 	if len(got.Timeline) != count {
