@@ -69,13 +69,23 @@ func (s *Service) loadOnCall(ctx context.Context, st store.Hotline, now time.Tim
 	return cfg, nil
 }
 
-// fieldProblem turns the oncall package's field errors into a client error.
+// fieldProblem turns the oncall package's field errors (joined) into one client error
+// that names every field at fault.
 func fieldProblem(err error) error {
-	var fe *oncall.FieldError
-	if errors.As(err, &fe) {
-		return problem.Invalid(fe.Field, "%s", fe.Reason)
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
 	}
-	return problem.Invalid("", "%v", err)
+	var errs []error
+	for _, e := range list {
+		var fe *oncall.FieldError
+		if errors.As(e, &fe) {
+			errs = append(errs, problem.Invalid(fe.Field, "%s", fe.Reason))
+		} else {
+			errs = append(errs, problem.Invalid("", "%v", e))
+		}
+	}
+	return problem.Join(errs...)
 }
 
 func (s *Service) userExists(ctx context.Context, st store.Users) func(string) bool {

@@ -256,30 +256,108 @@ func (v *view) labelled(field, text string) string {
 	return text
 }
 
-// fieldErrors puts a service's problem beside the form field it names (renamed by
-// fields, service name → form name), or over the whole form: with the field's label
-// when the form has no place for that field.
+// fieldErrors puts each of a service's problems (a request may have several: see
+// problem.Join) beside the form field it names (renamed by fields, service name → form
+// name), or over the whole form: with the field's label when the form has no place for
+// that field. The error summary over the form lists them all.
 func (v *view) fieldErrors(form string, err error, fields map[string]string) bool {
 	p, ok := problem.As(err)
 	if !ok {
 		return false
 	}
 	v.FormName = form
-	text := v.problemText(p)
-	if p.Field == "" {
-		v.Error = text
-		return true
+	for _, e := range problem.Each(p) {
+		text := v.problemText(e)
+		f := e.Field
+		if m, ok := fields[f]; ok {
+			f = m
+		}
+		switch {
+		case e.Field == "":
+			v.addError(text)
+		case slices.Contains(formFields[form], f):
+			if v.Errors[f] == "" {
+				v.Errors[f] = text
+			}
+		default:
+			v.addError(v.labelled(e.Field, text))
+		}
 	}
-	f := p.Field
-	if m, ok := fields[f]; ok {
-		f = m
-	}
-	if slices.Contains(formFields[form], f) {
-		v.Errors[f] = text
-		return true
-	}
-	v.Error = v.labelled(p.Field, text)
 	return true
+}
+
+// addError adds a message for the whole form, after any there is.
+func (v *view) addError(text string) {
+	if v.Error != "" && v.Error != text {
+		text = v.Error + " " + text
+	}
+	v.Error = text
+}
+
+// summaryItem is one line of a form's error summary: the field's label and message, and
+// the id of the control it links to ("" for a message about the whole form).
+type summaryItem struct{ Anchor, Text string }
+
+// fieldAnchors names, for fields whose control's id is not the field's name, the id
+// that the error summary links to (by form and field).
+var fieldAnchors = map[string]string{
+	"page.to":                  "to-set",
+	"incident.participants":    "participants-set",
+	"comment.recipients":       "recipients-set",
+	"observable.obs_recipients": "obs_recipients-set",
+	"rotation.members":         "members",
+	"policy.levels":            "level-0-delay",
+}
+
+// ErrorSummary lists the form's messages in the order of its fields, each linked to its
+// field, for the summary at the top of a form that failed. It is empty when no field has
+// a message (a message for the whole form then stands alone).
+func (v *view) ErrorSummary() []summaryItem {
+	if len(v.Errors) == 0 {
+		return nil
+	}
+	var out []summaryItem
+	seen := map[string]bool{}
+	add := func(f string) {
+		text, ok := v.Errors[f]
+		if !ok || seen[f] {
+			return
+		}
+		seen[f] = true
+		anchor := f
+		if a, ok := fieldAnchors[v.FormName+"."+f]; ok {
+			anchor = a
+		}
+		label := v.fieldLabel(strings.TrimPrefix(f, "obs_"))
+		if l, ok := formLabels[v.FormName+"."+f]; ok {
+			label = v.T(l)
+		}
+		if label != "" {
+			text = v.T("problem.field", label, text)
+		}
+		out = append(out, summaryItem{Anchor: anchor, Text: text})
+	}
+	for _, f := range formFields[v.FormName] {
+		add(f)
+	}
+	rest := make([]string, 0, len(v.Errors))
+	for f := range v.Errors {
+		rest = append(rest, f)
+	}
+	slices.Sort(rest)
+	for _, f := range rest {
+		add(f)
+	}
+	if v.Error != "" {
+		out = append(out, summaryItem{Text: v.Error})
+	}
+	return out
+}
+
+// formLabels are the labels of form fields that fieldLabels does not name as the form
+// does (by form and field).
+var formLabels = map[string]string{
+	"observable.obs_value": "field.observable",
 }
 
 // formError is a message the console itself puts beside a field, already in the
