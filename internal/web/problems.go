@@ -301,12 +301,12 @@ type summaryItem struct{ Anchor, Text string }
 // fieldAnchors names, for fields whose control's id is not the field's name, the id
 // that the error summary links to (by form and field).
 var fieldAnchors = map[string]string{
-	"page.to":                  "to-set",
-	"incident.participants":    "participants-set",
-	"comment.recipients":       "recipients-set",
+	"page.to":                   "to-set",
+	"incident.participants":     "participants-set",
+	"comment.recipients":        "recipients-set",
 	"observable.obs_recipients": "obs_recipients-set",
-	"rotation.members":         "members",
-	"policy.levels":            "level-0-delay",
+	"rotation.members":          "members",
+	"policy.levels":             "level-0-delay",
 }
 
 // ErrorSummary lists the form's messages in the order of its fields, each linked to its
