@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,8 +24,8 @@ import (
 //     catalogs (detailPatterns, TestLowerLevelErrorsTranslate). The rest are shown in
 //     their English words after a translated lead-in ("Not accepted (…)"), rather than
 //     guessed at: they are rare, technical, and what a person would quote to an
-//     engineer. The on-call package's reasons reach only the API (the console shows
-//     on-call but does not change it), so they are not matched beyond "required".
+//     engineer. The on-call package's reasons, which the console's on-call forms meet,
+//     are matched too.
 //   - The field it names is shown by its label (fieldLabels), never its JSON name,
 //     when the message cannot stand beside the field itself: on the error page, or
 //     over a form that has no place for that field.
@@ -102,6 +103,9 @@ var formFields = map[string][]string{
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},
 	"totpoff":       {"code"},
+	"rotation":      {"id", "name", "timezone", "shift", "every", "start", "members"},
+	"override":      {"rotation_id", "user", "start", "end", "note"},
+	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the
@@ -191,6 +195,23 @@ var detailPatterns = []detailPattern{
 	// The value itself is beside the message, in the field: the sentence names its type
 	// and why it does not parse.
 	{re: regexp.MustCompile(`^observable: (\S+) ".*": (.*)$`), key: "detail.obsInvalid", inner: 2},
+	// The on-call package's reasons (rotations, overrides, policies), which the on-call
+	// forms meet.
+	{re: regexp.MustCompile(`^must be after start$`), key: "detail.afterStart"},
+	{re: regexp.MustCompile(`^must be from (\d+) to (\d+)$`), key: "detail.fromTo"},
+	{re: regexp.MustCompile(`^at least one level required$`), key: "detail.oneLevel"},
+	{re: regexp.MustCompile(`^at least one target required$`), key: "detail.oneTarget"},
+	{re: regexp.MustCompile(`^at least one member required$`), key: "detail.oneMember"},
+	{re: regexp.MustCompile(`^must be at least 1$`), key: "detail.atLeastOne"},
+	{re: regexp.MustCompile(`^must be at most (\d+) for (\S+) shifts$`), key: "detail.atMostShift"},
+	{re: regexp.MustCompile(`^(".*") is not a local time like 2026-04-01T09:00$`), key: "detail.localTime"},
+	{re: regexp.MustCompile(`^(".*") is not an IANA time zone$`), key: "detail.zone"},
+	{re: regexp.MustCompile(`^"Local" is not an IANA time zone$`), key: "detail.zoneLocal"},
+	{re: regexp.MustCompile(`^no user (".*")$`), key: "detail.noUser"},
+	{re: regexp.MustCompile(`^no rotation (".*")$`), key: "detail.noRotation"},
+	{re: regexp.MustCompile(`^blank user name$`), key: "detail.blankUser"},
+	{re: regexp.MustCompile(`^(?:user|rotation) (".*") listed twice$`), key: "detail.listedTwice"},
+	{re: regexp.MustCompile(`^(".*") is not (?:daily, weekly or hours|user or rotation)$`), key: "detail.notAChoice"},
 }
 
 // innerPatterns are the reasons an indicator of a known type does not parse.
@@ -225,6 +246,8 @@ func (v *view) detailText(msg string) string {
 				s = v.innerText(s)
 			case d.key == "detail.obsInvalid" && i == 0 && v.c.i18n.has(v.Lang, "obstype."+s):
 				s = v.T("obstype." + s)
+			case d.key == "detail.atMostShift" && i == 1 && v.c.i18n.has(v.Lang, "shift."+s):
+				s = v.T("shift." + s)
 			}
 			args = append(args, s)
 		}
@@ -271,6 +294,8 @@ func (v *view) fieldErrors(form string, err error, fields map[string]string) boo
 		f := e.Field
 		if m, ok := fields[f]; ok {
 			f = m
+		} else if !slices.Contains(formFields[form], f) {
+			f = fieldBase(f) // "members[2]" is the members field
 		}
 		switch {
 		case e.Field == "":
@@ -331,6 +356,9 @@ func (v *view) ErrorSummary() []summaryItem {
 		label := v.fieldLabel(strings.TrimPrefix(f, "obs_"))
 		if l, ok := formLabels[v.FormName+"."+f]; ok {
 			label = v.T(l)
+		} else if m := levelField.FindStringSubmatch(f); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			label = v.T("oncall.levelField", n+1, v.T("field."+m[2]))
 		}
 		if label != "" {
 			text = v.T("problem.field", label, text)
@@ -353,6 +381,9 @@ func (v *view) ErrorSummary() []summaryItem {
 	}
 	return out
 }
+
+// levelField is a field of a level of the policy form: level-N-delay or level-N-targets.
+var levelField = regexp.MustCompile(`^level-(\d+)-(delay|targets)$`)
 
 // formLabels are the labels of form fields that fieldLabels does not name as the form
 // does (by form and field).
