@@ -47,8 +47,8 @@ type calendarShift struct {
 	// zone ("24:00" for a shift running past midnight), and Zone the same in the
 	// rotation's zone when it reads differently ("" else).
 	From, To, Zone string
-	Before     bool // it began on an earlier day
-	After      bool // it goes on past this day
+	Before         bool // it began on an earlier day
+	After          bool // it goes on past this day
 }
 
 // CoverURL is the on-call screen's override form filled in to take over this shift.

@@ -106,6 +106,7 @@ var formFields = map[string][]string{
 	"rotation":      {"id", "name", "timezone", "shift", "every", "start", "members"},
 	"override":      {"rotation_id", "user", "start", "end", "note"},
 	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
+	"collab":        {"period", "partner"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the

@@ -17,8 +17,11 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/metrics"
+	"csirtlink/internal/owner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -43,6 +46,12 @@ type Deps struct {
 	// (kind "incident" or "page", and the id), so that live updates reach consoles open
 	// on every replica. Nil for a node of one process.
 	Remote func(func(kind, id string))
+	// Metrics and Joint, when set, add the collaboration figures and the joint report.
+	Metrics *metrics.Service
+	Joint   *metrics.Publisher
+	// Owners and Feeds, when set, add the network owners and feed runs.
+	Owners *owner.Service
+	Feeds  *feedrun.Service
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -154,6 +163,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /oncall/policies/{id}", c.signedIn(auth.Configure, c.policySave))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
+	if c.d.Metrics != nil && c.d.Joint != nil {
+		h("GET /collaboration", c.signedIn(auth.Read, c.collaboration))
+		h("GET /collaboration/report", c.signedIn(auth.Read, c.collabReport))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
