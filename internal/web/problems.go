@@ -62,6 +62,7 @@ var fieldLabels = map[string]string{
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
+	"report": "field.report", "feed": "field.feed",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -107,6 +108,7 @@ var formFields = map[string][]string{
 	"override":      {"rotation_id", "user", "start", "end", "note"},
 	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
 	"collab":        {"period", "partner"},
+	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the

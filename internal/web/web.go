@@ -168,6 +168,13 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /collaboration", c.signedIn(auth.Read, c.collaboration))
 		h("GET /collaboration/report", c.signedIn(auth.Read, c.collabReport))
 	}
+	if c.d.Owners != nil && c.d.Feeds != nil {
+		h("GET /feeds", c.signedIn(auth.Read, c.feeds))
+		h("POST /feeds", withUpload(maxUpload, c.signedIn(auth.Write, c.feedUpload)))
+		h("GET /feeds/runs/{id}", c.signedIn(auth.Read, c.feedRun))
+		h("GET /owners", c.signedIn(auth.Read, c.owners))
+		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
+	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
