@@ -151,7 +151,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	mux := http.NewServeMux()
 	fed.Register(mux)
-	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
 	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
 		db.Close()
 		return nil, err
@@ -161,9 +160,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
 	apiv1.Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
-		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds}).Register(mux)
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds})
+	console.Register(mux)
+	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil

@@ -687,3 +687,22 @@ func (v *view) SummaryLang(p store.Page) string {
 	}
 	return v.UL(p.Summary, p.From)
 }
+
+// AckWords gives the hotline's acknowledgement form (hotline.AckHandler, for people
+// with a code from an e-mail and no account) its words from the console's catalogs, in
+// the language the request asks for.
+func (c *Console) AckWords(r *http.Request) hotline.AckWords {
+	// A link may name the language (?lang=ja), as the mail's reader would read it.
+	lang := c.language(r, r.URL.Query().Get("lang"))
+	v := &view{c: c, r: r, Lang: lang, p: c.i18n.printer(lang), Loc: c.dir.Self.Location(), Now: c.d.Clock.Now(),
+		Errors: map[string]string{}}
+	return hotline.AckWords{Lang: lang, T: v.T,
+		Problem: func(err error) string {
+			if p, ok := problem.As(err); ok {
+				return v.labelled(p.Field, v.problemText(p))
+			}
+			return v.T("error.internal")
+		},
+		Time:     func(t time.Time) string { return v.ZoneTime(t, c.dir.Self.Timezone) },
+		TextLang: func(s string) string { return v.UL(s, "") }}
+}
