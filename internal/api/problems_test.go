@@ -11,6 +11,12 @@ import (
 // incident, a page and an on-call rotation.
 func TestEveryBadFieldAtOnce(t *testing.T) {
 	cn, _ := startOne(t)
+	made := send(t, cn, "POST", "/api/v1/incidents", "", map[string]any{"title": "Phishing kit", "category": "fraud/phishing",
+		"severity": "high", "tlp": "AMBER"})
+	var in struct{ ID string }
+	if err := json.Unmarshal(made.body, &in); err != nil || in.ID == "" {
+		t.Fatalf("create: %d %s", made.status, made.body)
+	}
 	for _, c := range []struct {
 		method, path string
 		body         any
@@ -22,6 +28,8 @@ func TestEveryBadFieldAtOnce(t *testing.T) {
 			[]string{"to", "severity", "summary"}},
 		{"PUT", "/api/v1/oncall/rotations/r1", map[string]any{"id": "r1", "name": "", "timezone": "Mars/Base", "shift": "daily", "every": 0,
 			"start": "soon", "members": []string{}}, []string{"name", "timezone", "every", "start", "members"}},
+		{"POST", "/api/v1/incidents/" + in.ID + "/timeline", map[string]any{"kind": "comment", "body": " ", "tlp": "RED"},
+			[]string{"body", "recipients"}},
 	} {
 		r := send(t, cn, c.method, c.path, "", c.body)
 		if r.status != http.StatusUnprocessableEntity {
