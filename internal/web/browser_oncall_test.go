@@ -129,7 +129,20 @@ func TestOnCallInBrowser(t *testing.T) {
 	}
 	waitPartners()
 
+	// Each person's own contact methods, on their account page: a bad webhook first.
+	do(t, tb, "account", chromedp.Navigate(cn.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#contacts-h")),
+		chromedp.SetValue(chromedp.CSS("#channel"), "webhook"), chromedp.SendKeys(chromedp.CSS("#address"), "ftp://chat.example"))
+	submit(t, tb, "a bad webhook", "#contacts button[type=submit]:not(.link)")
+	if got := text(t, tb, "#address-error"); got == "" {
+		t.Errorf("no message beside the webhook's address")
+	}
+	do(t, tb, "an e-mail contact", chromedp.SetValue(chromedp.CSS("#channel"), "email"),
+		chromedp.SetValue(chromedp.CSS("#address"), "duty@cn.csirtlink.test"))
+	submit(t, tb, "add the e-mail contact", "#contacts button[type=submit]:not(.link)")
+	waitText(t, tb, "the contact listed", "duty@cn.csirtlink.test")
+
 	screens := []struct{ name, path string }{
+		{"account-contacts", "/account"},
 		{"oncall-edit", "/oncall"}, {"oncall-calendar", "/oncall/calendar"},
 		{"oncall-rotation", "/oncall/rotations/second-line"}, {"oncall-policy", "/oncall/policies/night"},
 	}

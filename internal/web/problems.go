@@ -109,6 +109,7 @@ var formFields = map[string][]string{
 	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
 	"collab":        {"period", "partner"},
 	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
+	"contact":       {"channel", "address", "pgp_key", "secret"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the

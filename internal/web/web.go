@@ -161,6 +161,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /oncall/policies", c.signedIn(auth.Configure, c.policySave))
 		h("GET /oncall/policies/{id}", c.signedIn(auth.Configure, c.policyEdit))
 		h("POST /oncall/policies/{id}", c.signedIn(auth.Configure, c.policySave))
+		h("POST /account/contacts", c.signedIn(auth.Read, c.contactAdd))
+		h("POST /account/contacts/{id}/delete", c.signedIn(auth.Read, c.contactDelete))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
 	}
