@@ -130,6 +130,10 @@ type patternParser struct {
 }
 
 func (p *patternParser) errAt(t token, format string, args ...any) error {
+	if p.err != nil {
+		// The lexer stopped first; its error says where and why.
+		return p.err
+	}
 	return &PatternError{t.pos, fmt.Sprintf(format, args...)}
 }
 
