@@ -17,8 +17,8 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/engine"
-	"csirtlink/internal/exchange"
 	"csirtlink/internal/enrich"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feed/formats"
 	"csirtlink/internal/feedrun"
@@ -41,10 +41,10 @@ type Node struct {
 	Incidents *incident.Service
 	// Exchange exports incidents as STIX and IODEF documents and imports them.
 	Exchange *exchange.Service
-	Hotline   *hotline.Service
-	Engine    *engine.Engine
-	Auth      *auth.Service
-	Metrics   *opmetrics.Metrics
+	Hotline  *hotline.Service
+	Engine   *engine.Engine
+	Auth     *auth.Service
+	Metrics  *opmetrics.Metrics
 	// Collab computes the collaboration metrics; Publisher federates them.
 	Collab    *metrics.Service
 	Publisher *metrics.Publisher

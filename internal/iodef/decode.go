@@ -107,7 +107,13 @@ type inIncident struct {
 	IndicatorData  *inIndicators  `xml:"urn:ietf:params:xml:ns:iodef-2.0 IndicatorData"`
 	History        *inHistory     `xml:"urn:ietf:params:xml:ns:iodef-2.0 History"`
 	EventData      []inEventData  `xml:"urn:ietf:params:xml:ns:iodef-2.0 EventData"`
-	Other          []rawElem      `xml:",any"`
+	AdditionalData []struct {
+		Meaning string     `xml:"meaning,attr"`
+		Value   string     `xml:",chardata"`
+		Attrs   []xml.Attr `xml:",any,attr"`
+		Inner   string     `xml:",innerxml"`
+	} `xml:"urn:ietf:params:xml:ns:iodef-2.0 AdditionalData"`
+	Other []rawElem `xml:",any"`
 }
 
 type inAssessment struct {
@@ -330,6 +336,19 @@ func Parse(data []byte) (Plan, error) {
 			}
 		}
 		p.Raw = append(p.Raw, rawElem{XMLName: xml.Name{Space: Namespace, Local: "EventData"}, Attrs: ev.Attrs, Inner: ev.Inner}.text())
+	}
+	for _, ad := range in.AdditionalData {
+		// Our own export writes a severity SystemImpact cannot hold (critical) here.
+		if ad.Meaning == "csirtlink-severity" && ad.Inner == ad.Value {
+			p.Severity = strings.TrimSpace(ad.Value)
+			p.Mapped++
+			continue
+		}
+		attrs := append([]xml.Attr{{Name: xml.Name{Local: "meaning"}, Value: ad.Meaning}}, ad.Attrs...)
+		if ad.Meaning == "" {
+			attrs = ad.Attrs
+		}
+		p.Raw = append(p.Raw, rawElem{XMLName: xml.Name{Space: Namespace, Local: "AdditionalData"}, Attrs: attrs, Inner: ad.Inner}.text())
 	}
 	for _, o := range in.Other {
 		p.Raw = append(p.Raw, o.text())
