@@ -14,8 +14,6 @@ import (
 // Namespace is IODEF 2.0's XML namespace.
 const Namespace = "urn:ietf:params:xml:ns:iodef-2.0"
 
-// dsNamespace is XML Signature's, which IODEF uses for hashes.
-const dsNamespace = "http://www.w3.org/2000/09/xmldsig#"
 
 // Document is an IODEF-Document.
 type Document struct {
