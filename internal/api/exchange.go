@@ -82,7 +82,7 @@ func readDocument(r *http.Request) ([]byte, error) {
 	case errors.As(err, &tooBig):
 		return nil, &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body larger than %d bytes", tooBig.Limit)}
 	case err != nil:
-		return nil, problem.BadRequest("unreadable body")
+		return nil, &problem.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "unreadable body"}
 	case len(data) == 0:
 		return nil, problem.Invalid("document", "%v", errors.New("empty body; send the document itself"))
 	}
