@@ -203,6 +203,31 @@ func TestEveryObjectWeProduceValidates(t *testing.T) {
 		objs = append(objs, b)
 	}
 	s.validate(t, "bundle", EncodeBundle(NewBundleID(), objs))
+
+	// The seam for shared indicators: what it makes validates, and reads back.
+	d := IndicatorData{ID: "ind-1", Owner: "jp", Name: "C2", Types: []string{"malicious-activity"}, Label: tlp.Green,
+		Observables: []observable.Observable{{Type: observable.IPv4, Value: "198.51.100.7"}, {Type: observable.SHA256, Value: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
+		Created:     t0.Time, Modified: t0.Time, ValidFrom: t0.Time, Revoked: true}
+	mi, err := IndicatorFrom(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := SightingFrom(SightingData{ID: "s-1", Team: "kr", IndicatorID: "ind-1", Label: tlp.Amber, Created: t0.Time, FirstSeen: t0.Time, LastSeen: t0.Time, Count: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		schema string
+		obj    any
+	}{{"indicator", mi}, {"sighting", ms}} {
+		b, _ := Marshal(v.obj)
+		s.validate(t, v.schema, b)
+	}
+	b, _ := Marshal(mi)
+	back, err := ReadIndicator(b)
+	if err != nil || len(back.Observables) != 2 || back.Observables[1] != d.Observables[1] || back.Label != tlp.Green || !back.Revoked {
+		t.Errorf("ReadIndicator: %+v %v", back, err)
+	}
 }
 
 // TestTLP2MarkingsAreTheOASISObjects: the markings are the objects OASIS published
