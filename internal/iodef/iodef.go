@@ -14,7 +14,6 @@ import (
 // Namespace is IODEF 2.0's XML namespace.
 const Namespace = "urn:ietf:params:xml:ns:iodef-2.0"
 
-
 // Document is an IODEF-Document.
 type Document struct {
 	XMLName   xml.Name   `xml:"urn:ietf:params:xml:ns:iodef-2.0 IODEF-Document"`
