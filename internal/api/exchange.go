@@ -28,50 +28,32 @@ func (a *API) exchangeRoutes() []Route {
 		})}
 	}
 	return []Route{
-		r("GET /api/v1/incidents/{id}/stix", auth.Write, maxBody, a.exportSTIX),
+		r("GET /api/v1/incidents/{id}/stix", auth.Write, maxBody, a.export(exchange.STIX)),
 		r("POST /api/v1/stix/import", auth.Write, stix.MaxBundleBytes, a.importSTIX),
-		r("GET /api/v1/incidents/{id}/iodef", auth.Write, maxBody, a.exportIODEF),
+		r("GET /api/v1/incidents/{id}/iodef", auth.Write, maxBody, a.export(exchange.IODEF)),
 		r("POST /api/v1/iodef/import", auth.Write, exchange.MaxIODEFBytes, a.importIODEF),
 	}
 }
 
-func (a *API) audience(r *http.Request) (exchange.Audience, error) {
-	q := r.URL.Query()
-	return a.exchange.ParseAudience(q.Get("team"), q.Get("audience"))
-}
-
-func (a *API) exportSTIX(w http.ResponseWriter, r *http.Request, c caller) error {
-	aud, err := a.audience(r)
-	if err != nil {
-		return err
+// export serves an incident as a document in one format, written as made: an object
+// kept from an import goes out byte for byte, which writeJSON's re-indenting would undo.
+func (a *API) export(format string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		q := r.URL.Query()
+		aud, err := a.exchange.ParseAudience(q.Get("team"), q.Get("audience"))
+		if err != nil {
+			return err
+		}
+		doc, err := a.exchange.Export(r.Context(), format, c.user.Name, r.PathValue("id"), aud)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", doc.MediaType)
+		w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(doc.Withheld))
+		w.WriteHeader(http.StatusOK)
+		w.Write(doc.Body)
+		return nil
 	}
-	ex, err := a.exchange.ExportSTIX(r.Context(), c.user.Name, r.PathValue("id"), aud)
-	if err != nil {
-		return err
-	}
-	// Written as made: an object kept from an import goes out byte for byte, which
-	// writeJSON's re-indenting would undo.
-	w.Header().Set("Content-Type", stix.MediaType)
-	w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(ex.Withheld))
-	w.WriteHeader(http.StatusOK)
-	w.Write(ex.Bundle)
-	return nil
-}
-
-func (a *API) exportIODEF(w http.ResponseWriter, r *http.Request, c caller) error {
-	aud, err := a.audience(r)
-	if err != nil {
-		return err
-	}
-	ex, err := a.exchange.ExportIODEF(r.Context(), c.user.Name, r.PathValue("id"), aud)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", exchange.IODEFMediaType)
-	w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(ex.Withheld))
-	w.WriteHeader(http.StatusOK)
-	w.Write(ex.Document)
-	return nil
 }
 
 // readDocument reads an uploaded document whole, under the route's cap.

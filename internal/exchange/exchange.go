@@ -16,6 +16,7 @@ import (
 	"csirtlink/internal/egress"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/problem"
+	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -110,6 +111,45 @@ func (s *Service) Select(ctx context.Context, id string, a Audience) (Selection,
 		}
 	}
 	return sel, nil
+}
+
+// The formats of Export.
+const (
+	STIX  = "stix"
+	IODEF = "iodef"
+)
+
+// Document is an export: its bytes as made, its media type, and how many timeline
+// entries egress held back.
+type Document struct {
+	Body      []byte
+	MediaType string
+	Withheld  int
+}
+
+// Export makes a document of an incident in format (STIX or IODEF) for an audience,
+// with only what egress lets the audience have, and records it in the audit log.
+func (s *Service) Export(ctx context.Context, format, actor, id string, a Audience) (Document, error) {
+	render, mediaType := s.stixBundle, stix.MediaType
+	switch format {
+	case STIX:
+	case IODEF:
+		render, mediaType = s.iodefDocument, IODEFMediaType
+	default:
+		return Document{}, fmt.Errorf("exchange: no format %q", format)
+	}
+	sel, err := s.Select(ctx, id, a)
+	if err != nil {
+		return Document{}, err
+	}
+	body, err := render(sel)
+	if err != nil {
+		return Document{}, err
+	}
+	if err := s.record(ctx, actor, format, sel, a); err != nil {
+		return Document{}, err
+	}
+	return Document{Body: body, MediaType: mediaType, Withheld: sel.Withheld}, nil
 }
 
 // record writes an export to the audit log: what left, for whom, and what was held back.

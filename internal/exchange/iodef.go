@@ -22,31 +22,13 @@ const IODEFMediaType = "application/xml; charset=utf-8"
 // MaxIODEFBytes caps an uploaded IODEF document.
 const MaxIODEFBytes = iodef.MaxBytes
 
-// IODEFExport is a document and what was held back.
-type IODEFExport struct {
-	Document []byte
-	Withheld int
-}
-
-// ExportIODEF makes an IODEF 2.0 document of an incident for an audience, and records
-// it in the audit log.
-func (s *Service) ExportIODEF(ctx context.Context, actor, id string, a Audience) (IODEFExport, error) {
-	sel, err := s.Select(ctx, id, a)
-	if err != nil {
-		return IODEFExport{}, err
-	}
+// iodefDocument maps a selection to an IODEF 2.0 document.
+func (s *Service) iodefDocument(sel Selection) ([]byte, error) {
 	doc, err := iodef.FromIncident(sel.Incident, s.iodefTeams(), s.clock.Now())
 	if err != nil {
-		return IODEFExport{}, err
+		return nil, err
 	}
-	out, err := iodef.Encode(doc)
-	if err != nil {
-		return IODEFExport{}, err
-	}
-	if err := s.record(ctx, actor, "iodef", sel, a); err != nil {
-		return IODEFExport{}, err
-	}
-	return IODEFExport{Document: out, Withheld: sel.Withheld}, nil
+	return iodef.Encode(doc)
 }
 
 func (s *Service) iodefTeams() map[string]iodef.Team {

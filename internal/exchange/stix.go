@@ -27,28 +27,13 @@ const (
 	maxEntryText = 20000
 )
 
-// STIXExport is a bundle and what went into it.
-type STIXExport struct {
-	Bundle   []byte
-	Objects  int
-	Withheld int
-}
-
-// ExportSTIX makes a STIX 2.1 bundle of an incident for an audience, and records it in
-// the audit log.
-func (s *Service) ExportSTIX(ctx context.Context, actor, id string, a Audience) (STIXExport, error) {
-	sel, err := s.Select(ctx, id, a)
-	if err != nil {
-		return STIXExport{}, err
-	}
+// stixBundle maps a selection to a STIX 2.1 bundle.
+func (s *Service) stixBundle(sel Selection) ([]byte, error) {
 	ex, err := stix.FromIncident(sel.Incident, s.stixTeams())
 	if err != nil {
-		return STIXExport{}, err
+		return nil, err
 	}
-	if err := s.record(ctx, actor, "stix", sel, a); err != nil {
-		return STIXExport{}, err
-	}
-	return STIXExport{Bundle: stix.EncodeBundle(stix.NewBundleID(), ex.Objects), Objects: len(ex.Objects), Withheld: sel.Withheld}, nil
+	return stix.EncodeBundle(stix.NewBundleID(), ex.Objects), nil
 }
 
 func (s *Service) stixTeams() map[string]stix.Team {

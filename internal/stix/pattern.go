@@ -292,36 +292,29 @@ func (p *patternParser) observation(depth int) (Expr, error) {
 	}
 	switch p.tok.kind {
 	case tLBracket:
-		open := p.tok
-		p.next()
-		e, err := p.binary(depth+1, func(d int) (Expr, error) { return p.comparison(d) })
-		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRBracket {
-			if p.err != nil {
-				return nil, p.err
-			}
-			return nil, p.errAt(p.tok, "expected ']' to close the observation opened at offset %d, found %s", open.pos, p.tok)
-		}
-		p.next()
-		return e, nil
+		return p.group(tRBracket, func() (Expr, error) {
+			return p.binary(depth+1, func(d int) (Expr, error) { return p.comparison(d) })
+		})
 	case tLParen:
-		p.next()
-		e, err := p.observations(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRParen {
-			if p.err != nil {
-				return nil, p.err
-			}
-			return nil, p.errAt(p.tok, "expected ')', found %s", p.tok)
-		}
-		p.next()
-		return e, nil
+		return p.group(tRParen, func() (Expr, error) { return p.observations(depth + 1) })
 	}
 	return nil, p.errAt(p.tok, "expected '[' to start an observation, found %s", p.tok)
+}
+
+// group reads what inner reads between the opening token at hand and its closing one.
+func (p *patternParser) group(closing tokKind, inner func() (Expr, error)) (Expr, error) {
+	open := p.tok
+	p.next()
+	e, err := inner()
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind != closing {
+		want := map[tokKind]string{tRBracket: "']'", tRParen: "')'"}[closing]
+		return nil, p.errAt(p.tok, "expected %s to close the %s opened at offset %d, found %s", want, open, open.pos, p.tok)
+	}
+	p.next()
+	return e, nil
 }
 
 // comparison: path op constant | "(" comparisons ")".
@@ -330,19 +323,9 @@ func (p *patternParser) comparison(depth int) (Expr, error) {
 		return nil, p.err
 	}
 	if p.tok.kind == tLParen {
-		p.next()
-		e, err := p.binary(depth+1, func(d int) (Expr, error) { return p.comparison(d) })
-		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRParen {
-			if p.err != nil {
-				return nil, p.err
-			}
-			return nil, p.errAt(p.tok, "expected ')', found %s", p.tok)
-		}
-		p.next()
-		return e, nil
+		return p.group(tRParen, func() (Expr, error) {
+			return p.binary(depth+1, func(d int) (Expr, error) { return p.comparison(d) })
+		})
 	}
 	if p.tok.kind != tWord {
 		return nil, p.errAt(p.tok, "expected an object path such as ipv4-addr:value, found %s", p.tok)
