@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"csirtlink/internal/observable"
+	"csirtlink/internal/exchange/exchangetest"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
 	"csirtlink/internal/wire"
@@ -40,31 +40,9 @@ func xmllint(t *testing.T, doc []byte) error {
 }
 
 func sample() store.Incident {
-	t0 := time.Date(2026, 11, 20, 8, 30, 0, 0, time.UTC)
-	obs := func(id string, typ observable.Type, v, label string) store.Entry {
-		return store.Entry{ID: id, Team: "jp", Author: "hanako", Kind: "observable", Body: v, TLP: label,
-			Data: wire.EncodeData(wire.ObservableData{Type: string(typ), Value: v}), CreatedAt: t0}
-	}
-	return store.Incident{
-		ID: "cn-2026-0001", Coordinator: "cn", Title: "Botnet C2 <in> three networks", Description: "C2 in CN, victims in JP & KR.",
-		Category: "malicious-code/infected-system", Severity: "critical", TLP: "AMBER", Status: "in_progress",
-		CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
-		Participants: []store.Participant{{Team: "cn"}, {Team: "jp"}, {Team: "kr"}},
-		Timeline: []store.Entry{
-			obs("01", observable.IPv4, "198.51.100.7", "AMBER"),
-			obs("02", observable.IPv6, "2001:db8::7", "GREEN"),
-			obs("03", observable.CIDR, "203.0.113.0/24", "CLEAR"),
-			obs("04", observable.CIDR, "2001:db8:1::/48", "AMBER"),
-			obs("05", observable.Domain, "xn--bcher-kva.example", "AMBER+STRICT"),
-			obs("06", observable.URL, "http://c2.example/gate.php?id=1&x=<y>", "RED"),
-			obs("07", observable.Email, "phish@bad.example", "AMBER"),
-			obs("08", observable.MD5, "d41d8cd98f00b204e9800998ecf8427e", "AMBER"),
-			obs("09", observable.SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "AMBER"),
-			obs("10", observable.SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "AMBER"),
-			{ID: "11", Team: "kr", Author: "minji", Kind: "comment", Body: "Sinkholed; 1,200 bots seen.\nMore tomorrow.", TLP: "GREEN", CreatedAt: t0.Add(2 * time.Minute)},
-			{ID: "12", Team: "cn", Kind: "status", Data: `{"status":"in_progress"}`, TLP: "AMBER", CreatedAt: t0},
-		},
-	}
+	in := exchangetest.Incident()
+	in.Severity = "critical" // which IODEF's SystemImpact cannot hold
+	return in
 }
 
 var teams = map[string]Team{

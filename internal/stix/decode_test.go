@@ -76,7 +76,7 @@ func TestRoundTrip(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("observables:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if len(p.Notes) != 1 || p.Notes[0].Text != in.Timeline[11].Body || p.Notes[0].Label != tlp.Green {
+	if len(p.Notes) != 1 || p.Notes[0].Text != in.Timeline[10].Body || p.Notes[0].Label != tlp.Green {
 		t.Errorf("notes %+v", p.Notes)
 	}
 	if p.Kept() != 1 || string(p.Raw[0].Raw) != strings.TrimPrefix(in.Timeline[13].Body, RawPrefix) {

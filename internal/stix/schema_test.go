@@ -13,10 +13,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"csirtlink/internal/exchange/exchangetest"
 	"csirtlink/internal/observable"
 	"csirtlink/internal/store"
 	"csirtlink/internal/tlp"
-	"csirtlink/internal/wire"
 )
 
 // sharedData is ../shared/data/stix2.1 (the OASIS schemas and examples, BSD-3-Clause;
@@ -102,36 +102,15 @@ func (s *oasisSchemas) validate(t *testing.T, schema string, obj json.RawMessage
 	}
 }
 
-// sample is an incident with every kind of content an export carries.
+// sample is the shared test incident, with the same address again under a stricter
+// label and an object kept from an earlier import.
 func sample() store.Incident {
-	t0 := time.Date(2026, 11, 20, 8, 30, 0, 123456000, time.UTC)
-	obs := func(id string, typ observable.Type, v, label string) store.Entry {
-		return store.Entry{ID: id, IncidentID: "cn-2026-0001", Team: "jp", Author: "hanako", Kind: "observable", Body: v, TLP: label,
-			Data: wire.EncodeData(wire.ObservableData{Type: string(typ), Value: v}), CreatedAt: t0.Add(time.Minute)}
-	}
+	in := exchangetest.Incident()
 	raw := `{"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2016-04-06T20:07:09.000Z","modified":"2016-04-06T20:07:09.000Z","name":"Poison Ivy","is_family":true}`
-	return store.Incident{
-		ID: "cn-2026-0001", Coordinator: "cn", Title: "Botnet C2 <in> three networks", Description: "C2 in CN, victims in JP & KR.",
-		Category: "malicious-code/infected-system", Severity: "high", TLP: "AMBER", Status: "open",
-		CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
-		Participants: []store.Participant{{Team: "cn"}, {Team: "jp"}, {Team: "kr"}},
-		Timeline: []store.Entry{
-			obs("01", observable.IPv4, "198.51.100.7", "AMBER"),
-			obs("02", observable.IPv6, "2001:db8::7", "GREEN"),
-			obs("03", observable.CIDR, "203.0.113.0/24", "CLEAR"),
-			obs("04", observable.CIDR, "2001:db8:1::/48", "AMBER"),
-			obs("05", observable.Domain, "xn--bcher-kva.example", "AMBER+STRICT"),
-			obs("06", observable.URL, "http://c2.example/gate.php?id=1&x=<y>", "RED"),
-			obs("07", observable.Email, "phish@bad.example", "AMBER"),
-			obs("08", observable.MD5, "d41d8cd98f00b204e9800998ecf8427e", "AMBER"),
-			obs("09", observable.SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "AMBER"),
-			obs("10", observable.SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "AMBER"),
-			obs("11", observable.IPv4, "198.51.100.7", "RED"), // the same address again, stricter
-			{ID: "12", Team: "kr", Author: "minji", Kind: "comment", Body: "Sinkholed; 1,200 bots seen.\nMore tomorrow.", TLP: "GREEN", CreatedAt: t0.Add(2 * time.Minute)},
-			{ID: "13", Team: "cn", Author: "wei", Kind: "status", Data: `{"status":"in_progress"}`, TLP: "AMBER", CreatedAt: t0.Add(3 * time.Minute)},
-			{ID: "14", Team: "cn", Author: "wei", Kind: "comment", Body: RawPrefix + raw, TLP: "AMBER", CreatedAt: t0.Add(4 * time.Minute)},
-		},
-	}
+	in.Timeline = append(in.Timeline,
+		exchangetest.Observable("13", observable.IPv4, "198.51.100.7", "RED", in.CreatedAt),
+		store.Entry{ID: "14", Team: "cn", Author: "wei", Kind: "comment", Body: RawPrefix + raw, TLP: "AMBER", CreatedAt: in.CreatedAt.Add(4 * time.Minute)})
+	return in
 }
 
 var sampleTeams = map[string]Team{"cn": {ID: "cn", Name: "CNCERT/CC", Email: "hotline@cert.cn.example"}, "jp": {ID: "jp", Name: "JPCERT/CC"}}
