@@ -146,22 +146,9 @@ func contactOf(t Team, role string, now time.Time) Contact {
 		c.Emails = []Email{{Type: "hotline", To: t.Email}}
 	}
 	if t.Zone != nil {
-		c.Timezone = zoneOffset(now.In(t.Zone))
+		c.Timezone = now.In(t.Zone).Format("Z07:00") // TimezoneType: Z or ±hh:mm
 	}
 	return c
-}
-
-// zoneOffset is a TimezoneType: Z or ±hh:mm.
-func zoneOffset(t time.Time) string {
-	_, off := t.Zone()
-	if off == 0 {
-		return "Z"
-	}
-	sign := '+'
-	if off < 0 {
-		sign, off = '-', -off
-	}
-	return fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
 }
 
 // observableFor maps one of our observables to an IODEF Observable.
