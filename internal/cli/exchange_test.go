@@ -113,6 +113,23 @@ func TestExchangeCommands(t *testing.T) {
 		t.Errorf("iodef import printed %q", out)
 	}
 
+	// An IODEF report with no restriction is private (the schema's default): a RED
+	// incident here, its observable and kept parts RED too.
+	report := `<?xml version="1.0" encoding="UTF-8"?>
+<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+  <Incident purpose="reporting">
+    <IncidentID name="csirt.example.com">189493</IncidentID>
+    <GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime>
+    <Contact type="organization" role="creator"><ContactName>Example CSIRT</ContactName></Contact>
+    <EventData><Flow><System category="source"><Node><Address category="ipv4-addr">192.0.2.200</Address></Node></System></Flow></EventData>
+  </Incident>
+</IODEF-Document>`
+	os.WriteFile(xmlFile, []byte(report), 0o600)
+	out = run(t, n, "kr", runIODEF, "import", xmlFile)
+	if !regexp.MustCompile(`Imported as kr-\d{4}-\d{4} \(TLP:RED\): 1 mapped \(1 observables, 0 comments\), 2 kept as they came`).MatchString(out) {
+		t.Errorf("iodef import of a private report printed %q", out)
+	}
+
 	// What we do not map comes back byte for byte: an indicator and a malware object,
 	// spaced as their producer spaced them, kept on import and served by the export.
 	kept := []string{
