@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/testnet"
 )
 
@@ -69,6 +71,29 @@ func TestExchangeRoutes(t *testing.T) {
 			if code != 201 {
 				t.Errorf("import: %d %s", code, b)
 			}
+		}
+	}
+
+	// An observer reads incidents but does not send them out of the node.
+	ctx := context.Background()
+	if _, err := cn.App.Auth.CreateUser(ctx, "olga", "Olga", "", auth.Observer); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := cn.App.Auth.IssueToken(ctx, "olga", "test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ method, path string }{{"GET", "/api/v1/incidents/" + in.ID + "/stix"}, {"GET", "/api/v1/incidents/" + in.ID + "/iodef"},
+		{"POST", "/api/v1/stix/import"}, {"POST", "/api/v1/iodef/import"}} {
+		req, _ := http.NewRequest(r.method, cn.URL+r.path, strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("an observer's %s %s: %d, want 403", r.method, r.path, resp.StatusCode)
 		}
 	}
 
