@@ -138,11 +138,13 @@ func TestExchangeCommands(t *testing.T) {
       "pattern_type": "stix", "valid_from": "2014-05-08T09:00:00.000000Z" }`,
 		`{"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2016-04-06T20:07:09.000Z","modified":"2016-04-06T20:07:09.000Z","name":"Poison Ivy","is_family":true}`,
 	}
-	foreign := `{"type":"bundle","id":"bundle--44af6c39-c09b-49c5-9de2-394224b04982","objects":[` + strings.Join(kept, ",\n") + `]}`
+	// A third, RED on one property only: kept, as restricted as its strictest part.
+	secret := `{"type":"url","spec_version":"2.1","id":"url--12592121-be4c-5a93-a813-5a5af16e50db","value":"http://panel.example/","granular_markings":[{"marking_ref":"` + stix.MarkingID("RED") + `","selectors":["value"]}]}`
+	foreign := `{"type":"bundle","id":"bundle--44af6c39-c09b-49c5-9de2-394224b04982","objects":[` + strings.Join(append(kept, secret), ",\n") + `]}`
 	os.WriteFile(file, []byte(foreign), 0o600)
 	out = run(t, n, "jp", runSTIX, "import", file, "--tlp", "green")
 	jpID := regexp.MustCompile(`jp-\d{4}-\d{4}`).FindString(out)
-	if !strings.Contains(out, "(TLP:GREEN): 0 mapped") || !strings.Contains(out, "2 kept as they came") {
+	if !strings.Contains(out, "(TLP:GREEN): 0 mapped") || !strings.Contains(out, "3 kept as they came") {
 		t.Errorf("import of a foreign bundle printed %q", out)
 	}
 	again := run(t, n, "jp", runSTIX, "export", "--incident", jpID, "--team", "outside")
@@ -150,5 +152,11 @@ func TestExchangeCommands(t *testing.T) {
 		if !strings.Contains(again, k) {
 			t.Errorf("the export does not serve the kept object byte for byte:\n%s\nin\n%s", k, again)
 		}
+	}
+	if strings.Contains(again, "panel.example") {
+		t.Error("an object with a RED part went to outsiders")
+	}
+	if own := run(t, n, "jp", runSTIX, "export", "--incident", jpID); !strings.Contains(own, secret) {
+		t.Error("the export for our own team lacks the RED-marked object")
 	}
 }

@@ -122,10 +122,18 @@ func (s *Service) ImportSTIX(ctx context.Context, a incident.Actor, data []byte,
 	return Imported{Incident: in, Mapped: p.Mapped - (len(p.Raw) - kept), Kept: len(p.Raw), Observables: obs, Notes: notes}, nil
 }
 
+// markingRefs lists every marking an object carries, on the whole object or on some
+// of its properties: a kept object is as restricted as the strictest part of it.
 func markingRefs(o stix.Object) []string {
 	var m struct {
-		Refs []string `json:"object_marking_refs"`
+		Refs     []string `json:"object_marking_refs"`
+		Granular []struct {
+			Ref string `json:"marking_ref"`
+		} `json:"granular_markings"`
 	}
 	json.Unmarshal(o.Raw, &m)
+	for _, g := range m.Granular {
+		m.Refs = append(m.Refs, g.Ref)
+	}
 	return m.Refs
 }

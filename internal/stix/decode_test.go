@@ -95,14 +95,16 @@ func TestPlanKeepsWhatWeDoNotHold(t *testing.T) {
  {"type":"domain-name","spec_version":"2.1","id":"domain-name--12592121-be4c-5a93-a813-5a5af16e50db","value":"not a domain"},
  {"type":"indicator","spec_version":"2.1","id":"indicator--12592121-be4c-5a93-a813-5a5af16e50db","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"},
  {"type":"identity","spec_version":"2.1","id":"identity--12592121-be4c-5a93-a813-5a5af16e50db","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","name":"Someone"},
- {"type":"email-addr","spec_version":"2.1","id":"email-addr--12592121-be4c-5a93-a813-5a5af16e50db","value":"A@Bad.Example"}
+ {"type":"email-addr","spec_version":"2.1","id":"email-addr--12592121-be4c-5a93-a813-5a5af16e50db","value":"A@Bad.Example"},
+ {"type":"url","spec_version":"2.1","id":"url--12592121-be4c-5a93-a813-5a5af16e50db","value":"http://a.example/","granular_markings":[{"marking_ref":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1","selectors":["value"]}]}
 ]}`
 	b, err := ParseBundle([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := PlanImport(b, func(string) (string, bool) { return "", false })
-	if p.Mapped != 1 || p.Kept() != 5 || p.Observables[0].Observable != (observable.Observable{Type: observable.Email, Value: "A@bad.example"}) {
+	// A granular marking is never flattened into one label: that object is kept whole.
+	if p.Mapped != 1 || p.Kept() != 6 || p.Observables[0].Observable != (observable.Observable{Type: observable.Email, Value: "A@bad.example"}) {
 		t.Errorf("mapped %d, kept %d, observables %v", p.Mapped, p.Kept(), p.Observables)
 	}
 	for _, o := range p.Raw {
