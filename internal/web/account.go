@@ -118,14 +118,18 @@ func (c *Console) accountPassword(w http.ResponseWriter, r *http.Request, v *vie
 	if wait := c.codes.Wait(key); wait > 0 {
 		return c.accountFailed(w, r, v, "password", formError("current", v.T("signin.wait", v.Took(math.Ceil(wait.Seconds())))))
 	}
+	// Every mistake at once: the new password's are told even when the current one is
+	// wrong, as they say nothing about the account.
+	var errs []error
 	if _, err := auth.CheckPassword(u.PasswordHash, cur); u.PasswordHash != "" && err != nil {
 		c.codes.Fail(key)
-		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
+		errs = append(errs, formError("current", v.T("account.wrongPassword")))
 	}
+	errs = append(errs, auth.ValidatePassword("new", next))
 	if next != r.PostFormValue("confirm") {
-		return c.accountFailed(w, r, v, "password", formError("confirm", v.T("account.mismatch")))
+		errs = append(errs, formError("confirm", v.T("account.mismatch")))
 	}
-	if err := auth.ValidatePassword("new", next); err != nil {
+	if err := problem.Join(errs...); err != nil {
 		return c.accountFailed(w, r, v, "password", err)
 	}
 	if err := auth.SetPassword(r.Context(), c.d.Console, u.ID, next); err != nil {
