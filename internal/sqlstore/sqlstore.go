@@ -57,8 +57,8 @@ type querier interface {
 type conn struct {
 	q       querier
 	d       dialect
-	onAfter *[]func()   // set inside a transaction
-	lone    bool        // outside a transaction where writers are serial: a write statement joins the commit queue
+	onAfter *[]func() // set inside a transaction
+	lone    bool      // outside a transaction where writers are serial: a write statement joins the commit queue
 	stmts   *stmtCache
 	owner   *DB
 	recycle func() // closes the pool's connections when a write finds them unable to
