@@ -121,10 +121,10 @@ func startTestNetPulling(t *testing.T, clk clock.Clock, opts Options, pulls map[
 			var rs envelope.Receipts
 			json.Unmarshal(rec.Body.Bytes(), &rs)
 			nd.mu.Lock()
-			lose := nd.loseAnswers > 0 && r.URL.Path == InboxPath && rec.Code == http.StatusOK && len(rs.Receipts) > 0
+			lose := nd.loseAnswers > 0 && r.URL.Path == InboxPath && rec.Code == http.StatusOK && len(rs.All()) > 0
 			if lose {
 				nd.loseAnswers--
-				nd.lost = append(nd.lost, rs.Receipts...)
+				nd.lost = append(nd.lost, rs.All()...)
 			}
 			nd.mu.Unlock()
 			if lose {
