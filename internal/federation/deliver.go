@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,6 +105,9 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 		answered += len(rr.Items)
 	}
 	n, err = f.storeReceipts(ctx, p.ID, envs, rs, store.LinkEvent{Sent: rs.Error == "" && answered == len(items)})
+	if errors.Is(err, errBadReceipt) {
+		f.refuse(ctx, p.ID, p.URL, "bad receipt", err.Error())
+	}
 	if err != nil {
 		return err
 	}
@@ -160,6 +164,10 @@ func (f *Federation) batchOf(peer string, items []store.OutboxItem) (map[uint64]
 // sealBudget is room left in a batch for its seal and the JSON around it.
 const sealBudget = 512
 
+// errBadReceipt marks a receipt refused: it names an envelope we did not send, or
+// does not verify.
+var errBadReceipt = errors.New("bad receipt")
+
 // storeReceipts verifies receipts from peer against the envelopes they name and marks
 // those envelopes delivered, in one transaction, which also records ev when every
 // receipt was good. A range receipt that does not name each envelope of its range by
@@ -179,18 +187,18 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 	for _, r := range rs.Receipts {
 		e, ok := envs[r.Seq]
 		if !ok {
-			bad = fmt.Errorf("receipt from %s for seq %d we did not send", peer, r.Seq)
+			bad = fmt.Errorf("%w from %s for seq %d, which we did not send", errBadReceipt, peer, r.Seq)
 			continue
 		}
 		if err := r.Verify(pub, e); err != nil {
-			bad = fmt.Errorf("receipt from %s for seq %d: %w", peer, r.Seq, err)
+			bad = fmt.Errorf("%w from %s for seq %d: %w", errBadReceipt, peer, r.Seq, err)
 			continue
 		}
 		good = append(good, r)
 	}
 	for _, rr := range rs.Ranges {
 		if err := rr.Verify(pub, envs); err != nil {
-			bad = fmt.Errorf("receipt from %s for seq %d-%d refused: %w", peer, rr.First, rr.Last, err)
+			bad = fmt.Errorf("%w from %s for seq %d-%d, refused whole: %w", errBadReceipt, peer, rr.First, rr.Last, err)
 			continue
 		}
 		good = append(good, rr.Expand()...)
