@@ -37,9 +37,10 @@ func TestMerklePathsProveEachLeafAlone(t *testing.T) {
 		for i := range leaves {
 			leaves[i] = leafHash(fmt.Appendf(nil, "leaf %d", i))
 		}
-		root := merkleRoot(leaves)
+		tree := newMerkleTree(leaves)
+		root := tree.root()
 		for m := range n {
-			path := merklePath(m, leaves)
+			path := tree.path(m)
 			if got, ok := rootFromPath(leaves[m], uint64(m), uint64(n), path); !ok || got != root {
 				t.Fatalf("n=%d m=%d: path does not lead to the root", n, m)
 			}

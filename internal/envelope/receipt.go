@@ -156,12 +156,12 @@ func (rr *RangeReceipt) Verify(pub ed25519.PublicKey, envs map[uint64]*Envelope)
 
 // Expand gives each sequence number of the range its own receipt, which verifies alone.
 func (rr *RangeReceipt) Expand() []*Receipt {
-	leaves := rr.leaves()
+	tree := newMerkleTree(rr.leaves())
 	out := make([]*Receipt, len(rr.Items))
 	for i, it := range rr.Items {
 		out[i] = &Receipt{Origin: rr.Origin, Receiver: rr.Receiver, Seq: rr.First + uint64(i), Digest: it.Digest,
 			Status: it.Status, Reason: it.Reason, ReceivedAt: rr.ReceivedAt, Signature: rr.Signature,
-			Range: &ReceiptRange{First: rr.First, Last: rr.Last, Path: merklePath(i, leaves)}}
+			Range: &ReceiptRange{First: rr.First, Last: rr.Last, Path: tree.path(i)}}
 	}
 	return out
 }

@@ -58,13 +58,13 @@ func (s *Seal) Verify(pub ed25519.PublicKey, envs []*Envelope) ([]*Sealed, error
 	if len(s.Signature) != ed25519.SignatureSize {
 		return nil, errors.New("seal: signature: wrong length")
 	}
-	leaves := digestLeaves(envs)
-	if !identity.Verify(pub, sealBytes(s.Origin, s.Destination, s.Time, uint64(len(envs)), merkleRoot(leaves)), s.Signature) {
+	tree := newMerkleTree(digestLeaves(envs))
+	if !identity.Verify(pub, sealBytes(s.Origin, s.Destination, s.Time, uint64(len(envs)), tree.root()), s.Signature) {
 		return nil, errors.New("seal: bad signature")
 	}
 	out := make([]*Sealed, len(envs))
 	for i := range envs {
-		out[i] = &Sealed{Time: s.Time, Index: uint64(i), Count: uint64(len(envs)), Path: merklePath(i, leaves), Signature: s.Signature}
+		out[i] = &Sealed{Time: s.Time, Index: uint64(i), Count: uint64(len(envs)), Path: tree.path(i), Signature: s.Signature}
 	}
 	return out, nil
 }
