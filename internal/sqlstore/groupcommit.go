@@ -140,7 +140,7 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 // write at all, which leaves the whole transaction unusable.
 func (db *DB) member(ctx context.Context, tx *sql.Tx, fn func(store.Tx) error) (after []func(), ferr, broken error) {
 	var hooks []func()
-	c := conn{q: tx, d: db.d, onAfter: &hooks, stmts: db.stmts, owner: db, recycle: db.recycle}
+	c := conn{q: tx, d: db.d, onAfter: &hooks, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: savepoint: %w", err)
 	}

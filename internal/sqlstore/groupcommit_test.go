@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"csirtlink/internal/audit"
 	"csirtlink/internal/store"
 )
 
@@ -134,5 +135,44 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A transaction that appends several audit records reads the chain's head once; a
+// savepoint rolled back takes its records, and the remembered head, with it. The chain
+// stays whole.
+func TestAuditHeadWithinATransaction(t *testing.T) {
+	db := openSQLite(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	ctx := t.Context()
+	now := time.Now()
+	errUndo := errors.New("undo")
+	err := db.InTx(ctx, func(tx store.Tx) error {
+		for i := range 3 {
+			if err := audit.Append(ctx, tx, now, "peer:cn", "entry.comment", "cn-2026-0001", fmt.Sprint(i)); err != nil {
+				return err
+			}
+		}
+		err := tx.Within(ctx, func() error {
+			if err := audit.Append(ctx, tx, now, "peer:cn", "entry.comment", "cn-2026-0001", "undone"); err != nil {
+				return err
+			}
+			return errUndo
+		})
+		if !errors.Is(err, errUndo) {
+			return fmt.Errorf("within: %v", err)
+		}
+		return audit.Append(ctx, tx, now, "peer:cn", "entry.comment", "cn-2026-0001", "after")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := audit.Verify(ctx, db)
+	if err != nil || n != 4 {
+		t.Fatalf("chain of %d records: %v", n, err)
+	}
+	recs, _ := db.ListAudit(ctx, 0, 10)
+	if recs[3].Detail != "after" {
+		t.Fatalf("last record %q", recs[3].Detail)
 	}
 }

@@ -59,6 +59,10 @@ type conn struct {
 	d       dialect
 	onAfter *[]func() // set inside a transaction
 	lone    bool      // outside a transaction where writers are serial: a write statement joins the commit queue
+	// head is the audit chain's newest record as this transaction wrote it, set inside
+	// one: a batch appends a record per applied envelope, and each need not read back
+	// the one before. Forgotten when a savepoint is rolled back.
+	head    *auditHead
 	stmts   *stmtCache
 	owner   *DB
 	recycle func() // closes the pool's connections when a write finds them unable to
@@ -250,6 +254,7 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 	if err := fn(); err != nil {
 		// What fn asked to run after commit belongs to the writes being undone.
 		*c.onAfter = (*c.onAfter)[:hooks]
+		c.head.forget()
 		if _, rerr := c.exec(ctx, `ROLLBACK TO SAVEPOINT within`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
 		}
@@ -427,7 +432,7 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle}
+	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
 	if err := fn(c); err != nil {
 		tx.Rollback()
 		return nil, db.checkWrite(err)
