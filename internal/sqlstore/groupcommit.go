@@ -141,7 +141,12 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 func (db *DB) member(ctx context.Context, tx *sql.Tx, fn func(store.Tx) error) (after []func(), ferr, broken error) {
 	var hooks []func()
 	c := conn{q: tx, d: db.d, onAfter: &hooks, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
+	if err := ctx.Err(); err != nil {
+		// A writer whose request ended while it queued writes nothing, and must not
+		// fail the others' transaction on its way out.
+		return nil, fmt.Errorf("sqlstore: begin: %w", err), nil
+	}
+	if _, err := tx.ExecContext(context.WithoutCancel(ctx), `SAVEPOINT grouped`); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
 	panicked := true

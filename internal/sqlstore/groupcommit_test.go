@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -174,5 +175,48 @@ func TestAuditHeadWithinATransaction(t *testing.T) {
 	recs, _ := db.ListAudit(ctx, 0, 10)
 	if recs[3].Detail != "after" {
 		t.Fatalf("last record %q", recs[3].Detail)
+	}
+}
+
+// A writer whose request ended while it waited in the queue writes nothing and leaves
+// the transaction it would have joined to the others.
+func TestACancelledWriterDoesNotFailTheGroup(t *testing.T) {
+	db := openSQLite(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	ctx := t.Context()
+	for _, p := range []string{"a", "b"} {
+		if err := db.EnsureLink(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := make(chan struct{})
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- db.InTx(ctx, func(tx store.Tx) error {
+			_, err := tx.TakeSeq(ctx, "a")
+			<-release
+			return err
+		})
+	}()
+	waitFor(t, func() bool { return db.commits.open != nil })
+	gone, cancel := context.WithCancel(ctx)
+	secondDone := make(chan error, 1)
+	go func() {
+		secondDone <- db.InTx(gone, func(tx store.Tx) error { _, err := tx.TakeSeq(gone, "b"); return err })
+	}()
+	waitFor(t, func() bool { return db.commits.waiting.Load() == 1 })
+	cancel()
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatalf("the first writer failed with the cancelled one: %v", err)
+	}
+	if err := <-secondDone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled writer: %v", err)
+	}
+	if a, _ := db.GetLink(ctx, "a"); a.NextSeq != 2 {
+		t.Fatalf("a: next_seq %d", a.NextSeq)
+	}
+	if b, _ := db.GetLink(ctx, "b"); b.NextSeq != 1 {
+		t.Fatalf("b: next_seq %d", b.NextSeq)
 	}
 }
