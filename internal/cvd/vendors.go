@@ -1,0 +1,132 @@
+package cvd
+
+import (
+	"context"
+	"errors"
+
+	"slices"
+	"strings"
+
+	"csirtlink/internal/audit"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/wire"
+)
+
+// NewVendor is a vendor this team contacts about a case.
+type NewVendor struct {
+	Name     string   `json:"name"`
+	Contact  string   `json:"contact"`
+	Email    string   `json:"email"`
+	Products []string `json:"products"`
+	// Shared: the vendor agreed that its name go with its statuses to the other
+	// coordinators. Its contact and e-mail never leave this node.
+	Shared bool `json:"shared"`
+}
+
+// AddVendor records a vendor of this team for a case. Nothing of it is sent.
+func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor) (Vendor, error) {
+	n.Name, n.Email = strings.TrimSpace(n.Name), strings.TrimSpace(n.Email)
+	if err := problem.CheckLine("name", n.Name, maxName, true); err != nil {
+		return Vendor{}, err
+	}
+	if err := problem.CheckLine("contact", n.Contact, maxName, false); err != nil {
+		return Vendor{}, err
+	}
+	if err := problem.CheckLine("email", n.Email, maxName, false); err != nil {
+		return Vendor{}, err
+	}
+	if n.Email != "" && (!strings.Contains(n.Email, "@") || strings.ContainsAny(n.Email, " <>")) {
+		return Vendor{}, problem.Invalid("email", "not an e-mail address")
+	}
+	v := Vendor{ID: identity.RandomID(8), Name: n.Name, Contact: n.Contact, Email: n.Email, Products: n.Products, Shared: n.Shared}
+	if v.Products == nil {
+		v.Products = []string{}
+	}
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		c, err := load(ctx, tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("case %q not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		have, err := tx.ListCVDVendors(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(have) >= maxVendors {
+			return problem.Invalid("name", "more than %d entries", maxVendors)
+		}
+		for _, p := range v.Products {
+			if !slices.ContainsFunc(c.Products, func(q Product) bool { return q.ID == p }) {
+				return problem.Invalid("products", "%q is not in case %s", p, id)
+			}
+		}
+		if err := tx.PutCVDVendor(ctx, store.CVDVendor{ID: v.ID, CaseID: id, Name: v.Name, Contact: v.Contact, Email: v.Email,
+			Products: v.Products, Shared: v.Shared, CreatedBy: a.Name, CreatedAt: s.now()}); err != nil {
+			return err
+		}
+		s.notify(tx, id)
+		return audit.Append(ctx, tx, s.now(), a.Name, "cvd.vendor", id, v.ID)
+	})
+	return v, err
+}
+
+// StatusInput is a vendor's status for one vulnerability and product, as its
+// coordinator records it.
+type StatusInput struct {
+	Vendor        string `json:"vendor"` // the vendor's id on this node
+	Vulnerability string `json:"vulnerability"`
+	Product       string `json:"product"`
+	Status        string `json:"status"`
+	Justification string `json:"justification"`
+	FixedVersion  string `json:"fixed_version"`
+	Statement     string `json:"statement"`
+}
+
+// SetStatus records a vendor's status and shares it with every participant: by the
+// vendor's name if the vendor is shared, otherwise by an opaque reference.
+func (s *Service) SetStatus(ctx context.Context, a Actor, id string, in StatusInput) (Case, error) {
+	if err := problem.CheckText("statement", in.Statement, maxBody, false); err != nil {
+		return Case{}, err
+	}
+	vs, err := s.st.ListCVDVendors(ctx, id)
+	if err != nil {
+		return Case{}, err
+	}
+	i := slices.IndexFunc(vs, func(v store.CVDVendor) bool { return v.ID == in.Vendor })
+	if i < 0 {
+		return Case{}, problem.Invalid("vendor", "%q is not a vendor of this team for %s", in.Vendor, id)
+	}
+	d := wire.CVDData{Vulnerability: in.Vulnerability, Product: in.Product, Status: in.Status, Justification: in.Justification,
+		FixedVersion: in.FixedVersion, VendorRef: vs[i].ID}
+	if vs[i].Shared {
+		d.Vendor = vs[i].Name
+	}
+	return s.write(ctx, a, id, KindStatus, in.Statement, d, func(c Case) error {
+		return validStatus(c, Status{Team: s.Self(), VendorRef: d.VendorRef, Vendor: d.Vendor, Vulnerability: d.Vulnerability,
+			Product: d.Product, Status: d.Status, Justification: d.Justification, FixedVersion: d.FixedVersion})
+	})
+}
+
+// Matrix is the status of each vulnerability × product: the latest any vendor's
+// coordinator reported, unassessed where none did.
+func Matrix(c Case) map[string]map[string]Status {
+	m := map[string]map[string]Status{}
+	for _, v := range c.Vulnerabilities {
+		m[v.ID] = map[string]Status{}
+		for _, p := range c.Products {
+			m[v.ID][p.ID] = Status{Vulnerability: v.ID, Product: p.ID, Status: Unassessed}
+		}
+	}
+	for _, st := range c.Statuses {
+		if row, ok := m[st.Vulnerability]; ok {
+			if old, ok := row[st.Product]; ok && (old.Status == Unassessed || !st.At.Before(old.At)) {
+				row[st.Product] = st
+			}
+		}
+	}
+	return m
+}
