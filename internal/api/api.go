@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
@@ -46,6 +47,9 @@ type API struct {
 	feeds  *feedrun.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
+
+	// Vulnerability coordination (cvd.go); nil until SetCVD.
+	cvd *cvd.Service
 }
 
 // New makes the API.
@@ -109,6 +113,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.cvdRoutes()...)
 	return append(rs, a.feedRoutes()...)
 }
 
