@@ -392,3 +392,32 @@ func TestCVDEmergencyAndHandoff(t *testing.T) {
 		}
 	}
 }
+
+// TestCVDDemoSeed: the demo's case has vendors at each team and an embargo every
+// coordinator agreed; nothing is published before its instant, everything at it.
+func TestCVDDemoSeed(t *testing.T) {
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	opts := testnetOptions()
+	opts.Clock = clk
+	n := startNet(t, opts)
+	at := clk.Now().Add(5 * time.Minute)
+	id, err := n.SeedCVD(t.Context(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range n.Nodes {
+		c, _ := getCase(t, nd, id)
+		if c.Embargo.State != "embargoed" || len(c.Statuses) != 5 {
+			t.Fatalf("%s: %+v", nd.Team, c)
+		}
+		if _, index := fetch(t, nd.URL+"/.well-known/csaf/white/index.txt"); len(index) != 0 {
+			t.Fatalf("%s: published before the instant: %s", nd.Team, index)
+		}
+	}
+	clk.Set(at)
+	for _, nd := range n.Nodes {
+		if _, index := fetch(t, nd.URL+"/.well-known/csaf/white/index.txt"); !bytes.Contains(index, []byte(strings.ToLower(id))) {
+			t.Fatalf("%s: not published at the instant: %s", nd.Team, index)
+		}
+	}
+}
