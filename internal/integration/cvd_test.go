@@ -35,8 +35,8 @@ type caseView struct {
 		Team, Vendor, Status string
 	} `json:"statuses"`
 	Matrix     map[string]map[string]struct{ Status string } `json:"matrix"`
-	LocalTimes []struct{ Party, Timezone, Time string }    `json:"local_times"`
-	Handoff    *struct{ From, To string }                   `json:"handoff"`
+	LocalTimes []struct{ Party, Timezone, Time string }      `json:"local_times"`
+	Handoff    *struct{ From, To string }                    `json:"handoff"`
 	Timeline   []struct {
 		Position int64
 		Team     string
