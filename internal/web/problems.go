@@ -105,6 +105,7 @@ var formFields = map[string][]string{
 	"participation": {"participation"},
 	"status":        {"status", "note"},
 	"invite":        {"team"},
+	"embargo":       {"reason"},
 	"prefs":         {"timezone"},
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},
