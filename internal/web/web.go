@@ -16,8 +16,8 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
-	"csirtlink/internal/federation"
 	"csirtlink/internal/cvd"
+	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/store"
@@ -32,9 +32,9 @@ type Deps struct {
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
 	// CVD, when set, adds the vulnerability cases' screens.
-	CVD *cvd.Service
-	Fed *federation.Federation
-	Store   store.Store
+	CVD   *cvd.Service
+	Fed   *federation.Federation
+	Store store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
