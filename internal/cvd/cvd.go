@@ -384,13 +384,19 @@ func load(ctx context.Context, tx store.Tx, id string) (Case, error) {
 	return c, nil
 }
 
-// Get returns a case with this node's vendors and the timeline, its embargo state as of
-// now.
-func (s *Service) Get(ctx context.Context, id string) (Case, error) {
-	c, err := load(ctx, s.st, id)
+// loadLocal is load for a person's request: an unknown case is a 404 naming it.
+func loadLocal(ctx context.Context, tx store.Tx, id string) (Case, error) {
+	c, err := load(ctx, tx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return c, problem.NotFound("case %q not found", id)
 	}
+	return c, err
+}
+
+// Get returns a case with this node's vendors and the timeline, its embargo state as of
+// now.
+func (s *Service) Get(ctx context.Context, id string) (Case, error) {
+	c, err := loadLocal(ctx, s.st, id)
 	if err != nil {
 		return c, err
 	}

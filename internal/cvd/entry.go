@@ -40,10 +40,7 @@ func signedBytes(e store.CVDEntry) []byte {
 // the case first and may refuse, or fill in data.
 func (s *Service) write(ctx context.Context, a Actor, id, kind, body string, data wire.CVDData, allow func(Case) error) (Case, error) {
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		c, err := load(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return problem.NotFound("case %q not found", id)
-		}
+		c, err := loadLocal(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -88,13 +85,7 @@ func (s *Service) sequence(ctx context.Context, tx store.Tx, c Case, e store.CVD
 	c.lastPosition++
 	e.Position = c.lastPosition
 	before := c.Participants
-	if err := s.effects(&c, e); err != nil {
-		return err
-	}
-	if err := tx.PutCVDEntry(ctx, e); err != nil {
-		return err
-	}
-	if err := s.save(ctx, tx, &c); err != nil {
+	if err := s.apply(ctx, tx, &c, e); err != nil {
 		return err
 	}
 	var others []string
@@ -320,17 +311,22 @@ func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.En
 	if done, err := held(ctx, tx, e); done || err != nil {
 		return err
 	}
-	if err := s.effects(&c, e); err != nil {
+	if err := s.apply(ctx, tx, &c, e); err != nil {
+		return err
+	}
+	s.notify(tx, c.ID)
+	return nil
+}
+
+// apply folds a positioned entry into the case and stores both.
+func (s *Service) apply(ctx context.Context, tx store.Tx, c *Case, e store.CVDEntry) error {
+	if err := s.effects(c, e); err != nil {
 		return err
 	}
 	if err := tx.PutCVDEntry(ctx, e); err != nil {
 		return err
 	}
-	if err := s.save(ctx, tx, &c); err != nil {
-		return err
-	}
-	s.notify(tx, c.ID)
-	return nil
+	return s.save(ctx, tx, c)
 }
 
 // Comment adds a comment to a case's timeline.

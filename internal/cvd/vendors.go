@@ -2,7 +2,6 @@ package cvd
 
 import (
 	"context"
-	"errors"
 
 	"slices"
 	"strings"
@@ -45,10 +44,7 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 		v.Products = []string{}
 	}
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		c, err := load(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return problem.NotFound("case %q not found", id)
-		}
+		c, err := loadLocal(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,14 @@ type caseView struct {
 	} `json:"vulnerabilities"`
 }
 
+// startCVDNet starts the three nodes on a fake clock set to at.
+func startCVDNet(t *testing.T, at time.Time) (*clock.Fake, *testnet.Net) {
+	clk := clock.NewFake(at)
+	opts := testnetOptions()
+	opts.Clock = clk
+	return clk, startNet(t, opts)
+}
+
 func getCase(t *testing.T, nd *testnet.Node, id string) (caseView, int) {
 	t.Helper()
 	var c caseView
@@ -84,7 +92,7 @@ func newCase(t *testing.T, nd *testnet.Node, participants ...string) string {
 func waitCase(t *testing.T, nodes []*testnet.Node, id, what string, cond func(caseView) error) {
 	t.Helper()
 	for _, nd := range nodes {
-		eventually(t, 10*time.Second, nd.Team+": "+what, func() error {
+		eventually(t, 20*time.Second, nd.Team+": "+what, func() error {
 			c, code := getCase(t, nd, id)
 			if code != http.StatusOK {
 				return fmt.Errorf("status %d", code)
@@ -100,10 +108,7 @@ func waitCase(t *testing.T, nodes []*testnet.Node, id, what string, cond func(ca
 // the CSAF folder, the feeds, the metadata), and each node's advisories — valid CSAF
 // 2.0, linked to each other — at the instant, on a fake clock.
 func TestCVDAcrossThreeNodes(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
-	opts := testnetOptions()
-	opts.Clock = clk
-	n := startNet(t, opts)
+	clk, n := startCVDNet(t, time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
 	cn, jp, kr := n.Nodes[0], n.Nodes[1], n.Nodes[2]
 	id := newCase(t, cn, "jp", "kr")
 	waitCase(t, n.Nodes, id, "the case", func(c caseView) error {
@@ -319,10 +324,7 @@ func validateCSAF(t *testing.T, files []string) {
 // with who and why; the owner hands the case to a participant, who accepts and then
 // owns it, with the whole history kept.
 func TestCVDEmergencyAndHandoff(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
-	opts := testnetOptions()
-	opts.Clock = clk
-	n := startNet(t, opts)
+	clk, n := startCVDNet(t, time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
 	cn, jp, kr := n.Nodes[0], n.Nodes[1], n.Nodes[2]
 	id := newCase(t, cn, "jp", "kr")
 	waitCase(t, n.Nodes, id, "the case", func(c caseView) error { return nil })
@@ -357,7 +359,15 @@ func TestCVDEmergencyAndHandoff(t *testing.T) {
 	if code := call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/embargo", map[string]string{"publish_at": instant.Format(time.RFC3339)}, nil); code != http.StatusOK {
 		t.Fatalf("the new owner proposes: %d", code)
 	}
-	call(t, kr, "POST", "/api/v1/cvd/cases/"+id+"/embargo/object", map[string]string{"reason": "our vendor needs two more weeks"}, nil)
+	waitCase(t, []*testnet.Node{kr}, id, "the new owner's proposal", func(c caseView) error {
+		if c.Embargo.PublishAt == nil {
+			return fmt.Errorf("no proposal yet")
+		}
+		return nil
+	})
+	if code := call(t, kr, "POST", "/api/v1/cvd/cases/"+id+"/embargo/object", map[string]string{"reason": "our vendor needs two more weeks"}, nil); code != http.StatusOK {
+		t.Fatalf("object: %d", code)
+	}
 	waitCase(t, n.Nodes, id, "the history", func(c caseView) error {
 		var kinds []string
 		for i, e := range c.Timeline {
@@ -396,10 +406,7 @@ func TestCVDEmergencyAndHandoff(t *testing.T) {
 // TestCVDDemoSeed: the demo's case has vendors at each team and an embargo every
 // coordinator agreed; nothing is published before its instant, everything at it.
 func TestCVDDemoSeed(t *testing.T) {
-	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
-	opts := testnetOptions()
-	opts.Clock = clk
-	n := startNet(t, opts)
+	clk, n := startCVDNet(t, time.Now().UTC().Truncate(time.Second))
 	at := clk.Now().Add(5 * time.Minute)
 	id, err := n.SeedCVD(t.Context(), at)
 	if err != nil {
