@@ -2,6 +2,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +19,8 @@ import (
 
 	"csirtlink/internal/clock"
 	"csirtlink/internal/testnet"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 )
 
 type caseView struct {
@@ -224,11 +229,7 @@ func TestCVDAcrossThreeNodes(t *testing.T) {
 			if code != http.StatusOK {
 				t.Fatalf("%s: %s: %d", nd.Team, name, code)
 			}
-			for _, ext := range []string{".sha256", ".sha512", ".asc"} {
-				if code, b := fetch(t, nd.URL+"/.well-known/csaf/white/"+name+ext); code != http.StatusOK || len(b) < 64 {
-					t.Errorf("%s: %s%s: %d", nd.Team, name, ext, code)
-				}
-			}
+			checkHashesAndSignature(t, nd, name, doc)
 			var d struct {
 				Document struct {
 					Lang       string
@@ -426,5 +427,34 @@ func TestCVDDemoSeed(t *testing.T) {
 		if _, index := fetch(t, nd.URL+"/.well-known/csaf/white/index.txt"); !bytes.Contains(index, []byte(strings.ToLower(id))) {
 			t.Fatalf("%s: not published at the instant: %s", nd.Team, index)
 		}
+	}
+}
+
+// checkHashesAndSignature: the .sha256 and .sha512 files name the document's digests,
+// and the .asc signature verifies with the key the provider metadata points at.
+func checkHashesAndSignature(t *testing.T, nd *testnet.Node, name string, doc []byte) {
+	t.Helper()
+	base := nd.URL + "/.well-known/csaf/white/" + name
+	s256, s512 := sha256.Sum256(doc), sha512.Sum512(doc)
+	for ext, want := range map[string]string{".sha256": hex.EncodeToString(s256[:]), ".sha512": hex.EncodeToString(s512[:])} {
+		if code, b := fetch(t, base+ext); code != http.StatusOK || !strings.HasPrefix(string(b), want+"  ") {
+			t.Errorf("%s%s: %d %s", name, ext, code, b)
+		}
+	}
+	var meta struct {
+		Keys []struct{ URL string } `json:"public_openpgp_keys"`
+	}
+	_, mb := fetch(t, nd.URL+"/.well-known/csaf/provider-metadata.json")
+	if err := json.Unmarshal(mb, &meta); err != nil || len(meta.Keys) != 1 {
+		t.Fatalf("%s: provider metadata keys: %v %s", nd.Team, err, mb)
+	}
+	_, key := fetch(t, meta.Keys[0].URL)
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(key))
+	if err != nil {
+		t.Fatalf("%s: key: %v", nd.Team, err)
+	}
+	_, sig := fetch(t, base+".asc")
+	if _, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(doc), bytes.NewReader(sig), nil); err != nil {
+		t.Errorf("%s: %s.asc does not verify: %v", nd.Team, name, err)
 	}
 }
