@@ -151,7 +151,7 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 			prod.Helper = &csaf.Helper{PURL: p.PURL, CPE: p.CPE}
 		}
 		versions := []csaf.Branch{{Category: "product_version_range", Name: p.Versions, Product: &prod}}
-		for _, fv := range fixedVersions(c, p.ID) {
+		for _, fv := range fixedVersions(matrix, p.ID) {
 			versions = append(versions, csaf.Branch{Category: "product_version", Name: fv,
 				Product: &csaf.Product{Name: p.Vendor + " " + p.Product + " " + fv, ProductID: fixedID(p.ID, fv)}})
 		}
@@ -233,9 +233,9 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 }
 
 // fixedVersions are the fixed versions any vendor reported for a product.
-func fixedVersions(c Case, product string) []string {
+func fixedVersions(matrix map[string]map[string]Status, product string) []string {
 	var out []string
-	for _, st := range Matrix(c) {
+	for _, st := range matrix {
 		if s := st[product]; s.Status == Fixed && !slices.Contains(out, s.FixedVersion) {
 			out = append(out, s.FixedVersion)
 		}
