@@ -25,19 +25,19 @@ func (a *API) cvdRoutes() []Route {
 		})}
 	}
 	return []Route{
-		r("GET /api/v1/cvd/cases", auth.Read, a.listCases),
+		r("GET /api/v1/cvd/cases", auth.CaseAccess, a.listCases),
 		r("POST /api/v1/cvd/cases", auth.Write, a.createCase),
-		r("GET /api/v1/cvd/cases/{id}", auth.Read, a.getCase),
+		r("GET /api/v1/cvd/cases/{id}", auth.CaseAccess, a.getCase),
 		r("POST /api/v1/cvd/cases/{id}/embargo", auth.Write, a.proposeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/agree", auth.Write, a.agreeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/object", auth.Write, a.objectEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/emergency", auth.Write, a.emergency),
 		r("POST /api/v1/cvd/cases/{id}/comments", auth.Write, a.commentCase),
 		r("POST /api/v1/cvd/cases/{id}/vendors", auth.Write, a.addVendor),
-		r("POST /api/v1/cvd/cases/{id}/statuses", auth.Write, a.setVendorStatus),
+		r("POST /api/v1/cvd/cases/{id}/statuses", auth.CaseAccess, a.setVendorStatus),
 		r("POST /api/v1/cvd/cases/{id}/handoff", auth.Write, a.offerHandoff),
 		r("POST /api/v1/cvd/cases/{id}/handoff/accept", auth.Write, a.acceptHandoff),
-		r("GET /api/v1/cvd/cases/{id}/csaf", auth.Read, a.caseCSAF),
+		r("GET /api/v1/cvd/cases/{id}/csaf", auth.CaseAccess, a.caseCSAF),
 	}
 }
 
@@ -77,8 +77,24 @@ func (a *API) caseView(c cvd.Case) caseView {
 	return v
 }
 
-func (a *API) listCases(w http.ResponseWriter, r *http.Request, _ caller) error {
+// isVendor: the caller is a vendor's person, scoped to its vendor's cases.
+func (c caller) isVendor() bool { return c.user.Role == auth.Vendor }
+
+// caseFor is the case as the caller may see it: whole for the team's people, cut down
+// to their vendor's part for a vendor (404 for a case their vendor is not in).
+func (a *API) caseFor(r *http.Request, c caller) (cvd.Case, error) {
+	if c.isVendor() {
+		k, _, err := a.cvd.VendorCase(r.Context(), r.PathValue("id"), c.user.Name)
+		return k, err
+	}
+	return a.cvd.Get(r.Context(), r.PathValue("id"))
+}
+
+func (a *API) listCases(w http.ResponseWriter, r *http.Request, c caller) error {
 	list, err := a.cvd.List(r.Context())
+	if c.isVendor() {
+		list, err = a.cvd.VendorCases(r.Context(), c.user.Name)
+	}
 	if err != nil {
 		return err
 	}
@@ -100,8 +116,8 @@ func (a *API) createCase(w http.ResponseWriter, r *http.Request, c caller) error
 	return nil
 }
 
-func (a *API) getCase(w http.ResponseWriter, r *http.Request, _ caller) error {
-	k, err := a.cvd.Get(r.Context(), r.PathValue("id"))
+func (a *API) getCase(w http.ResponseWriter, r *http.Request, c caller) error {
+	k, err := a.caseFor(r, c)
 	if err != nil {
 		return err
 	}
@@ -175,9 +191,35 @@ func (a *API) addVendor(w http.ResponseWriter, r *http.Request, c caller) error 
 	return nil
 }
 
+// setVendorStatus records a vendor's status: by the team's people for any of the team's
+// vendors, by a vendor's person for its own vendor only.
 func (a *API) setVendorStatus(w http.ResponseWriter, r *http.Request, c caller) error {
 	var in cvd.StatusInput
-	return a.caseAction(w, r, &in, func() (cvd.Case, error) { return a.cvd.SetStatus(r.Context(), c.cvd(), r.PathValue("id"), in) })
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if c.isVendor() {
+		_, v, err := a.cvd.VendorCase(r.Context(), r.PathValue("id"), c.user.Name)
+		if err != nil {
+			return err
+		}
+		if in.Vendor != v.ID {
+			return problem.Forbidden("role %s may not do this", c.user.Role)
+		}
+		if _, err := a.cvd.SetStatus(r.Context(), c.cvd(), r.PathValue("id"), in); err != nil {
+			return err
+		}
+		k, _, err := a.cvd.VendorCase(r.Context(), r.PathValue("id"), c.user.Name)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, a.caseView(k))
+		return nil
+	}
+	if !auth.Allows(c.user.Role, auth.Write) {
+		return problem.Forbidden("role %s may not do this", c.user.Role)
+	}
+	return a.caseAction(w, r, nil, func() (cvd.Case, error) { return a.cvd.SetStatus(r.Context(), c.cvd(), r.PathValue("id"), in) })
 }
 
 func (a *API) offerHandoff(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -195,8 +237,8 @@ func (a *API) acceptHandoff(w http.ResponseWriter, r *http.Request, c caller) er
 
 // caseCSAF answers the case's advisory as a CSAF 2.0 document. It is an export: the
 // egress decision refuses it before the embargo's instant (403), whoever asks.
-func (a *API) caseCSAF(w http.ResponseWriter, r *http.Request, _ caller) error {
-	k, err := a.cvd.Get(r.Context(), r.PathValue("id"))
+func (a *API) caseCSAF(w http.ResponseWriter, r *http.Request, c caller) error {
+	k, err := a.caseFor(r, c)
 	if err != nil {
 		return err
 	}

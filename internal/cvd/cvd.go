@@ -192,6 +192,7 @@ type Vendor struct {
 	Email    string   `json:"email,omitempty"`
 	Products []string `json:"products"`
 	Shared   bool     `json:"shared"`
+	User     string   `json:"user,omitempty"`
 }
 
 // Entry is one signed timeline entry.
@@ -406,7 +407,7 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 		return c, err
 	}
 	for _, v := range vs {
-		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared})
+		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User})
 	}
 	es, err := s.st.CVDTimeline(ctx, id)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/audit"
+	"csirtlink/internal/auth"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
@@ -22,6 +23,9 @@ type NewVendor struct {
 	// Shared: the vendor agreed that its name go with its statuses to the other
 	// coordinators. Its contact and e-mail never leave this node.
 	Shared bool `json:"shared"`
+	// User is the vendor's person on this node (a user with the vendor role), who then
+	// sees this case and sets the vendor's statuses.
+	User string `json:"user"`
 }
 
 // AddVendor records a vendor of this team for a case. Nothing of it is sent.
@@ -39,7 +43,7 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 	if n.Email != "" && (!strings.Contains(n.Email, "@") || strings.ContainsAny(n.Email, " <>")) {
 		return Vendor{}, problem.Invalid("email", "not an e-mail address")
 	}
-	v := Vendor{ID: identity.RandomID(8), Name: n.Name, Contact: n.Contact, Email: n.Email, Products: n.Products, Shared: n.Shared}
+	v := Vendor{ID: identity.RandomID(8), Name: n.Name, Contact: n.Contact, Email: n.Email, Products: n.Products, Shared: n.Shared, User: n.User}
 	if v.Products == nil {
 		v.Products = []string{}
 	}
@@ -47,6 +51,11 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 		c, err := loadLocal(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if v.User != "" {
+			if u, err := tx.UserByName(ctx, v.User); err != nil || u.Role != auth.Vendor {
+				return problem.Invalid("user", "%q is not a user with the vendor role", v.User)
+			}
 		}
 		have, err := tx.ListCVDVendors(ctx, id)
 		if err != nil {
@@ -61,7 +70,7 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 			}
 		}
 		if err := tx.PutCVDVendor(ctx, store.CVDVendor{ID: v.ID, CaseID: id, Name: v.Name, Contact: v.Contact, Email: v.Email,
-			Products: v.Products, Shared: v.Shared, CreatedBy: a.Name, CreatedAt: s.now()}); err != nil {
+			Products: v.Products, Shared: v.Shared, User: v.User, CreatedBy: a.Name, CreatedAt: s.now()}); err != nil {
 			return err
 		}
 		s.notify(tx, id)
@@ -125,4 +134,62 @@ func Matrix(c Case) map[string]map[string]Status {
 		}
 	}
 	return m
+}
+
+// VendorCases lists the cases a vendor's person may see: those in which one of this
+// team's vendors names them as its user.
+func (s *Service) VendorCases(ctx context.Context, user string) ([]Case, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Case
+	for _, c := range all {
+		if v, err := s.vendorOf(ctx, c.ID, user); err != nil {
+			return nil, err
+		} else if v != nil {
+			out = append(out, ForVendor(c, *v))
+		}
+	}
+	return out, nil
+}
+
+// vendorOf is the vendor of a case whose user is user, or nil.
+func (s *Service) vendorOf(ctx context.Context, caseID, user string) (*store.CVDVendor, error) {
+	vs, err := s.st.ListCVDVendors(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.User == user && user != "" {
+			return &v, nil
+		}
+	}
+	return nil, nil
+}
+
+// VendorCase is a case as a vendor's person sees it, or 404 when their vendor is not
+// in it: the case's own fields, the embargo, and their vendor's statuses only — not
+// the reporter, other vendors or the coordinators' timeline.
+func (s *Service) VendorCase(ctx context.Context, id, user string) (Case, store.CVDVendor, error) {
+	v, err := s.vendorOf(ctx, id, user)
+	if err != nil {
+		return Case{}, store.CVDVendor{}, err
+	}
+	if v == nil {
+		return Case{}, store.CVDVendor{}, problem.NotFound("case %q not found", id)
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return Case{}, store.CVDVendor{}, err
+	}
+	return ForVendor(c, *v), *v, nil
+}
+
+// ForVendor cuts a case down to what its vendor may see.
+func ForVendor(c Case, v store.CVDVendor) Case {
+	c.Reporter, c.Timeline, c.Handoff = nil, nil, nil
+	c.Vendors = []Vendor{{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User}}
+	c.Statuses = slices.DeleteFunc(slices.Clone(c.Statuses), func(st Status) bool { return st.VendorRef != v.ID })
+	return c
 }

@@ -458,3 +458,71 @@ func checkHashesAndSignature(t *testing.T, nd *testnet.Node, name string, doc []
 		t.Errorf("%s: %s.asc does not verify: %v", nd.Team, name, err)
 	}
 }
+
+// TestCVDVendorRole: a vendor's person signs in on its coordinator's node and reaches
+// only the cases its vendor is in, sees only its own part of them, sets only its own
+// vendor's statuses, and nothing else of the node.
+func TestCVDVendorRole(t *testing.T) {
+	_, n := startCVDNet(t, time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
+	cn, jp := n.Nodes[0], n.Nodes[1]
+	id := newCase(t, cn, "jp", "kr")
+	other := newCase(t, cn, "jp")
+	waitCase(t, []*testnet.Node{jp}, other, "the cases at jp", func(caseView) error { return nil })
+	waitCase(t, []*testnet.Node{jp}, id, "the cases at jp", func(caseView) error { return nil })
+	ctx := t.Context()
+	if _, err := jp.App.Auth.CreateUser(ctx, "sato.oem", "Sato (OEM KK)", "", "vendor"); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := jp.App.Auth.IssueToken(ctx, "sato.oem", "vendor", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine, theirs struct{ ID string }
+	call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/vendors", map[string]any{"name": "OEM KK", "email": "secure@oem.example", "products": []string{"p2"}, "user": "sato.oem"}, &mine)
+	call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/vendors", map[string]any{"name": "Other KK", "products": []string{"p3"}}, &theirs)
+	call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/statuses", map[string]string{"vendor": theirs.ID, "vulnerability": "v1", "product": "p3", "status": "affected"}, nil)
+	vendor := *jp
+	vendor.Token = token
+	var list struct{ Cases []struct{ ID string } }
+	if code := call(t, &vendor, "GET", "/api/v1/cvd/cases", nil, &list); code != http.StatusOK || len(list.Cases) != 1 || list.Cases[0].ID != id {
+		t.Fatalf("the vendor's cases: %d %+v", code, list)
+	}
+	if code := call(t, &vendor, "GET", "/api/v1/cvd/cases/"+other, nil, nil); code != http.StatusNotFound {
+		t.Fatalf("a case of another vendor: %d", code)
+	}
+	for _, p := range []string{"/api/v1/incidents", "/api/v1/pages", "/api/v1/whoami"} {
+		if code := call(t, &vendor, "GET", p, nil, nil); code != http.StatusForbidden {
+			t.Errorf("the vendor reached %s: %d", p, code)
+		}
+	}
+	if code := call(t, &vendor, "POST", "/api/v1/cvd/cases/"+id+"/embargo/agree", nil, nil); code != http.StatusForbidden {
+		t.Errorf("the vendor agreed for the coordinator: %d", code)
+	}
+	if code := call(t, &vendor, "POST", "/api/v1/cvd/cases/"+id+"/statuses", map[string]string{"vendor": theirs.ID, "vulnerability": "v1", "product": "p3", "status": "fixed", "fixed_version": "9"}, nil); code != http.StatusForbidden {
+		t.Errorf("the vendor set another vendor's status: %d", code)
+	}
+	var c struct {
+		caseView
+		Vendors  []struct{ Name string }
+		Reporter *struct{ Name string }
+	}
+	if code := call(t, &vendor, "POST", "/api/v1/cvd/cases/"+id+"/statuses", map[string]string{"vendor": mine.ID, "vulnerability": "v1", "product": "p2", "status": "fixed", "fixed_version": "2.4.1"}, &c); code != http.StatusOK {
+		t.Fatalf("the vendor's own status: %d", code)
+	}
+	if len(c.Vendors) != 1 || c.Vendors[0].Name != "OEM KK" || c.Reporter != nil || len(c.Timeline) != 0 {
+		t.Fatalf("the vendor sees %+v", c)
+	}
+	// Once the owner has sequenced it, the vendor sees its own status and no other.
+	waitCase(t, []*testnet.Node{&vendor}, id, "the vendor's own status", func(c caseView) error {
+		if len(c.Statuses) != 1 || c.Matrix["v1"]["p2"].Status != "fixed" || c.Matrix["v1"]["p3"].Status != "unassessed" {
+			return fmt.Errorf("%+v", c.Matrix["v1"])
+		}
+		return nil
+	})
+	waitCase(t, []*testnet.Node{cn}, id, "the vendor's status at the owner", func(c caseView) error {
+		if c.Matrix["v1"]["p2"].Status != "fixed" {
+			return fmt.Errorf("%+v", c.Matrix["v1"])
+		}
+		return nil
+	})
+}

@@ -124,10 +124,10 @@ func (c conn) PutCVDVendor(ctx context.Context, v store.CVDVendor) error {
 	if v.Shared {
 		shared = 1
 	}
-	_, err = c.exec(ctx, `INSERT INTO cvd_vendors (id, case_id, name, contact, email, products, shared, created_by, created_at) `+
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, contact = excluded.contact, `+
-		`email = excluded.email, products = excluded.products, shared = excluded.shared`,
-		v.ID, v.CaseID, v.Name, v.Contact, v.Email, string(products), shared, v.CreatedBy, micros(v.CreatedAt))
+	_, err = c.exec(ctx, `INSERT INTO cvd_vendors (id, case_id, name, contact, email, products, shared, user_name, created_by, created_at) `+
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, contact = excluded.contact, `+
+		`email = excluded.email, products = excluded.products, shared = excluded.shared, user_name = excluded.user_name`,
+		v.ID, v.CaseID, v.Name, v.Contact, v.Email, string(products), shared, v.User, v.CreatedBy, micros(v.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: put vendor %s: %w", v.ID, err)
 	}
@@ -136,7 +136,7 @@ func (c conn) PutCVDVendor(ctx context.Context, v store.CVDVendor) error {
 
 // ListCVDVendors lists this team's vendors for a case, by name.
 func (c conn) ListCVDVendors(ctx context.Context, caseID string) ([]store.CVDVendor, error) {
-	rows, err := c.query(ctx, `SELECT id, case_id, name, contact, email, products, shared, created_by, created_at `+
+	rows, err := c.query(ctx, `SELECT id, case_id, name, contact, email, products, shared, user_name, created_by, created_at `+
 		`FROM cvd_vendors WHERE case_id = ? ORDER BY name, id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: vendors of %s: %w", caseID, err)
@@ -148,7 +148,7 @@ func (c conn) ListCVDVendors(ctx context.Context, caseID string) ([]store.CVDVen
 		var products string
 		var shared int
 		var at int64
-		if err := rows.Scan(&v.ID, &v.CaseID, &v.Name, &v.Contact, &v.Email, &products, &shared, &v.CreatedBy, &at); err != nil {
+		if err := rows.Scan(&v.ID, &v.CaseID, &v.Name, &v.Contact, &v.Email, &products, &shared, &v.User, &v.CreatedBy, &at); err != nil {
 			return nil, fmt.Errorf("sqlstore: vendors of %s: %w", caseID, err)
 		}
 		if err := json.Unmarshal([]byte(products), &v.Products); err != nil {

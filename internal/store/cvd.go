@@ -41,13 +41,16 @@ type CVDEntry struct {
 // CVDVendor is a vendor this team contacts about a case. It never leaves this node
 // unless shared: statuses name it only then.
 type CVDVendor struct {
-	ID        string
-	CaseID    string
-	Name      string
-	Contact   string
-	Email     string
-	Products  []string
-	Shared    bool
+	ID       string
+	CaseID   string
+	Name     string
+	Contact  string
+	Email    string
+	Products []string
+	Shared   bool
+	// User is the vendor's person on this node (role vendor), who sees the case and
+	// sets the vendor's statuses; "" for none.
+	User      string
 	CreatedBy string
 	CreatedAt time.Time
 }

@@ -35,6 +35,7 @@ CREATE TABLE cvd_vendors (
     email      TEXT COLLATE "C" NOT NULL,
     products   TEXT COLLATE "C" NOT NULL,
     shared     INTEGER NOT NULL,
+    user_name  TEXT COLLATE "C" NOT NULL DEFAULT '',
     created_by TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL
 );

@@ -35,6 +35,7 @@ CREATE TABLE cvd_vendors (
     email      TEXT NOT NULL,
     products   TEXT NOT NULL,
     shared     INTEGER NOT NULL,
+    user_name  TEXT NOT NULL DEFAULT '',
     created_by TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
