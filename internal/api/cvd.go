@@ -9,6 +9,7 @@ import (
 	"csirtlink/internal/cvd"
 	"csirtlink/internal/egress"
 	"csirtlink/internal/problem"
+	"csirtlink/internal/tlp"
 )
 
 // SetCVD mounts vulnerability coordination (issue 13) on the API.
@@ -254,7 +255,7 @@ func (a *API) caseCSAF(w http.ResponseWriter, r *http.Request, c caller) error {
 	default:
 		return problem.Invalid("profile", "must be advisory or vex")
 	}
-	if d := a.cvd.Decide(k, egress.Destination{Kind: egress.Export, Team: a.dir.Self.ID}); !d.Full() {
+	if d := a.cvd.Decide(k, egress.Destination{Kind: egress.Export, Team: a.dir.Self.ID, Ceiling: tlp.Red}); !d.Full() {
 		return problem.Forbidden("not released: %s", d.Reason())
 	}
 	writeJSON(w, http.StatusOK, a.cvd.Advisory(k, lang, category))

@@ -15,6 +15,7 @@ import (
 
 	"csirtlink/internal/csaf"
 	"csirtlink/internal/egress"
+	"csirtlink/internal/tlp"
 )
 
 // Provider serves this node's advisories as a CSAF trusted provider (section 7):
@@ -70,7 +71,7 @@ func (p *Provider) files(ctx context.Context, folder, team string) ([]file, erro
 		if team == "" {
 			return nil, nil
 		}
-		to = egress.Destination{Kind: egress.Export, Team: team}
+		to = egress.Destination{Kind: egress.Export, Team: team, Ceiling: tlp.Red}
 	}
 	cases, err := p.s.Publishable(ctx, to)
 	if err != nil {

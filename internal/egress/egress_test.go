@@ -225,7 +225,7 @@ func TestEmbargo(t *testing.T) {
 	instant := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 	clear := tlp.Item{Label: tlp.Clear, Author: "cn"}
 	ways := []Destination{
-		{Kind: Publication}, {Kind: Export, Team: "cn"}, {Kind: Export, Team: "kr"},
+		{Kind: Publication}, {Kind: Export, Team: "cn", Ceiling: tlp.Red}, {Kind: Export, Team: "kr", Ceiling: tlp.Red}, {Kind: Export, Ceiling: tlp.Amber},
 		{Kind: PersonMail, Team: "cn", Encrypted: true}, {Kind: Webhook, Team: "cn"},
 		{Kind: FallbackMail, Team: "jp", Encrypted: true}, {Kind: Federation, Team: "kr"},
 	}
@@ -274,7 +274,7 @@ func TestPublication(t *testing.T) {
 	if d := Decide(Request{Item: tlp.Item{Label: tlp.Clear, Author: "cn"}, Context: ctx, To: Destination{Kind: Publication, Team: "jp"}}); d.Allowed() {
 		t.Errorf("publication to a team: %v", d)
 	}
-	if d := Decide(Request{Item: tlp.Item{Label: tlp.Amber, Author: "cn"}, Context: ctx, To: Destination{Kind: Export, Team: "xx"}}); d.Allowed() {
+	if d := Decide(Request{Item: tlp.Item{Label: tlp.Amber, Author: "cn"}, Context: ctx, To: Destination{Kind: Export, Team: "xx", Ceiling: tlp.Red}}); d.Allowed() {
 		t.Errorf("export to an unknown team: %v", d)
 	}
 }
