@@ -206,6 +206,13 @@ func writeError(w http.ResponseWriter, err error) {
 	if p.Field != "" {
 		body["field"] = p.Field
 	}
+	if len(p.Errors) > 1 {
+		var list []map[string]string
+		for _, e := range p.Errors {
+			list = append(list, map[string]string{"code": e.Code, "field": e.Field, "message": e.Message})
+		}
+		body["errors"] = list
+	}
 	writeJSON(w, p.Status, map[string]any{"error": body})
 }
 

@@ -157,7 +157,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	mux := http.NewServeMux()
 	fed.Register(mux)
-	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
 	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
 		db.Close()
 		return nil, err
@@ -176,8 +175,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
 	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
-		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
+	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds})
+	console.Register(mux)
+	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil
