@@ -26,8 +26,10 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 		}
 		last := link.LastInSeq
 		now := f.clock.Now()
-		pub, _ := f.dir.Key(origin)
 		for _, e := range envs {
+			// The key the origin signed with when it made the envelope: after a key
+			// rotation, envelopes signed before it still verify for a grace period.
+			pub, _ := f.dir.KeyAt(origin, e.Time, now)
 			if reason, detail := f.check(e, origin, pub, now); reason != "" {
 				refusals = append(refusals, [2]string{reason, detail})
 				stop = reason + ": " + detail

@@ -81,7 +81,7 @@ func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
 		if s.OldestQueued != nil {
 			ls.LagSeconds = max(0, now.Sub(*s.OldestQueued).Seconds())
 		}
-		if since := f.peers[p.ID].inFlightSince(); !since.IsZero() {
+		if since := f.state(p.ID).inFlightSince(); !since.IsZero() {
 			ls.InFlightSince, ls.InFlightSeconds = &since, max(0, now.Sub(since).Seconds())
 		}
 		ls.Health = health(ls, l, now)
