@@ -18,6 +18,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/partner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -46,6 +47,10 @@ type API struct {
 	feeds  *feedrun.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
+
+	// The partner directory (partners.go); nil until SetPartners.
+	partners *partner.Service
+	keyFile  string
 }
 
 // New makes the API.
@@ -109,6 +114,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.partnerRoutes()...)
 	return append(rs, a.feedRoutes()...)
 }
 

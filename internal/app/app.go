@@ -27,6 +27,8 @@ import (
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/partner"
+	"csirtlink/internal/route"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -47,6 +49,7 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
+	Partners  *partner.Service
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -104,6 +107,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
 		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout), Retention: time.Duration(fo.Retention)})
+	partners := partner.New(db, fed, key, opts.Clock, log, partner.Options{Reverify: time.Duration(cfg.Directory.Reverify), Grace: time.Duration(cfg.Directory.Grace)})
+	if err := partners.Load(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := fed.Init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -114,7 +122,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	hc := cfg.Hotline
-	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log,
+	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log, Partners: partners,
 		Incidents: incident.New(db, fed, key, opts.Clock, log),
 		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
@@ -152,6 +160,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
+	mux.Handle("GET "+partner.IntroductionPath, partners.IntroductionHandler())
 	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
 		db.Close()
 		return nil, err
@@ -160,6 +169,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
+	// Feed routing reaches partners through the directory's constituency index.
+	n.Feeds.SetPartners(func(ctx context.Context) ([]route.Partner, error) {
+		x, err := partners.Index(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return x.RoutePartners(), nil
+	})
+	apiv1.SetPartners(partners, cfg.KeyFile)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

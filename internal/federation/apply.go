@@ -27,9 +27,7 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 		last := link.LastInSeq
 		now := f.clock.Now()
 		for _, e := range envs {
-			// The key the origin signed with when it made the envelope: after a key
-			// rotation, envelopes signed before it still verify for a grace period.
-			pub, _ := f.dir.KeyAt(origin, e.Time, now)
+			pub := f.envelopeKey(origin, e, now)
 			if reason, detail := f.check(e, origin, pub, now); reason != "" {
 				refusals = append(refusals, [2]string{reason, detail})
 				stop = reason + ": " + detail
@@ -145,4 +143,23 @@ func (f *Federation) dispatch(ctx context.Context, tx store.Tx, e *envelope.Enve
 		return Rejectf("unknown envelope type %q", e.Type)
 	}
 	return h(ctx, tx, e)
+}
+
+// envelopeKey is the key of origin that verifies e: its current key, or after a key
+// rotation the former one while its grace period lasts (envelopes signed before the
+// peer switched). When none does, the current key, whose check then fails.
+func (f *Federation) envelopeKey(origin string, e *envelope.Envelope, now time.Time) ed25519.PublicKey {
+	keys := f.dir.Keys(origin, now)
+	if len(keys) == 1 {
+		return keys[0] // the usual case: check verifies it, once
+	}
+	for _, k := range keys {
+		if e.Verify(k) == nil {
+			return k
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return keys[0]
 }

@@ -237,30 +237,17 @@ func (d *Directory) Key(id string) (ed25519.PublicKey, bool) {
 	return k, ok
 }
 
-// KeyAt returns the key of us or an active peer that verifies what it signed at
-// signedAt, as of now: the current key, or a retired one when signedAt is before its
-// retirement and its grace period has not ended.
-func (d *Directory) KeyAt(id string, signedAt, now time.Time) (ed25519.PublicKey, bool) {
-	cur, ok := d.Key(id)
-	if !ok {
-		return nil, false
-	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	rs := d.retired[id]
-	for i := len(rs) - 1; i >= 0; i-- {
-		if signedAt.Before(rs[i].retiredAt) && now.Before(rs[i].graceUntil) {
-			// The oldest retirement after signedAt names the key then in use.
-			if i == 0 || !signedAt.Before(rs[i-1].retiredAt) {
-				return rs[i].key, true
-			}
-		}
-	}
-	return cur, true
+// Retire records a former key of a peer, valid until grace for what it signed (a
+// rotation read back from the database).
+func (d *Directory) Retire(id string, key ed25519.PublicKey, at, grace time.Time) {
+	d.mu.Lock()
+	d.retired[id] = append(d.retired[id], retiredKey{key: key, retiredAt: at, graceUntil: grace})
+	d.changed()
 }
 
-// Keys returns the keys a request from id may be signed with now: the current one and
-// those retired still in their grace period.
+// Keys returns the keys that verify what id signs, as of now: the current one, then
+// those retired still in their grace period (for envelopes signed before the peer's
+// rotation reached us, and for its requests until it switches).
 func (d *Directory) Keys(id string, now time.Time) []ed25519.PublicKey {
 	cur, ok := d.Key(id)
 	if !ok {
