@@ -171,4 +171,3 @@ func DecodeSignedDocument(b []byte) (SignedDocument, error) {
 
 // EncodeSignedDocument encodes a signed document.
 func EncodeSignedDocument(d SignedDocument) ([]byte, error) { return json.Marshal(d) }
-
