@@ -52,6 +52,9 @@ type Options struct {
 	Databases map[string]config.Database
 	Clock     clock.Clock
 	Logger    *slog.Logger
+	// Strangers start every node knowing no peer: they onboard each other through the
+	// partner directory (docs/partners.md).
+	Strangers bool
 }
 
 // Node is one node of the network.
@@ -165,6 +168,9 @@ func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) 
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
 		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID],
 		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
+	if n.opts.Strangers {
+		return cfg
+	}
 	selfPulls := slices.Contains(n.opts.PullOnly, t.ID)
 	for j, o := range n.opts.Teams {
 		if j == i {
