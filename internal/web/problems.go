@@ -57,6 +57,9 @@ var fieldLabels = map[string]string{
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
+	// The partner directory (issue 9).
+	"fingerprint": "field.fingerprint", "url": "field.url", "ip": "field.ip", "asn": "field.asn",
+	"domain": "field.domain", "country": "field.country", "unverified": "field.unverified",
 	// Network owners and feed runs (issue 12).
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
