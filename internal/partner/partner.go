@@ -25,6 +25,7 @@ import (
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
+	"csirtlink/internal/wire"
 )
 
 // Defaults.
@@ -215,6 +216,20 @@ func (s *Service) Add(ctx context.Context, rawURL, actor string) (View, error) {
 		return View{}, &problem.Error{Status: http.StatusBadGateway, Code: "introduction_failed", Field: "url",
 			Message: fmt.Sprintf("no valid introduction at %s: %v", rawURL, err)}
 	}
+	return s.addIntroduced(ctx, in, rawURL, actor)
+}
+
+// AddIntroduction adds a pending partner from a signed introduction obtained some
+// other way (a file handed over, the demo's seeding).
+func (s *Service) AddIntroduction(ctx context.Context, signed []byte, actor string) (View, error) {
+	in, err := ParseIntroduction(signed)
+	if err != nil {
+		return View{}, problem.Invalid("introduction", "%v", err)
+	}
+	return s.addIntroduced(ctx, in, in.URL, actor)
+}
+
+func (s *Service) addIntroduced(ctx context.Context, in wire.Introduction, rawURL, actor string) (View, error) {
 	if in.Team == s.dir.Self.ID {
 		return View{}, problem.Invalid("url", "%s is this node", rawURL)
 	}

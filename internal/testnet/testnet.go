@@ -27,11 +27,11 @@ import (
 
 // Default is the three teams of the joint operation.
 var Default = []team.Team{
-	{ID: "cn", Name: "CNCERT/CC", Countries: []string{"CN"}, Networks: []string{"192.0.2.0/24"},
+	{ID: "cn", Name: "CNCERT/CC", Countries: []string{"CN"}, Networks: []string{"192.0.2.0/24", "2001:db8:c000::/40"}, ASNs: []uint32{64496}, Domains: []string{"cn"},
 		Timezone: "Asia/Shanghai", Languages: []string{"zh-Hans", "en"}, HotlineEmail: "hotline@cn.csirtlink.test"},
-	{ID: "jp", Name: "JPCERT/CC", Countries: []string{"JP"}, Networks: []string{"198.51.100.0/24"},
+	{ID: "jp", Name: "JPCERT/CC", Countries: []string{"JP"}, Networks: []string{"198.51.100.0/24", "2001:db8:a000::/40"}, ASNs: []uint32{64497}, Domains: []string{"jp"},
 		Timezone: "Asia/Tokyo", Languages: []string{"ja", "en"}, HotlineEmail: "hotline@jp.csirtlink.test"},
-	{ID: "kr", Name: "KrCERT/CC", Countries: []string{"KR"}, Networks: []string{"203.0.113.0/24"},
+	{ID: "kr", Name: "KrCERT/CC", Countries: []string{"KR"}, Networks: []string{"203.0.113.0/24", "2001:db8:b000::/40"}, ASNs: []uint32{64498}, Domains: []string{"kr"},
 		Timezone: "Asia/Seoul", Languages: []string{"ko", "en"}, HotlineEmail: "hotline@kr.csirtlink.test"},
 }
 

@@ -60,6 +60,7 @@ var fieldLabels = map[string]string{
 	// The partner directory (issue 9).
 	"fingerprint": "field.fingerprint", "url": "field.url", "ip": "field.ip", "asn": "field.asn",
 	"domain": "field.domain", "country": "field.country", "unverified": "field.unverified",
+	"introduction": "field.introduction",
 	// Network owners and feed runs (issue 12).
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
