@@ -19,6 +19,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	directory "csirtlink/internal/partner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -31,7 +32,9 @@ type Deps struct {
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
 	Fed     *federation.Federation
-	Store   store.Store
+	// Partners, when set, adds the partner directory's screens (docs/partners.md).
+	Partners *directory.Service
+	Store    store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -144,6 +147,14 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	if c.d.Partners != nil {
+		h("GET /directory", c.signedIn(auth.Read, c.directory))
+		h("POST /directory", c.signedIn(auth.Manage, c.directoryAdd))
+		h("GET /directory/{id}", c.signedIn(auth.Read, c.directoryPartner))
+		h("POST /directory/{id}/approve", c.signedIn(auth.Manage, c.directoryApprove))
+		h("POST /directory/{id}/suspend", c.signedIn(auth.Manage, c.directoryStatus(team.StatusSuspended)))
+		h("POST /directory/{id}/revoke", c.signedIn(auth.Manage, c.directoryStatus(team.StatusRevoked)))
+	}
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /people", c.signedIn(auth.Manage, c.people))
