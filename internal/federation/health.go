@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"csirtlink/internal/store"
@@ -66,7 +67,11 @@ func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
 	now := f.clock.Now()
 	for _, p := range f.dir.Peers() {
 		l, err := f.st.GetLink(ctx, p.ID)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// A partner added at runtime and not yet active has no link yet.
+			l = store.Link{Peer: p.ID}
+		case err != nil:
 			return nil, err
 		}
 		s, err := f.st.OutboxStats(ctx, p.ID)

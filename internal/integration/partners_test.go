@@ -40,6 +40,10 @@ func TestPartnersOnboardFromNothing(t *testing.T) {
 	if code := call(t, jp, "POST", "/api/v1/partners", map[string]string{"url": cn.URL}, &atJP); code != http.StatusCreated || atJP.Status != "pending" {
 		t.Fatalf("jp adds cn: %d %+v", code, atJP)
 	}
+	// A pending partner has no link yet: the link screens still answer.
+	if code := call(t, cn, "GET", "/api/v1/peers", nil, nil); code != http.StatusOK {
+		t.Fatalf("peers with a pending partner: %d", code)
+	}
 	if atCN.Fingerprint == "" || atCN.Fingerprint != atJP.Fingerprint {
 		t.Fatalf("both sides must compute the same safety number: %q and %q", atCN.Fingerprint, atJP.Fingerprint)
 	}
