@@ -37,6 +37,8 @@ func (a *API) partnerRoutes() []Route {
 		r("PUT /api/v1/constituency", auth.Manage, a.putConstituency),
 		r("GET /api/v1/constituency/lookup", auth.Read, a.lookupConstituency),
 		r("POST /api/v1/keys/rotate", auth.Manage, a.rotateKey),
+		r("GET /api/v1/directory/tasks", auth.Read, a.directoryTasks),
+		r("POST /api/v1/directory/confirm", auth.Manage, a.directoryConfirm),
 	}
 }
 
@@ -166,5 +168,24 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request, c caller) error 
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"public_key": pub, "compromised": in.Compromised})
+	return nil
+}
+
+// directoryTasks lists the partners asking us to confirm our entry.
+func (a *API) directoryTasks(w http.ResponseWriter, r *http.Request, _ caller) error {
+	ts, err := a.partners.Tasks(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": ts})
+	return nil
+}
+
+// directoryConfirm confirms our entry to every partner.
+func (a *API) directoryConfirm(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := a.partners.Confirm(r.Context(), c.user.Name); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "confirmed"})
 	return nil
 }

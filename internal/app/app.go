@@ -134,7 +134,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())

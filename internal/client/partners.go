@@ -66,4 +66,3 @@ func (c *Client) Lookup(ctx context.Context, kind, value string) ([]constituency
 }
 
 func partnerPath(id string) string { return "/api/v1/partners/" + url.PathEscape(id) }
-

@@ -54,9 +54,9 @@ type Index struct {
 	// first repeats each entry's first claimant densely: routing reads 4 bytes, not
 	// the cache lines of a netEntry and its claims.
 	first []int32
-	asn    map[uint32][]int32
-	dom    map[string][]int32
-	cc     map[string][]int32
+	asn   map[uint32][]int32
+	dom   map[string][]int32
+	cc    map[string][]int32
 }
 
 // Build makes an index of claims. Prefixes are masked; a network claimed by several

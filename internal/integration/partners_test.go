@@ -2,6 +2,8 @@ package integration
 
 import (
 	"fmt"
+
+	"csirtlink/internal/config"
 	"net/http"
 	"testing"
 	"time"
@@ -159,4 +161,58 @@ func TestPartnersOnboardFromNothing(t *testing.T) {
 		"tlp": "GREEN", "participants": []string{"jp"}}, nil); code < 400 {
 		t.Fatalf("an incident with a revoked partner was accepted: %d", code)
 	}
+}
+
+// onboard makes a and b partners of each other through the API.
+func onboard(t *testing.T, a, b *testnet.Node) {
+	t.Helper()
+	var va, vb partnerView
+	call(t, a, "POST", "/api/v1/partners", map[string]string{"url": b.URL}, &va)
+	call(t, b, "POST", "/api/v1/partners", map[string]string{"url": a.URL}, &vb)
+	if code := call(t, a, "POST", "/api/v1/partners/"+b.Team+"/approve", map[string]string{"fingerprint": vb.Fingerprint}, nil); code != http.StatusOK {
+		t.Fatalf("%s approves %s: %d", a.Team, b.Team, code)
+	}
+	if code := call(t, b, "POST", "/api/v1/partners/"+a.Team+"/approve", map[string]string{"fingerprint": va.Fingerprint}, nil); code != http.StatusOK {
+		t.Fatalf("%s approves %s: %d", b.Team, a.Team, code)
+	}
+}
+
+// A partner not verified within the period is flagged and asked, through federation,
+// to confirm; its admins see the task, confirm, and the flag clears.
+func TestPartnersReverify(t *testing.T) {
+	n := startNet(t, testnet.Options{Teams: testnet.Default[:2], Strangers: true,
+		Directory: config.Directory{Reverify: config.Duration(2 * time.Second)},
+		Hotline:   config.Hotline{EngineInterval: config.Duration(100 * time.Millisecond)}})
+	cn, jp := n.Nodes[0], n.Nodes[1]
+	onboard(t, cn, jp)
+	eventually(t, 20*time.Second, "jp's admins are asked to confirm their entry at cn", func() error {
+		var got struct {
+			Tasks []struct{ Team string } `json:"tasks"`
+		}
+		call(t, jp, "GET", "/api/v1/directory/tasks", nil, &got)
+		if len(got.Tasks) == 0 || got.Tasks[0].Team != "cn" {
+			return fmt.Errorf("%+v", got)
+		}
+		return nil
+	})
+	var unverified []partnerView
+	call(t, cn, "GET", "/api/v1/partners?unverified=true", nil, &unverified)
+	if len(unverified) != 1 || unverified[0].ID != "jp" {
+		t.Fatalf("cn does not flag jp unverified: %+v", unverified)
+	}
+	if code := call(t, jp, "POST", "/api/v1/directory/confirm", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("confirm: %d", code)
+	}
+	eventually(t, 10*time.Second, "jp's confirmation reaches cn", func() error {
+		var got struct {
+			Partner struct {
+				VerifiedAt *time.Time `json:"verified_at"`
+			} `json:"partner"`
+		}
+		call(t, cn, "GET", "/api/v1/partners/jp", nil, &got)
+		if got.Partner.VerifiedAt == nil || time.Since(*got.Partner.VerifiedAt) > time.Second {
+			return fmt.Errorf("verified_at %v", got.Partner.VerifiedAt)
+		}
+		return nil
+	})
 }

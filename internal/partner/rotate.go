@@ -19,6 +19,7 @@ import (
 func (s *Service) registerHandlers() {
 	s.fed.Handle(wire.TypeConstituency, s.applyConstituency)
 	s.fed.Handle(wire.TypeKeyRotation, s.applyRotation)
+	s.fed.Handle(wire.TypeVerifyAsk, s.applyVerify)
 	s.fed.OnDelivered(s.rotationDelivered)
 }
 

@@ -55,6 +55,8 @@ type Options struct {
 	// Strangers start every node knowing no peer: they onboard each other through the
 	// partner directory (docs/partners.md).
 	Strangers bool
+	// Directory tunes the partner directory of every node.
+	Directory config.Directory
 }
 
 // Node is one node of the network.
@@ -166,7 +168,7 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
-		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID],
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID], Directory: n.opts.Directory,
 		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
 	if n.opts.Strangers {
 		return cfg

@@ -56,6 +56,7 @@ func examples(t testing.TB) map[string][]byte {
 			Networks: []string{"198.51.100.0/24", "2001:db8:1::/48"}, Domains: []string{"jp", "example.jp"}, ValidUntil: at.Add(90 * 24 * time.Hour)})),
 		TypeKeyRotation: must(EncodeKeyRotation(KeyRotation{Team: "jp", OldKey: "gxTqvbc2xaOK0O78fl2H2Lqp95gCLkpf2Q7EOOcNUNc",
 			NewKey: "AHyA8x4vbqx8jJpDxd9oSeEoX5hvB1YOoKyk8qCc2rs", At: at, OldSig: sig, NewSig: sig})),
+		TypeVerifyAsk: must(EncodeVerifyAsk(VerifyAsk{Team: "jp", Kind: "ask", Serial: 3, At: at})),
 		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
 			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
 				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}}},
@@ -91,6 +92,10 @@ var decoders = map[string]func([]byte) ([]byte, error){
 	TypeKeyRotation: func(b []byte) ([]byte, error) {
 		v, err := DecodeKeyRotation(b)
 		return reencode(v, err, EncodeKeyRotation)
+	},
+	TypeVerifyAsk: func(b []byte) ([]byte, error) {
+		v, err := DecodeVerifyAsk(b)
+		return reencode(v, err, EncodeVerifyAsk)
 	},
 	TypeMetricsAggregate: func(b []byte) ([]byte, error) {
 		v, err := DecodeMetricsAggregate(b)
@@ -260,3 +265,4 @@ func FuzzDecodeEntryData(f *testing.F) {
 
 func FuzzDecodeConstituency(f *testing.F) { fuzzDecoder(f, TypeConstituency) }
 func FuzzDecodeKeyRotation(f *testing.F)  { fuzzDecoder(f, TypeKeyRotation) }
+func FuzzDecodeVerifyAsk(f *testing.F)    { fuzzDecoder(f, TypeVerifyAsk) }
