@@ -25,6 +25,7 @@ type directoryPage struct {
 	Verified string // "", "yes", "no"
 	Filtered bool
 	Statuses []string
+	Tasks    []directory.Task
 }
 
 func (c *Console) linkHealth(r *http.Request) (map[string]federation.LinkState, error) {
@@ -60,6 +61,9 @@ func (c *Console) directory(w http.ResponseWriter, r *http.Request, v *view) err
 	}
 	for _, p := range c.d.Partners.List(page.Filter) {
 		page.Rows = append(page.Rows, directoryRow{View: p, Health: health[p.ID].Health})
+	}
+	if page.Tasks, err = c.d.Partners.Tasks(r.Context()); err != nil {
+		return err
 	}
 	v.Nav = "directory"
 	return c.render(w, v, http.StatusOK, "directory", v.T("directory.title"), page)
@@ -135,4 +139,13 @@ func (c *Console) directoryStatus(status string) func(w http.ResponseWriter, r *
 		http.Redirect(w, r, "/directory/"+id, http.StatusSeeOther)
 		return nil
 	}
+}
+
+func (c *Console) directoryConfirm(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := c.d.Partners.Confirm(r.Context(), v.User().Name); err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.directoryConfirmed")
+	http.Redirect(w, r, "/directory", http.StatusSeeOther)
+	return nil
 }

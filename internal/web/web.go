@@ -150,6 +150,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	if c.d.Partners != nil {
 		h("GET /directory", c.signedIn(auth.Read, c.directory))
 		h("POST /directory", c.signedIn(auth.Manage, c.directoryAdd))
+		h("POST /directory/confirm", c.signedIn(auth.Manage, c.directoryConfirm))
 		h("GET /directory/{id}", c.signedIn(auth.Read, c.directoryPartner))
 		h("POST /directory/{id}/approve", c.signedIn(auth.Manage, c.directoryApprove))
 		h("POST /directory/{id}/suspend", c.signedIn(auth.Manage, c.directoryStatus(team.StatusSuspended)))
