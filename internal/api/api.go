@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
@@ -48,6 +49,8 @@ type API struct {
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 
+	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
+	exchange *exchange.Service
 	// The partner directory (partners.go); nil until SetPartners.
 	partners *partner.Service
 	keyFile  string
@@ -115,7 +118,8 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
 	rs = append(rs, a.partnerRoutes()...)
-	return append(rs, a.feedRoutes()...)
+	rs = append(rs, a.feedRoutes()...)
+	return append(rs, a.exchangeRoutes()...)
 }
 
 // Register mounts every route on mux, and answers 404 for the rest of /api/.

@@ -18,6 +18,7 @@ import (
 	"csirtlink/internal/config"
 	"csirtlink/internal/engine"
 	"csirtlink/internal/enrich"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feed/formats"
 	"csirtlink/internal/feedrun"
@@ -40,10 +41,12 @@ type Node struct {
 	Store     *sqlstore.DB
 	Fed       *federation.Federation
 	Incidents *incident.Service
-	Hotline   *hotline.Service
-	Engine    *engine.Engine
-	Auth      *auth.Service
-	Metrics   *opmetrics.Metrics
+	// Exchange exports incidents as STIX and IODEF documents and imports them.
+	Exchange *exchange.Service
+	Hotline  *hotline.Service
+	Engine   *engine.Engine
+	Auth     *auth.Service
+	Metrics  *opmetrics.Metrics
 	// Collab computes the collaboration metrics; Publisher federates them.
 	Collab    *metrics.Service
 	Publisher *metrics.Publisher
@@ -178,6 +181,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return x.RoutePartners(), nil
 	})
 	apiv1.SetPartners(partners, cfg.KeyFile)
+	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
+	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

@@ -61,6 +61,8 @@ var fieldLabels = map[string]string{
 	"fingerprint": "field.fingerprint", "url": "field.url", "ip": "field.ip", "asn": "field.asn",
 	"domain": "field.domain", "country": "field.country", "unverified": "field.unverified",
 	"introduction": "field.introduction",
+	// STIX and IODEF exports and imports (issue 16).
+	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
