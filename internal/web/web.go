@@ -16,6 +16,7 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
@@ -31,7 +32,9 @@ type Deps struct {
 	// Hotline, when set, adds the hotline's screens (pages, on call, comm checks) and
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
-	Fed     *federation.Federation
+	// CVD, when set, adds the vulnerability cases' screens.
+	CVD *cvd.Service
+	Fed *federation.Federation
 	// Partners, when set, adds the partner directory's screens (docs/partners.md).
 	Partners *directory.Service
 	Store    store.Store
@@ -145,6 +148,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
+	if c.d.CVD != nil {
+		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
+		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
+		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
+		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	if c.d.Partners != nil {
