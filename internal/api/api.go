@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/partner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -53,6 +54,9 @@ type API struct {
 	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
 	exchange *exchange.Service
+	// The partner directory (partners.go); nil until SetPartners.
+	partners *partner.Service
+	keyFile  string
 }
 
 // New makes the API.
@@ -116,6 +120,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.partnerRoutes()...)
 	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
 	return append(rs, a.exchangeRoutes()...)

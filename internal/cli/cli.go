@@ -32,6 +32,9 @@ Usage:
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
   csirtlink cvd list|show|create|embargo|agree|object|emergency|vendor|status|handoff|accept|csaf ...
   csirtlink peers [retry ID]                        state of each federation link; retry one now
+  csirtlink partner list|add|approve|suspend|revoke|remove|lookup
+                                                    the partner directory (csirtlink partner help)
+  csirtlink key rotate [--compromised]              a new node key, announced to the partners
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
@@ -103,6 +106,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCVD(ctx, rest, stdout, stderr)
 	case "peers":
 		return runPeers(ctx, rest, stdout, stderr)
+	case "partner":
+		return runPartner(ctx, rest, stdout, stderr)
+	case "key":
+		return runKey(ctx, rest, stdout, stderr)
 	case "page":
 		return runPage(ctx, rest, stdout, stderr)
 	case "oncall":

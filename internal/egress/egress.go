@@ -110,7 +110,7 @@ type Context struct {
 func NewContext(dir *team.Directory, participants []string) Context {
 	c := Context{Self: dir.Self.ID, Community: dir.Community(), Participants: participants}
 	for _, p := range dir.Peers() {
-		if !p.Revoked {
+		if p.IsActive() {
 			c.Peers = append(c.Peers, p.ID)
 		}
 	}

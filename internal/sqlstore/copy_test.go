@@ -58,6 +58,9 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.CreateSession(ctx, store.Session{Hash: "s1", UserID: "u1", Created: at, LastSeen: at, Expires: at}))
 	must(db.PutTOTP(ctx, store.TOTP{UserID: "u1", Secret: "JBSWY3DPEHPK3PXP", Enabled: true, CreatedAt: at}))
 	must(db.PutPrefs(ctx, store.Preferences{UserID: "u1", Language: "zh-Hans", Timezone: "Asia/Shanghai"}))
+	must(db.PutPartner(ctx, store.Partner{ID: "tw", Status: "pending", Doc: []byte(`{"id":"tw"}`), CreatedAt: at, UpdatedAt: at}))
+	must(db.PutPartnerKey(ctx, store.PartnerKey{Team: "tw", PublicKey: "k1", AddedAt: at, RetiredAt: &at, GraceUntil: &at, Reason: "rotated"}))
+	must(db.PutSetting(ctx, "constituency", []byte(`{"version":1}`), at))
 	_, err = db.PutPeerOnCall(ctx, store.PeerOnCall{Team: "jp", Data: []byte(`{}`), At: at, ReceivedAt: at})
 	must(err)
 	must(db.FinishIdempotency(ctx, store.IdempotencyRecord{UserID: "u1", Key: "k1", Method: "POST", Path: "/api/v1/incidents",

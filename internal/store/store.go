@@ -44,6 +44,7 @@ type Tx interface {
 	Aggregates
 	Owners
 	FeedRuns
+	Partners
 	CVD
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OnCommitOutsideTx", testOnCommitOutsideTx},
 		{"Within", testWithin},
 		{"ConcurrentTakeSeq", testConcurrentTakeSeq},
+		{"Partners", testPartners},
 
 		// Several writers at once (concurrency.go).
 		{"ConcurrentIncidentUpdates", testConcurrentIncidentUpdates},

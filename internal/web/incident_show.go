@@ -98,7 +98,7 @@ func (c *Console) incidentPage(r *http.Request, id string) (incidentPage, error)
 	}
 	if p.IsCoordinator {
 		for _, peer := range c.dir.Peers() {
-			if !peer.Revoked && !slices.Contains(p.Teams, peer.ID) {
+			if peer.IsActive() && !slices.Contains(p.Teams, peer.ID) {
 				p.Invitable = append(p.Invitable, peer)
 			}
 		}

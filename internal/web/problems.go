@@ -58,6 +58,10 @@ var fieldLabels = map[string]string{
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
+	// The partner directory (issue 9).
+	"fingerprint": "field.fingerprint", "url": "field.url", "ip": "field.ip", "asn": "field.asn",
+	"domain": "field.domain", "country": "field.country", "unverified": "field.unverified",
+	"introduction": "field.introduction",
 	// STIX and IODEF exports and imports (issue 16).
 	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).

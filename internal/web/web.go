@@ -23,6 +23,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	directory "csirtlink/internal/partner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -35,9 +36,11 @@ type Deps struct {
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
 	// CVD, when set, adds the vulnerability cases' screens.
-	CVD   *cvd.Service
-	Fed   *federation.Federation
-	Store store.Store
+	CVD *cvd.Service
+	Fed *federation.Federation
+	// Partners, when set, adds the partner directory's screens (docs/partners.md).
+	Partners *directory.Service
+	Store    store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -187,6 +190,15 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	if c.d.Partners != nil {
+		h("GET /directory", c.signedIn(auth.Read, c.directory))
+		h("POST /directory", c.signedIn(auth.Manage, c.directoryAdd))
+		h("POST /directory/confirm", c.signedIn(auth.Manage, c.directoryConfirm))
+		h("GET /directory/{id}", c.signedIn(auth.Read, c.directoryPartner))
+		h("POST /directory/{id}/approve", c.signedIn(auth.Manage, c.directoryApprove))
+		h("POST /directory/{id}/suspend", c.signedIn(auth.Manage, c.directoryStatus(team.StatusSuspended)))
+		h("POST /directory/{id}/revoke", c.signedIn(auth.Manage, c.directoryStatus(team.StatusRevoked)))
+	}
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /people", c.signedIn(auth.Manage, c.people))

@@ -66,6 +66,11 @@ func baseExamples(t testing.TB) map[string][]byte {
 			Rotations: []OnCallRotation{{ID: "primary", Name: "一次対応", Timezone: "Asia/Tokyo",
 				Current: OnCallShift{User: "田中", Start: at.Add(-8 * time.Hour), End: at.Add(16 * time.Hour)},
 				Next:    OnCallShift{User: "Suzuki", Start: at.Add(16 * time.Hour), End: at.Add(40 * time.Hour)}}}})),
+		TypeConstituency: must(EncodeConstituency(Constituency{Team: "jp", Serial: 3, Countries: []string{"JP"}, ASNs: []uint32{64500},
+			Networks: []string{"198.51.100.0/24", "2001:db8:1::/48"}, Domains: []string{"jp", "example.jp"}, ValidUntil: at.Add(90 * 24 * time.Hour)})),
+		TypeKeyRotation: must(EncodeKeyRotation(KeyRotation{Team: "jp", OldKey: "gxTqvbc2xaOK0O78fl2H2Lqp95gCLkpf2Q7EOOcNUNc",
+			NewKey: "AHyA8x4vbqx8jJpDxd9oSeEoX5hvB1YOoKyk8qCc2rs", At: at, OldSig: sig, NewSig: sig})),
+		TypeVerifyAsk: must(EncodeVerifyAsk(VerifyAsk{Team: "jp", Kind: "ask", Serial: 3, At: at})),
 		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
 			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
 				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}}},
@@ -93,6 +98,18 @@ var decoders = map[string]func([]byte) ([]byte, error){
 	TypeOnCallSummary: func(b []byte) ([]byte, error) {
 		v, err := DecodeOnCallSummary(b)
 		return reencode(v, err, EncodeOnCallSummary)
+	},
+	TypeConstituency: func(b []byte) ([]byte, error) {
+		v, err := DecodeConstituency(b)
+		return reencode(v, err, EncodeConstituency)
+	},
+	TypeKeyRotation: func(b []byte) ([]byte, error) {
+		v, err := DecodeKeyRotation(b)
+		return reencode(v, err, EncodeKeyRotation)
+	},
+	TypeVerifyAsk: func(b []byte) ([]byte, error) {
+		v, err := DecodeVerifyAsk(b)
+		return reencode(v, err, EncodeVerifyAsk)
 	},
 	TypeMetricsAggregate: func(b []byte) ([]byte, error) {
 		v, err := DecodeMetricsAggregate(b)
@@ -259,3 +276,7 @@ func FuzzDecodeEntryData(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeConstituency(f *testing.F) { fuzzDecoder(f, TypeConstituency) }
+func FuzzDecodeKeyRotation(f *testing.F)  { fuzzDecoder(f, TypeKeyRotation) }
+func FuzzDecodeVerifyAsk(f *testing.F)    { fuzzDecoder(f, TypeVerifyAsk) }
