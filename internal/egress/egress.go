@@ -210,3 +210,11 @@ func Decide(r Request) Decision {
 func MayHold(item tlp.Item, holder string, participants []string) bool {
 	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
 }
+
+// MayHoldFromAuthor is MayHold for an item that came straight from its author, never
+// relayed (a shared indicator): a TLP:GREEN item goes to the author's community, which
+// only the author knows, so one its author sent us counts us in it. Every other label
+// is judged as MayHold judges it.
+func MayHoldFromAuthor(item tlp.Item, holder string, participants []string) bool {
+	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants, Community: []string{holder}})
+}
