@@ -16,6 +16,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
 	"csirtlink/internal/problem"
@@ -46,6 +47,9 @@ type API struct {
 	feeds  *feedrun.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
+
+	// Shared indicators (indicators.go); nil until SetIndicators.
+	indicators *indicator.Service
 }
 
 // New makes the API.
@@ -109,7 +113,8 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
-	return append(rs, a.feedRoutes()...)
+	rs = append(rs, a.feedRoutes()...)
+	return append(rs, a.indicatorRoutes()...)
 }
 
 // Register mounts every route on mux, and answers 404 for the rest of /api/.

@@ -24,6 +24,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
@@ -47,7 +48,9 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
-	Log       *slog.Logger
+	// Indicators shares indicators and sightings with partners (issue 11).
+	Indicators *indicator.Service
+	Log        *slog.Logger
 
 	handler http.Handler
 	server  *http.Server
@@ -125,6 +128,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
+	n.Indicators = indicator.New(db, fed, opts.Clock, log)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
 	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
@@ -160,6 +164,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
+	apiv1.SetIndicators(n.Indicators)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

@@ -211,10 +211,10 @@ func MayHold(item tlp.Item, holder string, participants []string) bool {
 	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
 }
 
-// MayHoldFromAuthor is MayHold for an item that came straight from its author, never
-// relayed (a shared indicator): a TLP:GREEN item goes to the author's community, which
-// only the author knows, so one its author sent us counts us in it. Every other label
-// is judged as MayHold judges it.
-func MayHoldFromAuthor(item tlp.Item, holder string, participants []string) bool {
+// MayHoldInCommunity is MayHold for an item sent by the team that judges its community:
+// a shared indicator from its author, or a sighting relayed by that author. A TLP:GREEN
+// item goes to a community only its sender knows, so one it sent us counts us in it;
+// every other label is judged as MayHold judges it.
+func MayHoldInCommunity(item tlp.Item, holder string, participants []string) bool {
 	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants, Community: []string{holder}})
 }
