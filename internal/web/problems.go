@@ -61,6 +61,12 @@ var fieldLabels = map[string]string{
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
+	// Shared indicators and sightings (issue 11).
+	"value": "field.value", "version": "field.version", "valid_from": "field.validFrom", "valid_until": "field.validUntil",
+	"tags": "field.tags", "share_with": "field.shareWith", "q": "field.search", "first_seen": "field.firstSeen",
+	"last_seen": "field.lastSeen", "indicator_id": "field.indicator", "incidents": "field.incidents", "count": "field.count",
+	"confidence": "field.confidence", "audience": "field.audience", "constituency": "field.constituency",
+	"modified": "field.at", "reported_by": "field.user", "seen": "field.seen", "expired": "field.expired",
 }
 
 // fieldBase is the name of a field without its path or index:
