@@ -37,6 +37,8 @@ Usage:
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
+  csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
+  csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -110,6 +112,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOwner(ctx, rest, stdout, stderr)
 	case "feed":
 		return runFeed(ctx, rest, stdout, stderr)
+	case "indicator":
+		return runIndicator(ctx, rest, stdout, stderr)
+	case "search":
+		return runSearch(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
