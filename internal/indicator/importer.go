@@ -73,7 +73,7 @@ func ParseImport(r io.Reader, opt ImportOptions) ([]Row, []LineError, int, error
 		}
 		format = FormatLines
 		for _, c := range strings.Split(strings.ToLower(first), ",") {
-			c = strings.Trim(strings.TrimSpace(c), `"`)
+			c = strings.Trim(strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")), `"`)
 			if c == "value" || opt.Map[c] == "value" {
 				format = FormatCSV
 			}
