@@ -98,7 +98,10 @@ func (n *Net) Seed(ctx context.Context) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	return n.seedHotline(ctx, botnet.ID, ddos.ID)
+	if err := n.seedHotline(ctx, botnet.ID, ddos.ID); err != nil {
+		return err
+	}
+	return n.seedIndicators(ctx, botnet.ID, ddos.ID)
 }
 
 // people of each team in the demo: two duty officers on a daily rota, and a lead the
