@@ -167,7 +167,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetIndicators(n.Indicators)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
-		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
+		DeviceKey: web.DeviceKey(key.Sign), Remote: remote, Indicators: n.Indicators}).Register(mux)
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil

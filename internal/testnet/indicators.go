@@ -23,6 +23,8 @@ func (n *Net) seedIndicators(ctx context.Context, botnetID, ddosID string) error
 	hash := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 	var cn, jp, kr strings.Builder
 	cn.WriteString("value,type,category,tlp,incidents,tags,confidence,description\n")
+	fmt.Fprintf(&cn, "198.51.100.23,ipv4,malicious-code/c2-server,AMBER,%s,mirai;c2,95,The botnet's main C2\n", botnetID)
+	cn.WriteString("update-cdn.example,domain,malicious-code/malware-distribution,GREEN,,mirai;loader,85,Serves the bot binaries\n")
 	for i := range 60 {
 		fmt.Fprintf(&cn, "198.51.100.%d,ipv4,malicious-code/c2-server,AMBER,%s,mirai;c2,%d,Mirai-variant C2 seen in sinkhole data\n", 100+i, botnetID, 60+i%40)
 	}

@@ -108,6 +108,8 @@ var formFields = map[string][]string{
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},
 	"totpoff":       {"code"},
+	"search":        {"q"},
+	"sighting":      {"count"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the

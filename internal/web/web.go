@@ -19,6 +19,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -43,6 +44,8 @@ type Deps struct {
 	// (kind "incident" or "page", and the id), so that live updates reach consoles open
 	// on every replica. Nil for a node of one process.
 	Remote func(func(kind, id string))
+	// Indicators, when set, adds the shared indicators' screens and the search box.
+	Indicators *indicator.Service
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -142,6 +145,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
+	if c.d.Indicators != nil {
+		h("GET /indicators", c.signedIn(auth.Read, c.indicatorList))
+		h("GET /indicators/{id}", c.signedIn(auth.Read, c.indicatorShow))
+		h("POST /indicators/{id}/sightings", c.signedIn(auth.Write, c.indicatorSighting))
+		h("GET /search", c.signedIn(auth.Read, c.search))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
