@@ -12,12 +12,14 @@
 //     peers (so every object is also signed and queued for both), with wall time and
 //     the process's peak resident memory.
 //
-//	go run ./bench/indicators -db /var/tmp/ind10m.db          # generate (once) and search
-//	go run ./bench/indicators -phases import -import 1000000
+//     go run ./bench/indicators -db /var/tmp/ind10m.db          # generate (once) and search
+//     go run ./bench/indicators -phases import -import 1000000
 package main
 
 import (
 	"context"
+	"csirtlink/bench/machine"
+	"csirtlink/bench/machine"
 	"database/sql"
 	"errors"
 	"flag"
@@ -30,7 +32,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,7 +54,7 @@ func main() {
 	cold := flag.Int("cold", 200, "searches of each kind first after opening, reported apart")
 	lines := flag.Int("import", 1_000_000, "lines of the import phase's file")
 	flag.Parse()
-	fmt.Println(machine())
+	fmt.Println(machine.Describe())
 	for _, p := range strings.Split(*phases, ",") {
 		var err error
 		switch p {
@@ -380,25 +381,4 @@ func importPhase(lines int) error {
 		res.Lines, float64(st.Size())/(1<<20), res.Added, res.Unchanged, took.Round(time.Millisecond), float64(res.Lines)/took.Seconds(),
 		ru.Maxrss/1024, float64(dbSize)/(1<<20))
 	return nil
-}
-
-func machine() string {
-	model := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "model name"); ok {
-				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
-			}
-		}
-	}
-	mem := "?"
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		line, _, _ := strings.Cut(string(b), "\n")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "MemTotal:")), " kB"), 10, 64)
-		mem = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	return fmt.Sprintf("machine: %d CPUs (%s), %s memory, %s/%s, %s; load average %s",
-		runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), strings.Join(strings.Fields(string(load))[:3], " "))
 }

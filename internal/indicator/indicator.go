@@ -178,13 +178,12 @@ func (s *Service) build(ctx context.Context, tx store.Tx, a Actor, in Input, now
 	return ind, validIndicator(ind, now)
 }
 
+// sortedUnique is teams sorted, each once; nil when there are none.
 func sortedUnique(teams []string) []string {
 	if len(teams) == 0 {
 		return nil
 	}
-	out := slices.Clone(teams)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(slices.Sorted(slices.Values(teams)))
 }
 
 // itemOf is what the TLP rule decides on for an indicator: AMBER goes to its audience,
