@@ -23,7 +23,6 @@ import (
 	"cmp"
 	"context"
 	"csirtlink/bench/machine"
-	"csirtlink/bench/machine"
 	"flag"
 	"fmt"
 	"io"

@@ -19,7 +19,6 @@ package main
 import (
 	"context"
 	"csirtlink/bench/machine"
-	"csirtlink/bench/machine"
 	"database/sql"
 	"errors"
 	"flag"
