@@ -22,7 +22,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"csirtlink/bench/machine"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"csirtlink/bench/machine"
 	"csirtlink/internal/enrich"
 	"csirtlink/internal/feed"
 	"csirtlink/internal/feed/formats"

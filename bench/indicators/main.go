@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"csirtlink/bench/machine"
 	"database/sql"
 	"errors"
 	"flag"
@@ -37,6 +36,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"csirtlink/bench/machine"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/identity"
