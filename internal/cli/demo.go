@@ -145,6 +145,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink oncall show\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink commcheck report\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink indicator list --author cn --seen yes   # partners' indicators someone saw\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink search 192.0.2.77   # inside a network cn shares\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer %s\" %s/metrics   # Prometheus\n", jp.MetricsToken, jp.URL)
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")
