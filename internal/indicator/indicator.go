@@ -436,7 +436,8 @@ func expired(ind store.Indicator, now time.Time) bool {
 // Get returns an indicator with its sightings.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	ind, err := s.st.GetIndicator(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	// A withdrawn object is no longer ours to hold: as if we never had it.
+	if errors.Is(err, store.ErrNotFound) || err == nil && ind.State == store.IndicatorWithdrawn {
 		return View{}, problem.NotFound("indicator %q not found", id)
 	}
 	if err != nil {

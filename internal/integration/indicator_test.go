@@ -210,3 +210,38 @@ func TestIndicatorRevocationReachesPeerThatWasDown(t *testing.T) {
 	v1.Author = "cn"
 	expect(t, "cn's object from kr", fromKR.send(jp, wire.TypeIndicatorUpsert, v1.ID, "GREEN", late), "rejected", "only the author sends")
 }
+
+// A version that narrows the audience withdraws the object from the team left out; a
+// later one that names it again brings it back.
+func TestIndicatorNarrowedAudienceIsWithdrawn(t *testing.T) {
+	n := startNet(t, testnetOptions())
+	cn, jp, kr := n.Node("cn"), n.Node("jp"), n.Node("kr")
+	body := func(share ...string) map[string]any {
+		return map[string]any{"type": "sha256", "value": strings.Repeat("ab", 32), "category": "malicious-code/malware-distribution",
+			"tlp": "AMBER", "share_with": share}
+	}
+	var made indicatorView
+	if code := call(t, cn, "POST", "/api/v1/indicators", body("jp", "kr"), &made); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	at := func(nd *testnetNode, want int, version int64) func() error {
+		return func() error {
+			var got indicatorView
+			code := call(t, nd, "GET", "/api/v1/indicators/"+made.ID, nil, &got)
+			if code != want || want == 200 && got.Version != version {
+				return fmt.Errorf("%s: %d version %d", nd.Team, code, got.Version)
+			}
+			return nil
+		}
+	}
+	eventually(t, 3*time.Second, "at kr", at(kr, 200, 1))
+	if code := call(t, cn, "PUT", "/api/v1/indicators/"+made.ID, body("jp"), nil); code != 200 {
+		t.Fatalf("narrow: %d", code)
+	}
+	eventually(t, 3*time.Second, "version 2 at jp", at(jp, 200, 2))
+	eventually(t, 3*time.Second, "withdrawn from kr", at(kr, 404, 0))
+	if code := call(t, cn, "PUT", "/api/v1/indicators/"+made.ID, body("jp", "kr"), nil); code != 200 {
+		t.Fatalf("widen: %d", code)
+	}
+	eventually(t, 3*time.Second, "back at kr", at(kr, 200, 3))
+}

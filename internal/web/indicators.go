@@ -63,9 +63,6 @@ func (c *Console) showIndicator(w http.ResponseWriter, r *http.Request, v *view,
 	if err != nil {
 		return err
 	}
-	if iv.State == store.IndicatorWithdrawn {
-		return problem.NotFound("indicator %q not found", iv.ID)
-	}
 	v.Nav = "indicators"
 	title := iv.Value
 	if iv.Revoked {
