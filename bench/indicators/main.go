@@ -1,7 +1,7 @@
 // Command indicators measures shared indicators at a national team's scale:
 //
 //   - search: a node's SQLite database holding -n objects (10,000,000 by default:
-//     addresses, networks, domains, URLs and hashes) is generated once into -db, then
+//     addresses, networks — mostly /24 to /30 —, domains, URLs and hashes) is generated once into -db, then
 //     indicator.Service.Search — the code the API, console and CLI call — is timed for
 //     an exact value, an address inside a shared network, and a host under a shared
 //     domain. The first queries after opening (SQLite's page cache empty; the operating
@@ -258,7 +258,14 @@ func value(r *rand.Rand, i int, s *sample) (typ, val, cat string) {
 		}
 		return "ipv4", val, "malicious-code/c2-server"
 	case k < 14:
-		bits := 8 + r.IntN(23)
+		// Shared networks are mostly small: 70 % /24 to /30, 25 % /16 to /23, 5 % /8 to /15.
+		bits := 24 + r.IntN(7)
+		switch x := r.IntN(100); {
+		case x < 5:
+			bits = 8 + r.IntN(8)
+		case x < 30:
+			bits = 16 + r.IntN(8)
+		}
 		a := netip.AddrFrom4([4]byte{byte(1 + r.IntN(222)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
 		p, _ := a.Prefix(bits)
 		if i%89 == 0 && len(s.inCIDR) < 20_000 {

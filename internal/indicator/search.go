@@ -116,14 +116,27 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 	if err != nil {
 		return nil, err
 	}
-	values := make([]string, 0, len(cands))
+	o, _ := observable.Parse("", q)
+	others := make([]string, 0, len(cands))
 	for v := range cands {
-		values = append(values, v)
+		if v != o.Value {
+			others = append(others, v)
+		}
 	}
+	values := append([]string{o.Value}, others...)
 	hits := []Hit{}
-	inds, err := s.st.IndicatorsByValue(ctx, values, MaxHits)
+	// The value itself first: many wide networks around an address must not crowd out
+	// the address.
+	inds, err := s.st.IndicatorsByValue(ctx, values[:1], MaxHits)
 	if err != nil {
 		return nil, err
+	}
+	if len(inds) < MaxHits && len(others) > 0 {
+		more, err := s.st.IndicatorsByValue(ctx, others, MaxHits-len(inds))
+		if err != nil {
+			return nil, err
+		}
+		inds = append(inds, more...)
 	}
 	now := s.clock.Now()
 	for _, ind := range inds {
