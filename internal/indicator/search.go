@@ -7,6 +7,7 @@ import (
 
 	"csirtlink/internal/observable"
 	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
 )
 
 // Search and correlation. A query is parsed as an observable, then turned into the
@@ -139,6 +140,19 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 		inds = append(inds, more...)
 	}
 	now := s.clock.Now()
+	ids := make([]string, len(inds))
+	for i, ind := range inds {
+		ids[i] = ind.ID
+	}
+	// One query for the sightings of every hit, not one per hit.
+	all, err := s.st.SightingsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string][]store.Sighting{}
+	for _, x := range all {
+		seen[x.IndicatorID] = append(seen[x.IndicatorID], x)
+	}
 	for _, ind := range inds {
 		m := cands[ind.Value]
 		if m == MatchDomain && ind.Type != string(observable.Domain) {
@@ -146,11 +160,7 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 		}
 		h := Hit{Source: "indicator", Match: m, Type: ind.Type, Value: ind.Value, TLP: ind.TLP, Team: ind.Author,
 			IndicatorID: ind.ID, Category: ind.Category, Confidence: ind.Confidence, Expired: expired(ind, now)}
-		ss, err := s.st.Sightings(ctx, ind.ID)
-		if err != nil {
-			return nil, err
-		}
-		if len(ss) > 0 {
+		if ss := seen[ind.ID]; len(ss) > 0 {
 			sum := summarise(ss)
 			h.Sightings = &sum
 		}

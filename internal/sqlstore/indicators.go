@@ -218,20 +218,28 @@ func (c conn) PutSighting(ctx context.Context, s store.Sighting) (bool, error) {
 
 // Sightings lists an indicator's sightings, oldest first.
 func (c conn) Sightings(ctx context.Context, id string) ([]store.Sighting, error) {
+	return c.SightingsOf(ctx, []string{id})
+}
+
+// SightingsOf lists the sightings of several indicators, oldest first.
+func (c conn) SightingsOf(ctx context.Context, ids []string) ([]store.Sighting, error) {
+	out := []store.Sighting{}
+	if len(ids) == 0 {
+		return out, nil
+	}
 	rows, err := c.query(ctx, `SELECT id, indicator_id, team, kind, count, first_seen, last_seen, tlp, at, received_at, doc
-		FROM sightings WHERE indicator_id = ? ORDER BY at, id`, id)
+		FROM sightings WHERE indicator_id IN (`+placeholders(len(ids))+`) ORDER BY at, id`, anys(ids)...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: sightings of %s: %w", id, err)
+		return nil, fmt.Errorf("sqlstore: sightings: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Sighting{}
 	for rows.Next() {
 		var s store.Sighting
 		var first, last sql.NullInt64
 		var at, received int64
 		var doc string
 		if err := rows.Scan(&s.ID, &s.IndicatorID, &s.Team, &s.Kind, &s.Count, &first, &last, &s.TLP, &at, &received, &doc); err != nil {
-			return nil, fmt.Errorf("sqlstore: sightings of %s: %w", id, err)
+			return nil, fmt.Errorf("sqlstore: sightings: %w", err)
 		}
 		var d sightingDoc
 		if err := json.Unmarshal([]byte(doc), &d); err != nil {

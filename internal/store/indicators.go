@@ -103,6 +103,8 @@ type Indicators interface {
 	PutSighting(ctx context.Context, s Sighting) (bool, error)
 	// Sightings lists an object's sightings, oldest first.
 	Sightings(ctx context.Context, indicatorID string) ([]Sighting, error)
+	// SightingsOf lists the sightings of several objects, oldest first.
+	SightingsOf(ctx context.Context, indicatorIDs []string) ([]Sighting, error)
 	// ObservableEntries returns incidents' observable entries holding any of the values.
 	ObservableEntries(ctx context.Context, values []string, limit int) ([]Entry, error)
 }

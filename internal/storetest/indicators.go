@@ -121,6 +121,9 @@ func testSightings(t *testing.T, s store.Store) {
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], x) || got[1].Team != "kr" {
 		t.Errorf("sightings %+v %v", got, err)
 	}
+	if got, err := s.SightingsOf(ctx, []string{ind.ID, "00000000-0000-4000-8000-000000000000"}); err != nil || len(got) != 2 || got[0].ID != x.ID {
+		t.Errorf("sightings of several: %+v %v", got, err)
+	}
 	l, err := s.ListIndicators(ctx, store.IndicatorFilter{Seen: "yes", Now: at})
 	if err != nil || len(l) != 1 || l[0].ID != ind.ID {
 		t.Errorf("seen: %+v %v", l, err)
