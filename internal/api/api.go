@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
@@ -50,6 +51,8 @@ type API struct {
 
 	// Shared indicators (indicators.go); nil until SetIndicators.
 	indicators *indicator.Service
+	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
+	exchange *exchange.Service
 }
 
 // New makes the API.
@@ -114,7 +117,8 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
 	rs = append(rs, a.feedRoutes()...)
-	return append(rs, a.indicatorRoutes()...)
+	rs = append(rs, a.indicatorRoutes()...)
+	return append(rs, a.exchangeRoutes()...)
 }
 
 // Register mounts every route on mux, and answers 404 for the rest of /api/.

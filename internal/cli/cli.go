@@ -39,6 +39,8 @@ Usage:
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
   csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
   csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
+  csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
+  csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -116,6 +118,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIndicator(ctx, rest, stdout, stderr)
 	case "search":
 		return runSearch(ctx, rest, stdout, stderr)
+	case "stix":
+		return runSTIX(ctx, rest, stdout, stderr)
+	case "iodef":
+		return runIODEF(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -57,6 +57,8 @@ var fieldLabels = map[string]string{
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
+	// STIX and IODEF exports and imports (issue 16).
+	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
@@ -65,7 +67,7 @@ var fieldLabels = map[string]string{
 	"value": "field.value", "version": "field.version", "valid_from": "field.validFrom", "valid_until": "field.validUntil",
 	"tags": "field.tags", "share_with": "field.shareWith", "q": "field.search", "first_seen": "field.firstSeen",
 	"last_seen": "field.lastSeen", "indicator_id": "field.indicator", "incidents": "field.incidents", "count": "field.count",
-	"confidence": "field.confidence", "audience": "field.audience", "constituency": "field.constituency",
+	"confidence": "field.confidence", "constituency": "field.constituency",
 	"modified": "field.at", "reported_by": "field.user", "seen": "field.seen", "expired": "field.expired",
 }
 
