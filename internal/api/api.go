@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
@@ -51,6 +52,8 @@ type API struct {
 
 	// Shared indicators (indicators.go); nil until SetIndicators.
 	indicators *indicator.Service
+	// Vulnerability coordination (cvd.go); nil until SetCVD.
+	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
 	exchange *exchange.Service
 }
@@ -116,6 +119,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
 	rs = append(rs, a.indicatorRoutes()...)
 	return append(rs, a.exchangeRoutes()...)

@@ -75,6 +75,13 @@ func fillEveryTable(t *testing.T, db *DB) {
 	_, err = db.PutSighting(ctx, store.Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
 		Team: "jp", Kind: store.SightingSeen, Count: 3000, FirstSeen: &at, LastSeen: &at, TLP: "AMBER+STRICT", Recipients: []string{"cn"}, At: at, ReceivedAt: at})
 	must(err)
+	// Vulnerability coordination (migration 0010).
+	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
+		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))
+	must(db.PutCVDEntry(ctx, store.CVDEntry{ID: "ce1", CaseID: "cn-2026-v0001", Position: 1, Team: "cn", Author: "alice", Kind: "comment",
+		Body: "vendor contacted", TLP: "AMBER", CreatedAt: at, Signature: []byte{1, 0xff}}))
+	must(db.PutCVDVendor(ctx, store.CVDVendor{ID: "vd1", CaseID: "cn-2026-v0001", Name: "芯片 Co", Contact: "PSIRT", Email: "psirt@chip.example",
+		Products: []string{"p1"}, CreatedBy: "alice", CreatedAt: at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to

@@ -198,9 +198,9 @@ window.cslTickMs = 700; window.__ticks = 0;
 		do(t, jpTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 		for _, s := range screens[:4] {
 			do(t, jpTab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
-			// A duty officer's eight entries: dashboard, hotline, incidents, indicators, partners, on
+			// A duty officer's nine entries: dashboard, hotline, incidents, indicators, vulnerabilities, partners, on
 			// call, comm checks, new incident.
-			phoneNav(t, jpTab, lang+" "+s.name, 8)
+			phoneNav(t, jpTab, lang+" "+s.name, 9)
 			teamNamesWhole(t, jpTab, lang+" phone "+s.name)
 			if s.name == "dashboard-waiting" || s.name == "hotline" {
 				ackInFirstScreen(t, jpTab, lang+" phone "+s.name)

@@ -69,6 +69,13 @@ var fieldLabels = map[string]string{
 	"last_seen": "field.lastSeen", "indicator_id": "field.indicator", "incidents": "field.incidents", "count": "field.count",
 	"confidence": "field.confidence", "constituency": "field.constituency",
 	"modified": "field.at", "reported_by": "field.user", "seen": "field.seen", "expired": "field.expired",
+	// Vulnerability coordination (issue 13).
+	"advisory_tlp": "field.advisoryTLP", "vulnerability": "field.vulnerability", "vulnerabilities": "field.vulnerabilities",
+	"product": "field.product", "products": "field.products", "vendor": "field.vendor", "vendor_ref": "field.vendor",
+	"justification": "field.justification", "fixed_version": "field.fixedVersion", "publish_at": "field.publishAt",
+	"owner": "field.owner", "case_id": "field.case", "profile": "field.profile", "cve": "field.cve", "cwe": "field.cwe",
+	"cvss_v3": "field.cvss", "cvss_v4": "field.cvss", "purl": "field.identifier", "cpe": "field.identifier",
+	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -106,6 +113,7 @@ var formFields = map[string][]string{
 	"participation": {"participation"},
 	"status":        {"status", "note"},
 	"invite":        {"team"},
+	"embargo":       {"reason"},
 	"prefs":         {"timezone"},
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},
