@@ -18,6 +18,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
 	"csirtlink/internal/partner"
@@ -50,6 +51,8 @@ type API struct {
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 
+	// Shared indicators (indicators.go); nil until SetIndicators.
+	indicators *indicator.Service
 	// Vulnerability coordination (cvd.go); nil until SetCVD.
 	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
@@ -123,6 +126,7 @@ func (a *API) Routes() []Route {
 	rs = append(rs, a.partnerRoutes()...)
 	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
+	rs = append(rs, a.indicatorRoutes()...)
 	return append(rs, a.exchangeRoutes()...)
 }
 

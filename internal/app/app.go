@@ -26,6 +26,7 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
@@ -55,7 +56,9 @@ type Node struct {
 	Feeds     *feedrun.Service
 	Partners  *partner.Service
 	CVD       *cvd.Service
-	Log       *slog.Logger
+	// Indicators shares indicators and sightings with partners (issue 11).
+	Indicators *indicator.Service
+	Log        *slog.Logger
 
 	handler http.Handler
 	server  *http.Server
@@ -139,6 +142,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
+	n.Indicators = indicator.New(db, fed, opts.Clock, log)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
 	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
@@ -183,6 +187,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return x.RoutePartners(), nil
 	})
 	apiv1.SetPartners(partners, cfg.KeyFile)
+	apiv1.SetIndicators(n.Indicators)
 	apiv1.SetCVD(n.CVD)
 	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
 	if err != nil {
@@ -195,7 +200,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.Register(mux)
 	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
-		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds})
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators})
 	console.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())

@@ -41,6 +41,8 @@ Usage:
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
+  csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
+  csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
   csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
   csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
 
@@ -122,6 +124,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOwner(ctx, rest, stdout, stderr)
 	case "feed":
 		return runFeed(ctx, rest, stdout, stderr)
+	case "indicator":
+		return runIndicator(ctx, rest, stdout, stderr)
+	case "search":
+		return runSearch(ctx, rest, stdout, stderr)
 	case "stix":
 		return runSTIX(ctx, rest, stdout, stderr)
 	case "iodef":

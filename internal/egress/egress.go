@@ -301,3 +301,11 @@ func audienceName(team string, ceiling tlp.Label) string {
 func MayHold(item tlp.Item, holder string, participants []string) bool {
 	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
 }
+
+// MayHoldInCommunity is MayHold for an item sent by the team that judges its community:
+// a shared indicator from its author, or a sighting relayed by that author. A TLP:GREEN
+// item goes to a community only its sender knows, so one it sent us counts us in it;
+// every other label is judged as MayHold judges it.
+func MayHoldInCommunity(item tlp.Item, holder string, participants []string) bool {
+	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants, Community: []string{holder}})
+}

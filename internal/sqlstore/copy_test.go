@@ -70,6 +70,14 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Contacts: []store.OwnerContact{{Email: "abuse@isp.example", Language: "ja", Format: "csv", Schedule: "immediate"}}, CreatedAt: at, UpdatedAt: at}))
 	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "run1", Format: "shadowserver", TLP: "AMBER", CreatedBy: "alice", State: store.RunRunning, StartedAt: at, UpdatedAt: at}))
 	must(db.AddFeedChunk(ctx, store.FeedChunk{RunID: "run1", Seq: 1, Kind: store.ChunkOwner, Target: "isp", Events: 1, Data: []byte{0, 1, 2}}, at))
+	// Shared indicators and sightings (migration 0009).
+	must(db.PutIndicator(ctx, store.Indicator{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", Author: "cn", Version: 1, State: store.IndicatorActive,
+		Type: "ipv4", Value: "198.51.100.7", Category: "malicious-code/c2-server", Confidence: 80, TLP: "AMBER", ShareWith: []string{"jp"},
+		Audience: []string{"jp"}, Tags: []string{"c2"}, ValidFrom: at, ValidUntil: &at, CreatedBy: "alice", CreatedAt: at, Modified: at, ReceivedAt: at}))
+	must(db.PutHolder(ctx, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "jp", 1, at))
+	_, err = db.PutSighting(ctx, store.Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+		Team: "jp", Kind: store.SightingSeen, Count: 3000, FirstSeen: &at, LastSeen: &at, TLP: "AMBER+STRICT", Recipients: []string{"cn"}, At: at, ReceivedAt: at})
+	must(err)
 	// Vulnerability coordination (migration 0010).
 	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
 		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))

@@ -45,6 +45,7 @@ type Tx interface {
 	Owners
 	FeedRuns
 	Partners
+	Indicators
 	CVD
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())

@@ -104,7 +104,10 @@ func (n *Net) Seed(ctx context.Context) error {
 	if err := n.seedPendingPartner(ctx); err != nil {
 		return err
 	}
-	return n.seedHotline(ctx, botnet.ID, ddos.ID)
+	if err := n.seedHotline(ctx, botnet.ID, ddos.ID); err != nil {
+		return err
+	}
+	return n.seedIndicators(ctx, botnet.ID, ddos.ID)
 }
 
 // seedPendingPartner leaves one more team pending in cn's directory, to show

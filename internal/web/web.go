@@ -21,6 +21,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
 	directory "csirtlink/internal/partner"
@@ -58,6 +59,8 @@ type Deps struct {
 	// Owners and Feeds, when set, add the network owners and feed runs.
 	Owners *owner.Service
 	Feeds  *feedrun.Service
+	// Indicators, when set, adds the shared indicators' screens and the search box.
+	Indicators *indicator.Service
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -182,6 +185,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /feeds/runs/{id}", c.signedIn(auth.Read, c.feedRun))
 		h("GET /owners", c.signedIn(auth.Read, c.owners))
 		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
+	}
+	if c.d.Indicators != nil {
+		h("GET /indicators", c.signedIn(auth.Read, c.indicatorList))
+		h("GET /indicators/{id}", c.signedIn(auth.Read, c.indicatorShow))
+		h("POST /indicators/{id}/sightings", c.signedIn(auth.Write, c.indicatorSighting))
+		h("GET /search", c.signedIn(auth.Read, c.search))
 	}
 	if c.d.CVD != nil {
 		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
