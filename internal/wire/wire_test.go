@@ -65,6 +65,14 @@ func examples(t testing.TB) map[string][]byte {
 					BySeverity:   []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
 					Acknowledged: AggregateFigure{N: 2, P50: 600, P95: 3600, Max: 3600}, FirstEntry: AggregateFigure{N: 1, P50: 7200, P95: 7200, Max: 7200},
 					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}}}}})),
+		// The objects of a chunk are opaque here (zstd of JSON lines): the bulk package
+		// reads them, and feed.event is the kind a routed report carries.
+		TypeBulkChunk: must(EncodeBulkChunk(BulkChunk{Kind: TypeFeedEvent, Group: "cn-run-3f2a9c", Part: 2, Last: true, Count: 2, Size: 41,
+			Data: []byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x00, 0x41, 0x00}})),
+		TypeFeedEvent: must(EncodeFeedEvent(FeedEvent{Time: "2026-03-14T00:26:53Z", IP: "198.51.100.7", Port: 23, ASN: 64500,
+			Country: "JP", Protocol: "tcp", Classification: "vulnerable/vulnerable-system", Identifier: "open-telnet",
+			Report: "scan_telnet", Feed: "Shadowserver", TLP: "AMBER",
+			Raw: `"2026-03-14 00:26:53","198.51.100.7",23,"tcp"`})),
 	}
 }
 
@@ -84,6 +92,8 @@ var decoders = map[string]func([]byte) ([]byte, error){
 		v, err := DecodeMetricsAggregate(b)
 		return reencode(v, err, EncodeMetricsAggregate)
 	},
+	TypeBulkChunk: func(b []byte) ([]byte, error) { v, err := DecodeBulkChunk(b); return reencode(v, err, EncodeBulkChunk) },
+	TypeFeedEvent: func(b []byte) ([]byte, error) { v, err := DecodeFeedEvent(b); return reencode(v, err, EncodeFeedEvent) },
 }
 
 func reencode[T any](v T, err error, enc func(T) ([]byte, error)) ([]byte, error) {
@@ -230,6 +240,9 @@ func FuzzDecodeOnCall(f *testing.F)    { fuzzDecoder(f, TypeOnCallSummary) }
 func FuzzDecodeMetricsAggregate(f *testing.F) {
 	fuzzDecoder(f, TypeMetricsAggregate)
 }
+
+func FuzzDecodeBulkChunk(f *testing.F) { fuzzDecoder(f, TypeBulkChunk) }
+func FuzzDecodeFeedEvent(f *testing.F) { fuzzDecoder(f, TypeFeedEvent) }
 
 func FuzzDecodeEntryData(f *testing.F) {
 	f.Add(EncodeData(ObservableData{Type: "ipv4", Value: "192.0.2.1"}))
