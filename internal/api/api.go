@@ -14,6 +14,7 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
+	"csirtlink/internal/feedshare"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
@@ -44,6 +45,7 @@ type API struct {
 	// Bulk feeds (feeds.go); nil until SetFeeds.
 	owners *owner.Service
 	feeds  *feedrun.Service
+	share  *feedshare.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 }

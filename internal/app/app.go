@@ -13,6 +13,7 @@ import (
 
 	"csirtlink/internal/api"
 	"csirtlink/internal/audit"
+	"csirtlink/internal/bulk"
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
@@ -21,6 +22,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feed/formats"
 	"csirtlink/internal/feedrun"
+	"csirtlink/internal/feedshare"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
@@ -47,7 +49,9 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
-	Log       *slog.Logger
+	// Share sends partners the events routed to them and takes theirs.
+	Share *feedshare.Service
+	Log         *slog.Logger
 
 	handler http.Handler
 	server  *http.Server
@@ -124,9 +128,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.Share = feedshare.New(db, fed, n.Feeds, bulk.NewReceiver(fed), opts.Clock, log)
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, n.Share.Sender(), api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
@@ -152,14 +161,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
-	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
-		db.Close()
-		return nil, err
-	}
 	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
+	apiv1.SetFeedShare(n.Share)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

@@ -67,6 +67,12 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Contacts: []store.OwnerContact{{Email: "abuse@isp.example", Language: "ja", Format: "csv", Schedule: "immediate"}}, CreatedAt: at, UpdatedAt: at}))
 	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "run1", Format: "shadowserver", TLP: "AMBER", CreatedBy: "alice", State: store.RunRunning, StartedAt: at, UpdatedAt: at}))
 	must(db.AddFeedChunk(ctx, store.FeedChunk{RunID: "run1", Seq: 1, Kind: store.ChunkOwner, Target: "isp", Events: 1, Data: []byte{0, 1, 2}}, at))
+	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "in-jp-run9", Format: "shadowserver", TLP: "AMBER", CreatedBy: "jp", State: store.RunRunning,
+		StartedAt: at, UpdatedAt: at, Origin: "jp", SourceRun: "run9"}))
+	must(db.AddFeedDelivery(ctx, store.FeedDelivery{RunID: "run1", Kind: store.DeliverOwner, Target: "isp", Contact: "abuse@isp.example",
+		State: store.DeliveryReported, DueAt: at, ReportID: "rep1", Events: 1, CreatedAt: at, UpdatedAt: at}))
+	must(db.CreateOwnerReport(ctx, store.OwnerReport{ID: "rep1", OwnerID: "isp", Contact: "abuse@isp.example", Language: "ja", Format: "csv",
+		Encrypted: true, Events: 1, State: store.ReportSent, Attempts: 1, NextAt: at, CreatedAt: at, UpdatedAt: at, SentAt: &at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to
