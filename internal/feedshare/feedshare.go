@@ -193,22 +193,6 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, env *envelope.Envelope
 	if c.Part > maxParts {
 		return federation.Rejectf("bulk chunk: part %d, more than %d", c.Part, maxParts)
 	}
-	now := s.clock.Now().UTC().Truncate(time.Microsecond)
-	runID := RunID(origin, c.Group)
-	run, err := tx.GetFeedRun(ctx, runID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		run = store.FeedRun{ID: runID, Format: "partner", TLP: string(tlp.Clear), CreatedBy: origin, State: store.RunRunning,
-			StartedAt: now, UpdatedAt: now, Origin: origin, SourceRun: c.Group,
-			FeedCounts: store.FeedCounts{Owners: map[string]int64{}, Partners: map[string]int64{}, Errors: []store.FeedRowError{}}}
-		if err := tx.CreateFeedRun(ctx, run); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
-	case run.Origin != origin || run.State != store.RunRunning:
-		return federation.Rejectf("bulk chunk: report %s is %s", c.Group, run.State)
-	}
 	x, err := s.feeds.IndexFrom(ctx, tx)
 	if err != nil {
 		return err
@@ -243,6 +227,22 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, env *envelope.Envelope
 		}
 		return federation.Rejectf("%v", err)
 	}
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	runID := RunID(origin, c.Group)
+	run, err := tx.GetFeedRun(ctx, runID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		run = store.FeedRun{ID: runID, Format: "partner", TLP: string(first(evs).TLP), Feed: first(evs).Feed, Report: first(evs).Report, CreatedBy: origin, State: store.RunRunning,
+			StartedAt: now, UpdatedAt: now, Origin: origin, SourceRun: c.Group,
+			FeedCounts: store.FeedCounts{Owners: map[string]int64{}, Partners: map[string]int64{}, Errors: []store.FeedRowError{}}}
+		if err := tx.CreateFeedRun(ctx, run); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case run.Origin != origin || run.State != store.RunRunning:
+		return federation.Rejectf("bulk chunk: report %s is %s", c.Group, run.State)
+	}
 	ds := make([]route.Decision, len(evs))
 	for i := range evs {
 		d := x.Route(&evs[i])
@@ -261,19 +261,25 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, env *envelope.Envelope
 	}
 	run.Events += int64(len(evs))
 	if len(evs) > 0 {
-		if run.Feed == "" {
-			run.Feed, run.Report = evs[0].Feed, evs[0].Report
-		}
 		if err := s.feeds.StoreRouted(ctx, tx, runID, int64(c.Part)*partStride, evs, ds); err != nil {
 			return err
 		}
 	}
 	run.UpdatedAt = now
-	if !c.Last {
-		return tx.UpdateFeedRunCounts(ctx, run)
+	if err := tx.UpdateFeedRunCounts(ctx, run); err != nil || !c.Last {
+		return err
 	}
 	run.State, run.FinishedAt = store.RunDone, &now
 	return s.feeds.Finish(ctx, tx, run)
+}
+
+// first is a chunk's first event, or an empty one at CLEAR (a report's closing part may
+// hold none).
+func first(evs []feed.Event) feed.Event {
+	if len(evs) == 0 {
+		return feed.Event{TLP: tlp.Clear}
+	}
+	return evs[0]
 }
 
 func stricter(a, b tlp.Label) tlp.Label { return tlp.Stricter(a, b) }

@@ -285,9 +285,9 @@ func (c conn) writeCounts(ctx context.Context, r store.FeedRun, state string) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: feed run counts: %w", err)
 	}
-	res, err := c.exec(ctx, `UPDATE feed_runs SET updated_at = ?, events = ?, routed_owners = ?, routed_partners = ?, unrouted = ?, `+
+	res, err := c.exec(ctx, `UPDATE feed_runs SET tlp = ?, updated_at = ?, events = ?, routed_owners = ?, routed_partners = ?, unrouted = ?, `+
 		`malformed = ?, counts = ? WHERE id = ? AND state = ?`,
-		micros(r.UpdatedAt), r.Events, r.RoutedOwners, r.RoutedPartners, r.Unrouted, r.Malformed, string(counts), r.ID, state)
+		r.TLP, micros(r.UpdatedAt), r.Events, r.RoutedOwners, r.RoutedPartners, r.Unrouted, r.Malformed, string(counts), r.ID, state)
 	if err != nil {
 		return fmt.Errorf("sqlstore: feed run counts: %w", err)
 	}
