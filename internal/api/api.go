@@ -19,6 +19,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -43,9 +44,10 @@ type API struct {
 	publisher *metrics.Publisher
 
 	// Bulk feeds (feeds.go); nil until SetFeeds.
-	owners *owner.Service
-	feeds  *feedrun.Service
-	share  *feedshare.Service
+	owners    *owner.Service
+	feeds     *feedrun.Service
+	share     *feedshare.Service
+	ownerMail *ownermail.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 }

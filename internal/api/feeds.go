@@ -9,6 +9,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/feedshare"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 )
@@ -51,11 +52,32 @@ func (a *API) feedRoutes() []Route {
 		r("GET /api/v1/feeds/runs/{id}/unrouted", auth.Read, maxBody, a.unroutedEvents),
 		r("POST /api/v1/feeds/runs/{id}/assign", auth.Write, maxBody, a.assignUnrouted),
 		r("GET /api/v1/feeds/reports", auth.Read, maxBody, a.partnerReports),
+		r("GET /api/v1/owners/{id}/reports", auth.Read, maxBody, a.ownerReports),
 	}
 }
 
-// SetFeedShare mounts partners' routed reports on the API.
-func (a *API) SetFeedShare(s *feedshare.Service) { a.share = s }
+// SetFeedShare mounts partners' routed reports and owners' reports on the API.
+func (a *API) SetFeedShare(s *feedshare.Service, m *ownermail.Service) { a.share, a.ownerMail = s, m }
+
+// ownerReports lists the reports sent (or to send) to one owner's contacts.
+func (a *API) ownerReports(w http.ResponseWriter, r *http.Request, _ caller) error {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	if _, err := a.owners.Get(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	if a.ownerMail == nil {
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+	}
+	list, err := a.ownerMail.Reports(r.Context(), r.PathValue("id"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": list})
+	return nil
+}
 
 // partnerReports lists the routed reports received from one partner, with their counts.
 func (a *API) partnerReports(w http.ResponseWriter, r *http.Request, _ caller) error {
@@ -67,7 +89,7 @@ func (a *API) partnerReports(w http.ResponseWriter, r *http.Request, _ caller) e
 	if err != nil {
 		return err
 	}
-	if a.share == nil {
+	if a.share == nil || a.ownerMail == nil {
 		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
 	}
 	list, err := a.share.Received(r.Context(), partner, limit)

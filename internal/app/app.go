@@ -29,6 +29,7 @@ import (
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -51,6 +52,8 @@ type Node struct {
 	Feeds     *feedrun.Service
 	// Share sends partners the events routed to them and takes theirs.
 	Share *feedshare.Service
+	// OwnerMail sends network owners their reports.
+	OwnerMail *ownermail.Service
 	Log         *slog.Logger
 
 	handler http.Handler
@@ -133,9 +136,10 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Share = feedshare.New(db, fed, n.Feeds, bulk.NewReceiver(fed), opts.Clock, log)
+	n.OwnerMail = ownermail.New(db, n.Feeds, dir, channels.Mail, opts.Clock, log)
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, n.Share.Sender(), api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, n.Share.Sender(), n.OwnerMail.Module(), api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
@@ -165,7 +169,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
-	apiv1.SetFeedShare(n.Share)
+	apiv1.SetFeedShare(n.Share, n.OwnerMail)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

@@ -161,7 +161,10 @@ func TestRoutedEventsReachThePartnersOwners(t *testing.T) {
 // is stored whole or not at all: after the restart and the resends every part holds
 // exactly its events, once.
 func TestKilledWhileApplyingABulkChunkKeepsAllOrNone(t *testing.T) {
-	n := startNet(t, testnetOptions())
+	opts := testnetOptions()
+	opts.Federation = fastFed
+	opts.Federation.BatchSize = 2 // three batches of two chunks: a kill can fall between them or inside one
+	n := startNet(t, opts)
 	ctx := context.Background()
 	cn, jp := n.Node("cn"), n.Node("jp")
 	cn.App.Feeds.SetPartners(partnersOf)
@@ -199,12 +202,24 @@ func TestKilledWhileApplyingABulkChunkKeepsAllOrNone(t *testing.T) {
 		}
 		return
 	}
-	eventually(t, 30*time.Second, "a first chunk acknowledged", func() error {
-		if _, acked := chunkSeqs(); len(acked) == 0 {
-			return fmt.Errorf("none yet")
+	// Kill while a push of chunks is under way: jp is reading or applying them.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		all, acked := chunkSeqs()
+		links, _ := cn.App.Fed.Links(ctx)
+		inFlight := false
+		for _, l := range links {
+			inFlight = inFlight || (l.Peer == "jp" && l.InFlightSince != nil)
 		}
-		return nil
-	})
+		if len(all) > 0 && len(acked) < len(all) && inFlight {
+			time.Sleep(40 * time.Millisecond)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no push of chunks under way within 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
