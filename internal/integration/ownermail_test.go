@@ -7,20 +7,30 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
+	"net"
+	"net/http"
 	"net/mail"
 	"net/netip"
 	"net/textproto"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/emersion/go-smtp"
 
 	"csirtlink/internal/config"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/notify"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
@@ -231,4 +241,123 @@ func attachedIPs(t *testing.T, format string, data []byte) []string {
 		ips = append(ips, r[ipCol])
 	}
 	return ips
+}
+
+// holdingSession is an SMTP session whose first DATA waits until released: a relay
+// that takes its time while the node is killed.
+type holdingSession struct {
+	mailSession
+	reached chan<- struct{}
+	release <-chan struct{}
+	held    *atomic.Bool
+}
+
+func (s *holdingSession) Data(r io.Reader) error {
+	if s.held.CompareAndSwap(false, true) {
+		s.reached <- struct{}{}
+		<-s.release
+	}
+	return s.mailSession.Data(r)
+}
+
+// cn's node is killed (SIGKILL) while it sends an owner's report. After the restart
+// the routed events are all stored, the interrupted report is marked unknown and never
+// sent again, and the next run's report goes out as usual.
+func TestKilledWhileMailingAnOwnerSendsNoReportTwice(t *testing.T) {
+	mb := &mailbox{}
+	reached, release := make(chan struct{}, 1), make(chan struct{})
+	var held atomic.Bool
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &holdingSession{mailSession: mailSession{mb: mb}, reached: reached, release: release, held: &held}, nil
+	}))
+	srv.Domain, srv.ErrorLog = "localhost", log.New(io.Discard, "", 0)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+
+	opts := testnetOptions()
+	opts.SMTP = &config.SMTP{Addr: l.Addr().String(), From: "csirtlink <feeds@csirtlink.test>", TLS: "none"}
+	n := startNet(t, opts)
+	ctx := t.Context()
+	cn := n.Node("cn")
+	addOwnerWithContact(t, cn, ownerSpec{"cn-isp", "192.0.2.0/24", "en", "csv", nil})
+	if err := n.Stop("cn"); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+cn.ConfigPath)
+	var childErr bytes.Buffer
+	child.Stderr = &childErr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	eventually(t, 10*time.Second, "child node up", func() error {
+		resp, err := http.Get(cn.URL + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	run := ingest(t, cn, shadowserverReport(map[string]int{"192.0.2.0/24": 5000}), "AMBER")
+	select {
+	case <-reached:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the report was never sent\n%s", childErr.String())
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	once.Do(func() { close(release) })
+	if err := n.Restart(ctx, "cn"); err != nil {
+		t.Fatalf("restart cn: %v\n%s", err, childErr.String())
+	}
+	cn = n.Node("cn")
+
+	var stored int
+	if err := cn.App.Feeds.Events(ctx, run.ID, store.ChunkOwner, "cn-isp", func(feedrun.Record) error { stored++; return nil }); err != nil || stored != 5000 {
+		t.Fatalf("after the kill cn holds %d of 5000 routed events: %v", stored, err)
+	}
+	var reports struct{ Reports []store.OwnerReport }
+	eventually(t, 40*time.Second, "the interrupted report marked unknown (once the dead process's engine lease ends)", func() error {
+		call(t, cn, "GET", "/api/v1/owners/cn-isp/reports", nil, &reports)
+		if len(reports.Reports) != 1 || reports.Reports[0].State != store.ReportUnknown {
+			return fmt.Errorf("%+v", reports.Reports)
+		}
+		return nil
+	})
+	// The next run's report goes out, alone: the interrupted one is not sent again.
+	ingest(t, cn, shadowserverReport(map[string]int{"192.0.2.0/24": 7}), "AMBER")
+	eventually(t, 20*time.Second, "the next report sent", func() error {
+		if got := mb.to("abuse@cn-isp.example"); len(got) != 1 {
+			return fmt.Errorf("%d mails", len(got))
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond)
+	got := mb.to("abuse@cn-isp.example")
+	_, files, _ := mailParts(t, got[len(got)-1].raw, nil)
+	for _, data := range files {
+		if n := len(attachedIPs(t, "csv", data)); n != 7 {
+			t.Fatalf("the mail after the restart holds %d events, want the next run's 7", n)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d mails to cn-isp after the restart, want 1", len(got))
+	}
+	call(t, cn, "GET", "/api/v1/owners/cn-isp/reports", nil, &reports)
+	states := map[string]int{}
+	for _, r := range reports.Reports {
+		states[r.State]++
+	}
+	if states[store.ReportUnknown] != 1 || states[store.ReportSent] != 1 || len(reports.Reports) != 2 {
+		t.Fatalf("reports: %+v", reports.Reports)
+	}
 }
