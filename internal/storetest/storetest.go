@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Owners", testOwners},
 		{"FeedRuns", testFeedRuns},
 		{"FeedRunInterrupted", testFeedRunInterrupted},
+		{"FeedDeliveries", testFeedDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
