@@ -270,18 +270,18 @@ type source struct {
 
 // build renders a report: the events of each of its runs for the owner, each run's
 // label decided by egress for a report to our owners; a run it refuses stays out.
-func (s *Service) build(ctx context.Context, r store.OwnerReport) (notify.Mail, int64, error) {
+func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, err error) {
 	o, err := s.st.GetOwner(ctx, r.OwnerID)
 	if err != nil {
-		return notify.Mail{}, 0, &notify.FieldError{Field: "owner", Reason: err.Error()}
+		return ml, 0, &notify.FieldError{Field: "owner", Reason: err.Error()}
 	}
 	c, ok := contact(o, r.Contact)
 	if !ok {
-		return notify.Mail{}, 0, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
+		return ml, 0, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
 	}
 	ds, err := s.st.ReportDeliveries(ctx, r.ID)
 	if err != nil {
-		return notify.Mail{}, 0, err
+		return ml, 0, err
 	}
 	self := s.dir.Self.ID
 	ectx := egress.NewContext(s.dir, []string{self})
@@ -295,7 +295,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (notify.Mail, 
 	for _, d := range ds {
 		run, err := s.st.GetFeedRun(ctx, d.RunID)
 		if err != nil {
-			return notify.Mail{}, 0, err
+			return ml, 0, err
 		}
 		src := &source{feed: run.Feed, report: run.Report, origin: run.Origin, byClass: classes, label: tlp.Label(run.TLP)}
 		author := cmp.Or(run.Origin, self)
@@ -317,7 +317,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (notify.Mail, 
 			return w.write(rec, run.Origin)
 		})
 		if err != nil {
-			return notify.Mail{}, 0, err
+			return ml, 0, err
 		}
 		if src.events == 0 {
 			continue
@@ -329,10 +329,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (notify.Mail, 
 		}
 	}
 	if err := w.close(); err != nil {
-		return notify.Mail{}, 0, err
+		return ml, 0, err
 	}
 	if total == 0 {
-		return notify.Mail{}, 0, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
+		return ml, 0, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
 	}
 	cat := catalogFor(c.Language)
 	loc, err := time.LoadLocation(c.Timezone)
@@ -345,7 +345,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (notify.Mail, 
 	if r.Format == "json" {
 		ctype = "application/json"
 	}
-	ml := notify.Mail{To: c.Email, Subject: subject, Body: body, RecipientKey: c.PGPKey,
+	ml = notify.Mail{To: c.Email, Subject: subject, Body: body, RecipientKey: c.PGPKey,
 		Headers:     map[string]string{"X-Csirtlink-Report": r.ID, "Auto-Submitted": "auto-generated"},
 		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: att.Bytes()}},
 		Egress:      mailDec}
