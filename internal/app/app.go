@@ -13,8 +13,8 @@ import (
 
 	"csirtlink/internal/api"
 	"csirtlink/internal/audit"
-	"csirtlink/internal/bulk"
 	"csirtlink/internal/auth"
+	"csirtlink/internal/bulk"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/engine"
@@ -54,7 +54,7 @@ type Node struct {
 	Share *feedshare.Service
 	// OwnerMail sends network owners their reports.
 	OwnerMail *ownermail.Service
-	Log         *slog.Logger
+	Log       *slog.Logger
 
 	handler http.Handler
 	server  *http.Server

@@ -1,14 +1,11 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -169,25 +166,7 @@ func TestKilledWhileApplyingABulkChunkKeepsAllOrNone(t *testing.T) {
 	cn, jp := n.Node("cn"), n.Node("jp")
 	cn.App.Feeds.SetPartners(partnersOf)
 	addOwner(t, jp, "jp-isp", "198.51.100.0/24")
-	if err := n.Stop("jp"); err != nil {
-		t.Fatal(err)
-	}
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+jp.ConfigPath)
-	var childErr bytes.Buffer
-	child.Stderr = &childErr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	eventually(t, 10*time.Second, "child node up", func() error {
-		resp, err := http.Get(jp.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
+	child, childErr := runAsChild(t, n, "jp")
 	const total = 60_000 // six chunks of 10,000
 	run := ingest(t, cn, shadowserverReport(map[string]int{"198.51.100.0/24": total}), "AMBER")
 	chunkSeqs := func() (all, acked []uint64) {

@@ -11,12 +11,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net"
-	"net/http"
 	"net/mail"
 	"net/netip"
 	"net/textproto"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -286,25 +283,7 @@ func TestKilledWhileMailingAnOwnerSendsNoReportTwice(t *testing.T) {
 	ctx := t.Context()
 	cn := n.Node("cn")
 	addOwnerWithContact(t, cn, ownerSpec{"cn-isp", "192.0.2.0/24", "en", "csv", nil})
-	if err := n.Stop("cn"); err != nil {
-		t.Fatal(err)
-	}
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+cn.ConfigPath)
-	var childErr bytes.Buffer
-	child.Stderr = &childErr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	eventually(t, 10*time.Second, "child node up", func() error {
-		resp, err := http.Get(cn.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
+	child, childErr := runAsChild(t, n, "cn")
 	run := ingest(t, cn, shadowserverReport(map[string]int{"192.0.2.0/24": 5000}), "AMBER")
 	select {
 	case <-reached:

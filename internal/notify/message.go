@@ -25,13 +25,13 @@ import (
 // or delay; a page is read on a phone. The header limits keep every header
 // line well under the 998-octet line limit of RFC 5322 even after encoding.
 const (
-	MaxMailBody     = 256 << 10 // bytes of Mail.Body
+	MaxMailBody = 256 << 10 // bytes of Mail.Body
 	// MaxAttachmentBytes bounds a mail's attachments together: relays commonly take
 	// messages of 25 to 50 MB, and base64 makes 4 bytes of 3.
 	MaxAttachmentBytes = 16 << 20
-	maxSubject      = 400       // bytes of Mail.Subject (UTF-8)
-	maxHeaderValue  = 400       // bytes of each Mail.Headers value
-	maxExtraHeaders = 20
+	maxSubject         = 400 // bytes of Mail.Subject (UTF-8)
+	maxHeaderValue     = 400 // bytes of each Mail.Headers value
+	maxExtraHeaders    = 20
 	// NeutralSubject replaces the subject of an encrypted mail: the Subject
 	// header travels in clear, so it must not leak what the encryption hides.
 	// The real subject goes inside the encrypted part as a protected header.

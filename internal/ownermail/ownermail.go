@@ -259,13 +259,13 @@ func truncate(s string) string {
 
 // source is one run's part of a report, for the summary.
 type source struct {
-	events         int64
-	feed, report   string
-	origin         string
-	first, last    time.Time
-	byClass        map[string]int64
-	decision       egress.Decision
-	label          tlp.Label
+	events       int64
+	feed, report string
+	origin       string
+	first, last  time.Time
+	byClass      map[string]int64
+	decision     egress.Decision
+	label        tlp.Label
 }
 
 // build renders a report: the events of each of its runs for the owner, each run's
