@@ -13,38 +13,23 @@ import (
 
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/feedshare"
-	"csirtlink/internal/route"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 	"csirtlink/internal/wire"
 )
 
-// shadowserverReport is a scan_telnet report with n events in each network given
-// (addresses cycle through the network's first 250 hosts).
+// shadowserverReport is a scan_telnet report with n events in each network given.
 func shadowserverReport(counts map[string]int) string {
-	var b strings.Builder
-	b.WriteString("timestamp,ip,protocol,port,hostname,tag,asn,geo\n")
-	for pfx, n := range counts {
-		base := netip.MustParsePrefix(pfx).Addr()
-		for i := range n {
-			a := base
-			for range i%250 + 1 {
-				a = a.Next()
-			}
-			fmt.Fprintf(&b, "2026-12-01 0%d:00:00,%s,tcp,23,,telnet,,\n", i%10, a)
-		}
+	m := map[netip.Prefix]int{}
+	for p, n := range counts {
+		m[netip.MustParsePrefix(p)] = n
 	}
-	return b.String()
+	return testnet.ShadowserverReport(m, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // partnersOf is cn's view of its partners' constituencies: the seam the partner
 // directory fills.
-func partnersOf(ctx context.Context) ([]route.Partner, error) {
-	return []route.Partner{
-		{ID: "jp", Networks: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
-		{ID: "kr", Networks: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}},
-	}, nil
-}
+var partnersOf = testnet.Partners("cn")
 
 func ingest(t *testing.T, nd *testnet.Node, body, tlpLabel string) store.FeedRun {
 	t.Helper()
