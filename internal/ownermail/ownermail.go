@@ -157,21 +157,29 @@ func (m *Module) UpdateAll(ctx context.Context) error {
 	if s.mail == nil {
 		return nil
 	}
-	due, err := s.st.DueOwnerReports(ctx, s.clock.Now(), 20)
-	if err != nil {
-		return err
-	}
-	for _, r := range due {
-		if err := s.deliver(ctx, r); err != nil {
-			return fmt.Errorf("ownermail: report %s: %w", r.ID, err)
+	for ctx.Err() == nil {
+		due, err := s.st.DueOwnerReports(ctx, s.clock.Now(), reportsPerRound)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			if err := s.deliver(ctx, r); err != nil {
+				return fmt.Errorf("ownermail: report %s: %w", r.ID, err)
+			}
+		}
+		if len(due) < reportsPerRound {
+			break
 		}
 	}
 	return nil
 }
 
+// reportsPerRound is how many due reports are read at a time; a cycle sends them all.
+const reportsPerRound = 50
+
 // gather turns each contact's due deliveries into one report.
 func (s *Service) gather(ctx context.Context) error {
-	ds, err := s.st.DueFeedDeliveries(ctx, store.DeliverOwner, s.clock.Now(), 1000)
+	ds, err := s.st.DueFeedDeliveries(ctx, store.DeliverOwner, s.clock.Now(), 5000)
 	if err != nil {
 		return err
 	}
