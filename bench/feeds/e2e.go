@@ -119,17 +119,24 @@ func endToEnd(rows int64, owners int, cpuprofile string) error {
 		if done == 2 && federated == 0 {
 			federated = time.Since(start)
 		}
-		sent := 0
+		sent, failed := 0, 0
 		for _, nd := range n.Nodes {
 			reps, err := nd.App.Store.OwnerReports(ctx, "", 10000)
 			if err != nil {
 				return err
 			}
 			for _, r := range reps {
-				if r.State == store.ReportSent {
+				switch r.State {
+				case store.ReportSent:
 					sent++
+				case store.ReportFailed, store.ReportUnknown:
+					failed++
+					fmt.Printf("  report %s to %s %s: %s\n", r.ID, r.OwnerID, r.State, r.LastError)
 				}
 			}
+		}
+		if failed > 0 {
+			return fmt.Errorf("%d owner reports not sent", failed)
 		}
 		if done == 2 && sent >= wantMails {
 			break

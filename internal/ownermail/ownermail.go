@@ -16,6 +16,7 @@ package ownermail
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -348,14 +349,29 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		loc = time.UTC
 	}
 	name := fmt.Sprintf("%s-%s.%s", r.OwnerID, r.ID, r.Format)
-	subject, body := render(cat, o.Name, label, total, sources, classes, loc, name, r.Format)
 	ctype := "text/csv; charset=utf-8"
 	if r.Format == "json" {
 		ctype = "application/json"
 	}
+	data := att.Bytes()
+	if len(data) > gzipOver {
+		// Relays commonly refuse messages over 10 to 25 MB, and base64 adds a third:
+		// a large report travels compressed (raw rows compress about tenfold).
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Name = name
+		if _, err := zw.Write(data); err != nil {
+			return ml, 0, err
+		}
+		if err := zw.Close(); err != nil {
+			return ml, 0, err
+		}
+		name, ctype, data = name+".gz", "application/gzip", gz.Bytes()
+	}
+	subject, body := render(cat, o.Name, label, total, sources, classes, loc, name, r.Format)
 	ml = notify.Mail{To: c.Email, Subject: subject, Body: body, RecipientKey: c.PGPKey,
 		Headers:     map[string]string{"X-Csirtlink-Report": r.ID, "Auto-Submitted": "auto-generated"},
-		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: att.Bytes()}},
+		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: data}},
 		Egress:      mailDec}
 	return ml, total, nil
 }
@@ -394,6 +410,9 @@ func render(cat catalog, owner string, label tlp.Label, total int64, sources []*
 	b.WriteString(cat.footer + "\n")
 	return subject, b.String()
 }
+
+// gzipOver is the attachment size above which it is sent gzip-compressed.
+const gzipOver = 1 << 20
 
 // Columns of a CSV attachment.
 var csvColumns = []string{"time", "ip", "port", "asn", "country", "hostname", "domain", "url", "protocol", "classification",
