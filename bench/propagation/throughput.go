@@ -30,6 +30,9 @@ type result struct {
 	complete   bool
 	failed     int    // writes that returned an error
 	firstErr   string // the first of them
+	// cnCommits and cnWrites are the commits cn's store made through its commit queue
+	// during the writes, and the transactions they held (group commit; SQLite only).
+	cnCommits, cnWrites int64
 }
 
 func (r result) writeRate() float64 { return float64(r.n-r.failed) / r.writeDur.Seconds() }
@@ -53,6 +56,10 @@ func (r result) print() {
 	fmt.Printf("\n== throughput, %s: %d entries at cn, %d concurrent ==\n", r.phase, r.n, r.conc)
 	fmt.Printf("written at cn:   %8.3fs  %6.0f entries/s  (write call p50 %s, p90 %s, p99 %s, max %s)\n", r.writeDur.Seconds(), r.writeRate(),
 		ms(r.writeLat.p(50)), ms(r.writeLat.p(90)), ms(r.writeLat.p(99)), ms(r.writeLat.p(100)))
+	if r.cnCommits > 0 {
+		fmt.Printf("cn's commits:    %d for %d transactions while writing (group commit: %.1f each)\n", r.cnCommits, r.cnWrites,
+			float64(r.cnWrites)/float64(r.cnCommits))
+	}
 	if r.failed > 0 {
 		fmt.Printf("FAILED WRITES:   %d of %d; first: %s\n", r.failed, r.n, r.firstErr)
 	}
@@ -209,6 +216,8 @@ func throughput(ctx context.Context, o options, phase, dir string) (result, erro
 	}
 	defer stopProfile()
 
+	cs := cn.App.Store
+	commits0, writes0 := cs.CommitStats()
 	cpu0, sys0 := cpuTime(), readSysCPU()
 	start := time.Now()
 	var next atomic.Int64
@@ -237,6 +246,8 @@ func throughput(ctx context.Context, o options, phase, dir string) (result, erro
 	}
 	wg.Wait()
 	r.writeDur = time.Since(start)
+	c, w := cs.CommitStats()
+	r.cnCommits, r.cnWrites = c-commits0, w-writes0
 	r.failed = int(failed.Load())
 	if e, ok := firstErr.Load().(string); ok {
 		r.firstErr = e

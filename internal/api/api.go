@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/feedshare"
@@ -50,6 +51,9 @@ type API struct {
 	ownerMail *ownermail.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
+
+	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
+	exchange *exchange.Service
 }
 
 // New makes the API.
@@ -113,7 +117,8 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
-	return append(rs, a.feedRoutes()...)
+	rs = append(rs, a.feedRoutes()...)
+	return append(rs, a.exchangeRoutes()...)
 }
 
 // Register mounts every route on mux, and answers 404 for the rest of /api/.

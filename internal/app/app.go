@@ -19,6 +19,7 @@ import (
 	"csirtlink/internal/config"
 	"csirtlink/internal/engine"
 	"csirtlink/internal/enrich"
+	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feed/formats"
 	"csirtlink/internal/feedrun"
@@ -41,10 +42,12 @@ type Node struct {
 	Store     *sqlstore.DB
 	Fed       *federation.Federation
 	Incidents *incident.Service
-	Hotline   *hotline.Service
-	Engine    *engine.Engine
-	Auth      *auth.Service
-	Metrics   *opmetrics.Metrics
+	// Exchange exports incidents as STIX and IODEF documents and imports them.
+	Exchange *exchange.Service
+	Hotline  *hotline.Service
+	Engine   *engine.Engine
+	Auth     *auth.Service
+	Metrics  *opmetrics.Metrics
 	// Collab computes the collaboration metrics; Publisher federates them.
 	Collab    *metrics.Service
 	Publisher *metrics.Publisher
@@ -170,6 +173,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
 	apiv1.SetFeedShare(n.Share, n.OwnerMail)
+	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
+	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
 	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)

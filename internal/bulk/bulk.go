@@ -1,6 +1,6 @@
 // Package bulk is the federation's chunk envelope: many objects of one kind (routed feed
-// events now; indicators and TAXII objects later) in one zstd-compressed payload, signed
-// once as one envelope.
+// events now; indicators and TAXII objects later) in one zstd-compressed payload: one
+// envelope, sealed with its batch like any other.
 //
 // The sender builds a chunk object by object, asking egress.Decide for each object and
 // its destination before the object is written into the chunk, so an object the rule

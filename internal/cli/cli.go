@@ -37,6 +37,8 @@ Usage:
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
+  csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
+  csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -110,6 +112,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOwner(ctx, rest, stdout, stderr)
 	case "feed":
 		return runFeed(ctx, rest, stdout, stderr)
+	case "stix":
+		return runSTIX(ctx, rest, stdout, stderr)
+	case "iodef":
+		return runIODEF(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -152,6 +152,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident list\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident show ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident comment ID \"Takedown done\" --tlp AMBER\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink stix export --incident ID --team outside --audience AMBER   # STIX 2.1 for a SOC: no AMBER+STRICT, no RED\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink iodef export --incident ID --out incident.xml   # IODEF 2.0; iodef import FILE reads one\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink peers\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page list --state waiting   # cn's page about the botnet C2, escalating now\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")

@@ -154,7 +154,8 @@ func TestIncidentJSON(t *testing.T) {
 func TestPeers(t *testing.T) {
 	n := startTestnet(t)
 	out := run(t, n, "jp", runPeers, "--tz", "UTC")
-	for _, want := range []string{"PEER", "DELIVERY", "STATE", "QUEUED", "LAG", "LAST SENT", "LAST RECEIVED", "LAST ERROR"} {
+	for _, want := range []string{"PEER", "DELIVERY", "STATE", "QUEUED", "LAG", "LAST SENT", "LAST RECEIVED", "LAST ERROR",
+		"KIND", "SENT, NO RECEIPT", "ACKNOWLEDGED", "RATE (LAST MINUTE)", "CATCH-UP"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("peers lacks %q:\n%s", want, out)
 		}

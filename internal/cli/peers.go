@@ -141,5 +141,26 @@ func printPeers(w io.Writer, links []federation.LinkState, loc *time.Location) e
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", clean(l.Peer), delivery, healthWords(l), l.Queued, lag,
 			never(l.LastSentAt), never(l.LastReceivedAt), lastErr)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Progress by kind of envelope: what waits, and how soon it will be across.
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tKIND\tQUEUED\tSENT, NO RECEIPT\tACKNOWLEDGED\tRATE (LAST MINUTE)\tCATCH-UP")
+	for _, l := range links {
+		for _, k := range l.Kinds {
+			eta := "unknown"
+			switch {
+			case k.ETASeconds == nil:
+			case *k.ETASeconds == 0:
+				eta = "caught up"
+			default:
+				eta = seconds(max(*k.ETASeconds, 1))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f/s\t%s\n", clean(l.Peer), clean(k.Type), k.Queued, k.Sent, k.Acknowledged,
+				k.RatePerSecond, eta)
+		}
+	}
 	return tw.Flush()
 }

@@ -40,6 +40,11 @@ const (
 	// OwnerReport is a report of routed feed events to a network owner of our own
 	// constituency, by e-mail.
 	OwnerReport Kind = "owner-report"
+	// Export is a document in an outside format (a STIX bundle, an IODEF document) made
+	// for an audience: one team (Destination.Team: ours, or a peer) or, with no team,
+	// people outside the federation (our constituency, a SOC, a partner's tool), in
+	// either case limited to labels no stricter than Destination.Ceiling.
+	Export Kind = "export"
 )
 
 // Verdict is how much of an item may go.
@@ -101,6 +106,9 @@ type Destination struct {
 	// Encrypted: the content travels end-to-end encrypted to the recipient (OpenPGP to a
 	// key on file), not merely over TLS between relays.
 	Encrypted bool
+	// Ceiling is, for an Export, the strictest label its audience may receive. An audience
+	// wider than one named team never receives AMBER+STRICT or RED.
+	Ceiling tlp.Label
 }
 
 // Decision is the answer to a Request. Only Decide makes one that allows anything: the
@@ -163,6 +171,9 @@ func Decide(r Request) Decision {
 		return d
 	}
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
+	if r.To.Kind == Export {
+		return decideExport(r, d)
+	}
 	if dest == "" {
 		return refuse("no destination team")
 	}
@@ -218,6 +229,45 @@ func Decide(r Request) Decision {
 		d.verdict, d.headline, d.reason = Full, !restricted(label), fmt.Sprintf("TLP:%s allows %s", label, dest)
 		return d
 	}
+}
+
+// decideExport is Decide for an export document. For one named team (ours or an active
+// peer) it is the TLP rule for that team, under the ceiling. For an audience outside the
+// federation it is the ceiling alone, which may be at most AMBER (TLP 2.0: AMBER lets a
+// recipient pass content to its constituents who need it; AMBER+STRICT and RED do not).
+func decideExport(r Request, d Decision) Decision {
+	dest, c, label, ceiling := r.To.Team, r.Context, r.Item.Label, r.To.Ceiling
+	refuse := func(format string, args ...any) Decision {
+		d.verdict, d.reason, d.headline = Refuse, fmt.Sprintf(format, args...), false
+		return d
+	}
+	switch {
+	case !ceiling.Valid():
+		return refuse("an export needs its audience's ceiling label, not %q", ceiling)
+	case !label.Valid():
+		return refuse("TLP:%s is not a label", label)
+	case dest == "" && ceiling.Rank() > tlp.Amber.Rank():
+		return refuse("an export for an audience wider than one team never carries TLP:%s", ceiling)
+	case label.Rank() > ceiling.Rank():
+		return refuse("TLP:%s is stricter than the export's ceiling TLP:%s", label, ceiling)
+	}
+	if dest != "" {
+		if dest != c.Self && !slices.Contains(c.Peers, dest) {
+			return refuse("%s is neither this node's team nor an active peer", dest)
+		}
+		if !tlp.MayShare(r.Item, dest, tlp.Audience{Participants: c.Participants, Community: c.Community}) {
+			return refuse("TLP:%s does not allow it to go to %s", label, dest)
+		}
+	}
+	d.verdict, d.headline, d.reason = Full, !restricted(label), fmt.Sprintf("TLP:%s allows an export for %s", label, audienceName(dest, ceiling))
+	return d
+}
+
+func audienceName(team string, ceiling tlp.Label) string {
+	if team == "" {
+		return "an audience outside the federation up to TLP:" + string(ceiling)
+	}
+	return team + " up to TLP:" + string(ceiling)
 }
 
 // MayHold is the rule read from the receiving side: would the rule have let item come to

@@ -32,7 +32,9 @@ var teamIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
 // ValidTeamID reports whether s is a well-formed team id such as "jp".
 func ValidTeamID(s string) bool { return teamIDPattern.MatchString(s) }
 
-// Envelope is one signed message from one node to another.
+// Envelope is one message from one node to another. It is authenticated by the seal of
+// the batch it travels in (Seal); an envelope of an earlier build carries a signature
+// of its own instead, which is checked as before.
 type Envelope struct {
 	Origin      string    `json:"origin"`
 	Destination string    `json:"destination"`
@@ -42,7 +44,10 @@ type Envelope struct {
 	Time        time.Time `json:"time"`
 	TLP         string    `json:"tlp"`
 	Payload     []byte    `json:"payload"`
-	Signature   []byte    `json:"signature"`
+	Signature   []byte    `json:"signature,omitempty"`
+	// Sealed is set by the receiver on the copy it keeps: the envelope's share of the
+	// batch seal. It is not part of the digest.
+	Sealed *Sealed `json:"sealed,omitempty"`
 }
 
 // Canonical writes fields as a domain-separated, length-prefixed byte string.
@@ -72,7 +77,8 @@ func (e *Envelope) signedBytes() []byte {
 		[]byte(e.ObjectID), FormatTime(e.Time), []byte(e.TLP), e.Payload)
 }
 
-// Sign sets the envelope's signature.
+// Sign sets a signature on the envelope itself, as builds before batch seals did; such an
+// envelope is authentic in any batch.
 func (e *Envelope) Sign(k identity.Key) {
 	e.Time = e.Time.UTC()
 	e.Signature = k.Sign(e.signedBytes())
@@ -108,8 +114,10 @@ func (e *Envelope) Check() error {
 		return errors.New("tlp: too long")
 	case len(e.Payload) > MaxPayload:
 		return fmt.Errorf("payload: larger than %d bytes", MaxPayload)
-	case len(e.Signature) != ed25519.SignatureSize:
+	case len(e.Signature) != 0 && len(e.Signature) != ed25519.SignatureSize:
 		return errors.New("signature: wrong length")
+	case e.Sealed != nil && (len(e.Sealed.Path) > maxPath || e.Sealed.Count > MaxBatch):
+		return errors.New("sealed: path too long")
 	case e.Time.IsZero():
 		return errors.New("time: missing")
 	}
@@ -138,9 +146,14 @@ func Unmarshal(b []byte) (*Envelope, error) {
 	return &e, nil
 }
 
-// Batch is what a push delivers and a pull returns.
+// maxPath bounds a Merkle path: a tree of MaxBatch leaves is 9 levels deep.
+const maxPath = 16
+
+// Batch is what a push delivers and a pull returns: envelopes in sequence order and the
+// origin's seal over them.
 type Batch struct {
 	Envelopes []*Envelope `json:"envelopes"`
+	Seal      *Seal       `json:"seal,omitempty"`
 }
 
 // DecodeBatch decodes a batch from untrusted bytes and checks each envelope's shape.
@@ -154,6 +167,11 @@ func DecodeBatch(b []byte) (*Batch, error) {
 	}
 	if len(bt.Envelopes) > MaxBatch {
 		return nil, fmt.Errorf("batch: more than %d envelopes", MaxBatch)
+	}
+	if bt.Seal != nil {
+		if err := bt.Seal.check(); err != nil {
+			return nil, fmt.Errorf("batch: seal.%w", err)
+		}
 	}
 	for i, e := range bt.Envelopes {
 		if e == nil {

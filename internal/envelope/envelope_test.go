@@ -246,6 +246,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"envelopes":[]}`))
 	f.Add([]byte(`{"envelopes":[{"seq":-1}]}`))
 	f.Add([]byte(`[]`))
+	envs := []*Envelope{signed(f, k)}
+	envs[0].Signature = nil
+	sb, _ := json.Marshal(Batch{Envelopes: envs, Seal: SealBatch(k, "cn", "jp", time.Now(), envs)})
+	f.Add(sb)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		bt, err := DecodeBatch(data)
 		if err != nil {
@@ -313,6 +317,11 @@ func TestDecodeReceiptsNamesTheField(t *testing.T) {
 func FuzzDecodeReceipts(f *testing.F) {
 	f.Add([]byte(`{"receipts":[{"origin":"cn","seq":1}],"error":"gap"}`))
 	f.Add([]byte(`{"receipts":[null]}`))
+	k, _ := identity.Generate()
+	e := signed(f, k)
+	d := e.Digest()
+	rb, _ := json.Marshal(Receipts{Ranges: []*RangeReceipt{NewRangeReceipt(k, "cn", "jp", 7, []RangeItem{{Digest: d[:], Status: Applied}}, time.Now())}})
+	f.Add(rb)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := DecodeReceipts(data)
 		if err != nil {
@@ -321,6 +330,11 @@ func FuzzDecodeReceipts(f *testing.F) {
 		for _, r := range rs.Receipts {
 			if r == nil || r.Check() != nil {
 				t.Fatalf("malformed receipt accepted: %+v", r)
+			}
+		}
+		for _, r := range rs.All() {
+			if r.Check() != nil {
+				t.Fatalf("a range expands to a malformed receipt: %+v", r)
 			}
 		}
 	})

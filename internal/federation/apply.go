@@ -3,7 +3,6 @@ package federation
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -13,42 +12,76 @@ import (
 	"csirtlink/internal/store"
 )
 
-// apply applies a batch from origin in one transaction, in sequence order, exactly once,
-// and returns a signed receipt for every envelope it now holds. It stops at the first
-// envelope it cannot take and says why in stop; the sender retries from there.
-func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*envelope.Envelope) (receipts []*envelope.Receipt, stop string, err error) {
+// apply applies a batch from origin in one transaction, in sequence order, exactly once.
+// It answers with one signed range receipt for the envelopes it took now, and the
+// original receipts of those it held already. It stops at the first envelope it cannot
+// take and says why in the answer's Error; the sender retries from there.
+func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envelope.Batch) (answer envelope.Receipts, err error) {
 	var refusals [][2]string
+	now := f.clock.Now()
+	pub, _ := f.dir.Key(origin)
+	envs := bt.Envelopes
+	// One signature authenticates every envelope the seal covers; an envelope of an
+	// earlier build carries its own.
+	var shares []*envelope.Sealed
+	var sealErr error
+	switch {
+	case bt.Seal == nil:
+		sealErr = errors.New("no seal")
+	case bt.Seal.Origin != origin || bt.Seal.Destination != f.Self():
+		sealErr = fmt.Errorf("seal for %s→%s", bt.Seal.Origin, bt.Seal.Destination)
+	default:
+		shares, sealErr = bt.Seal.Verify(pub, envs)
+	}
+	authentic := func(i int) bool {
+		if e := envs[i]; len(e.Signature) > 0 {
+			return e.Verify(pub) == nil
+		}
+		return sealErr == nil
+	}
 	err = f.st.InTx(ctx, func(tx store.Tx) error {
-		receipts, stop, refusals = nil, "", nil
+		answer, refusals = envelope.Receipts{}, nil
 		link, err := tx.LockLink(ctx, origin)
 		if err != nil {
 			return err
 		}
 		last := link.LastInSeq
-		now := f.clock.Now()
-		pub, _ := f.dir.Key(origin)
-		for _, e := range envs {
-			if reason, detail := f.check(e, origin, pub, now); reason != "" {
-				refusals = append(refusals, [2]string{reason, detail})
-				stop = reason + ": " + detail
+		var items []envelope.RangeItem
+		var taken []*envelope.Envelope
+		stop := func(reason, detail string) {
+			refusals = append(refusals, [2]string{reason, detail})
+			answer.Error = reason + ": " + detail
+		}
+		for i, e := range envs {
+			if reason, detail := f.check(e, origin, now); reason != "" {
+				stop(reason, detail)
 				break
 			}
 			if e.Seq <= last {
+				// The same envelope again needs no signature: its bytes were
+				// authenticated when it was first taken.
 				r, why, err := f.duplicate(ctx, tx, e)
 				if err != nil {
 					return err
 				}
-				if r == nil {
-					refusals = append(refusals, [2]string{"seq reused", why})
-					stop = "seq reused: " + why
+				if r != nil {
+					refusals = append(refusals, [2]string{"replay", fmt.Sprintf("seq %d already applied; original receipt returned", e.Seq)})
+					answer.Receipts = append(answer.Receipts, r)
+					continue
+				}
+				if !authentic(i) {
+					stop("tampered", fmt.Sprintf("%s seq %d: not signed by %s (%v)", e.Type, e.Seq, origin, sealErr))
 					break
 				}
-				refusals = append(refusals, [2]string{"replay", fmt.Sprintf("seq %d already applied; original receipt returned", e.Seq)})
-				receipts = append(receipts, r)
-				continue
+				stop("seq reused", why)
+				break
+			}
+			if !authentic(i) {
+				stop("tampered", fmt.Sprintf("%s seq %d: not signed by %s (%v)", e.Type, e.Seq, origin, sealErr))
+				break
 			}
 			if e.Seq != last+1 {
-				stop = fmt.Sprintf("gap: expected seq %d, got %d", last+1, e.Seq)
+				answer.Error = fmt.Sprintf("gap: expected seq %d, got %d", last+1, e.Seq)
 				break
 			}
 			status, reason := envelope.Applied, ""
@@ -60,16 +93,24 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 				status, reason = envelope.Rejected, truncate(rej.Reason, maxReason)
 				f.log.Warn("rejected envelope", "peer", origin, "seq", e.Seq, "type", e.Type, "reason", reason)
 			}
-			r := envelope.NewReceipt(f.key, e, status, reason, now)
 			d := e.Digest()
-			if err := tx.PutInbox(ctx, store.InboxItem{Origin: origin, Seq: e.Seq, Digest: d[:], Type: e.Type, ObjectID: e.ObjectID,
-				Status: status, ReceivedAt: now, Envelope: e.Marshal(), Receipt: r.Marshal()}); err != nil {
-				return err
+			items = append(items, envelope.RangeItem{Digest: d[:], Status: status, Reason: reason})
+			if shares != nil && len(e.Signature) == 0 {
+				e.Sealed = shares[i]
 			}
-			receipts = append(receipts, r)
+			taken = append(taken, e)
 			last = e.Seq
 		}
-		if last != link.LastInSeq {
+		if len(taken) > 0 {
+			rr := envelope.NewRangeReceipt(f.key, origin, f.Self(), taken[0].Seq, items, now)
+			answer.Ranges = []*envelope.RangeReceipt{rr}
+			for i, r := range rr.Expand() {
+				e := taken[i]
+				if err := tx.PutInbox(ctx, store.InboxItem{Origin: origin, Seq: e.Seq, Digest: r.Digest, Type: e.Type, ObjectID: e.ObjectID,
+					Status: r.Status, ReceivedAt: now, Envelope: e.Marshal(), Receipt: r.Marshal()}); err != nil {
+					return err
+				}
+			}
 			if err := tx.SetLastInSeq(ctx, origin, last); err != nil {
 				return err
 			}
@@ -80,20 +121,19 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, envs []*e
 		f.refuse(ctx, origin, remote, r[0], r[1])
 	}
 	if err != nil {
-		return nil, "", err
+		return envelope.Receipts{}, err
 	}
-	return receipts, stop, nil
+	return answer, nil
 }
 
-// check finds what makes an envelope unacceptable whatever the state of the link.
-func (f *Federation) check(e *envelope.Envelope, origin string, pub ed25519.PublicKey, now time.Time) (reason, detail string) {
+// check finds what makes an envelope unacceptable whatever the state of the link and
+// whoever signed it.
+func (f *Federation) check(e *envelope.Envelope, origin string, now time.Time) (reason, detail string) {
 	switch {
 	case e.Origin != origin:
 		return "origin mismatch", fmt.Sprintf("envelope from %q in a request from %q", e.Origin, origin)
 	case e.Destination != f.Self():
 		return "misdirected", fmt.Sprintf("envelope for %q", e.Destination)
-	case e.Verify(pub) != nil:
-		return "tampered", fmt.Sprintf("bad signature on %s seq %d", e.Type, e.Seq)
 	case e.Time.After(now.Add(envelope.Window)):
 		return "out of window", fmt.Sprintf("seq %d dated %s, in the future", e.Seq, e.Time.Format(time.RFC3339))
 	}

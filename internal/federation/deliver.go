@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,7 +84,7 @@ func drain(ch chan struct{}) {
 // push delivers one batch (none for a heartbeat) and stores the receipts it gets back.
 func (f *Federation) push(ctx context.Context, p team.Peer, items []store.OutboxItem) error {
 	defer f.peers[p.ID].inFlight(false, f.clock.Now())()
-	envs, body, n, err := batchOf(items)
+	envs, body, n, err := f.batchOf(p.ID, items)
 	if err != nil {
 		return err
 	}
@@ -99,8 +100,14 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 	// Taking everything is a successful send, recorded with the receipts. (The
 	// peer's answer is not counted as receiving from it: a peer whose own sends cannot
 	// reach us must not look healthy because it answers ours.)
-	complete := rs.Error == "" && len(rs.Receipts) == len(items)
-	n, err = f.storeReceipts(ctx, p.ID, envs, rs.Receipts, store.LinkEvent{Sent: complete})
+	answered := len(rs.Receipts)
+	for _, rr := range rs.Ranges {
+		answered += len(rr.Items)
+	}
+	n, err = f.storeReceipts(ctx, p.ID, envs, rs, store.LinkEvent{Sent: rs.Error == "" && answered == len(items)})
+	if errors.Is(err, errBadReceipt) {
+		f.refuse(ctx, p.ID, p.URL, "bad receipt", err.Error())
+	}
 	if err != nil {
 		return err
 	}
@@ -117,16 +124,17 @@ func (f *Federation) push(ctx context.Context, p team.Peer, items []store.Outbox
 // batch over the cap would be refused whole and retried forever, stalling the link.
 const batchBudget = envelope.MaxBatchBytes / 2
 
-// batchOf decodes stored envelopes and joins their stored bytes into a batch body
-// without re-encoding them. It takes items in order while they fit the budget (always
-// at least one; a single envelope is far below it) and returns how many it took.
-func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, int, error) {
+// batchOf decodes stored envelopes and joins their stored bytes into a batch body for
+// peer, sealed with one signature, without re-encoding them. It takes items in order
+// while they fit the budget (always at least one; a single envelope is far below it)
+// and returns how many it took.
+func (f *Federation) batchOf(peer string, items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, int, error) {
 	envs := make(map[uint64]*envelope.Envelope, len(items))
+	list := make([]*envelope.Envelope, 0, len(items))
 	var body bytes.Buffer
 	body.WriteString(`{"envelopes":[`)
-	n := 0
 	for i, it := range items {
-		if i > 0 && body.Len()+len(it.Envelope)+3 > batchBudget {
+		if i > 0 && body.Len()+len(it.Envelope)+sealBudget > batchBudget {
 			break
 		}
 		e, err := envelope.Unmarshal(it.Envelope)
@@ -134,42 +142,74 @@ func batchOf(items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, i
 			return nil, nil, 0, fmt.Errorf("outbox %s/%d: %w", it.Peer, it.Seq, err)
 		}
 		envs[it.Seq] = e
+		list = append(list, e)
 		if i > 0 {
 			body.WriteByte(',')
 		}
 		body.Write(it.Envelope)
-		n++
 	}
-	body.WriteString(`]}`)
-	return envs, body.Bytes(), n, nil
+	body.WriteString(`]`)
+	if len(list) > 0 {
+		seal, err := json.Marshal(envelope.SealBatch(f.key, f.Self(), peer, f.clock.Now(), list))
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("seal batch for %s: %w", peer, err)
+		}
+		body.WriteString(`,"seal":`)
+		body.Write(seal)
+	}
+	body.WriteString(`}`)
+	return envs, body.Bytes(), len(list), nil
 }
+
+// sealBudget is room left in a batch for its seal and the JSON around it.
+const sealBudget = 512
+
+// errBadReceipt marks a receipt refused: it names an envelope we did not send, or
+// does not verify.
+var errBadReceipt = errors.New("bad receipt")
 
 // storeReceipts verifies receipts from peer against the envelopes they name and marks
 // those envelopes delivered, in one transaction, which also records ev when every
-// receipt was good. It returns how many it stored.
-func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs []*envelope.Receipt, ev store.LinkEvent) (int, error) {
-	if len(rs) == 0 && ev == (store.LinkEvent{}) {
+// receipt was good. A range receipt that does not name each envelope of its range by
+// its digest, or does not verify, is refused whole: nothing of it is stored, and the
+// envelopes are sent again. It returns how many envelopes it marked delivered.
+func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[uint64]*envelope.Envelope, rs *envelope.Receipts, ev store.LinkEvent) (int, error) {
+	if len(rs.Receipts) == 0 && len(rs.Ranges) == 0 && ev == (store.LinkEvent{}) {
 		return 0, nil
 	}
 	pub, ok := f.dir.Key(peer)
 	if !ok {
 		return 0, fmt.Errorf("receipts from %s: not an active peer", peer)
 	}
-	now := f.clock.Now()
+	// Verified before the transaction: signatures take no lock.
 	var bad error
-	n := 0
+	good := make([]*envelope.Receipt, 0, len(rs.Receipts))
+	for _, r := range rs.Receipts {
+		e, ok := envs[r.Seq]
+		if !ok {
+			bad = fmt.Errorf("%w from %s for seq %d, which we did not send", errBadReceipt, peer, r.Seq)
+			continue
+		}
+		if err := r.Verify(pub, e); err != nil {
+			bad = fmt.Errorf("%w from %s for seq %d: %w", errBadReceipt, peer, r.Seq, err)
+			continue
+		}
+		good = append(good, r)
+	}
+	for _, rr := range rs.Ranges {
+		if err := rr.Verify(pub, envs); err != nil {
+			bad = fmt.Errorf("%w from %s for seq %d-%d, refused whole: %w", errBadReceipt, peer, rr.First, rr.Last, err)
+			continue
+		}
+		good = append(good, rr.Expand()...)
+	}
+	if bad != nil {
+		ev = store.LinkEvent{}
+	}
+	now := f.clock.Now()
 	err := f.st.InTx(ctx, func(tx store.Tx) error {
-		n, bad = 0, nil
-		for _, r := range rs {
-			e, ok := envs[r.Seq]
-			if !ok {
-				bad = fmt.Errorf("receipt from %s for seq %d we did not send", peer, r.Seq)
-				continue
-			}
-			if err := r.Verify(pub, e); err != nil {
-				bad = fmt.Errorf("receipt from %s for seq %d: %w", peer, r.Seq, err)
-				continue
-			}
+		for _, r := range good {
+			e := envs[r.Seq]
 			if r.Status == envelope.Rejected {
 				f.log.Warn("peer rejected envelope", "peer", peer, "seq", r.Seq, "type", e.Type, "reason", r.Reason)
 			}
@@ -181,12 +221,9 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 					return err
 				}
 			}
-			n++
 		}
-		if bad != nil {
-			ev = store.LinkEvent{}
-		}
-		ev.Delivered = n > 0
+		ev := ev
+		ev.Delivered = len(good) > 0
 		if ev == (store.LinkEvent{}) {
 			return nil
 		}
@@ -195,7 +232,7 @@ func (f *Federation) storeReceipts(ctx context.Context, peer string, envs map[ui
 	if err != nil {
 		return 0, fmt.Errorf("store receipts from %s: %w", peer, err)
 	}
-	return n, bad
+	return len(good), bad
 }
 
 // call makes one signed request to a peer and returns the body of a 200 answer.
@@ -269,12 +306,13 @@ func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err 
 		return false, fmt.Errorf("pull from %s: %w", p.ID, err)
 	}
 	if len(bt.Envelopes) > 0 {
-		rs, stop, err := f.apply(ctx, p.ID, p.URL, bt.Envelopes)
+		answer, err := f.apply(ctx, p.ID, p.URL, bt)
 		if err != nil {
 			return false, err
 		}
-		if len(rs) > 0 {
-			body, _ := json.Marshal(envelope.Receipts{Receipts: rs})
+		stop := answer.Error
+		if answer.Error = ""; len(answer.Receipts)+len(answer.Ranges) > 0 {
+			body, _ := json.Marshal(answer)
 			if _, err := f.call(ctx, p, http.MethodPost, ReceiptsPath, body); err != nil {
 				return false, err
 			}

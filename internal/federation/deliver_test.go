@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"csirtlink/internal/clock"
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/store"
+	"csirtlink/internal/team"
 )
 
 // A backlog of large envelopes goes out in batches the receiver accepts, never in one
@@ -21,9 +23,10 @@ func TestBatchesStayUnderTheReceiversCap(t *testing.T) {
 		e.Sign(k)
 		items = append(items, store.OutboxItem{Peer: "jp", Seq: e.Seq, Envelope: e.Marshal()})
 	}
+	f := &Federation{key: k, clock: clock.Real{}, dir: &team.Directory{Self: team.Team{ID: "cn"}}}
 	sent := 0
 	for sent < len(items) {
-		envs, body, n, err := batchOf(items[sent:])
+		envs, body, n, err := f.batchOf("jp", items[sent:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +42,7 @@ func TestBatchesStayUnderTheReceiversCap(t *testing.T) {
 		}
 		sent += n
 	}
-	if one, _, n, _ := batchOf(items[:3]); n != 3 || len(one) != 3 {
+	if one, _, n, _ := f.batchOf("jp", items[:3]); n != 3 || len(one) != 3 {
 		t.Fatalf("small backlog split: %d", n)
 	}
 }

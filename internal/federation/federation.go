@@ -150,7 +150,9 @@ type Message struct {
 var ErrNotAllowed = errors.New("not allowed by TLP")
 
 // Enqueue queues a message for its destination inside tx, so it is sent if and only if
-// the change that caused it commits. Whether it may go is egress.Decide's answer, as
+// the change that caused it commits. The envelope is not signed here: the sender seals
+// each batch with one signature (envelope.Seal), which keeps signing out of the
+// writer's transaction. Whether it may go is egress.Decide's answer, as
 // for every way out of the node: a message it refuses (the TLP rule forbids it, or the
 // team is not an active peer) is not queued and ErrNotAllowed is returned.
 func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error {
@@ -169,7 +171,6 @@ func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error 
 	now := f.clock.Now()
 	env := &envelope.Envelope{Origin: f.Self(), Destination: m.To, Seq: seq, Type: m.Type, ObjectID: m.ObjectID,
 		Time: now, TLP: string(m.Item.Label), Payload: m.Payload}
-	env.Sign(f.key)
 	err = tx.Enqueue(ctx, store.OutboxItem{Peer: m.To, Seq: seq, Type: m.Type, ObjectID: m.ObjectID, Envelope: env.Marshal(), CreatedAt: now})
 	if err != nil {
 		return fmt.Errorf("federation: enqueue: %w", err)

@@ -58,6 +58,45 @@ type LinkState struct {
 	LastPullErrorAt *time.Time `json:"last_pull_error_at,omitempty"`
 	LastInSeq       uint64     `json:"last_in_seq"`
 	NextOutSeq      uint64     `json:"next_out_seq"`
+	// Progress of the whole link: envelopes the peer acknowledged per second over the
+	// last minute, and how long what is queued would take at that rate.
+	Progress
+	// Kinds is the same, and the counts, for each kind of envelope on the link.
+	Kinds []KindState `json:"kinds"`
+}
+
+// Progress is a rate over the last minute and the time to catch up at it. ETASeconds
+// is 0 with nothing queued, and absent when something waits and nothing was
+// acknowledged in the last minute: no rate to estimate from.
+type Progress struct {
+	RatePerSecond float64  `json:"rate_per_second"`
+	ETASeconds    *float64 `json:"eta_seconds,omitempty"`
+}
+
+// KindState is one kind of envelope (its type) on one link: Queued wait for the
+// peer's receipt, Sent of them were sent at least once without one yet, Acknowledged
+// were receipted, ever.
+type KindState struct {
+	Type         string `json:"type"`
+	Queued       int    `json:"queued"`
+	Sent         int    `json:"sent"`
+	Acknowledged int    `json:"acknowledged"`
+	Progress
+}
+
+// rateWindow is how far back the rate of acknowledgements is measured.
+const rateWindow = time.Minute
+
+func progress(queued, ackedInWindow int) Progress {
+	p := Progress{RatePerSecond: float64(ackedInWindow) / rateWindow.Seconds()}
+	switch {
+	case queued == 0:
+		p.ETASeconds = new(float64)
+	case p.RatePerSecond > 0:
+		eta := float64(queued) / p.RatePerSecond
+		p.ETASeconds = &eta
+	}
+	return p
 }
 
 // Links reports the state of every peer link.
@@ -78,6 +117,18 @@ func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
 			LastContactAt: l.LastContactAt, LastDeliveredAt: l.LastDeliveredAt, LastSentAt: l.LastSentAt, LastReceivedAt: l.LastReceivedAt,
 			LastError: l.LastError, LastErrorAt: l.LastErrorAt, LastPullError: l.LastPullError, LastPullErrorAt: l.LastPullErrorAt,
 			LastInSeq: l.LastInSeq, NextOutSeq: l.NextSeq}
+		kinds, err := f.st.OutboxProgress(ctx, p.ID, now.Add(-rateWindow))
+		if err != nil {
+			return nil, err
+		}
+		ls.Kinds = make([]KindState, len(kinds))
+		acked := 0
+		for i, k := range kinds {
+			ls.Kinds[i] = KindState{Type: k.Type, Queued: k.Queued, Sent: k.Sent, Acknowledged: k.Acknowledged,
+				Progress: progress(k.Queued, k.AcknowledgedSince)}
+			acked += k.AcknowledgedSince
+		}
+		ls.Progress = progress(s.Queued, acked)
 		if s.OldestQueued != nil {
 			ls.LagSeconds = max(0, now.Sub(*s.OldestQueued).Seconds())
 		}

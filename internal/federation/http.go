@@ -115,14 +115,14 @@ func (f *Federation) handleInbox(w http.ResponseWriter, r *http.Request) {
 		fedError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rs, stop, err := f.apply(r.Context(), peer, r.RemoteAddr, bt.Envelopes)
+	answer, err := f.apply(r.Context(), peer, r.RemoteAddr, bt)
 	if err != nil {
 		f.log.Error("apply batch", "peer", peer, "err", err)
 		fedError(w, http.StatusInternalServerError, "could not apply; retry later")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(envelope.Receipts{Receipts: rs, Error: stop})
+	json.NewEncoder(w).Encode(answer)
 }
 
 // handleOutbox serves what waits for a peer that pulls.
@@ -147,7 +147,7 @@ func (f *Federation) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		fedError(w, http.StatusInternalServerError, "could not read outbox")
 		return
 	}
-	_, body, _, err := batchOf(items)
+	_, body, _, err := f.batchOf(peer, items)
 	if err != nil {
 		f.log.Error("read outbox", "peer", peer, "err", err)
 		fedError(w, http.StatusInternalServerError, "could not read outbox")
@@ -174,11 +174,8 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	envs := map[uint64]*envelope.Envelope{}
-	if len(rs.Receipts) > 0 {
-		lo, hi := rs.Receipts[0].Seq, rs.Receipts[0].Seq
-		for _, rc := range rs.Receipts {
-			lo, hi = min(lo, rc.Seq), max(hi, rc.Seq)
-		}
+	if all := rs.All(); len(all) > 0 {
+		lo, hi := all[0].Seq, all[len(all)-1].Seq
 		items, err := f.st.Pending(r.Context(), peer, lo-1, int(min(hi-lo+1, envelope.MaxBatch)))
 		if err != nil {
 			f.log.Error("read outbox", "peer", peer, "err", err)
@@ -192,7 +189,7 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Receipts for all it fetched make the fetch a successful send.
-	n, err := f.storeReceipts(r.Context(), peer, envs, rs.Receipts, store.LinkEvent{Sent: true, Received: true})
+	n, err := f.storeReceipts(r.Context(), peer, envs, rs, store.LinkEvent{Sent: true, Received: true})
 	if err != nil {
 		f.refuse(r.Context(), peer, r.RemoteAddr, "bad receipt", err.Error())
 		f.contact(r.Context(), peer, store.LinkEvent{Received: true})

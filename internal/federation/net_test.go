@@ -44,6 +44,8 @@ type testNode struct {
 	// receipts.
 	loseAnswers int
 	lost        []*envelope.Receipt
+	// rewrite, when set, changes every answer to a push before it is sent.
+	rewrite func(*envelope.Receipts)
 }
 
 const noteType = "test.note"
@@ -121,12 +123,19 @@ func startTestNetPulling(t *testing.T, clk clock.Clock, opts Options, pulls map[
 			var rs envelope.Receipts
 			json.Unmarshal(rec.Body.Bytes(), &rs)
 			nd.mu.Lock()
-			lose := nd.loseAnswers > 0 && r.URL.Path == InboxPath && rec.Code == http.StatusOK && len(rs.Receipts) > 0
+			lose := nd.loseAnswers > 0 && r.URL.Path == InboxPath && rec.Code == http.StatusOK && len(rs.All()) > 0
 			if lose {
 				nd.loseAnswers--
-				nd.lost = append(nd.lost, rs.Receipts...)
+				nd.lost = append(nd.lost, rs.All()...)
 			}
+			rewrite := nd.rewrite
 			nd.mu.Unlock()
+			if rewrite != nil && r.URL.Path == InboxPath && rec.Code == http.StatusOK {
+				rewrite(&rs)
+				b, _ := json.Marshal(rs)
+				rec.Body.Reset()
+				rec.Body.Write(b)
+			}
 			if lose {
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					conn.Close()
@@ -177,24 +186,36 @@ func (nd *testNode) setHang(on bool) {
 // envelope.
 func (nd *testNode) queue(t *testing.T, to, note string) *envelope.Envelope {
 	t.Helper()
-	var env *envelope.Envelope
+	return queueMany(t, nd, to, note)[0]
+}
+
+// queueMany commits notes for peer to the outbox in one transaction, as Enqueue does.
+func queueMany(t *testing.T, nd *testNode, to string, notes ...string) []*envelope.Envelope {
+	t.Helper()
+	var envs []*envelope.Envelope
 	err := nd.st.InTx(context.Background(), func(tx store.Tx) error {
-		seq, err := tx.TakeSeq(context.Background(), to)
-		if err != nil {
-			return err
+		envs = nil
+		for _, note := range notes {
+			seq, err := tx.TakeSeq(context.Background(), to)
+			if err != nil {
+				return err
+			}
+			now := nd.f.clock.Now()
+			env := &envelope.Envelope{Origin: nd.id, Destination: to, Seq: seq, Type: noteType, ObjectID: "note", Time: now,
+				TLP: "CLEAR", Payload: []byte(note)}
+			if err := tx.Enqueue(context.Background(), store.OutboxItem{Peer: to, Seq: seq, Type: noteType, ObjectID: "note",
+				Envelope: env.Marshal(), CreatedAt: now}); err != nil {
+				return err
+			}
+			envs = append(envs, env)
 		}
-		now := nd.f.clock.Now()
-		env = &envelope.Envelope{Origin: nd.id, Destination: to, Seq: seq, Type: noteType, ObjectID: "note", Time: now,
-			TLP: "CLEAR", Payload: []byte(note)}
-		env.Sign(nd.key)
 		tx.OnCommit(func() { nd.f.kick(to) })
-		return tx.Enqueue(context.Background(), store.OutboxItem{Peer: to, Seq: seq, Type: noteType, ObjectID: "note",
-			Envelope: env.Marshal(), CreatedAt: now})
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env
+	return envs
 }
 
 // applied is how many times a note from origin took effect here.

@@ -69,10 +69,10 @@ func (h *hostile) send(to *testnet.Node, typ, objectID, label string, payload []
 		Time: time.Now(), TLP: label, Payload: payload}
 	env.Sign(h.key)
 	code, rs := post(h.t, to, h.key, h.team, time.Now(), batchOf(env))
-	if code != 200 || len(rs.Receipts) != 1 {
+	if code != 200 || len(rs.All()) != 1 {
 		h.t.Fatalf("%s %s to %s: %d %+v", typ, objectID, to.Team, code, rs)
 	}
-	return *rs.Receipts[0]
+	return *rs.All()[0]
 }
 
 func batchOf(es ...*envelope.Envelope) []byte {

@@ -44,10 +44,10 @@ func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rs envelope.Receipts
 	json.Unmarshal(answer, &rs)
 	p.mu.Lock()
-	lose := p.drop > 0 && r.URL.Path == "/federation/v1/inbox" && resp.StatusCode == 200 && len(rs.Receipts) > 0
+	lose := p.drop > 0 && r.URL.Path == "/federation/v1/inbox" && resp.StatusCode == 200 && len(rs.All()) > 0
 	if lose {
 		p.drop--
-		p.lost = append(p.lost, rs.Receipts...)
+		p.lost = append(p.lost, rs.All()...)
 	}
 	p.mu.Unlock()
 	if lose {

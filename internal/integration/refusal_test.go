@@ -82,14 +82,14 @@ func TestForgedAndReplayedTrafficIsRefused(t *testing.T) {
 
 	t.Run("replay", func(t *testing.T) {
 		code, rs := post(t, jp, cnKey, "cn", now, batch(orig))
-		if code != 200 || len(rs.Receipts) != 1 || rs.Receipts[0].Status != envelope.Applied {
+		if code != 200 || len(rs.All()) != 1 || rs.All()[0].Status != envelope.Applied {
 			t.Fatalf("replay: %d %+v", code, rs)
 		}
 		// The answer is the original receipt: nothing was applied again.
 		var first envelope.Receipt
 		json.Unmarshal(sent[0].Receipt, &first)
-		if !rs.Receipts[0].ReceivedAt.Equal(first.ReceivedAt) {
-			t.Fatalf("replay got a new receipt %v, first was %v", rs.Receipts[0].ReceivedAt, first.ReceivedAt)
+		if !rs.All()[0].ReceivedAt.Equal(first.ReceivedAt) {
+			t.Fatalf("replay got a new receipt %v, first was %v", rs.All()[0].ReceivedAt, first.ReceivedAt)
 		}
 		if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != 1 {
 			t.Fatalf("jp applied %d envelopes", c)
@@ -112,7 +112,7 @@ func TestForgedAndReplayedTrafficIsRefused(t *testing.T) {
 			t.Fatal("the second envelope must be validly signed for this test to mean anything")
 		}
 		code, rs := post(t, jp, cnKey, "cn", time.Now(), batch(&other))
-		if code != 200 || len(rs.Receipts) != 0 || !strings.Contains(rs.Error, "seq reused") {
+		if code != 200 || len(rs.All()) != 0 || !strings.Contains(rs.Error, "seq reused") {
 			t.Fatalf("second envelope under seq %d: %d %+v", orig.Seq, code, rs)
 		}
 		var got struct{ Title string }
@@ -134,7 +134,7 @@ func TestForgedAndReplayedTrafficIsRefused(t *testing.T) {
 		bad.Seq = orig.Seq + 1
 		bad.Payload = bytes.Replace(orig.Payload, []byte("Botnet"), []byte("Hoax!!"), 1)
 		code, rs := post(t, jp, cnKey, "cn", now, batch(&bad))
-		if code != 200 || len(rs.Receipts) != 0 || rs.Error == "" {
+		if code != 200 || len(rs.All()) != 0 || rs.Error == "" {
 			t.Fatalf("tampered: %d %+v", code, rs)
 		}
 		got, _ := getIncident(t, jp, in.ID)

@@ -93,7 +93,8 @@ func TestTwoReplicasApplyOnceAndPageOnce(t *testing.T) {
 		}
 		envs = append(envs, e)
 	}
-	body, _ := json.Marshal(envelope.Batch{Envelopes: envs})
+	// Sealed by cn, as its sender seals every batch.
+	body, _ := json.Marshal(envelope.Batch{Envelopes: envs, Seal: envelope.SealBatch(cnKey, "cn", "jp", time.Now(), envs)})
 
 	if err := h.Restart(ctx, "jp"); err != nil {
 		t.Fatal(err)
@@ -114,12 +115,12 @@ func TestTwoReplicasApplyOnceAndPageOnce(t *testing.T) {
 	close(start)
 	wg.Wait()
 	for i, code := range codes {
-		if code != http.StatusOK || len(answers[i].Receipts) != len(envs) {
-			t.Fatalf("replica %d answered %d with %d receipts for %d envelopes", i+1, code, len(answers[i].Receipts), len(envs))
+		if code != http.StatusOK || len(answers[i].All()) != len(envs) {
+			t.Fatalf("replica %d answered %d with %d receipts for %d envelopes", i+1, code, len(answers[i].All()), len(envs))
 		}
 	}
 	for k := range envs {
-		a, b := answers[0].Receipts[k], answers[1].Receipts[k]
+		a, b := answers[0].All()[k], answers[1].All()[k]
 		if a.Seq != b.Seq || !a.ReceivedAt.Equal(b.ReceivedAt) || string(a.Signature) != string(b.Signature) {
 			t.Errorf("seq %d: the replicas' receipts differ (%s at %s, %s at %s): applied twice", a.Seq, a.Status, a.ReceivedAt, b.Status, b.ReceivedAt)
 		}

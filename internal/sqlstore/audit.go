@@ -9,10 +9,26 @@ import (
 
 const auditCols = `seq, at, actor, action, object, detail, prev_hash, hash`
 
+// auditHead is the newest audit record a transaction appended.
+type auditHead struct {
+	r  store.AuditRecord
+	ok bool
+}
+
+func (h *auditHead) forget() {
+	if h != nil {
+		h.ok = false
+	}
+}
+
 // LastAudit returns the newest audit record. In a transaction it takes the audit chain's
 // lock first (dialect.lockSQL), so that the record appended next follows this one and no
-// concurrent writer appends the same sequence number: the chain never forks.
+// concurrent writer appends the same sequence number: the chain never forks. After this
+// transaction appended a record it is that record, unread: the lock is held already.
 func (c conn) LastAudit(ctx context.Context) (store.AuditRecord, error) {
+	if c.head != nil && c.head.ok {
+		return c.head.r, nil
+	}
 	var r store.AuditRecord
 	var at int64
 	if err := c.lock(ctx, "audit"); err != nil {
@@ -33,6 +49,11 @@ func (c conn) PutAudit(ctx context.Context, r store.AuditRecord) error {
 		r.Seq, micros(r.At), r.Actor, r.Action, r.Object, r.Detail, r.PrevHash, r.Hash)
 	if err != nil {
 		return fmt.Errorf("sqlstore: audit: %w", err)
+	}
+	if c.head != nil {
+		// Only a record that follows the chain's head becomes the head; the lock
+		// LastAudit took keeps it so until the transaction ends.
+		c.head.r, c.head.ok = r, true
 	}
 	return nil
 }

@@ -176,6 +176,11 @@ func healSidecars(path string) {
 //   - WAL, so readers never block the writer;
 //   - synchronous=FULL, because receipts promise the data is on disk;
 //   - foreign_keys, off by default in SQLite;
+//   - temp_store=MEMORY, so the sub-journal of a savepoint (every member of a group
+//     commit, every applied envelope has one) is kept in memory, not written to a
+//     temporary file page by page: those writes were 14 % of the CPU a propagated
+//     entry cost. It holds the pages one transaction changes, which batch limits keep
+//     small;
 //   - _txlock=immediate, so a writer takes the lock at BEGIN and never fails to upgrade
 //     a read lock halfway through a transaction ("database is locked").
 func (sqliteDialect) dsn(path string) string {
@@ -184,6 +189,7 @@ func (sqliteDialect) dsn(path string) string {
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(FULL)")
 	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "temp_store(MEMORY)")
 	v.Set("_txlock", "immediate")
 	// SQLite decodes %XX in a file: URI, and the driver takes the first '?' as the start
 	// of its parameters: escape what would be misread in the path itself.

@@ -189,6 +189,26 @@ func (c conn) OutboxStats(ctx context.Context, peer string) (store.OutboxStats, 
 	return s, nil
 }
 
+// OutboxProgress counts a peer's envelopes by type.
+func (c conn) OutboxProgress(ctx context.Context, peer string, since time.Time) ([]store.KindProgress, error) {
+	rows, err := c.query(ctx, `SELECT type, COUNT(*) - COUNT(delivered_at), `+
+		`SUM(CASE WHEN delivered_at IS NULL AND attempts > 0 THEN 1 ELSE 0 END), COUNT(delivered_at), `+
+		`SUM(CASE WHEN delivered_at >= ? THEN 1 ELSE 0 END) FROM outbox WHERE peer = ? GROUP BY type ORDER BY type`, micros(since), peer)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: outbox progress %s: %w", peer, err)
+	}
+	defer rows.Close()
+	out := []store.KindProgress{}
+	for rows.Next() {
+		var k store.KindProgress
+		if err := rows.Scan(&k.Type, &k.Queued, &k.Sent, &k.Acknowledged, &k.AcknowledgedSince); err != nil {
+			return nil, fmt.Errorf("sqlstore: outbox progress %s: %w", peer, err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // PutInbox records an applied or rejected envelope with our receipt.
 func (c conn) PutInbox(ctx context.Context, it store.InboxItem) error {
 	_, err := c.exec(ctx, `INSERT INTO inbox (origin, seq, digest, type, object_id, status, received_at, envelope, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

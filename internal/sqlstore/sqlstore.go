@@ -28,12 +28,10 @@ var migrations embed.FS
 type DB struct {
 	conn
 	db *sql.DB
-	// writer lets one write run at a time, queued in Go. SQLite has one write lock; a
-	// writer that finds it taken sleeps in the busy handler (1 to 100 ms at a time)
-	// while later writers can take it first, which starved writers for seconds under
-	// load. Queued here, each waits its turn and gets the lock the moment it is free.
-	// Unused on PostgreSQL, whose writers run concurrently (see postgresDialect).
-	writer sync.Mutex
+	// commits queues writers in Go and lets those that arrive together share one
+	// commit (groupcommit.go). Unused on PostgreSQL, whose writers run concurrently
+	// (see postgresDialect).
+	commits committer
 	// notifier is the PostgreSQL change feed between replicas (notify.go); nil on SQLite.
 	notifier *pgNotifier
 	// where names the database for people, without credentials.
@@ -59,8 +57,12 @@ type querier interface {
 type conn struct {
 	q       querier
 	d       dialect
-	onAfter *[]func()   // set inside a transaction
-	writer  *sync.Mutex // set outside one: a lone write statement queues for its turn
+	onAfter *[]func() // set inside a transaction
+	lone    bool      // outside a transaction where writers are serial: a write statement joins the commit queue
+	// head is the audit chain's newest record as this transaction wrote it, set inside
+	// one: a batch appends a record per applied envelope, and each need not read back
+	// the one before. Forgotten when a savepoint is rolled back.
+	head    *auditHead
 	stmts   *stmtCache
 	owner   *DB
 	recycle func() // closes the pool's connections when a write finds them unable to
@@ -122,9 +124,8 @@ func (c conn) checkWrite(err error) error {
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if c.writer != nil {
-		c.writer.Lock()
-		defer c.writer.Unlock()
+	if c.lone {
+		return c.loneExec(ctx, q, args...)
 	}
 	if !c.d.cachesStatements() {
 		return c.q.ExecContext(ctx, c.stmts.rebind(q), args...)
@@ -134,13 +135,29 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 		return nil, c.checkWrite(err)
 	}
 	res, err := st.ExecContext(ctx, args...)
-	if err != nil && c.writer != nil && c.d.isUnwritable(err) {
+	return res, c.checkWrite(err)
+}
+
+// loneExec runs one write statement made outside a transaction as a transaction of its
+// own in the commit queue, so it neither waits in SQLite's busy handler nor takes the
+// write lock from a group being filled.
+func (c conn) loneExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	run := func() error {
+		return c.owner.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			res, err = tx.(conn).exec(ctx, q, args...)
+			return err
+		})
+	}
+	err := run()
+	if err != nil && c.d.isUnwritable(err) {
 		// A lone statement that could not write did nothing: once more, on a
 		// connection opened after the recycling.
 		c.recycle()
-		res, err = st.ExecContext(ctx, args...)
+		err = run()
 	}
-	return res, c.checkWrite(err)
+	return res, err
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -237,6 +254,7 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 	if err := fn(); err != nil {
 		// What fn asked to run after commit belongs to the writes being undone.
 		*c.onAfter = (*c.onAfter)[:hooks]
+		c.head.forget()
 		if _, rerr := c.exec(ctx, `ROLLBACK TO SAVEPOINT within`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
 		}
@@ -331,9 +349,7 @@ func redact(err error, secret string) error {
 func open(ctx context.Context, sdb *sql.DB, d dialect, recycle func()) (*DB, error) {
 	db := &DB{db: sdb}
 	db.conn = conn{q: sdb, d: d, stmts: &stmtCache{db: sdb, d: d, m: map[string]*sql.Stmt{}}, owner: db, recycle: recycle}
-	if d.serialWriter() {
-		db.conn.writer = &db.writer
-	}
+	db.conn.lone = d.serialWriter()
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -384,8 +400,11 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 
 func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), error) {
 	if db.d.serialWriter() {
-		db.writer.Lock()
-		defer db.writer.Unlock()
+		after, err := db.runGrouped(ctx, fn)
+		if mark := store.IdempotencyMarkFrom(ctx); err == nil && mark != nil {
+			mark.SetApplied()
+		}
+		return after, err
 	}
 	if db.txSlots != nil {
 		select {
@@ -413,7 +432,7 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle}
+	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
 	if err := fn(c); err != nil {
 		tx.Rollback()
 		return nil, db.checkWrite(err)

@@ -115,6 +115,7 @@ func TestEveryPooledConnectionHasThePragmas(t *testing.T) {
 			"foreign_keys": "1",
 			"busy_timeout": "10000",
 			"synchronous":  "2", // FULL
+			"temp_store":   "2", // MEMORY
 		} {
 			var got string
 			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {

@@ -238,8 +238,21 @@ type OutboxStats struct {
 	Delivered    int
 }
 
+// KindProgress is the state of one kind of envelope (its type) on one link.
+type KindProgress struct {
+	Type string
+	// Queued wait for the peer's receipt; Sent of them were sent at least once
+	// without one yet (an attempt failed); Acknowledged were receipted, ever.
+	Queued, Sent, Acknowledged int
+	// AcknowledgedSince were receipted at or after the time asked for.
+	AcknowledgedSince int
+}
+
 // Outbox stores envelopes until the peer's receipt arrives.
 type Outbox interface {
+	// OutboxProgress counts a peer's envelopes by type, with those acknowledged since
+	// a time, in type order.
+	OutboxProgress(ctx context.Context, peer string, since time.Time) ([]KindProgress, error)
 	Enqueue(ctx context.Context, it OutboxItem) error
 	// Pending returns up to limit undelivered items for peer with seq > after, in order.
 	Pending(ctx context.Context, peer string, after uint64, limit int) ([]OutboxItem, error)

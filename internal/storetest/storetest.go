@@ -860,6 +860,17 @@ func testOutbox(t *testing.T, s store.Store) {
 	st, err = s.OutboxStats(ctx, "xx")
 	ok(t, err)
 	same(t, "stats of an unknown peer", st, store.OutboxStats{})
+
+	ok(t, s.Enqueue(ctx, store.OutboxItem{Peer: "jp", Seq: 6, Type: "page.send", ObjectID: "p", Envelope: []byte("x"), CreatedAt: at(22)}))
+	progress, err := s.OutboxProgress(ctx, "jp", at(21))
+	ok(t, err)
+	same(t, "progress by kind", progress, []store.KindProgress{
+		{Type: "entry.append", Queued: 3, Sent: 2, Acknowledged: 2, AcknowledgedSince: 1},
+		{Type: "page.send", Queued: 1},
+	})
+	progress, err = s.OutboxProgress(ctx, "xx", at(0))
+	ok(t, err)
+	same(t, "progress of an unknown peer", len(progress), 0)
 }
 
 func inboxItem(origin string, seq uint64) store.InboxItem {

@@ -22,6 +22,17 @@ func peerRow(t *testing.T, body, peer string) string {
 	return m
 }
 
+// progressRow is the row of one kind of envelope on one link in the progress table.
+func progressRow(t *testing.T, body, peer, kind string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<tr>\s*<th scope="row"[^>]*>[^<]*<span class="id">` + peer + `</span></th>\s*<td[^>]*><code>` +
+		regexp.QuoteMeta(kind) + `</code></td>.*?</tr>`).FindString(body)
+	if m == "" {
+		t.Fatalf("no progress row for %s to %s on the peers screen", kind, peer)
+	}
+	return m
+}
+
 // The peers screen tells a duty officer the truth about each link: a partner that is
 // down is "Cannot reach them" with the sending error, even while others are healthy; each
 // direction has its own last success; and a duty officer (not an observer) can ask
@@ -57,10 +68,20 @@ func TestPeersScreen(t *testing.T) {
 		}
 	}
 
+	// Progress by kind: the incident waits for kr, with no rate to tell when it
+	// arrives; jp has it, and is caught up.
+	if row := progressRow(t, body, "kr", "incident.upsert"); !regexp.MustCompile(`(?s)"Queued">1<.*"Acknowledged">0<.*unknown: nothing acknowledged`).MatchString(row) {
+		t.Errorf("kr's progress row:\n%s", row)
+	}
+	if row := progressRow(t, body, "jp", "incident.upsert"); !regexp.MustCompile(`(?s)"Queued">0<.*"Acknowledged">1<.*caught up`).MatchString(row) {
+		t.Errorf("jp's progress row:\n%s", row)
+	}
+
 	// The same words in Korean.
 	duty.post("/language", url.Values{"lang": {"ko"}, "back": {"/peers"}})
-	if _, ko := duty.get("/peers"); !strings.Contains(peerRow(t, ko, "kr"), "연결할 수 없음") || !strings.Contains(ko, "마지막 수신") {
-		t.Errorf("peers screen in Korean lacks the state or a column")
+	if _, ko := duty.get("/peers"); !strings.Contains(peerRow(t, ko, "kr"), "연결할 수 없음") || !strings.Contains(ko, "마지막 수신") ||
+		!strings.Contains(progressRow(t, ko, "jp", "incident.upsert"), "따라잡음") {
+		t.Errorf("peers screen in Korean lacks the state, a column or the progress")
 	}
 	duty.post("/language", url.Values{"lang": {"en"}, "back": {"/peers"}})
 

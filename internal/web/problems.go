@@ -57,6 +57,8 @@ var fieldLabels = map[string]string{
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
+	// STIX and IODEF exports and imports (issue 16).
+	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",

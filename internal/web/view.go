@@ -277,6 +277,28 @@ func (v *view) Seconds(s float64) string {
 	return v.T("duration.hours", int(s/3600))
 }
 
+// Rate says a rate per second, to the precision a person reads at a glance.
+func (v *view) Rate(perSecond float64) string {
+	f := "%.0f"
+	if perSecond < 10 {
+		f = "%.1f"
+	}
+	return v.T("peers.rateValue", fmt.Sprintf(f, perSecond))
+}
+
+// ETA says how long catching up takes: nil when there is no rate to tell from.
+func (v *view) ETA(seconds *float64) string {
+	switch {
+	case seconds == nil:
+		return v.T("peers.etaUnknown")
+	case *seconds == 0:
+		return v.T("peers.caughtUp")
+	case *seconds < 1:
+		return v.T("duration.seconds", 1)
+	}
+	return v.Seconds(*seconds)
+}
+
 // TLPClass is the CSS class of a TLP label's badge. Labels themselves are never
 // translated (FIRST's rule).
 func (v *view) TLPClass(label string) string {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// TypeBulkChunk is a chunk of many objects of one kind, signed once: routed feed events
+// TypeBulkChunk is a chunk of many objects of one kind in one envelope: routed feed events
 // today, indicators and TAXII objects later.
 const TypeBulkChunk = "bulk.chunk"
 

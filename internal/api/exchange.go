@@ -1,0 +1,100 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"csirtlink/internal/auth"
+	"csirtlink/internal/exchange"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/stix"
+)
+
+// SetExchange mounts the STIX and IODEF exports and imports (issue 16).
+func (a *API) SetExchange(ex *exchange.Service) { a.exchange = ex }
+
+// exchangeRoutes are the STIX and IODEF routes. They answer 503 until SetExchange. An
+// export is a way out of the node (egress decides what it carries, the audit log keeps
+// it), so it takes the write permission, as sharing does.
+func (a *API) exchangeRoutes() []Route {
+	r := func(pattern string, p auth.Permission, limit int64, h handlerFunc) Route {
+		return Route{pattern, a.withLimit(p, limit, func(w http.ResponseWriter, req *http.Request, c caller) error {
+			if a.exchange == nil {
+				return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "STIX and IODEF are not set up on this node"}
+			}
+			return h(w, req, c)
+		})}
+	}
+	return []Route{
+		r("GET /api/v1/incidents/{id}/stix", auth.Write, maxBody, a.export(exchange.STIX)),
+		r("POST /api/v1/stix/import", auth.Write, stix.MaxBundleBytes, a.importSTIX),
+		r("GET /api/v1/incidents/{id}/iodef", auth.Write, maxBody, a.export(exchange.IODEF)),
+		r("POST /api/v1/iodef/import", auth.Write, exchange.MaxIODEFBytes, a.importIODEF),
+	}
+}
+
+// export serves an incident as a document in one format, written as made: an object
+// kept from an import goes out byte for byte, which writeJSON's re-indenting would undo.
+func (a *API) export(format string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		q := r.URL.Query()
+		aud, err := a.exchange.ParseAudience(q.Get("team"), q.Get("audience"))
+		if err != nil {
+			return err
+		}
+		doc, err := a.exchange.Export(r.Context(), format, c.user.Name, r.PathValue("id"), aud)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", doc.MediaType)
+		w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(doc.Withheld))
+		w.WriteHeader(http.StatusOK)
+		w.Write(doc.Body)
+		return nil
+	}
+}
+
+// readDocument reads an uploaded document whole, under the route's cap.
+func readDocument(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body larger than %d bytes", tooBig.Limit)}
+	case err != nil:
+		return nil, &problem.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "unreadable body"}
+	case len(data) == 0:
+		return nil, problem.Invalid("document", "%v", errors.New("empty body; send the document itself"))
+	}
+	return data, nil
+}
+
+func (a *API) importSTIX(w http.ResponseWriter, r *http.Request, c caller) error {
+	data, err := readDocument(r)
+	if err != nil {
+		return err
+	}
+	res, err := a.exchange.ImportSTIX(r.Context(), c.incident(), data, r.URL.Query().Get("tlp"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+res.Incident.ID)
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (a *API) importIODEF(w http.ResponseWriter, r *http.Request, c caller) error {
+	data, err := readDocument(r)
+	if err != nil {
+		return err
+	}
+	res, err := a.exchange.ImportIODEF(r.Context(), c.incident(), data)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+res.Incident.ID)
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}

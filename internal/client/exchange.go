@@ -1,0 +1,97 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"csirtlink/internal/exchange"
+)
+
+// ExportIncident fetches an incident as a document in an outside format ("stix" or
+// "iodef") for an audience: team is a team id, "outside" or "" (our own team);
+// ceiling a TLP label or "" (the node's default). The document comes back as the node
+// wrote it, byte for byte.
+func (c *Client) ExportIncident(ctx context.Context, format, id, team, ceiling string) ([]byte, error) {
+	path, err := incidentPath(id, "/"+format)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if team != "" {
+		q.Set("team", team)
+	}
+	if ceiling != "" {
+		q.Set("audience", ceiling)
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return c.raw(ctx, http.MethodGet, path, "", nil)
+}
+
+// ImportDocument uploads a STIX bundle or IODEF document ("stix" or "iodef"), which the
+// node makes into a new incident. label is the incident's TLP when a STIX bundle marks
+// none ("" for the node's default).
+func (c *Client) ImportDocument(ctx context.Context, format string, doc []byte, label string) (exchange.Imported, error) {
+	var out exchange.Imported
+	path, contentType := "/api/v1/stix/import", "application/stix+json;version=2.1"
+	if format == "iodef" {
+		path, contentType = "/api/v1/iodef/import", "application/xml"
+	} else if label != "" {
+		path += "?tlp=" + url.QueryEscape(label)
+	}
+	data, err := c.raw(ctx, http.MethodPost, path, contentType, doc)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return out, fmt.Errorf("client: POST %s: decode response: %w", path, err)
+	}
+	return out, nil
+}
+
+// raw sends one request with a body that is not JSON, and returns a 2xx answer's body
+// as it came. A POST carries an idempotency key, so that running the command again
+// after a lost answer imports once.
+func (c *Client) raw(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if method == http.MethodPost {
+		key, _ := ctx.Value(keyCtx{}).(string)
+		if key == "" {
+			key = NewIdempotencyKey()
+		}
+		req.Header.Set(IdempotencyHeader, key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: read response: %w", method, path, err)
+	}
+	if len(data) > MaxResponse {
+		return nil, fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, MaxResponse)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, errorFrom(resp.StatusCode, data)
+	}
+	return data, nil
+}
