@@ -105,6 +105,7 @@ func endToEnd(rows int64, owners int, cpuprofile string) error {
 		}
 	}
 	var federated time.Duration
+	retried := map[string]bool{}
 	for {
 		done := 0
 		for _, team := range []string{"jp", "kr"} {
@@ -129,6 +130,11 @@ func endToEnd(rows int64, owners int, cpuprofile string) error {
 				switch r.State {
 				case store.ReportSent:
 					sent++
+				case store.ReportPending:
+					if r.Attempts > 0 && !retried[r.ID] {
+						retried[r.ID] = true
+						fmt.Printf("  report %s to %s failed once, retried at %s: %s\n", r.ID, r.OwnerID, r.NextAt.Format(time.TimeOnly), r.LastError)
+					}
 				case store.ReportFailed, store.ReportUnknown:
 					failed++
 					fmt.Printf("  report %s to %s %s: %s\n", r.ID, r.OwnerID, r.State, r.LastError)
