@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
@@ -52,6 +53,8 @@ type API struct {
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 
+	// Vulnerability coordination (cvd.go); nil until SetCVD.
+	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
 	exchange *exchange.Service
 }
@@ -117,6 +120,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
 	return append(rs, a.exchangeRoutes()...)
 }

@@ -17,6 +17,7 @@ import (
 	"csirtlink/internal/bulk"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/engine"
 	"csirtlink/internal/enrich"
 	"csirtlink/internal/exchange"
@@ -57,6 +58,7 @@ type Node struct {
 	Share *feedshare.Service
 	// OwnerMail sends network owners their reports.
 	OwnerMail *ownermail.Service
+	CVD       *cvd.Service
 	Log       *slog.Logger
 
 	handler http.Handler
@@ -129,6 +131,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
+		CVD:  cvd.New(db, fed, key, opts.Clock, log),
 		Auth: auth.New(db, opts.Clock, log)}
 	if n.Metrics, err = opmetrics.New(cfg.Metrics.TokenHash, fed, db, opts.Clock, log); err != nil {
 		db.Close()
@@ -173,10 +176,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
 	apiv1.SetFeedShare(n.Share, n.OwnerMail)
+	apiv1.SetCVD(n.CVD)
+	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	provider.Register(mux)
 	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
 	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))

@@ -200,7 +200,7 @@ window.cslTickMs = 700; window.__ticks = 0;
 			do(t, jpTab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// A duty officer's seven entries: dashboard, hotline, incidents, partners, on
 			// call, comm checks, new incident.
-			phoneNav(t, jpTab, lang+" "+s.name, 7)
+			phoneNav(t, jpTab, lang+" "+s.name, 8)
 			teamNamesWhole(t, jpTab, lang+" phone "+s.name)
 			if s.name == "dashboard-waiting" || s.name == "hotline" {
 				ackInFirstScreen(t, jpTab, lang+" phone "+s.name)

@@ -322,8 +322,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, s := range screens {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// An administrator sees every entry: dashboard, hotline, incidents, partners,
-			// on call, comm checks, people, audit, new incident.
-			phoneNav(t, adminTab, lang+" "+s.name, 9)
+			// on call, comm checks, vulnerabilities, people, audit, new incident.
+			phoneNav(t, adminTab, lang+" "+s.name, 10)
 			teamNamesWhole(t, adminTab, lang+" phone "+s.name)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}

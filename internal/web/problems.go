@@ -63,6 +63,13 @@ var fieldLabels = map[string]string{
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
+	// Vulnerability coordination (issue 13).
+	"advisory_tlp": "field.advisoryTLP", "vulnerability": "field.vulnerability", "vulnerabilities": "field.vulnerabilities",
+	"product": "field.product", "products": "field.products", "vendor": "field.vendor", "vendor_ref": "field.vendor",
+	"justification": "field.justification", "fixed_version": "field.fixedVersion", "publish_at": "field.publishAt",
+	"owner": "field.owner", "case_id": "field.case", "profile": "field.profile", "cve": "field.cve", "cwe": "field.cwe",
+	"cvss_v3": "field.cvss", "cvss_v4": "field.cvss", "purl": "field.identifier", "cpe": "field.identifier",
+	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -100,6 +107,7 @@ var formFields = map[string][]string{
 	"participation": {"participation"},
 	"status":        {"status", "note"},
 	"invite":        {"team"},
+	"embargo":       {"reason"},
 	"prefs":         {"timezone"},
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},

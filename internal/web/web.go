@@ -16,6 +16,7 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
@@ -30,8 +31,10 @@ type Deps struct {
 	// Hotline, when set, adds the hotline's screens (pages, on call, comm checks) and
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
-	Fed     *federation.Federation
-	Store   store.Store
+	// CVD, when set, adds the vulnerability cases' screens.
+	CVD   *cvd.Service
+	Fed   *federation.Federation
+	Store store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -142,6 +145,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
+	if c.d.CVD != nil {
+		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
+		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
+		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
+		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
