@@ -46,7 +46,7 @@ import (
 )
 
 func main() {
-	phases := flag.String("phases", "throughput,rss", "phases to run: throughput, rss")
+	phases := flag.String("phases", "throughput,rss", "phases to run: throughput, rss, e2e")
 	rows := flag.Int64("rows", 5_000_000, "rows in the throughput phase's file")
 	runs := flag.Int("runs", 3, "runs of the throughput phase")
 	streamRows := flag.Int64("stream-rows", 50_000_000, "rows streamed in the rss phase")
@@ -56,6 +56,8 @@ func main() {
 	workers := flag.Int("workers", 0, "pipeline workers (0: GOMAXPROCS)")
 	dir := flag.String("dir", "", "where the report file goes (default: a temporary directory, removed after)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the throughput runs to this file")
+	e2eRows := flag.Int64("e2e-rows", 1_000_000, "rows in the end-to-end phase's report")
+	e2eOwners := flag.Int("e2e-owners", 1000, "cn's network owners in the end-to-end phase, each mailed its report")
 	flag.Parse()
 
 	fmt.Println(machine.Describe())
@@ -74,6 +76,8 @@ func main() {
 			err = throughput(r, e, *owners, *rows, *runs, *bare, *workers, *dir, *cpuprofile)
 		case "rss":
 			err = rss(r, e, *owners, *streamRows, *bare, *workers, *interval)
+		case "e2e":
+			err = endToEnd(*e2eRows, *e2eOwners, *cpuprofile)
 		default:
 			err = fmt.Errorf("unknown phase %q", p)
 		}

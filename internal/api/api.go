@@ -16,11 +16,13 @@ import (
 	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
+	"csirtlink/internal/feedshare"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
 	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/partner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
@@ -46,8 +48,10 @@ type API struct {
 	publisher *metrics.Publisher
 
 	// Bulk feeds (feeds.go); nil until SetFeeds.
-	owners *owner.Service
-	feeds  *feedrun.Service
+	owners    *owner.Service
+	feeds     *feedrun.Service
+	share     *feedshare.Service
+	ownerMail *ownermail.Service
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 

@@ -7,7 +7,9 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/feedrun"
+	"csirtlink/internal/feedshare"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 )
@@ -46,7 +48,106 @@ func (a *API) feedRoutes() []Route {
 		r("POST /api/v1/feeds/ingest", auth.Write, a.maxUpload, a.ingestFeed),
 		r("GET /api/v1/feeds/runs", auth.Read, maxBody, a.listFeedRuns),
 		r("GET /api/v1/feeds/runs/{id}", auth.Read, maxBody, a.getFeedRun),
+		r("GET /api/v1/feeds/runs/{id}/deliveries", auth.Read, maxBody, a.feedDeliveries),
+		r("GET /api/v1/feeds/runs/{id}/unrouted", auth.Read, maxBody, a.unroutedEvents),
+		r("POST /api/v1/feeds/runs/{id}/assign", auth.Write, maxBody, a.assignUnrouted),
+		r("GET /api/v1/feeds/reports", auth.Read, maxBody, a.partnerReports),
+		r("GET /api/v1/owners/{id}/reports", auth.Read, maxBody, a.ownerReports),
 	}
+}
+
+// SetFeedShare mounts partners' routed reports and owners' reports on the API.
+func (a *API) SetFeedShare(s *feedshare.Service, m *ownermail.Service) { a.share, a.ownerMail = s, m }
+
+// ownerReports lists the reports sent (or to send) to one owner's contacts.
+func (a *API) ownerReports(w http.ResponseWriter, r *http.Request, _ caller) error {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	if _, err := a.owners.Get(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	if a.ownerMail == nil {
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+	}
+	list, err := a.ownerMail.Reports(r.Context(), r.PathValue("id"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": list})
+	return nil
+}
+
+// partnerReports lists the routed reports received from one partner, with their counts.
+func (a *API) partnerReports(w http.ResponseWriter, r *http.Request, _ caller) error {
+	partner := r.URL.Query().Get("partner")
+	if partner == "" {
+		return problem.Invalid("partner", "is required: the team whose reports to list")
+	}
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	if a.share == nil || a.ownerMail == nil {
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+	}
+	list, err := a.share.Received(r.Context(), partner, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": list})
+	return nil
+}
+
+// feedDeliveries lists what a run delivers: each partner's report, each owner contact's events.
+func (a *API) feedDeliveries(w http.ResponseWriter, r *http.Request, _ caller) error {
+	list, err := a.feeds.Deliveries(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
+	return nil
+}
+
+// unroutedEvents lists a finished run's events that matched no one.
+func (a *API) unroutedEvents(w http.ResponseWriter, r *http.Request, _ caller) error {
+	limit, err := limitParam(r, 1000)
+	if err != nil {
+		return err
+	}
+	out := []feedrun.Record{}
+	err = a.feeds.Events(r.Context(), r.PathValue("id"), store.ChunkUnrouted, "", func(rec feedrun.Record) error {
+		if len(out) >= limit {
+			return errEnough
+		}
+		out = append(out, rec)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	return nil
+}
+
+var errEnough = errors.New("enough")
+
+// assignUnrouted gives a run's unrouted events in a network to an owner.
+func (a *API) assignUnrouted(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Owner   string `json:"owner"`
+		Network string `json:"network"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	n, err := a.feeds.Assign(r.Context(), c.user.Name, r.PathValue("id"), in.Owner, in.Network)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"assigned": n})
+	return nil
 }
 
 func (a *API) listOwners(w http.ResponseWriter, r *http.Request, _ caller) error {

@@ -14,6 +14,7 @@ import (
 	"csirtlink/internal/api"
 	"csirtlink/internal/audit"
 	"csirtlink/internal/auth"
+	"csirtlink/internal/bulk"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/cvd"
@@ -23,6 +24,7 @@ import (
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feed/formats"
 	"csirtlink/internal/feedrun"
+	"csirtlink/internal/feedshare"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
@@ -30,6 +32,7 @@ import (
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	"csirtlink/internal/partner"
 	"csirtlink/internal/route"
 	"csirtlink/internal/sqlstore"
@@ -55,6 +58,10 @@ type Node struct {
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
 	Partners  *partner.Service
+	// Share sends partners the events routed to them and takes theirs.
+	Share *feedshare.Service
+	// OwnerMail sends network owners their reports.
+	OwnerMail *ownermail.Service
 	CVD       *cvd.Service
 	// Indicators shares indicators and sightings with partners (issue 11).
 	Indicators *indicator.Service
@@ -141,10 +148,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.Share = feedshare.New(db, fed, n.Feeds, bulk.NewReceiver(fed), opts.Clock, log)
+	n.OwnerMail = ownermail.New(db, n.Feeds, dir, channels.Mail, opts.Clock, log)
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
 	n.Indicators = indicator.New(db, fed, opts.Clock, log)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, n.Share.Sender(), n.OwnerMail.Module(), api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
@@ -188,6 +201,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	})
 	apiv1.SetPartners(partners, cfg.KeyFile)
 	apiv1.SetIndicators(n.Indicators)
+	apiv1.SetFeedShare(n.Share, n.OwnerMail)
 	apiv1.SetCVD(n.CVD)
 	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
 	if err != nil {

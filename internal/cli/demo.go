@@ -95,10 +95,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		offset.Set(time.Now())
 		level.Set(quiet)
 	}
+	for _, nd := range n.Nodes {
+		nd.App.Feeds.SetPartners(testnet.Partners(nd.Team))
+	}
+	var feeds *testnet.FeedCounts
 	if len(existing) == 0 {
 		if err := n.Seed(ctx); err != nil {
 			return fmt.Errorf("seed scenario: %w", err)
 		}
+		fc, err := n.SeedFeeds(ctx)
+		if err != nil {
+			return fmt.Errorf("seed feeds: %w", err)
+		}
+		feeds = &fc
 		at := time.Now().Add(5 * time.Minute).UTC().Truncate(time.Second)
 		id, err := n.SeedCVD(ctx, at)
 		if err != nil {
@@ -124,6 +133,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printDemo(stdout, n, df, demoPath)
+	if feeds != nil {
+		printFeeds(stdout, feeds)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the three nodes…")
 	return nil
@@ -164,4 +176,18 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Hotline e-mail lands in %s as .eml files:\n", filepath.Join(filepath.Dir(demoPath), "mail"))
 	fmt.Fprintf(w, "jp's on-call officer is mailed now; unacknowledged, the page reaches jp's lead after 2 minutes.\n")
 	fmt.Fprintf(w, "Ctrl-C stops the demo.\n")
+}
+
+// printFeeds shows where the demo's Shadowserver report went, node by node.
+func printFeeds(w io.Writer, fc *testnet.FeedCounts) {
+	r := fc.Run
+	fmt.Fprintf(w, "\nBulk feed routing: cn ingested a Shadowserver scan_telnet report (%s), %d events:\n", r.ID, r.Events)
+	fmt.Fprintf(w, "  cn  %d to its owners %v, unrouted %d, to partners %v\n", r.RoutedOwners, r.Owners, r.Unrouted, r.Partners)
+	for _, team := range []string{"jp", "kr"} {
+		in := fc.Received[team]
+		fmt.Fprintf(w, "  %s  received %d from cn as a signed bulk report: %d to its owners %v, unrouted %d\n",
+			team, in.Events, in.RoutedOwners, in.Owners, in.Unrouted)
+	}
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" \"$CSIRTLINK_URL/api/v1/feeds/reports?partner=cn\"\n")
+	fmt.Fprintf(w, "Owners' reports (in their language, CSV or JSON attached) land in the mail folder as well.\n")
 }

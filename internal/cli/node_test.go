@@ -246,6 +246,25 @@ func TestDemoRunsThreeSeededNodesAndStops(t *testing.T) {
 	if !strings.Contains(out.String(), "CSIRTLINK_TOKEN="+df.Nodes[1].Token) {
 		t.Errorf("demo did not print how to use jp's token:\n%s", out.String())
 	}
+	// cn's Shadowserver report reached jp and kr, each with its part, routed to its owners.
+	for i, want := range map[int]int64{1: 1650, 2: 1000} {
+		nd := df.Nodes[i]
+		req, _ := http.NewRequest("GET", nd.URL+"/api/v1/feeds/reports?partner=cn", nil)
+		req.Header.Set("Authorization", "Bearer "+nd.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Reports []store.FeedRun }
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if len(got.Reports) != 1 || got.Reports[0].Events != want || got.Reports[0].RoutedOwners != want {
+			t.Fatalf("%s's reports from cn: %+v, want one of %d events, all to its owners", nd.Team, got.Reports, want)
+		}
+	}
+	if !strings.Contains(out.String(), "Bulk feed routing: cn ingested") {
+		t.Errorf("demo did not show the feed's routing:\n%s", out.String())
+	}
 	cancel()
 	select {
 	case err := <-done:

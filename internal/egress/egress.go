@@ -36,6 +36,12 @@ const (
 	PersonMail Kind = "person-mail"
 	// Webhook is a webhook of one of our own people: a chat channel or an SMS gateway.
 	Webhook Kind = "webhook"
+	// PartnerReport is routed feed events in a bulk report to a partner team's node,
+	// which passes them on to the network owners of its constituency.
+	PartnerReport Kind = "partner-report"
+	// OwnerReport is a report of routed feed events to a network owner of our own
+	// constituency, by e-mail.
+	OwnerReport Kind = "owner-report"
 	// Publication is anyone: a public API endpoint, the CSAF provider folder, a public
 	// feed or TAXII collection. It has no destination team; only TLP:CLEAR goes.
 	Publication Kind = "publication"
@@ -213,14 +219,14 @@ func Decide(r Request) Decision {
 		return refuse("no destination team")
 	}
 	switch r.To.Kind {
-	case Federation, FallbackMail:
+	case Federation, FallbackMail, PartnerReport:
 		if dest == c.Self {
 			return refuse("%s is this node's own team, not a peer", dest)
 		}
 		if !slices.Contains(c.Peers, dest) {
 			return refuse("%s is not an active peer (unknown or revoked)", dest)
 		}
-	case PersonMail, Webhook:
+	case PersonMail, Webhook, OwnerReport:
 		if c.Self == "" || dest != c.Self {
 			return refuse("%s goes only to our own people (team %q), not to %s", r.To.Kind, c.Self, dest)
 		}
@@ -231,6 +237,17 @@ func Decide(r Request) Decision {
 		return refuse("TLP:%s does not allow it to go to %s", label, dest)
 	}
 	switch r.To.Kind {
+	case PartnerReport, OwnerReport:
+		// A routed report is passed on: the partner gives it to its network owners, an
+		// owner to whoever fixes the host. TLP 2.0 lets AMBER go to constituents on a
+		// need-to-know basis; AMBER+STRICT stays inside the receiving team, RED with
+		// the people named. So restricted feeds never go out in routed reports.
+		if restricted(label) {
+			return refuse("TLP:%s stays inside the receiving team; routed reports are passed on to constituents", label)
+		}
+		d.verdict, d.headline = Full, true
+		d.reason = fmt.Sprintf("TLP:%s allows a routed report for %s", label, dest)
+		return d
 	case FallbackMail, PersonMail:
 		if restricted(label) && !r.To.Encrypted {
 			d.verdict, d.reason = NoticeOnly, fmt.Sprintf("TLP:%s content does not travel in mail that is not encrypted to the recipient", label)

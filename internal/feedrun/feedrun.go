@@ -65,6 +65,8 @@ type Service struct {
 	reg      *feed.Registry
 	enricher *enrich.Enricher
 	partners PartnerSource
+	finished []FinishHook
+	assigned []AssignHook
 	// Workers for the pipeline; 0 means every core.
 	Workers int
 }
@@ -72,6 +74,30 @@ type Service struct {
 // New makes the service. The enricher may be nil (the feed's own ASN and country only).
 func New(st store.Store, reg *feed.Registry, e *enrich.Enricher, clk clock.Clock, log *slog.Logger) *Service {
 	return &Service{st: st, clock: clk, log: log.With("component", "feedrun"), reg: reg, enricher: e}
+}
+
+// FinishHook is told, inside the transaction that marks it done, of each run that
+// finished — ours or one received from a partner — so what the run must deliver is
+// recorded together with the run: a crash after the commit loses none of it.
+type FinishHook func(ctx context.Context, tx store.Tx, run store.FeedRun) error
+
+// OnFinish adds a hook for finished runs.
+func (s *Service) OnFinish(h FinishHook) { s.finished = append(s.finished, h) }
+
+// Finish writes a run's outcome inside tx and, when it is done, tells the hooks.
+func (s *Service) Finish(ctx context.Context, tx store.Tx, run store.FeedRun) error {
+	if err := tx.FinishFeedRun(ctx, run); err != nil {
+		return err
+	}
+	if run.State != store.RunDone {
+		return nil
+	}
+	for _, h := range s.finished {
+		if err := h(ctx, tx, run); err != nil {
+			return fmt.Errorf("feedrun: run %s: %w", run.ID, err)
+		}
+	}
+	return nil
 }
 
 // SetPartners sets where the partners' constituencies come from.
@@ -111,8 +137,11 @@ type Record struct {
 }
 
 // Index builds the routing index from the stored owners and the partners.
-func (s *Service) Index(ctx context.Context) (*route.Index, error) {
-	owners, err := s.st.ListOwners(ctx)
+func (s *Service) Index(ctx context.Context) (*route.Index, error) { return s.IndexFrom(ctx, s.st) }
+
+// IndexFrom builds the routing index from the owners q holds (a transaction's view).
+func (s *Service) IndexFrom(ctx context.Context, q store.Owners) (*route.Index, error) {
+	owners, err := q.ListOwners(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +226,7 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	// that went away must not leave the run running until it goes stale.
 	wctx := context.WithoutCancel(ctx)
 	err = s.st.InTx(wctx, func(tx store.Tx) error {
-		if err := tx.FinishFeedRun(wctx, run); err != nil {
+		if err := s.Finish(wctx, tx, run); err != nil {
 			return err
 		}
 		return audit.Append(wctx, tx, end, actor, "feed.ingest", run.ID,
@@ -285,6 +314,17 @@ func DecodeChunk(data []byte, fn func(Record) error) error {
 			return err
 		}
 	}
+}
+
+// StoreRouted writes routed events into a running run's chunks inside tx, numbering
+// its chunks from after seqBase: the parts of a report received from a partner.
+func (s *Service) StoreRouted(ctx context.Context, tx store.Tx, runID string, seqBase int64, evs []feed.Event, ds []route.Decision) error {
+	sk := newSink(tx, s.clock, runID, 1)
+	sk.seq.Store(seqBase)
+	if err := sk.add(0, evs, ds); err != nil {
+		return err
+	}
+	return sk.flushAll(ctx)
 }
 
 // sink turns routed batches into chunks: one set of buffers per pipeline worker, so

@@ -14,6 +14,7 @@ import (
 	"csirtlink/internal/app"
 	"csirtlink/internal/config"
 	"csirtlink/internal/envelope"
+	"csirtlink/internal/testnet"
 )
 
 // runChildNode is the body of the child process: one node from a config file, served
@@ -47,25 +48,7 @@ func TestKilledNodeLosesNothingItAcknowledged(t *testing.T) {
 	n := startNet(t, testnetOptions())
 	ctx := context.Background()
 	cn, jp := n.Node("cn"), n.Node("jp")
-	if err := n.Stop("jp"); err != nil {
-		t.Fatal(err)
-	}
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+jp.ConfigPath)
-	var childErr bytes.Buffer
-	child.Stderr = &childErr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	eventually(t, 10*time.Second, "child node up", func() error {
-		resp, err := http.Get(jp.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
+	child, childErr := runAsChild(t, n, "jp")
 
 	in := createIncident(t, cn, "AMBER", "jp")
 	const total = 300
@@ -149,4 +132,31 @@ func TestKilledNodeLosesNothingItAcknowledged(t *testing.T) {
 	if c, _ := jp.App.Store.CountInbox(ctx, "cn"); c != total+1 {
 		t.Fatalf("jp applied %d envelopes, want %d", c, total+1)
 	}
+}
+
+// runAsChild stops a node of n and runs it from its configuration in a child process
+// (runChildNode), to be killed with SIGKILL; it returns once the child serves.
+func runAsChild(t *testing.T, n *testnet.Net, team string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	nd := n.Node(team)
+	if err := n.Stop(team); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "CSIRTLINK_CHILD_CONFIG="+nd.ConfigPath)
+	childErr := &bytes.Buffer{}
+	child.Stderr = childErr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	eventually(t, 10*time.Second, "child node up", func() error {
+		resp, err := http.Get(nd.URL + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	return child, childErr
 }

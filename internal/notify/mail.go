@@ -63,10 +63,20 @@ type Mail struct {
 	// Importance, Priority and Auto-Submitted are accepted. They travel in
 	// clear even when the body is encrypted.
 	Headers map[string]string
+	// Attachments go after the body, inside the encryption when there is one: a
+	// routed report's events. At most MaxAttachmentBytes in all.
+	Attachments []Attachment
 	// Egress is egress.Decide's answer for this mail. Send refuses a mail
 	// without a decision that allows it, or whose decision counted on
 	// encryption when no RecipientKey is given.
 	Egress egress.Decision
+}
+
+// Attachment is a file sent with a mail.
+type Attachment struct {
+	Name        string // file name: letters, digits, '.', '-', '_'
+	ContentType string // e.g. text/csv; charset=utf-8
+	Data        []byte
 }
 
 // Mailer sends mail through one relay. It holds no per-message state and is

@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
@@ -24,10 +25,13 @@ import (
 // or delay; a page is read on a phone. The header limits keep every header
 // line well under the 998-octet line limit of RFC 5322 even after encoding.
 const (
-	MaxMailBody     = 256 << 10 // bytes of Mail.Body
-	maxSubject      = 400       // bytes of Mail.Subject (UTF-8)
-	maxHeaderValue  = 400       // bytes of each Mail.Headers value
-	maxExtraHeaders = 20
+	MaxMailBody = 256 << 10 // bytes of Mail.Body
+	// MaxAttachmentBytes bounds a mail's attachments together: relays commonly take
+	// messages of 25 to 50 MB, and base64 makes 4 bytes of 3.
+	MaxAttachmentBytes = 16 << 20
+	maxSubject         = 400 // bytes of Mail.Subject (UTF-8)
+	maxHeaderValue     = 400 // bytes of each Mail.Headers value
+	maxExtraHeaders    = 20
 	// NeutralSubject replaces the subject of an encrypted mail: the Subject
 	// header travels in clear, so it must not leak what the encryption hides.
 	// The real subject goes inside the encrypted part as a protected header.
@@ -235,7 +239,7 @@ func checkMailEgress(ml Mail) error {
 	switch {
 	case !d.Allowed():
 		return fieldErr("Mail.Egress", "refused: %s", d.Reason())
-	case d.Kind() != egress.PersonMail && d.Kind() != egress.FallbackMail:
+	case d.Kind() != egress.PersonMail && d.Kind() != egress.FallbackMail && d.Kind() != egress.OwnerReport:
 		return fieldErr("Mail.Egress", "the decision is for %q, not for mail", d.Kind())
 	case d.Encrypted() && strings.TrimSpace(ml.RecipientKey) == "":
 		return fieldErr("Mail.RecipientKey", "empty, but the egress decision counted on encrypting to the recipient")
@@ -265,6 +269,9 @@ func (m *Mailer) compose(ml Mail) (msg []byte, rcpt string, err error) {
 	if !utf8.ValidString(ml.Body) {
 		return nil, "", fieldErr("Mail.Body", "is not valid UTF-8")
 	}
+	if err := checkAttachments(ml.Attachments); err != nil {
+		return nil, "", err
+	}
 	var recipient *openpgp.Entity
 	if strings.TrimSpace(ml.RecipientKey) != "" {
 		if recipient, err = recipientKey(ml.RecipientKey); err != nil {
@@ -289,24 +296,78 @@ func (m *Mailer) compose(ml Mail) (msg []byte, rcpt string, err error) {
 		writeHeaders(&b, []header{{"Subject", NeutralSubject}, {"MIME-Version", "1.0"}})
 		writeHeaders(&b, extra)
 		protected := append(slices.Clone(base), header{"Subject", subject})
-		if err := m.writeEncrypted(&b, textPart(ml.Body, protected), recipient); err != nil {
+		if err := m.writeEncrypted(&b, content(ml.Body, protected, ml.Attachments), recipient); err != nil {
 			return nil, "", err
 		}
 	case m.signer != nil:
 		writeHeaders(&b, base)
 		writeHeaders(&b, []header{{"Subject", subject}, {"MIME-Version", "1.0"}})
 		writeHeaders(&b, extra)
-		if err := m.writeSigned(&b, textPart(ml.Body, nil)); err != nil {
+		if err := m.writeSigned(&b, content(ml.Body, nil, ml.Attachments)); err != nil {
 			return nil, "", err
 		}
 	default:
 		writeHeaders(&b, base)
 		writeHeaders(&b, []header{{"Subject", subject}, {"MIME-Version", "1.0"}})
 		writeHeaders(&b, extra)
-		b.Write(textPart(ml.Body, nil))
+		b.Write(content(ml.Body, nil, ml.Attachments))
 		b.WriteString("\r\n")
 	}
 	return b.Bytes(), to.Address, nil
+}
+
+// checkAttachments refuses names that could change how a client stores a file, and
+// more than MaxAttachmentBytes.
+func checkAttachments(as []Attachment) error {
+	total := 0
+	for i, a := range as {
+		field := fmt.Sprintf("Mail.Attachments[%d]", i)
+		if a.Name == "" || len(a.Name) > 100 || strings.Trim(a.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != "" ||
+			strings.HasPrefix(a.Name, ".") {
+			return fieldErr(field+".Name", "%q: use letters, digits, '.', '-' and '_'", a.Name)
+		}
+		if _, _, err := mime.ParseMediaType(a.ContentType); err != nil || strings.ContainsAny(a.ContentType, "\r\n") {
+			return fieldErr(field+".ContentType", "%q is not a media type", a.ContentType)
+		}
+		total += len(a.Data)
+	}
+	if total > MaxAttachmentBytes {
+		return fieldErr("Mail.Attachments", "%d bytes; the limit is %d", total, MaxAttachmentBytes)
+	}
+	return nil
+}
+
+// content is the MIME entity a message carries (and signs or encrypts): the text part
+// alone, or a multipart/mixed of the text and the attachments. protected headers go on
+// the entity's root, where clients look for them.
+func content(body string, protected []header, as []Attachment) []byte {
+	if len(as) == 0 {
+		return textPart(body, protected)
+	}
+	var b bytes.Buffer
+	bd := boundary()
+	if protected != nil {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"%s\"; protected-headers=\"v1\"\r\n", bd)
+	} else {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n", bd)
+	}
+	writeHeaders(&b, protected)
+	b.WriteString("\r\n--" + bd + "\r\n")
+	b.Write(textPart(body, nil))
+	for _, a := range as {
+		b.WriteString("\r\n--" + bd + "\r\n")
+		fmt.Fprintf(&b, "Content-Type: %s; name=\"%s\"\r\n", a.ContentType, a.Name)
+		b.WriteString("Content-Transfer-Encoding: base64\r\n")
+		fmt.Fprintf(&b, "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n", a.Name)
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc)
+	}
+	b.WriteString("\r\n--" + bd + "--")
+	return b.Bytes()
 }
 
 // recipientKey reads the recipient's key and checks it can encrypt now: a

@@ -78,6 +78,12 @@ func fillEveryTable(t *testing.T, db *DB) {
 	_, err = db.PutSighting(ctx, store.Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
 		Team: "jp", Kind: store.SightingSeen, Count: 3000, FirstSeen: &at, LastSeen: &at, TLP: "AMBER+STRICT", Recipients: []string{"cn"}, At: at, ReceivedAt: at})
 	must(err)
+	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "in-jp-run9", Format: "shadowserver", TLP: "AMBER", CreatedBy: "jp", State: store.RunRunning,
+		StartedAt: at, UpdatedAt: at, Origin: "jp", SourceRun: "run9"}))
+	must(db.AddFeedDelivery(ctx, store.FeedDelivery{RunID: "run1", Kind: store.DeliverOwner, Target: "isp", Contact: "abuse@isp.example",
+		State: store.DeliveryReported, DueAt: at, ReportID: "rep1", Events: 1, CreatedAt: at, UpdatedAt: at}))
+	must(db.CreateOwnerReport(ctx, store.OwnerReport{ID: "rep1", OwnerID: "isp", Contact: "abuse@isp.example", Language: "ja", Format: "csv",
+		Encrypted: true, Events: 1, State: store.ReportSent, Attempts: 1, NextAt: at, CreatedAt: at, UpdatedAt: at, SentAt: &at}))
 	// Vulnerability coordination (migration 0010).
 	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
 		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))

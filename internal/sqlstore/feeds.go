@@ -121,9 +121,9 @@ func (c conn) DeleteOwner(ctx context.Context, id string) error {
 
 // CreateFeedRun inserts a feed run.
 func (c conn) CreateFeedRun(ctx context.Context, r store.FeedRun) error {
-	_, err := c.exec(ctx, `INSERT INTO feed_runs (id, format, report, feed, file_name, tlp, created_by, state, started_at, updated_at) `+
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Format, r.Report, r.Feed, r.FileName, r.TLP, r.CreatedBy, r.State, micros(r.StartedAt), micros(r.UpdatedAt))
+	_, err := c.exec(ctx, `INSERT INTO feed_runs (id, format, report, feed, file_name, tlp, created_by, state, started_at, updated_at, origin, source_run) `+
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Format, r.Report, r.Feed, r.FileName, r.TLP, r.CreatedBy, r.State, micros(r.StartedAt), micros(r.UpdatedAt), r.Origin, r.SourceRun)
 	if c.d.isUnique(err) {
 		return fmt.Errorf("feed run %s: %w", r.ID, store.ErrConflict)
 	}
@@ -144,11 +144,7 @@ func (c conn) AddFeedChunk(ctx context.Context, ch store.FeedChunk, at time.Time
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("feed run %s is not running: %w", ch.RunID, store.ErrConflict)
 		}
-		if _, err := tc.exec(ctx, `INSERT INTO feed_chunks (run_id, seq, kind, target, events, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			ch.RunID, ch.Seq, ch.Kind, ch.Target, ch.Events, ch.Data); err != nil {
-			return fmt.Errorf("sqlstore: add feed chunk: %w", err)
-		}
-		return nil
+		return tc.PutFeedChunk(ctx, ch)
 	}
 	if c.inTx() {
 		return add(c)
@@ -179,7 +175,7 @@ func (c conn) FinishFeedRun(ctx context.Context, r store.FeedRun) error {
 }
 
 const feedRunCols = `id, format, report, feed, file_name, tlp, created_by, state, started_at, updated_at, finished_at, ` +
-	`events, routed_owners, routed_partners, unrouted, malformed, counts, failure`
+	`events, routed_owners, routed_partners, unrouted, malformed, counts, failure, origin, source_run`
 
 func scanFeedRun(sc interface{ Scan(...any) error }) (store.FeedRun, error) {
 	var r store.FeedRun
@@ -187,7 +183,7 @@ func scanFeedRun(sc interface{ Scan(...any) error }) (store.FeedRun, error) {
 	var finished sql.NullInt64
 	var counts string
 	err := sc.Scan(&r.ID, &r.Format, &r.Report, &r.Feed, &r.FileName, &r.TLP, &r.CreatedBy, &r.State, &started, &updated, &finished,
-		&r.Events, &r.RoutedOwners, &r.RoutedPartners, &r.Unrouted, &r.Malformed, &counts, &r.Failure)
+		&r.Events, &r.RoutedOwners, &r.RoutedPartners, &r.Unrouted, &r.Malformed, &counts, &r.Failure, &r.Origin, &r.SourceRun)
 	if err != nil {
 		return r, err
 	}
@@ -221,7 +217,19 @@ func (c conn) ListFeedRuns(ctx context.Context, limit int) ([]store.FeedRun, err
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := c.query(ctx, `SELECT `+feedRunCols+` FROM feed_runs ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
+	return c.feedRuns(ctx, `SELECT `+feedRunCols+` FROM feed_runs ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
+}
+
+// ListFeedRunsFrom lists the runs received from one partner, newest first.
+func (c conn) ListFeedRunsFrom(ctx context.Context, origin string, limit int) ([]store.FeedRun, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.feedRuns(ctx, `SELECT `+feedRunCols+` FROM feed_runs WHERE origin = ? ORDER BY started_at DESC, id DESC LIMIT ?`, origin, limit)
+}
+
+func (c conn) feedRuns(ctx context.Context, q string, args ...any) ([]store.FeedRun, error) {
+	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list feed runs: %w", err)
 	}
@@ -263,11 +271,64 @@ func (c conn) FeedChunks(ctx context.Context, runID, kind, target string) ([]sto
 
 // InterruptFeedRuns marks stale running runs interrupted.
 func (c conn) InterruptFeedRuns(ctx context.Context, before, at time.Time) (int, error) {
-	res, err := c.exec(ctx, `UPDATE feed_runs SET state = ?, updated_at = ?, failure = ? WHERE state = ? AND updated_at < ?`,
+	res, err := c.exec(ctx, `UPDATE feed_runs SET state = ?, updated_at = ?, failure = ? WHERE state = ? AND updated_at < ? AND origin = ''`,
 		store.RunInterrupted, micros(at), "the process running it stopped", store.RunRunning, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: interrupt feed runs: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+func (c conn) writeCounts(ctx context.Context, r store.FeedRun, state string) error {
+	counts, err := json.Marshal(r.FeedCounts)
+	if err != nil {
+		return fmt.Errorf("sqlstore: feed run counts: %w", err)
+	}
+	res, err := c.exec(ctx, `UPDATE feed_runs SET tlp = ?, updated_at = ?, events = ?, routed_owners = ?, routed_partners = ?, unrouted = ?, `+
+		`malformed = ?, counts = ? WHERE id = ? AND state = ?`,
+		r.TLP, micros(r.UpdatedAt), r.Events, r.RoutedOwners, r.RoutedPartners, r.Unrouted, r.Malformed, string(counts), r.ID, state)
+	if err != nil {
+		return fmt.Errorf("sqlstore: feed run counts: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("feed run %s is not %s: %w", r.ID, state, store.ErrConflict)
+	}
+	return nil
+}
+
+// UpdateFeedRunCounts writes a running run's counts.
+func (c conn) UpdateFeedRunCounts(ctx context.Context, r store.FeedRun) error {
+	return c.writeCounts(ctx, r, store.RunRunning)
+}
+
+// SetFeedRunCounts writes a done run's counts.
+func (c conn) SetFeedRunCounts(ctx context.Context, r store.FeedRun) error {
+	return c.writeCounts(ctx, r, store.RunDone)
+}
+
+// DeleteFeedChunks deletes a run's chunks of one kind and target.
+func (c conn) DeleteFeedChunks(ctx context.Context, runID, kind, target string) error {
+	if _, err := c.exec(ctx, `DELETE FROM feed_chunks WHERE run_id = ? AND kind = ? AND target = ?`, runID, kind, target); err != nil {
+		return fmt.Errorf("sqlstore: delete feed chunks: %w", err)
+	}
+	return nil
+}
+
+// MaxFeedChunkSeq is the highest chunk number of a run.
+func (c conn) MaxFeedChunkSeq(ctx context.Context, runID string) (int64, error) {
+	var n sql.NullInt64
+	if err := c.row(ctx, `SELECT MAX(seq) FROM feed_chunks WHERE run_id = ?`, runID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: feed chunks: %w", err)
+	}
+	return n.Int64, nil
+}
+
+// PutFeedChunk stores a chunk whatever its run's state.
+func (c conn) PutFeedChunk(ctx context.Context, ch store.FeedChunk) error {
+	if _, err := c.exec(ctx, `INSERT INTO feed_chunks (run_id, seq, kind, target, events, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		ch.RunID, ch.Seq, ch.Kind, ch.Target, ch.Events, ch.Data); err != nil {
+		return fmt.Errorf("sqlstore: add feed chunk: %w", err)
+	}
+	return nil
 }

@@ -74,6 +74,10 @@ type FeedRun struct {
 	Malformed      int64 `json:"malformed"`
 	FeedCounts
 	Failure string `json:"failure,omitempty"`
+	// Origin is the partner team a received report came from ("" for our own runs),
+	// SourceRun the partner's run id.
+	Origin    string `json:"origin,omitempty"`
+	SourceRun string `json:"source_run,omitempty"`
 }
 
 // FeedCounts are a run's counts per recipient and its malformed rows.
@@ -124,7 +128,112 @@ type FeedRuns interface {
 	ListFeedRuns(ctx context.Context, limit int) ([]FeedRun, error)
 	// FeedChunks lists a run's chunks of one kind and target, in order.
 	FeedChunks(ctx context.Context, runID, kind, target string) ([]FeedChunk, error)
-	// InterruptFeedRuns marks running runs not updated since before as interrupted and
-	// returns how many: the process writing them stopped.
+	// InterruptFeedRuns marks our own running runs (origin "") not updated since before
+	// as interrupted and returns how many: the process writing them stopped. A report
+	// being received from a partner is left running: its next part may come after an
+	// outage of any length.
 	InterruptFeedRuns(ctx context.Context, before, at time.Time) (int, error)
+	// ListFeedRunsFrom lists the runs received from origin, newest first, at most limit
+	// (0: 100).
+	ListFeedRunsFrom(ctx context.Context, origin string, limit int) ([]FeedRun, error)
+	// UpdateFeedRunCounts writes a running run's counts and updated_at (a received report
+	// between its parts); ErrConflict if it is no longer running.
+	UpdateFeedRunCounts(ctx context.Context, r FeedRun) error
+	// DeleteFeedChunks deletes a done run's chunks of one kind and target (to rewrite
+	// them, as an assignment of unrouted events does).
+	DeleteFeedChunks(ctx context.Context, runID, kind, target string) error
+	// SetFeedRunCounts writes a done run's counts (after an assignment).
+	SetFeedRunCounts(ctx context.Context, r FeedRun) error
+	// PutFeedChunk stores a chunk whatever its run's state: for a caller that checked
+	// the run in the same transaction (an assignment rewrites a done run's chunks).
+	PutFeedChunk(ctx context.Context, c FeedChunk) error
+	// MaxFeedChunkSeq is the highest chunk number of a run (0 when none).
+	MaxFeedChunkSeq(ctx context.Context, runID string) (int64, error)
+}
+
+// Kinds of feed delivery.
+const (
+	DeliverPartner = "partner"
+	DeliverOwner   = "owner"
+)
+
+// States of a feed delivery.
+const (
+	DeliveryPending  = "pending"
+	DeliverySent     = "sent"
+	DeliveryReported = "reported"
+	DeliveryRefused  = "refused"
+)
+
+// FeedDelivery is what a finished run has to deliver to one recipient: a partner's bulk
+// report, or one owner contact's events.
+type FeedDelivery struct {
+	RunID     string    `json:"run_id"`
+	Kind      string    `json:"kind"`
+	Target    string    `json:"target"`
+	Contact   string    `json:"contact,omitempty"`
+	State     string    `json:"state"`
+	DueAt     time.Time `json:"due_at"`
+	ReportID  string    `json:"report_id,omitempty"`
+	Events    int64     `json:"events"`
+	Refused   int64     `json:"refused"`
+	Detail    string    `json:"detail,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// States of an owner report.
+const (
+	ReportPending = "pending"
+	ReportSending = "sending"
+	ReportSent    = "sent"
+	ReportFailed  = "failed"
+	ReportUnknown = "unknown"
+)
+
+// OwnerReport is one e-mail to one contact of a network owner, with its events of one or
+// more runs.
+type OwnerReport struct {
+	ID        string     `json:"id"`
+	OwnerID   string     `json:"owner_id"`
+	Contact   string     `json:"contact"`
+	Language  string     `json:"language"`
+	Format    string     `json:"format"`
+	Encrypted bool       `json:"encrypted"`
+	Events    int64      `json:"events"`
+	State     string     `json:"state"`
+	Attempts  int        `json:"attempts"`
+	NextAt    time.Time  `json:"next_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// FeedDeliveries stores what runs deliver, and the reports sent to owners.
+type FeedDeliveries interface {
+	// AddFeedDelivery inserts a delivery; ErrConflict if it exists.
+	AddFeedDelivery(ctx context.Context, d FeedDelivery) error
+	// DueFeedDeliveries lists pending deliveries of a kind due at now, oldest first.
+	DueFeedDeliveries(ctx context.Context, kind string, now time.Time, limit int) ([]FeedDelivery, error)
+	// SetFeedDelivery writes a delivery's state, report, counts and detail if it is
+	// still in state from; ErrConflict otherwise (another worker took it).
+	SetFeedDelivery(ctx context.Context, d FeedDelivery, from string) error
+	// FeedDeliveriesOf lists a run's deliveries.
+	FeedDeliveriesOf(ctx context.Context, runID string) ([]FeedDelivery, error)
+	// ReportDeliveries lists the deliveries an owner report carries.
+	ReportDeliveries(ctx context.Context, reportID string) ([]FeedDelivery, error)
+
+	CreateOwnerReport(ctx context.Context, r OwnerReport) error
+	// UpdateOwnerReport writes a report's state if it is in state from; ErrConflict
+	// otherwise.
+	UpdateOwnerReport(ctx context.Context, r OwnerReport, from string) error
+	GetOwnerReport(ctx context.Context, id string) (OwnerReport, error)
+	// OwnerReports lists an owner's reports ("" for every owner), newest first.
+	OwnerReports(ctx context.Context, ownerID string, limit int) ([]OwnerReport, error)
+	// DueOwnerReports lists reports in state pending whose next_at has come.
+	DueOwnerReports(ctx context.Context, now time.Time, limit int) ([]OwnerReport, error)
+	// AbandonOwnerReports marks every report in state sending as unknown and returns
+	// how many: the process that was sending them stopped.
+	AbandonOwnerReports(ctx context.Context, at time.Time) (int, error)
 }

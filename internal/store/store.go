@@ -46,6 +46,7 @@ type Tx interface {
 	FeedRuns
 	Partners
 	Indicators
+	FeedDeliveries
 	CVD
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())

@@ -136,3 +136,84 @@ func testFeedRunInterrupted(t *testing.T, s store.Store) {
 	done.State = store.RunDone
 	isErr(t, "FinishFeedRun of an interrupted run", s.FinishFeedRun(ctx, done), store.ErrConflict)
 }
+
+func testFeedDeliveries(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// A report received from a partner: listed by origin, and never interrupted for
+	// silence (its next part may come after an outage).
+	in := feedRun("in-jp-run7", 0)
+	in.Origin, in.SourceRun = "jp", "run7"
+	ok(t, s.CreateFeedRun(ctx, in))
+	ok(t, s.CreateFeedRun(ctx, feedRun("ours", 1)))
+	n, err := s.InterruptFeedRuns(ctx, at(30), at(31))
+	ok(t, err)
+	same(t, "runs interrupted (ours only)", n, 1)
+	in.UpdatedAt = at(2)
+	in.Events, in.RoutedOwners, in.TLP = 3, 3, "GREEN"
+	in.FeedCounts = store.FeedCounts{Owners: map[string]int64{"isp": 3}, Partners: map[string]int64{}, Errors: []store.FeedRowError{}}
+	ok(t, s.UpdateFeedRunCounts(ctx, in))
+	got, err := s.ListFeedRunsFrom(ctx, "jp", 0)
+	ok(t, err)
+	same(t, "runs from jp", got, []store.FeedRun{in})
+	got, err = s.ListFeedRunsFrom(ctx, "kr", 0)
+	ok(t, err)
+	same(t, "runs from kr", len(got), 0)
+	isErr(t, "SetFeedRunCounts of a running run", s.SetFeedRunCounts(ctx, in), store.ErrConflict)
+
+	ok(t, s.PutFeedChunk(ctx, store.FeedChunk{RunID: in.ID, Seq: 2_000_001, Kind: store.ChunkOwner, Target: "isp", Events: 3, Data: []byte("x")}))
+	seq, err := s.MaxFeedChunkSeq(ctx, in.ID)
+	ok(t, err)
+	same(t, "highest chunk", seq, int64(2_000_001))
+	ok(t, s.DeleteFeedChunks(ctx, in.ID, store.ChunkOwner, "isp"))
+	seq, err = s.MaxFeedChunkSeq(ctx, in.ID)
+	ok(t, err)
+	same(t, "no chunk left", seq, int64(0))
+
+	d1 := store.FeedDelivery{RunID: in.ID, Kind: store.DeliverOwner, Target: "isp", Contact: "a@isp.example", State: store.DeliveryPending,
+		DueAt: at(5), CreatedAt: at(2), UpdatedAt: at(2)}
+	d2 := d1
+	d2.Contact, d2.DueAt = "b@isp.example", at(60)
+	ok(t, s.AddFeedDelivery(ctx, d1))
+	ok(t, s.AddFeedDelivery(ctx, d2))
+	isErr(t, "AddFeedDelivery twice", s.AddFeedDelivery(ctx, d1), store.ErrConflict)
+	due, err := s.DueFeedDeliveries(ctx, store.DeliverOwner, at(10), 0)
+	ok(t, err)
+	same(t, "due deliveries", due, []store.FeedDelivery{d1})
+	due, err = s.DueFeedDeliveries(ctx, store.DeliverPartner, at(100), 0)
+	ok(t, err)
+	same(t, "due partner deliveries", len(due), 0)
+
+	r := store.OwnerReport{ID: "rep1", OwnerID: "isp", Contact: d1.Contact, Language: "ko", Format: "json", State: store.ReportPending,
+		NextAt: at(10), CreatedAt: at(10), UpdatedAt: at(10)}
+	ok(t, s.CreateOwnerReport(ctx, r))
+	d1.State, d1.ReportID, d1.UpdatedAt = store.DeliveryReported, r.ID, at(10)
+	ok(t, s.SetFeedDelivery(ctx, d1, store.DeliveryPending))
+	isErr(t, "SetFeedDelivery from a state it left", s.SetFeedDelivery(ctx, d1, store.DeliveryPending), store.ErrConflict)
+	rd, err := s.ReportDeliveries(ctx, r.ID)
+	ok(t, err)
+	same(t, "the report's deliveries", rd, []store.FeedDelivery{d1})
+	all, err := s.FeedDeliveriesOf(ctx, in.ID)
+	ok(t, err)
+	same(t, "the run's deliveries", all, []store.FeedDelivery{d1, d2})
+
+	reps, err := s.DueOwnerReports(ctx, at(10), 0)
+	ok(t, err)
+	same(t, "due reports", reps, []store.OwnerReport{r})
+	r.State, r.Attempts, r.Encrypted, r.UpdatedAt = store.ReportSending, 1, true, at(11)
+	ok(t, s.UpdateOwnerReport(ctx, r, store.ReportPending))
+	isErr(t, "claiming a report twice", s.UpdateOwnerReport(ctx, r, store.ReportPending), store.ErrConflict)
+	n, err = s.AbandonOwnerReports(ctx, at(12))
+	ok(t, err)
+	same(t, "reports abandoned", n, 1)
+	back, err := s.GetOwnerReport(ctx, r.ID)
+	ok(t, err)
+	same(t, "abandoned report", back.State, store.ReportUnknown)
+	reps, err = s.OwnerReports(ctx, "isp", 0)
+	ok(t, err)
+	same(t, "isp's reports", len(reps), 1)
+	reps, err = s.OwnerReports(ctx, "other", 0)
+	ok(t, err)
+	same(t, "other's reports", len(reps), 0)
+	_, err = s.GetOwnerReport(ctx, "nope")
+	isErr(t, "GetOwnerReport of an unknown report", err, store.ErrNotFound)
+}

@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FeedRunInterrupted", testFeedRunInterrupted},
 		{"Indicators", testIndicators},
 		{"Sightings", testSightings},
+		{"FeedDeliveries", testFeedDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -65,7 +65,7 @@ var fieldLabels = map[string]string{
 	// STIX and IODEF exports and imports (issue 16).
 	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).
-	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
+	"network": "field.network", "networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
 	"report": "field.report", "feed": "field.feed",

@@ -95,6 +95,14 @@ func baseExamples(t testing.TB) map[string][]byte {
 			IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", IndicatorAuthor: "jp", Team: "cn", Kind: "seen", Count: 3000,
 			FirstSeen: ptr(at.Add(-time.Hour)), LastSeen: ptr(at), Constituency: "CN", Note: "bots calling the C2",
 			TLP: "AMBER+STRICT", Recipients: []string{"jp"}, ReportedBy: "wang", At: at})),
+		// The objects of a chunk are opaque here (zstd of JSON lines): the bulk package
+		// reads them, and feed.event is the kind a routed report carries.
+		TypeBulkChunk: must(EncodeBulkChunk(BulkChunk{Kind: TypeFeedEvent, Group: "cn-run-3f2a9c", Part: 2, Last: true, Count: 2, Size: 41,
+			Data: []byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x00, 0x41, 0x00}})),
+		TypeFeedEvent: must(EncodeFeedEvent(FeedEvent{Time: "2026-03-14T00:26:53Z", IP: "198.51.100.7", Port: 23, ASN: 64500,
+			Country: "JP", Protocol: "tcp", Classification: "vulnerable/vulnerable-system", Identifier: "open-telnet",
+			Report: "scan_telnet", Feed: "Shadowserver", TLP: "AMBER",
+			Raw: `"2026-03-14 00:26:53","198.51.100.7",23,"tcp"`})),
 	}
 }
 
@@ -132,6 +140,8 @@ var decoders = map[string]func([]byte) ([]byte, error){
 		return reencode(v, err, EncodeIndicatorTombstone)
 	},
 	TypeSightingReport: func(b []byte) ([]byte, error) { v, err := DecodeSighting(b); return reencode(v, err, EncodeSighting) },
+	TypeBulkChunk:      func(b []byte) ([]byte, error) { v, err := DecodeBulkChunk(b); return reencode(v, err, EncodeBulkChunk) },
+	TypeFeedEvent:      func(b []byte) ([]byte, error) { v, err := DecodeFeedEvent(b); return reencode(v, err, EncodeFeedEvent) },
 }
 
 func reencode[T any](v T, err error, enc func(T) ([]byte, error)) ([]byte, error) {
@@ -282,6 +292,8 @@ func FuzzDecodeMetricsAggregate(f *testing.F) {
 func FuzzDecodeIndicator(f *testing.F)          { fuzzDecoder(f, TypeIndicatorUpsert) }
 func FuzzDecodeIndicatorTombstone(f *testing.F) { fuzzDecoder(f, TypeIndicatorTombstone) }
 func FuzzDecodeSighting(f *testing.F)           { fuzzDecoder(f, TypeSightingReport) }
+func FuzzDecodeBulkChunk(f *testing.F)          { fuzzDecoder(f, TypeBulkChunk) }
+func FuzzDecodeFeedEvent(f *testing.F)          { fuzzDecoder(f, TypeFeedEvent) }
 
 func FuzzDecodeEntryData(f *testing.F) {
 	f.Add(EncodeData(ObservableData{Type: "ipv4", Value: "192.0.2.1"}))

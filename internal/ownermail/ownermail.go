@@ -1,0 +1,480 @@
+// Package ownermail sends network owners their reports: per abuse contact, on the
+// contact's schedule (at once, or a daily digest at a local time, business days only),
+// one e-mail with a summary in the contact's language and an attachment (CSV or JSON)
+// of exactly that owner's events, OpenPGP-encrypted when the contact has a key, through
+// the node's mail channel and the one egress decision.
+//
+// What a finished run owes each contact is recorded in the transaction that finishes
+// the run (a delivery). When a contact's deliveries are due they are gathered into one
+// report, in one transaction. A report is claimed (state sending) before the mail is
+// sent and marked sent after; a failed send is retried with back-off. A process killed
+// between the claim and the record leaves the report sending: the next start marks it
+// unknown and never sends it again on its own — an owner never gets one report twice,
+// and its events stay stored for an analyst to resend.
+package ownermail
+
+import (
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"csirtlink/internal/clock"
+	"csirtlink/internal/egress"
+	"csirtlink/internal/feedrun"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/notify"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+	"csirtlink/internal/tlp"
+)
+
+// Mailer sends one mail (notify.Mailer).
+type Mailer interface {
+	Send(ctx context.Context, m notify.Mail) error
+}
+
+// Retries of a failed send: RetryMin doubling, at most MaxAttempts attempts in all.
+const (
+	RetryMin    = time.Minute
+	MaxAttempts = 8
+)
+
+// Service sends owners their reports.
+type Service struct {
+	st    store.Store
+	feeds *feedrun.Service
+	dir   *team.Directory
+	mail  Mailer
+	clock clock.Clock
+	log   *slog.Logger
+
+	started bool
+}
+
+// New makes the service and registers its hooks on finished runs and assignments.
+// mail may be nil: reports then wait until the node has a mail relay.
+func New(st store.Store, feeds *feedrun.Service, dir *team.Directory, mail Mailer, clk clock.Clock, log *slog.Logger) *Service {
+	s := &Service{st: st, feeds: feeds, dir: dir, mail: mail, clock: clk, log: log.With("component", "ownermail")}
+	feeds.OnFinish(s.recordDeliveries)
+	feeds.OnAssign(func(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string) error {
+		return s.recordOwner(ctx, tx, run, ownerID)
+	})
+	return s
+}
+
+// recordDeliveries records, with a finished run, a delivery to every contact of every
+// owner it routed events to.
+func (s *Service) recordDeliveries(ctx context.Context, tx store.Tx, run store.FeedRun) error {
+	for _, id := range slices.Sorted(maps.Keys(run.Owners)) {
+		if run.Owners[id] == 0 {
+			continue
+		}
+		if err := s.recordOwner(ctx, tx, run, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) recordOwner(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string) error {
+	o, err := tx.GetOwner(ctx, ownerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted since the index was built: its events stay with the run
+	}
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now().UTC()
+	for _, c := range o.Contacts {
+		d := store.FeedDelivery{RunID: run.ID, Kind: store.DeliverOwner, Target: o.ID, Contact: c.Email, State: store.DeliveryPending,
+			DueAt: DueAt(c, now), CreatedAt: now, UpdatedAt: now}
+		if err := tx.AddFeedDelivery(ctx, d); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// DueAt is when a contact's report of events routed at now is due: at once, or at the
+// next digest time (HH:MM in the contact's zone) at or after now, skipping Saturdays and
+// Sundays there for business days only.
+func DueAt(c store.OwnerContact, now time.Time) time.Time {
+	if c.Schedule != "daily" {
+		return now
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	hh, mm := 0, 0
+	if h, m, ok := strings.Cut(c.DigestAt, ":"); ok {
+		hh, _ = strconv.Atoi(h)
+		mm, _ = strconv.Atoi(m)
+	}
+	local := now.In(loc)
+	at := time.Date(local.Year(), local.Month(), local.Day(), hh, mm, 0, 0, loc)
+	for at.Before(now) || (c.BusinessDays && (at.Weekday() == time.Saturday || at.Weekday() == time.Sunday)) {
+		at = time.Date(at.Year(), at.Month(), at.Day()+1, hh, mm, 0, 0, loc)
+	}
+	return at.UTC()
+}
+
+// Module is the engine module that gathers and sends reports.
+type Module struct{ s *Service }
+
+// Module returns the engine module.
+func (s *Service) Module() *Module { return &Module{s: s} }
+
+// Name names the module.
+func (*Module) Name() string { return "owner-reports" }
+
+// UpdateAll gathers due deliveries into reports and sends the reports that are due.
+func (m *Module) UpdateAll(ctx context.Context) error {
+	s := m.s
+	if !s.started {
+		n, err := s.st.AbandonOwnerReports(ctx, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.Warn("owner reports interrupted while sending are marked unknown and not sent again", "count", n)
+		}
+		s.started = true
+	}
+	if err := s.gather(ctx); err != nil {
+		return err
+	}
+	if s.mail == nil {
+		return nil
+	}
+	for ctx.Err() == nil {
+		due, err := s.st.DueOwnerReports(ctx, s.clock.Now(), reportsPerRound)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			if err := s.deliver(ctx, r); err != nil {
+				return fmt.Errorf("ownermail: report %s: %w", r.ID, err)
+			}
+		}
+		if len(due) < reportsPerRound {
+			break
+		}
+	}
+	return nil
+}
+
+// reportsPerRound is how many due reports are read at a time; a cycle sends them all.
+const reportsPerRound = 50
+
+// gather turns each contact's due deliveries into one report.
+func (s *Service) gather(ctx context.Context) error {
+	ds, err := s.st.DueFeedDeliveries(ctx, store.DeliverOwner, s.clock.Now(), 5000)
+	if err != nil {
+		return err
+	}
+	type key struct{ owner, contact string }
+	groups := map[key][]store.FeedDelivery{}
+	for _, d := range ds {
+		k := key{d.Target, d.Contact}
+		groups[k] = append(groups[k], d)
+	}
+	for k, g := range groups {
+		err := s.st.InTx(ctx, func(tx store.Tx) error {
+			o, err := tx.GetOwner(ctx, k.owner)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			c, ok := contact(o, k.contact)
+			now := s.clock.Now().UTC()
+			r := store.OwnerReport{ID: "rep-" + identity.RandomID(10), OwnerID: k.owner, Contact: k.contact, Language: c.Language,
+				Format: cmp.Or(c.Format, "csv"), Encrypted: c.PGPKey != "", State: store.ReportPending, NextAt: now, CreatedAt: now, UpdatedAt: now}
+			if !ok {
+				r.State, r.LastError = store.ReportFailed, "the owner or this contact no longer exists"
+			}
+			if err := tx.CreateOwnerReport(ctx, r); err != nil {
+				return err
+			}
+			for _, d := range g {
+				d.State, d.ReportID, d.UpdatedAt = store.DeliveryReported, r.ID, now
+				if err := tx.SetFeedDelivery(ctx, d, store.DeliveryPending); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func contact(o store.NetOwner, email string) (store.OwnerContact, bool) {
+	for _, c := range o.Contacts {
+		if c.Email == email {
+			return c, true
+		}
+	}
+	return store.OwnerContact{}, false
+}
+
+// deliver claims a report, sends it and records how it went.
+func (s *Service) deliver(ctx context.Context, r store.OwnerReport) error {
+	from := r.State
+	r.State, r.Attempts, r.UpdatedAt = store.ReportSending, r.Attempts+1, s.clock.Now().UTC()
+	if err := s.st.UpdateOwnerReport(ctx, r, from); errors.Is(err, store.ErrConflict) {
+		return nil // another worker took it
+	} else if err != nil {
+		return err
+	}
+	ml, events, err := s.build(ctx, r)
+	if err == nil {
+		err = s.mail.Send(ctx, ml)
+	}
+	now := s.clock.Now().UTC()
+	r.UpdatedAt = now
+	switch {
+	case err == nil:
+		r.State, r.SentAt, r.Events, r.LastError = store.ReportSent, &now, events, ""
+	case notify.IsPermanent(err) || r.Attempts >= MaxAttempts:
+		r.State, r.LastError = store.ReportFailed, truncate(err.Error())
+		s.log.Warn("owner report failed", "report", r.ID, "owner", r.OwnerID, "err", err)
+	default:
+		r.State, r.LastError = store.ReportPending, truncate(err.Error())
+		r.NextAt = now.Add(RetryMin << min(r.Attempts-1, 10))
+		s.log.Warn("owner report not sent; will retry", "report", r.ID, "owner", r.OwnerID, "at", r.NextAt, "err", err)
+	}
+	return s.st.UpdateOwnerReport(context.WithoutCancel(ctx), r, store.ReportSending)
+}
+
+func truncate(s string) string {
+	if len(s) > 1000 {
+		return s[:1000]
+	}
+	return s
+}
+
+// source is one run's part of a report, for the summary.
+type source struct {
+	events       int64
+	feed, report string
+	origin       string
+	first, last  time.Time
+	byClass      map[string]int64
+	decision     egress.Decision
+	label        tlp.Label
+}
+
+// build renders a report: the events of each of its runs for the owner, each run's
+// label decided by egress for a report to our owners; a run it refuses stays out.
+func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, err error) {
+	o, err := s.st.GetOwner(ctx, r.OwnerID)
+	if err != nil {
+		return ml, 0, &notify.FieldError{Field: "owner", Reason: err.Error()}
+	}
+	c, ok := contact(o, r.Contact)
+	if !ok {
+		return ml, 0, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
+	}
+	ds, err := s.st.ReportDeliveries(ctx, r.ID)
+	if err != nil {
+		return ml, 0, err
+	}
+	self := s.dir.Self.ID
+	ectx := egress.NewContext(s.dir, []string{self})
+	var att bytes.Buffer
+	w := newWriter(&att, r.Format)
+	var total int64
+	var sources []*source
+	var mailDec egress.Decision
+	label := tlp.Clear
+	classes := map[string]int64{}
+	for _, d := range ds {
+		run, err := s.st.GetFeedRun(ctx, d.RunID)
+		if err != nil {
+			return ml, 0, err
+		}
+		src := &source{feed: run.Feed, report: run.Report, origin: run.Origin, byClass: classes, label: tlp.Label(run.TLP)}
+		author := cmp.Or(run.Origin, self)
+		src.decision = egress.Decide(egress.Request{Item: tlp.Item{Label: src.label, Author: author}, Context: ectx,
+			To: egress.Destination{Kind: egress.OwnerReport, Team: self, Encrypted: c.PGPKey != ""}})
+		if !src.decision.Full() {
+			s.log.Warn("run kept out of an owner report", "run", run.ID, "owner", r.OwnerID, "reason", src.decision.Reason())
+			continue
+		}
+		err = s.feeds.Events(ctx, run.ID, store.ChunkOwner, r.OwnerID, func(rec feedrun.Record) error {
+			if src.first.IsZero() || rec.Time.Before(src.first) {
+				src.first = rec.Time
+			}
+			if rec.Time.After(src.last) {
+				src.last = rec.Time
+			}
+			src.events++
+			classes[rec.Classification]++
+			return w.write(rec, run.Origin)
+		})
+		if err != nil {
+			return ml, 0, err
+		}
+		if src.events == 0 {
+			continue
+		}
+		total += src.events
+		sources = append(sources, src)
+		if tlp.Stricter(label, src.label) != label || !mailDec.Full() {
+			label, mailDec = tlp.Stricter(label, src.label), src.decision
+		}
+	}
+	if err := w.close(); err != nil {
+		return ml, 0, err
+	}
+	if total == 0 {
+		return ml, 0, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
+	}
+	cat := catalogFor(c.Language)
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		loc = time.UTC
+	}
+	name := fmt.Sprintf("%s-%s.%s", r.OwnerID, r.ID, r.Format)
+	ctype := "text/csv; charset=utf-8"
+	if r.Format == "json" {
+		ctype = "application/json"
+	}
+	data := att.Bytes()
+	if len(data) > gzipOver {
+		// Relays commonly refuse messages over 10 to 25 MB, and base64 adds a third:
+		// a large report travels compressed (raw rows compress about tenfold).
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Name = name
+		if _, err := zw.Write(data); err != nil {
+			return ml, 0, err
+		}
+		if err := zw.Close(); err != nil {
+			return ml, 0, err
+		}
+		name, ctype, data = name+".gz", "application/gzip", gz.Bytes()
+	}
+	subject, body := render(cat, o.Name, label, total, sources, classes, loc, name, r.Format)
+	ml = notify.Mail{To: c.Email, Subject: subject, Body: body, RecipientKey: c.PGPKey,
+		Headers:     map[string]string{"X-Csirtlink-Report": r.ID, "Auto-Submitted": "auto-generated"},
+		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: data}},
+		Egress:      mailDec}
+	return ml, total, nil
+}
+
+func render(cat catalog, owner string, label tlp.Label, total int64, sources []*source, classes map[string]int64, loc *time.Location,
+	file, format string) (subject, body string) {
+	subject = fmt.Sprintf(cat.subject, label, owner, total)
+	first, last := sources[0].first, sources[0].last
+	for _, s := range sources {
+		if s.first.Before(first) {
+			first = s.first
+		}
+		if s.last.After(last) {
+			last = s.last
+		}
+	}
+	const layout = "2006-01-02 15:04 MST"
+	var b strings.Builder
+	fmt.Fprintf(&b, cat.greeting+"\n\n", owner)
+	fmt.Fprintf(&b, cat.intro+"\n\n", total, first.In(loc).Format(layout), last.In(loc).Format(layout))
+	b.WriteString(cat.bySource + "\n")
+	for _, s := range sources {
+		feed := cmp.Or(s.feed, cat.unnamedFeed)
+		if s.origin != "" {
+			fmt.Fprintf(&b, cat.fromPartner+"\n", s.events, s.origin, feed)
+		} else {
+			fmt.Fprintf(&b, cat.sourceLine+"\n", s.events, feed, cmp.Or(s.report, "-"))
+		}
+	}
+	b.WriteString("\n" + cat.byClass + "\n")
+	for _, k := range slices.Sorted(maps.Keys(classes)) {
+		fmt.Fprintf(&b, cat.classLine+"\n", classes[k], k)
+	}
+	fmt.Fprintf(&b, "\n"+cat.attachment+"\n\n", file, strings.ToUpper(format))
+	fmt.Fprintf(&b, cat.tlpHeading+" %s\n\n", label, cat.tlpRules[label])
+	b.WriteString(cat.footer + "\n")
+	return subject, b.String()
+}
+
+// gzipOver is the attachment size above which it is sent gzip-compressed.
+const gzipOver = 1 << 20
+
+// Columns of a CSV attachment.
+var csvColumns = []string{"time", "ip", "port", "asn", "country", "hostname", "domain", "url", "protocol", "classification",
+	"identifier", "report", "feed", "tlp", "from_team", "raw"}
+
+type writer struct {
+	format string
+	b      *bytes.Buffer
+	cw     *csv.Writer
+	n      int
+}
+
+func newWriter(b *bytes.Buffer, format string) *writer {
+	w := &writer{format: format, b: b}
+	if format == "json" {
+		b.WriteString("[")
+	} else {
+		w.cw = csv.NewWriter(b)
+		_ = w.cw.Write(csvColumns)
+	}
+	return w
+}
+
+func (w *writer) write(r feedrun.Record, origin string) error {
+	w.n++
+	if w.cw == nil {
+		if w.n > 1 {
+			w.b.WriteString(",")
+		}
+		w.b.WriteString("\n")
+		type jsonEvent struct {
+			feedrun.Record
+			FromTeam string `json:"from_team,omitempty"`
+		}
+		enc := json.NewEncoder(w.b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(jsonEvent{Record: r, FromTeam: origin}); err != nil {
+			return err
+		}
+		w.b.Truncate(w.b.Len() - 1) // Encode's line break
+		return nil
+	}
+	num := func(n uint64) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatUint(n, 10)
+	}
+	return w.cw.Write([]string{r.Time.UTC().Format(time.RFC3339), r.IP, num(uint64(r.Port)), num(uint64(r.ASN)), r.Country, r.Hostname,
+		r.Domain, r.URL, r.Protocol, r.Classification, r.Identifier, r.Report, r.Feed, r.TLP, origin, r.Raw})
+}
+
+func (w *writer) close() error {
+	if w.cw == nil {
+		w.b.WriteString("\n]\n")
+		return nil
+	}
+	w.cw.Flush()
+	return w.cw.Error()
+}
+
+// Reports lists an owner's reports, newest first.
+func (s *Service) Reports(ctx context.Context, ownerID string, limit int) ([]store.OwnerReport, error) {
+	return s.st.OwnerReports(ctx, ownerID, limit)
+}
