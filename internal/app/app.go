@@ -28,6 +28,7 @@ import (
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/routequeue"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -50,7 +51,9 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
-	Log       *slog.Logger
+	// Queue is the JetStream work queue feeds route through; nil without queue.nats_url.
+	Queue *routequeue.Queue
+	Log   *slog.Logger
 
 	handler http.Handler
 	server  *http.Server
@@ -159,6 +162,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	if q := cfg.Queue; q.NATSURL != "" {
+		if n.Queue, err = routequeue.Open(ctx, routequeue.Config{URL: q.NATSURL, Stream: q.Stream, AckWait: time.Duration(q.AckWait),
+			MaxDeliver: q.MaxDeliver, MaxBytes: q.MaxBytes}, "csirtlink "+cfg.Team.ID, log); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		n.Feeds.SetQueue(n.Queue)
+	}
 	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
@@ -252,6 +263,9 @@ func (n *Node) Close() error {
 		n.Fed.Wait()
 		<-n.engineDone
 		<-n.done
+	}
+	if n.Queue != nil {
+		n.Queue.Close()
 	}
 	return n.Store.Close()
 }
