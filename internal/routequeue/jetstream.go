@@ -226,6 +226,16 @@ func (q *Queue) Pending(ctx context.Context) (uint64, error) {
 	return info.State.Msgs, nil
 }
 
+// Deliveries is how many times the workers' consumer has delivered a batch, counting
+// each redelivery.
+func (q *Queue) Deliveries(ctx context.Context) (uint64, error) {
+	info, err := q.cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("routequeue: consumer: %w", err)
+	}
+	return info.Delivered.Consumer, nil
+}
+
 // DeleteStream removes the stream and what it holds (tests and benchmarks make their own).
 func (q *Queue) DeleteStream(ctx context.Context) error {
 	return q.js.DeleteStream(ctx, q.cfg.Stream)
