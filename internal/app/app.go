@@ -164,7 +164,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	if q := cfg.Queue; q.NATSURL != "" {
 		if n.Queue, err = routequeue.Open(ctx, routequeue.Config{URL: q.NATSURL, Stream: q.Stream, AckWait: time.Duration(q.AckWait),
-			MaxDeliver: q.MaxDeliver, MaxBytes: q.MaxBytes}, "csirtlink "+cfg.Team.ID, log); err != nil {
+			MaxDeliver: q.MaxDeliver, MaxBytes: q.MaxBytes, Replicas: q.Replicas}, "csirtlink "+cfg.Team.ID, log); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("queue: %w", err)
 		}

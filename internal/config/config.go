@@ -68,6 +68,8 @@ type Queue struct {
 	MaxDeliver int `json:"max_deliver,omitempty"`
 	// MaxBytes bounds the stream; ingestion waits while it is full (default 1 GiB).
 	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// Replicas is the stream's number of copies in a JetStream cluster (default 1).
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // Metrics configures metrics.
@@ -266,8 +268,8 @@ func (c Config) Validate() error {
 	if q := c.Queue; q.NATSURL != "" && !strings.HasPrefix(q.NATSURL, "nats://") && !strings.HasPrefix(q.NATSURL, "tls://") {
 		errs = append(errs, errors.New("queue.nats_url: must be a nats:// or tls:// URL"))
 	}
-	if q := c.Queue; q.AckWait < 0 || q.MaxDeliver < 0 || q.MaxBytes < 0 {
-		errs = append(errs, errors.New("queue: ack_wait, max_deliver and max_bytes must not be negative"))
+	if q := c.Queue; q.AckWait < 0 || q.MaxDeliver < 0 || q.MaxBytes < 0 || q.Replicas < 0 {
+		errs = append(errs, errors.New("queue: ack_wait, max_deliver, max_bytes and replicas must not be negative"))
 	}
 	if c.Feeds.MaxUpload < 0 {
 		errs = append(errs, errors.New("feeds.max_upload: must not be negative"))

@@ -146,7 +146,9 @@ func (f *fixture) worker(t *testing.T, name string) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		q.Work(ctx, func(ctx context.Context, b routequeue.Batch, last bool) error { return r.Route(ctx, b.RunID, b.Seq, b.Events, last) })
+		q.Work(ctx, func(ctx context.Context, b routequeue.Batch, last bool) error {
+			return r.Route(ctx, b.RunID, b.Seq, b.Events, last)
+		})
 	}()
 	stop = func() { cancel(); <-done }
 	t.Cleanup(stop)

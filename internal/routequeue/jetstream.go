@@ -31,6 +31,8 @@ type Config struct {
 	// MaxBytes bounds the stream: a publisher waits while it is full, so a report
 	// larger than the workers keep up with fills the queue and not the memory (0: 1 GiB).
 	MaxBytes int64
+	// Replicas is the stream's copies in a JetStream cluster (0: 1).
+	Replicas int
 }
 
 // Defaults.
@@ -93,7 +95,7 @@ func (q *Queue) setUp(ctx context.Context) error {
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: q.cfg.Stream, Subjects: []string{q.subject},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Discard: jetstream.DiscardNew,
-		MaxBytes: q.cfg.MaxBytes, MaxMsgSize: MaxMessageBytes,
+		MaxBytes: q.cfg.MaxBytes, MaxMsgSize: MaxMessageBytes, Replicas: max(q.cfg.Replicas, 1),
 		// A publish retried after a lost answer is stored once.
 		Duplicates: 10 * time.Minute,
 	})
