@@ -26,25 +26,44 @@ type Handoff interface {
 // them itself.
 func (s *Service) SetQueue(h Handoff) { s.queue = h }
 
+// QueueBatch is the events per queued batch: large, because a batch's commit writes a
+// chunk per recipient in it, and with many owners small batches make many tiny chunks.
+// The queue splits a batch that would not fit in one message.
+const QueueBatch = 8192
+
 // ingestQueued parses the input and publishes its batches; the workers route them. The
 // run stays running after Ingest returns; it is done when as many batches are recorded
 // as the seal says, by whichever of the seal and the last batch commits second.
 func (s *Service) ingestQueued(ctx context.Context, actor string, run store.FeedRun, p feed.Parser, prog *pipeline.Progress) (store.FeedRun, error) {
-	batch := feed.NewBatch(feed.DefaultBatchSize)
+	// A parser's read is at most 1 MiB of rows; reads gather to QueueBatch events. Each
+	// read gets a fresh batch, as the events gathered keep its text.
+	pending := make([]feed.Event, 0, QueueBatch)
 	next := int64(1)
+	publish := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		var err error
+		if next, err = s.queue.Publish(ctx, run.ID, next, pending); err != nil {
+			return err
+		}
+		run.Events += int64(len(pending))
+		if prog != nil {
+			prog.Events.Add(int64(len(pending)))
+			prog.Malformed.Store(p.Stats().Malformed)
+		}
+		pending = pending[:0]
+		return nil
+	}
 	var runErr error
 	for {
+		batch := feed.NewBatch(feed.DefaultBatchSize)
 		err := p.Read(batch)
-		if n := len(batch.Events); n > 0 {
-			var perr error
-			if next, perr = s.queue.Publish(ctx, run.ID, next, batch.Events); perr != nil {
+		pending = append(pending, batch.Events...)
+		if len(pending) >= QueueBatch || errors.Is(err, io.EOF) {
+			if perr := publish(); perr != nil {
 				runErr = perr
 				break
-			}
-			run.Events += int64(n)
-			if prog != nil {
-				prog.Events.Add(int64(n))
-				prog.Malformed.Store(p.Stats().Malformed)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -246,10 +265,8 @@ func (r *BatchRouter) route(ctx context.Context, runID string, seq int64, evs []
 		if err != nil || !fresh {
 			return err // routed before: its worker died before acknowledging
 		}
-		for _, c := range chunks {
-			if err := tx.AddFeedChunk(ctx, c, now); err != nil {
-				return err
-			}
+		if err := tx.AddFeedChunks(ctx, chunks, now); err != nil {
+			return err
 		}
 		return r.s.completeIfRouted(ctx, tx, runID)
 	})

@@ -234,7 +234,7 @@ func TestQueuedRunTwoWorkersRouteEachEventOnce(t *testing.T) {
 	for _, b := range batches {
 		by[b.RoutedBy]++
 	}
-	if len(batches) != (rows+1023)/1024 || len(by) != 2 {
+	if events := rows - rows/1000; len(batches) != (events+feedrun.QueueBatch-1)/feedrun.QueueBatch || len(by) != 2 {
 		t.Fatalf("%d batches routed by %v", len(batches), by)
 	}
 	t.Logf("batches per worker: %v", by)
@@ -261,7 +261,7 @@ func TestQueuedBatchOfAKilledWorkerIsRedelivered(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-			const rows = 8_000
+			const rows = 20_000
 			svc, run := f.ingest(t, rows)
 
 			line := make(chan string, 1)

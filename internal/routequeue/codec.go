@@ -33,6 +33,9 @@ const (
 	maxRunID        = 64
 )
 
+// ErrTooLarge is the error of a batch that encodes past MaxBodyBytes: split it.
+var ErrTooLarge = errors.New("routequeue: batch too large")
+
 // magic starts every message: a version to refuse what a newer node would send.
 var magic = []byte("CLRQ1")
 
@@ -74,7 +77,7 @@ func Encode(runID string, seq int64, evs []feed.Event) ([]byte, error) {
 		}
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, fmt.Errorf("routequeue: batch %s.%d: %d bytes encoded, over %d", runID, seq, len(body), MaxBodyBytes)
+		return nil, fmt.Errorf("%w: %s.%d encodes to %d bytes, over %d", ErrTooLarge, runID, seq, len(body), MaxBodyBytes)
 	}
 	var out bytes.Buffer
 	out.Grow(len(body)/4 + len(magic) + 64)

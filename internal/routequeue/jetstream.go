@@ -120,10 +120,10 @@ func (q *Queue) Close() { q.nc.Close() }
 // stream has stored each batch; while the stream is full it waits and tries again.
 func (q *Queue) Publish(ctx context.Context, runID string, first int64, evs []feed.Event) (int64, error) {
 	msg, err := Encode(runID, first, evs)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrTooLarge) {
 		return first, err
 	}
-	if len(msg) > MaxMessageBytes {
+	if err != nil || len(msg) > MaxMessageBytes {
 		if len(evs) == 1 {
 			return first, fmt.Errorf("routequeue: the event of line %d encodes to %d bytes, over %d", evs[0].Line, len(msg), MaxMessageBytes)
 		}

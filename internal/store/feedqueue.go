@@ -45,6 +45,9 @@ type FeedQueue interface {
 	SealFeedRun(ctx context.Context, s FeedSeal) error
 	// GetFeedSeal returns a run's seal; ErrNotFound before it is sealed.
 	GetFeedSeal(ctx context.Context, runID string) (FeedSeal, error)
+	// AddFeedChunks stores chunks of a running run, as AddFeedChunk does one, with fewer
+	// statements; ErrConflict if the run is not running.
+	AddFeedChunks(ctx context.Context, cs []FeedChunk, at time.Time) error
 	// TouchFeedRun stamps a running run's updated_at (inside a transaction this locks
 	// it until the end); ErrConflict if it is not running.
 	TouchFeedRun(ctx context.Context, runID string, at time.Time) error
