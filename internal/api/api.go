@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/exchange"
 	"csirtlink/internal/federation"
 	"csirtlink/internal/feedrun"
@@ -48,6 +49,8 @@ type API struct {
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 
+	// Vulnerability coordination (cvd.go); nil until SetCVD.
+	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
 	exchange *exchange.Service
 }
@@ -113,6 +116,7 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
 	return append(rs, a.exchangeRoutes()...)
 }
@@ -201,6 +205,13 @@ func writeError(w http.ResponseWriter, err error) {
 	body := map[string]any{"code": p.Code, "message": p.Message}
 	if p.Field != "" {
 		body["field"] = p.Field
+	}
+	if len(p.Errors) > 1 {
+		var list []map[string]string
+		for _, e := range p.Errors {
+			list = append(list, map[string]string{"code": e.Code, "field": e.Field, "message": e.Message})
+		}
+		body["errors"] = list
 	}
 	writeJSON(w, p.Status, map[string]any{"error": body})
 }

@@ -16,6 +16,7 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/engine"
 	"csirtlink/internal/enrich"
 	"csirtlink/internal/exchange"
@@ -51,6 +52,7 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
+	CVD       *cvd.Service
 	// Queue is the JetStream work queue feeds route through; nil without queue.nats_url.
 	Queue *routequeue.Queue
 	Log   *slog.Logger
@@ -125,6 +127,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
 			CommCheckEvery: time.Duration(hc.CommCheckEvery), PublicURL: cfg.Team.URL}),
+		CVD:  cvd.New(db, fed, key, opts.Clock, log),
 		Auth: auth.New(db, opts.Clock, log)}
 	if n.Metrics, err = opmetrics.New(cfg.Metrics.TokenHash, fed, db, opts.Clock, log); err != nil {
 		db.Close()
@@ -157,7 +160,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	mux := http.NewServeMux()
 	fed.Register(mux)
-	mux.Handle(hotline.AckPath, n.Hotline.AckHandler())
 	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
 		db.Close()
 		return nil, err
@@ -174,11 +176,21 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
+	apiv1.SetCVD(n.CVD)
+	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	provider.Register(mux)
 	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
 	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
-	web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
-		DeviceKey: web.DeviceKey(key.Sign), Remote: remote}).Register(mux)
+	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds})
+	console.Register(mux)
+	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
 	n.handler = securityHeaders(n.Metrics.Instrument(mux))
 	return n, nil

@@ -27,6 +27,10 @@ const (
 	DutyOfficer = "duty_officer" // runs the hotline shift, and everything below
 	Handler     = "handler"      // works incidents: creates, comments, changes status
 	Observer    = "observer"     // reads
+	// Vendor is a vendor's person on its national coordinator's node: it reaches only
+	// the vulnerability cases its vendor is in (CaseAccess), nothing else. It is not in
+	// Roles, which are the team's own people.
+	Vendor = "vendor"
 )
 
 // Roles lists the roles in order of power.
@@ -40,6 +44,9 @@ const (
 	Write                // work incidents and pages
 	Configure            // on-call rotas, policies, people's contacts
 	Manage               // people, tokens, audit
+	// CaseAccess: the vulnerability case routes, which also let a vendor in; the
+	// handlers scope a vendor to its own cases.
+	CaseAccess
 )
 
 // Allows reports whether role grants p.
@@ -53,6 +60,8 @@ func Allows(role string, p Permission) bool {
 		return role == Admin || role == DutyOfficer
 	case Manage:
 		return role == Admin
+	case CaseAccess:
+		return role == Vendor || slices.Contains(Roles, role)
 	}
 	return false
 }
@@ -99,8 +108,8 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, email, role
 	if !namePattern.MatchString(name) {
 		return store.User{}, problem.Invalid("name", "use 1-64 of a-z, 0-9, '.', '_', '-'")
 	}
-	if !slices.Contains(Roles, role) {
-		return store.User{}, problem.Invalid("role", "must be one of %s", strings.Join(Roles, ", "))
+	if !slices.Contains(Roles, role) && role != Vendor {
+		return store.User{}, problem.Invalid("role", "must be one of %s", strings.Join(append(slices.Clone(Roles), Vendor), ", "))
 	}
 	if displayName == "" {
 		displayName = name

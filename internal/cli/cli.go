@@ -30,6 +30,7 @@ Usage:
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink audit verify --config FILE              check the audit log's hash chain and signed checkpoints
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
+  csirtlink cvd list|show|create|embargo|agree|object|emergency|vendor|status|handoff|accept|csaf ...
   csirtlink peers [retry ID]                        state of each federation link; retry one now
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
@@ -99,6 +100,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "incident":
 		return runIncident(ctx, rest, stdout, stderr)
+	case "cvd":
+		return runCVD(ctx, rest, stdout, stderr)
 	case "peers":
 		return runPeers(ctx, rest, stdout, stderr)
 	case "page":

@@ -99,6 +99,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := n.Seed(ctx); err != nil {
 			return fmt.Errorf("seed scenario: %w", err)
 		}
+		at := time.Now().Add(5 * time.Minute).UTC().Truncate(time.Second)
+		id, err := n.SeedCVD(ctx, at)
+		if err != nil {
+			return fmt.Errorf("seed vulnerability case: %w", err)
+		}
+		fmt.Fprintf(stdout, "vulnerability case %s: embargo agreed by cn, jp and kr until %s (in 5 minutes); each node publishes its CSAF advisory then at /.well-known/csaf/\n",
+			id, at.Format(time.RFC3339))
 	}
 	for _, nd := range n.Nodes {
 		if _, err := nd.App.Publisher.Publish(ctx); err != nil {
@@ -147,6 +154,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink oncall show\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink commcheck report\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink cvd list                     # the router case, its embargo and countdown in /cvd\n")
+	fmt.Fprintf(w, "  curl %s/.well-known/csaf/white/index.txt     # empty until the instant, then jp's advisory in Japanese\n", jp.URL)
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer %s\" %s/metrics   # Prometheus\n", jp.MetricsToken, jp.URL)
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")

@@ -1,8 +1,9 @@
 // Package egress holds the one decision on what may leave this node, whatever the way
 // out: a signed envelope to a peer's node, fallback mail to a partner's published
 // hotline address, e-mail or a webhook to one of our own people — and every export to
-// come (a TAXII consumer, a report to a network owner, a CSAF publication, with an
-// embargo instant as a further input). A way out that has no rule here yet is refused.
+// come (a TAXII consumer, a report to a network owner) — and publication (the CSAF
+// provider folder, public endpoints), with a case's embargo instant as a further input.
+// A way out that has no rule here yet is refused.
 //
 // Decide applies the TLP rule (tlp.MayShare, which nothing else calls), refuses teams
 // that are not active peers, and keeps AMBER+STRICT and RED content off channels that
@@ -15,6 +16,7 @@ package egress
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -34,12 +36,30 @@ const (
 	PersonMail Kind = "person-mail"
 	// Webhook is a webhook of one of our own people: a chat channel or an SMS gateway.
 	Webhook Kind = "webhook"
+	// Publication is anyone: a public API endpoint, the CSAF provider folder, a public
+	// feed or TAXII collection. It has no destination team; only TLP:CLEAR goes.
+	Publication Kind = "publication"
 	// Export is a document in an outside format (a STIX bundle, an IODEF document) made
 	// for an audience: one team (Destination.Team: ours, or a peer) or, with no team,
 	// people outside the federation (our constituency, a SOC, a partner's tool), in
 	// either case limited to labels no stricter than Destination.Ceiling.
 	Export Kind = "export"
 )
+
+// publicAudience is the destination the TLP rule is asked about for a publication: no
+// team id has this shape, so only a label that lets anyone have the item allows it.
+const publicAudience = "(public)"
+
+// Embargo holds an item back until an agreed instant: before it, the item goes to no
+// way out but a signed envelope to one of its participants (the coordinators who agreed
+// the embargo), whatever its label.
+type Embargo struct {
+	// Until is the agreed publication instant; zero while none is agreed, which holds
+	// the item back for as long.
+	Until time.Time
+	// Lifted is an emergency early publication, recorded with who decided it and why.
+	Lifted bool
+}
 
 // Verdict is how much of an item may go.
 type Verdict int
@@ -72,6 +92,10 @@ type Request struct {
 	Item    tlp.Item
 	Context Context
 	To      Destination
+	// Embargo, when set, holds the item back until its instant; Now is the node's
+	// clock (clock.Clock, so tests run it forward) read by the caller.
+	Embargo *Embargo
+	Now     time.Time
 }
 
 // Context is what the decision needs to know about the teams around the item.
@@ -165,6 +189,23 @@ func Decide(r Request) Decision {
 		return d
 	}
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
+	if e := r.Embargo; e != nil && !e.Lifted && (e.Until.IsZero() || r.Now.Before(e.Until)) &&
+		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) {
+		if e.Until.IsZero() {
+			return refuse("under embargo: no publication instant agreed")
+		}
+		return refuse("under embargo until %s", e.Until.UTC().Format(time.RFC3339))
+	}
+	if r.To.Kind == Publication {
+		if dest != "" {
+			return refuse("a publication has no destination team")
+		}
+		if !tlp.MayShare(r.Item, publicAudience, tlp.Audience{}) {
+			return refuse("TLP:%s does not allow publication", label)
+		}
+		d.verdict, d.headline, d.reason = Full, true, fmt.Sprintf("TLP:%s allows publication", label)
+		return d
+	}
 	if r.To.Kind == Export {
 		return decideExport(r, d)
 	}

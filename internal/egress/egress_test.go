@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"csirtlink/internal/identity"
 	"csirtlink/internal/team"
@@ -214,5 +215,66 @@ func TestDecideProperties(t *testing.T) {
 	}
 	if seen[Federation][NoticeOnly] != 0 {
 		t.Errorf("federation sends whole envelopes or nothing, yet produced notices: %v", seen[Federation])
+	}
+}
+
+// TestEmbargo: before the instant a case's content goes nowhere but to its
+// participants' nodes, whatever its label and however it would leave; at the instant
+// (on the clock the caller read) it goes as the label allows; an emergency lifts it.
+func TestEmbargo(t *testing.T) {
+	instant := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	clear := tlp.Item{Label: tlp.Clear, Author: "cn"}
+	ways := []Destination{
+		{Kind: Publication}, {Kind: Export, Team: "cn", Ceiling: tlp.Red}, {Kind: Export, Team: "kr", Ceiling: tlp.Red}, {Kind: Export, Ceiling: tlp.Amber},
+		{Kind: PersonMail, Team: "cn", Encrypted: true}, {Kind: Webhook, Team: "cn"},
+		{Kind: FallbackMail, Team: "jp", Encrypted: true}, {Kind: Federation, Team: "kr"},
+	}
+	for _, to := range ways {
+		free := Decide(Request{Item: clear, Context: ctx, To: to})
+		if !free.Full() {
+			t.Fatalf("%+v: without an embargo %v", to, free)
+		}
+		for _, c := range []struct {
+			name string
+			e    Embargo
+			now  time.Time
+			want bool
+		}{
+			{"no instant agreed", Embargo{}, instant.Add(24 * time.Hour), false},
+			{"a second before", Embargo{Until: instant}, instant.Add(-time.Second), false},
+			{"a nanosecond before", Embargo{Until: instant}, instant.Add(-1), false},
+			{"at the instant", Embargo{Until: instant}, instant, true},
+			{"after", Embargo{Until: instant}, instant.Add(time.Hour), true},
+			{"emergency", Embargo{Until: instant, Lifted: true}, instant.Add(-time.Hour), true},
+		} {
+			e := c.e
+			d := Decide(Request{Item: clear, Context: ctx, To: to, Embargo: &e, Now: c.now})
+			if d.Full() != c.want || !c.want && !strings.Contains(d.Reason(), "embargo") {
+				t.Errorf("%+v, %s: %v, want allowed=%v", to, c.name, d, c.want)
+			}
+		}
+	}
+	// The coordinators who agreed the embargo get the case before it: that is how they
+	// coordinate.
+	e := Embargo{Until: instant}
+	if d := Decide(Request{Item: tlp.Item{Label: tlp.Amber, Author: "cn"}, Context: ctx,
+		To: Destination{Kind: Federation, Team: "jp"}, Embargo: &e, Now: instant.Add(-time.Hour)}); !d.Full() {
+		t.Fatalf("to a participant under embargo: %v", d)
+	}
+}
+
+// TestPublication: only TLP:CLEAR is published, and a publication names no team.
+func TestPublication(t *testing.T) {
+	for _, l := range []tlp.Label{tlp.Clear, tlp.Green, tlp.Amber, tlp.AmberStrict, tlp.Red, "WHITE"} {
+		d := Decide(Request{Item: tlp.Item{Label: l, Author: "cn", Recipients: []string{"cn"}}, Context: ctx, To: Destination{Kind: Publication}})
+		if d.Full() != (l == tlp.Clear) {
+			t.Errorf("publication of TLP:%s: %v", l, d)
+		}
+	}
+	if d := Decide(Request{Item: tlp.Item{Label: tlp.Clear, Author: "cn"}, Context: ctx, To: Destination{Kind: Publication, Team: "jp"}}); d.Allowed() {
+		t.Errorf("publication to a team: %v", d)
+	}
+	if d := Decide(Request{Item: tlp.Item{Label: tlp.Amber, Author: "cn"}, Context: ctx, To: Destination{Kind: Export, Team: "xx", Ceiling: tlp.Red}}); d.Allowed() {
+		t.Errorf("export to an unknown team: %v", d)
 	}
 }

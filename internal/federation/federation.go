@@ -143,7 +143,10 @@ type Message struct {
 	// Item and Participants are what the TLP rule decides on.
 	Item         tlp.Item
 	Participants []string
-	Payload      []byte
+	// Embargo, when the item is under one (a vulnerability case), holds it back from
+	// every team but its participants until the instant.
+	Embargo *egress.Embargo
+	Payload []byte
 }
 
 // ErrNotAllowed means the TLP rule forbids sending an item to a team.
@@ -157,7 +160,7 @@ var ErrNotAllowed = errors.New("not allowed by TLP")
 // team is not an active peer) is not queued and ErrNotAllowed is returned.
 func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error {
 	dec := egress.Decide(egress.Request{Item: m.Item, Context: egress.NewContext(f.dir, m.Participants),
-		To: egress.Destination{Kind: egress.Federation, Team: m.To}})
+		To: egress.Destination{Kind: egress.Federation, Team: m.To}, Embargo: m.Embargo, Now: f.clock.Now()})
 	if !dec.Full() {
 		return fmt.Errorf("federation: %s %s to %s: %s: %w", m.Type, m.ObjectID, m.To, dec.Reason(), ErrNotAllowed)
 	}

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -15,27 +16,41 @@ import (
 // without an account. Codes are single-use and attempts are limited per address.
 
 var ackTemplate = template.Must(template.New("ack").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Acknowledge a hotline page — csirtlink</title></head>
+<html lang="{{.W.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{call .W.T "ackform.title"}} — csirtlink</title></head>
 <body>
 <main>
-<h1>Acknowledge a hotline page</h1>
-{{if .Done}}<p role="status"><strong>Acknowledged.</strong> Page {{.PageID}} from {{.From}} (TLP:{{.TLP}}){{if .Summary}}: {{.Summary}}{{else}}. Its content is not shown here, as it was not in the e-mail.{{end}}<br>
-Recorded as acknowledged by {{.By}} at {{.At}}{{if .Fallback}}, as a fallback acknowledgement: your team's node has not confirmed it, so {{.From}} sees it marked as not verified until it does{{end}}.</p>
+<h1>{{call .W.T "ackform.title"}}</h1>
+{{if .Done}}<p role="status"><strong>{{call .W.T "ackform.done"}}</strong> {{call .W.T "ackform.page" .PageID .From .TLP}}{{if .Summary}}: <span lang="{{.SummaryLang}}">{{.Summary}}</span>{{else}} {{call .W.T "ackform.hidden"}}{{end}}<br>
+{{if .Fallback}}{{call .W.T "ackform.recordedFallback" .By .At .From}}{{else}}{{call .W.T "ackform.recorded" .By .At}}{{end}}</p>
 {{else}}{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">
-<p><label for="code">Code from the e-mail</label><br><input id="code" name="code" required autocomplete="one-time-code" autocapitalize="characters" value="{{.Code}}"></p>
-<p><label for="name">Your name and team (needed for a partner's fallback code)</label><br><input id="name" name="name" autocomplete="name" value="{{.Name}}"></p>
-<p><button type="submit">Acknowledge</button></p>
+<p><label for="code">{{call .W.T "ackform.code"}}</label><br><input id="code" name="code" required autocomplete="one-time-code" autocapitalize="characters" value="{{.Code}}"></p>
+<p><label for="name">{{call .W.T "ackform.name"}}</label><br><input id="name" name="name" autocomplete="name" value="{{.Name}}"></p>
+<p><button type="submit">{{call .W.T "ackform.button"}}</button></p>
 </form>{{end}}
 </main>
 </body></html>
 `))
 
+// AckWords are the acknowledgement form's words in the language of one request: the
+// console's catalogs provide them (see web.Console.AckWords), so that a partner's duty
+// officer reads the form in their language.
+type AckWords struct {
+	Lang    string
+	T       func(key string, args ...any) string
+	Problem func(err error) string // a service's problem as a sentence
+	Time    func(t time.Time) string
+	// TextLang guesses the language of text a person wrote (a page's summary).
+	TextLang func(text string) string
+}
+
 type ackForm struct {
+	W                                  AckWords
 	Action, Code, Name, Error          string
 	Done, Fallback                     bool
 	PageID, From, TLP, Summary, By, At string
+	SummaryLang                        string
 }
 
 // ackLimiter allows a few attempts per remote address per minute: codes are short
@@ -58,28 +73,32 @@ func (l *ackLimiter) allow(addr string, now time.Time) bool {
 	return l.counts[addr] <= ackAttemptsPerMinute
 }
 
-// AckHandler serves the acknowledgement form at AckPath.
-func (s *Service) AckHandler() http.Handler {
+// AckHandler serves the acknowledgement form at AckPath, in the words words gives for
+// each request.
+func (s *Service) AckHandler(words func(r *http.Request) AckWords) http.Handler {
 	lim := &ackLimiter{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-		f := ackForm{Action: AckPath, Code: r.URL.Query().Get("code")}
+		f := ackForm{W: words(r), Code: r.URL.Query().Get("code")}
+		// The answer to the form keeps its language.
+		f.Action = AckPath + "?lang=" + url.QueryEscape(f.W.Lang)
+		w.Header().Set("Content-Language", f.W.Lang)
 		switch r.Method {
 		case http.MethodGet:
 		case http.MethodPost:
 			r.Body = http.MaxBytesReader(w, r.Body, 4096)
 			if err := r.ParseForm(); err != nil {
 				w.WriteHeader(http.StatusBadRequest)
-				f.Error = "The form could not be read."
+				f.Error = f.W.T("ackform.unreadable")
 				break
 			}
 			f.Code, f.Name = r.PostForm.Get("code"), r.PostForm.Get("name")
 			host, _, _ := net.SplitHostPort(r.RemoteAddr)
 			if !lim.allow(host, s.clock.Now()) {
 				w.WriteHeader(http.StatusTooManyRequests)
-				f.Error = "Too many attempts; wait a minute."
+				f.Error = f.W.T("ackform.tooMany")
 				break
 			}
 			p, d, err := s.AckByCode(r.Context(), f.Code, f.Name)
@@ -88,18 +107,18 @@ func (s *Service) AckHandler() http.Handler {
 				if !ok {
 					s.log.Error("acknowledge by code", "err", err)
 					w.WriteHeader(http.StatusInternalServerError)
-					f.Error = "Something went wrong; try again or call the partner."
+					f.Error = f.W.T("ackform.failed")
 					break
 				}
 				w.WriteHeader(pe.Status)
-				f.Error = pe.Error()
+				f.Error = f.W.Problem(pe)
 				break
 			}
 			// p shows only what the code's mail showed (AckByCode withholds the rest).
 			f.Done, f.PageID, f.From, f.TLP, f.Summary, f.By = true, p.ID, p.From, p.TLP, p.Summary, d.AcknowledgedBy
-			f.Fallback = d.AckVia == ViaFallback
+			f.Fallback, f.SummaryLang = d.AckVia == ViaFallback, f.W.TextLang(p.Summary)
 			if d.AcknowledgedAt != nil {
-				f.At = d.AcknowledgedAt.Format(time.RFC3339)
+				f.At = f.W.Time(*d.AcknowledgedAt)
 			}
 		default:
 			w.Header().Set("Allow", "GET, POST")

@@ -208,26 +208,20 @@ func (s *Service) send(ctx context.Context, a Actor, n NewPage, commcheck string
 
 // sendTx validates and sends a page inside tx.
 func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, commcheck string) (store.Page, error) {
-	to, err := s.recipients(n.To)
-	if err != nil {
-		return store.Page{}, err
-	}
+	// Every field is checked before any answer, so that a form shows all its mistakes.
+	to, toErr := s.recipients(n.To)
+	var sevErr error
 	n.Severity = strings.ToLower(strings.TrimSpace(n.Severity))
 	if !slices.Contains(Severities, n.Severity) {
-		return store.Page{}, problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", "))
-	}
-	if err := problem.CheckText("summary", n.Summary, maxSummary, true); err != nil {
-		return store.Page{}, err
-	}
-	if err := problem.CheckText("details", n.Details, maxDetails, false); err != nil {
-		return store.Page{}, err
+		sevErr = problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", "))
 	}
 	incidentID := strings.TrimSpace(n.IncidentID)
 	var inc *store.Incident
+	var incErr error
 	if incidentID != "" {
 		in, err := tx.GetIncident(ctx, incidentID)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Page{}, problem.Invalid("incident_id", "no incident %q on this node", incidentID)
+			incErr = problem.Invalid("incident_id", "no incident %q on this node", incidentID)
 		} else if err != nil {
 			return store.Page{}, err
 		}
@@ -237,13 +231,20 @@ func (s *Service) sendTx(ctx context.Context, tx store.Tx, a Actor, n NewPage, c
 	// author gives one: lowering it is a choice made knowingly, never a default.
 	if n.TLP == "" {
 		n.TLP = string(tlp.Amber)
-		if inc != nil {
+		if inc != nil && incErr == nil {
 			n.TLP = inc.TLP
 		}
 	}
-	label, err := tlp.Parse(n.TLP)
-	if err != nil {
-		return store.Page{}, problem.Invalid("tlp", "%v", err)
+	label, tlpErr := tlp.Parse(n.TLP)
+	if tlpErr != nil {
+		tlpErr = problem.Invalid("tlp", "%v", tlpErr)
+	}
+	if err := problem.Join(toErr, sevErr, problem.CheckText("summary", n.Summary, maxSummary, true),
+		problem.CheckText("details", n.Details, maxDetails, false), incErr, tlpErr); err != nil {
+		return store.Page{}, err
+	}
+	if incErr != nil {
+		inc = nil
 	}
 	now := s.clock.Now().Truncate(time.Microsecond)
 	p := store.Page{From: s.dir.Self.ID, Severity: n.Severity, Summary: strings.TrimSpace(n.Summary), Details: n.Details,

@@ -69,13 +69,35 @@ func (s *Service) loadOnCall(ctx context.Context, st store.Hotline, now time.Tim
 	return cfg, nil
 }
 
-// fieldProblem turns the oncall package's field errors into a client error.
-func fieldProblem(err error) error {
-	var fe *oncall.FieldError
-	if errors.As(err, &fe) {
-		return problem.Invalid(fe.Field, "%s", fe.Reason)
+// checkConfigID checks the id of a rotation or policy; a missing one is the oncall
+// package's to report.
+func checkConfigID(id string) error {
+	if id != "" && !configID.MatchString(id) {
+		return problem.Invalid("id", "use 1-64 of a-z, 0-9, '_', '-'")
 	}
-	return problem.Invalid("", "%v", err)
+	return nil
+}
+
+// fieldProblem turns the oncall package's field errors (joined) into one client error
+// that names every field at fault; nil for nil.
+func fieldProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var errs []error
+	for _, e := range list {
+		var fe *oncall.FieldError
+		if errors.As(e, &fe) {
+			errs = append(errs, problem.Invalid(fe.Field, "%s", fe.Reason))
+		} else {
+			errs = append(errs, problem.Invalid("", "%v", e))
+		}
+	}
+	return problem.Join(errs...)
 }
 
 func (s *Service) userExists(ctx context.Context, st store.Users) func(string) bool {
@@ -85,14 +107,9 @@ func (s *Service) userExists(ctx context.Context, st store.Users) func(string) b
 // PutRotation creates or replaces a rotation, and returns it as stored. Pages already
 // escalating keep the rota as it was when they arrived.
 func (s *Service) PutRotation(ctx context.Context, a Actor, r oncall.Rotation) (oncall.Rotation, error) {
-	if !configID.MatchString(r.ID) {
-		return r, problem.Invalid("id", "use 1-64 of a-z, 0-9, '_', '-'")
-	}
-	if r.Timezone == "" {
-		r.Timezone = s.dir.Self.Timezone
-	}
-	if err := r.Validate(); err != nil {
-		return r, fieldProblem(err)
+	r = s.rotationDefaults(r)
+	if err := problem.Join(checkConfigID(r.ID), fieldProblem(r.Validate())); err != nil {
+		return r, err
 	}
 	return r, s.st.InTx(ctx, func(tx store.Tx) error {
 		for i, m := range r.Members {
@@ -107,6 +124,40 @@ func (s *Service) PutRotation(ctx context.Context, a Actor, r oncall.Rotation) (
 		tx.OnCommit(s.onCallChanged)
 		return appendAudit(ctx, tx, s.clock.Now(), a.Name, "oncall.rotation", r.ID, strings.Join(r.Members, ","))
 	})
+}
+
+func (s *Service) rotationDefaults(r oncall.Rotation) oncall.Rotation {
+	if r.Timezone == "" {
+		r.Timezone = s.dir.Self.Timezone
+	}
+	return r
+}
+
+// CheckRotation reports every mistake PutRotation would find in r, writing nothing:
+// for a form that shows them all at once.
+func (s *Service) CheckRotation(ctx context.Context, r oncall.Rotation) error {
+	r = s.rotationDefaults(r)
+	errs := []error{checkConfigID(r.ID), fieldProblem(r.Validate())}
+	for i, m := range r.Members {
+		if strings.TrimSpace(m) != "" && !s.userExists(ctx, s.st)(m) {
+			errs = append(errs, problem.Invalid(fmt.Sprintf("members[%d]", i), "no user %q", m))
+		}
+	}
+	return problem.Join(errs...)
+}
+
+// CheckPolicy reports every mistake PutPolicy would find in p, writing nothing.
+func (s *Service) CheckPolicy(ctx context.Context, p oncall.Policy) error {
+	rs, err := s.st.Rotations(ctx)
+	if err != nil {
+		return err
+	}
+	return s.policyProblem(ctx, s.st, p, rs)
+}
+
+func (s *Service) policyProblem(ctx context.Context, st store.Users, p oncall.Policy, rs map[string][]byte) error {
+	verr := p.Validate(s.userExists(ctx, st), func(id string) bool { _, ok := rs[id]; return ok })
+	return problem.Join(checkConfigID(p.ID), fieldProblem(verr))
 }
 
 // DeleteRotation removes a rotation no policy uses.
@@ -135,14 +186,22 @@ func (s *Service) DeleteRotation(ctx context.Context, a Actor, id string) error 
 	})
 }
 
+// maxOverrideNote caps an override's note, in characters.
+const maxOverrideNote = 500
+
 // AddOverride puts someone on call instead for a window.
 func (s *Service) AddOverride(ctx context.Context, a Actor, o oncall.Override) (oncall.Override, error) {
 	o.ID = identity.RandomID(12)
+	var errs []error
 	if err := o.Validate(); err != nil {
-		return o, fieldProblem(err)
+		errs = append(errs, fieldProblem(err))
 	}
-	if !o.End.After(s.clock.Now()) {
-		return o, problem.Invalid("end", "is in the past")
+	if !o.End.IsZero() && !o.End.After(s.clock.Now()) {
+		errs = append(errs, problem.Invalid("end", "is in the past"))
+	}
+	// The note is free text every duty officer reads.
+	if err := problem.Join(append(errs, problem.CheckLine("note", o.Note, maxOverrideNote, false))...); err != nil {
+		return o, err
 	}
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		rs, err := tx.Rotations(ctx)
@@ -182,16 +241,13 @@ func (s *Service) DeleteOverride(ctx context.Context, a Actor, id string) error 
 // PutPolicy creates or replaces an escalation policy; the default one escalates every
 // page that arrives.
 func (s *Service) PutPolicy(ctx context.Context, a Actor, p oncall.Policy, isDefault bool) error {
-	if !configID.MatchString(p.ID) {
-		return problem.Invalid("id", "use 1-64 of a-z, 0-9, '_', '-'")
-	}
 	return s.st.InTx(ctx, func(tx store.Tx) error {
 		rs, err := tx.Rotations(ctx)
 		if err != nil {
 			return err
 		}
-		if err := p.Validate(s.userExists(ctx, tx), func(id string) bool { _, ok := rs[id]; return ok }); err != nil {
-			return fieldProblem(err)
+		if err := s.policyProblem(ctx, tx, p, rs); err != nil {
+			return err
 		}
 		b, _ := json.Marshal(p)
 		if err := tx.PutPolicy(ctx, p.ID, b, isDefault, s.clock.Now()); err != nil {

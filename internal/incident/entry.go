@@ -60,12 +60,12 @@ func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n Ne
 	switch n.Kind {
 	case KindComment:
 		if err := problem.CheckText("body", n.Body, maxBody, true); err != nil {
-			return store.Entry{}, err
+			return store.Entry{}, problem.Join(err, labelProblem(n.TLP, n.Recipients))
 		}
 	case KindObservable:
 		o, err := observable.Parse(n.Type, n.Body)
 		if err != nil {
-			return store.Entry{}, problem.Invalid("body", "%v", err)
+			return store.Entry{}, problem.Join(problem.Invalid("body", "%v", err), labelProblem(n.TLP, n.Recipients))
 		}
 		n.Body, data = o.Value, wire.EncodeData(wire.ObservableData{Type: string(o.Type), Value: o.Value})
 	case KindStatus, KindParticipation, KindInvitation:
@@ -74,6 +74,23 @@ func (s *Service) AddEntry(ctx context.Context, a Actor, incidentID string, n Ne
 		return store.Entry{}, problem.Invalid("kind", "must be comment or observable")
 	}
 	return s.write(ctx, a, incidentID, n.Kind, n.Body, n.TLP, n.Recipients, data, nil)
+}
+
+// labelProblem is what is wrong with an entry's label and recipients on their own (the
+// incident's participants are checked when it is written): reported with a bad body, so
+// that a form shows both at once.
+func labelProblem(label string, recipients []string) error {
+	if label == "" {
+		return nil
+	}
+	l, err := tlp.Parse(label)
+	if err != nil {
+		return problem.Invalid("tlp", "%v", err)
+	}
+	if err := tlp.ValidateRecipients(l, recipients); err != nil {
+		return problem.Invalid("recipients", "%v", err)
+	}
+	return nil
 }
 
 // SetStatus changes the incident's status; only the coordinating team may.

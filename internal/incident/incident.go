@@ -118,18 +118,29 @@ type NewIncident struct {
 	Participants []string `json:"participants"`
 }
 
+// checkFields checks every field at once, so that a form can show all its mistakes.
 func checkFields(title, description, category, severity string) error {
-	if err := problem.CheckLine("title", title, maxTitle, true); err != nil {
-		return err
-	}
-	if err := problem.CheckText("description", description, maxDescription, false); err != nil {
-		return err
-	}
+	var errs []error
+	errs = append(errs, problem.CheckLine("title", title, maxTitle, true),
+		problem.CheckText("description", description, maxDescription, false))
 	if err := taxonomy.Valid(category); err != nil {
-		return problem.Invalid("category", "%v", err)
+		errs = append(errs, problem.Invalid("category", "%v", err))
 	}
 	if !slices.Contains(Severities, severity) {
-		return problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", "))
+		errs = append(errs, problem.Invalid("severity", "must be one of %s", strings.Join(Severities, ", ")))
+	}
+	return problem.Join(errs...)
+}
+
+// checkParticipants checks the teams to invite: peers of this node, not too many.
+func (s *Service) checkParticipants(list []string) error {
+	if len(list) > maxParticipants {
+		return problem.Invalid("participants", "more than %d teams", maxParticipants)
+	}
+	for _, p := range list {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != s.dir.Self.ID && !s.dir.Active(p) {
+			return problem.Invalid("participants", "%q is not a peer of this node", p)
+		}
 	}
 	return nil
 }
@@ -137,26 +148,18 @@ func checkFields(title, description, category, severity string) error {
 // Create opens an incident coordinated by this team and invites the participants.
 func (s *Service) Create(ctx context.Context, a Actor, n NewIncident) (store.Incident, error) {
 	n.Title, n.Category, n.Severity = strings.TrimSpace(n.Title), strings.TrimSpace(n.Category), strings.ToLower(strings.TrimSpace(n.Severity))
-	if err := checkFields(n.Title, n.Description, n.Category, n.Severity); err != nil {
-		return store.Incident{}, err
-	}
+	fieldsErr := checkFields(n.Title, n.Description, n.Category, n.Severity)
 	label, err := tlp.Parse(n.TLP)
 	if err != nil {
-		return store.Incident{}, problem.Invalid("tlp", "%v", err)
+		err = problem.Invalid("tlp", "%v", err)
+	}
+	if err := problem.Join(fieldsErr, err, s.checkParticipants(n.Participants)); err != nil {
+		return store.Incident{}, err
 	}
 	self := s.dir.Self.ID
 	teams := []string{self}
-	if len(n.Participants) > maxParticipants {
-		return store.Incident{}, problem.Invalid("participants", "more than %d teams", maxParticipants)
-	}
 	for _, p := range n.Participants {
-		p = strings.ToLower(strings.TrimSpace(p))
-		switch {
-		case p == self:
-			continue
-		case !s.dir.Active(p):
-			return store.Incident{}, problem.Invalid("participants", "%q is not a peer of this node", p)
-		case !slices.Contains(teams, p):
+		if p = strings.ToLower(strings.TrimSpace(p)); p != self && !slices.Contains(teams, p) {
 			teams = append(teams, p)
 		}
 	}

@@ -23,6 +23,10 @@ type Error struct {
 	// Args in the viewer's language.
 	Format string
 	Args   []any
+	// Errors, when a request had several bad fields, holds one problem per field, the
+	// first of them the one this Error's own fields describe: a form shows them all at
+	// once instead of one per round trip.
+	Errors []*Error
 }
 
 func (e *Error) Error() string {
@@ -59,6 +63,41 @@ func Forbidden(format string, args ...any) *Error {
 // Conflict reports an action that the object's current state does not allow.
 func Conflict(format string, args ...any) *Error {
 	return newError(http.StatusConflict, "conflict", "", format, args)
+}
+
+// Join gathers the problems of one request's fields into one error: nil when every
+// err is nil, the problem itself when there is one, else an Error that reads as the
+// first and lists them all in Errors. An err that is not a problem wins over them all
+// (the request failed for another reason), as does a problem that is not "invalid".
+func Join(errs ...error) error {
+	var all []*Error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		p, ok := As(err)
+		if !ok || p.Code != "invalid" {
+			return err
+		}
+		all = append(all, Each(p)...)
+	}
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		return all[0]
+	}
+	first := *all[0]
+	first.Errors = all
+	return &first
+}
+
+// Each lists the problems an Error carries: its Errors, or itself alone.
+func Each(p *Error) []*Error {
+	if len(p.Errors) > 0 {
+		return p.Errors
+	}
+	return []*Error{p}
 }
 
 // As returns the *Error in err's chain, if any.

@@ -1,6 +1,7 @@
 package problem
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,35 @@ func TestPrintableAndClip(t *testing.T) {
 	}
 	if got := Clip("short", 10); got != "short" {
 		t.Errorf("Clip: %q", got)
+	}
+}
+
+func TestJoinKeepsEveryField(t *testing.T) {
+	if Join(nil, nil) != nil {
+		t.Error("Join of nothing is not nil")
+	}
+	one := Invalid("title", "required")
+	if Join(nil, one) != one {
+		t.Error("Join of one problem is not that problem")
+	}
+	err := Join(Invalid("title", "required"), nil, Join(Invalid("severity", "bad"), Invalid("tlp", "bad")))
+	p, ok := As(err)
+	if !ok || p.Field != "title" || len(p.Errors) != 3 {
+		t.Fatalf("Join: %#v", err)
+	}
+	var fields []string
+	for _, e := range Each(p) {
+		fields = append(fields, e.Field)
+	}
+	if strings.Join(fields, ",") != "title,severity,tlp" {
+		t.Errorf("fields %v", fields)
+	}
+	// A failure that is not the client's wins over the field problems.
+	internal := errors.New("database down")
+	if got := Join(Invalid("title", "required"), internal); got != internal {
+		t.Errorf("Join with an internal error: %v", got)
+	}
+	if got := Join(Conflict("no"), Invalid("title", "required")); got.(*Error).Code != "conflict" {
+		t.Errorf("Join with a conflict: %v", got)
 	}
 }

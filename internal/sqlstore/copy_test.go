@@ -72,6 +72,13 @@ func fillEveryTable(t *testing.T, db *DB) {
 		RoutedBy: "worker-1", RoutedAt: at})
 	must(err)
 	must(db.SealFeedRun(ctx, store.FeedSeal{RunID: "run1", Batches: 1, Errors: []store.FeedRowError{{Line: 2, Field: "ip", Message: "bad"}}, SealedAt: at}))
+	// Vulnerability coordination (migration 0010).
+	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
+		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))
+	must(db.PutCVDEntry(ctx, store.CVDEntry{ID: "ce1", CaseID: "cn-2026-v0001", Position: 1, Team: "cn", Author: "alice", Kind: "comment",
+		Body: "vendor contacted", TLP: "AMBER", CreatedAt: at, Signature: []byte{1, 0xff}}))
+	must(db.PutCVDVendor(ctx, store.CVDVendor{ID: "vd1", CaseID: "cn-2026-v0001", Name: "芯片 Co", Contact: "PSIRT", Email: "psirt@chip.example",
+		Products: []string{"p1"}, CreatedBy: "alice", CreatedAt: at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to

@@ -45,6 +45,7 @@ type Tx interface {
 	Owners
 	FeedRuns
 	FeedQueue
+	CVD
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())
 	// Within runs fn so that, if it fails, its writes and OnCommit hooks are undone and

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		// Metrics (metrics.go).
 		{"Aggregates", testAggregates},
+		{"CVD", testCVD},
 		{"MetricsReader", testMetricsReader},
 
 		// Console (console.go).

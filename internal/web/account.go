@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/hotline"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 )
@@ -18,6 +19,10 @@ type accountPage struct {
 	TOTP      *store.TOTP // nil when none
 	TOTPURI   string      // while enrolling
 	TOTPGroup string      // the secret in groups of four, while enrolling
+	// Contacts are the person's own ways to be reached when on call (nil without a
+	// hotline).
+	Contacts   []store.Contact
+	HasHotline bool
 }
 
 // zones are the time zones the picker offers, east to west of the teams' own first.
@@ -36,6 +41,12 @@ func (c *Console) accountPage(r *http.Request, v *view) (accountPage, error) {
 	}
 	if tz := p.Prefs.Timezone; tz != "" && !slices.Contains(p.Zones, tz) {
 		p.Zones = append([]string{tz}, p.Zones...)
+	}
+	if c.d.Hotline != nil {
+		p.HasHotline = true
+		if p.Contacts, err = c.d.Hotline.Contacts(r.Context(), u.Name, v.hotlineViewer()); err != nil {
+			return p, err
+		}
 	}
 	t, err := c.d.Console.GetTOTP(r.Context(), u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -107,14 +118,18 @@ func (c *Console) accountPassword(w http.ResponseWriter, r *http.Request, v *vie
 	if wait := c.codes.Wait(key); wait > 0 {
 		return c.accountFailed(w, r, v, "password", formError("current", v.T("signin.wait", v.Took(math.Ceil(wait.Seconds())))))
 	}
+	// Every mistake at once: the new password's are told even when the current one is
+	// wrong, as they say nothing about the account.
+	var errs []error
 	if _, err := auth.CheckPassword(u.PasswordHash, cur); u.PasswordHash != "" && err != nil {
 		c.codes.Fail(key)
-		return c.accountFailed(w, r, v, "password", formError("current", v.T("account.wrongPassword")))
+		errs = append(errs, formError("current", v.T("account.wrongPassword")))
 	}
+	errs = append(errs, auth.ValidatePassword("new", next))
 	if next != r.PostFormValue("confirm") {
-		return c.accountFailed(w, r, v, "password", formError("confirm", v.T("account.mismatch")))
+		errs = append(errs, formError("confirm", v.T("account.mismatch")))
 	}
-	if err := auth.ValidatePassword("new", next); err != nil {
+	if err := problem.Join(errs...); err != nil {
 		return c.accountFailed(w, r, v, "password", err)
 	}
 	if err := auth.SetPassword(r.Context(), c.d.Console, u.ID, next); err != nil {
@@ -238,5 +253,39 @@ func (c *Console) totpDisable(w http.ResponseWriter, r *http.Request, v *view) e
 	c.auditSignin(r.Context(), u.Name, "totp_disabled", clientIP(r))
 	c.flash(w, "ok", "flash.totpOff")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// contactAdd adds a way to reach the person when on call: an e-mail address (with an
+// optional OpenPGP key) or a webhook. The hotline service validates it as the API does
+// and audits it, its address redacted.
+func (c *Console) contactAdd(w http.ResponseWriter, r *http.Request, v *view) error {
+	nc := hotline.NewContact{Channel: r.PostFormValue("channel"), Address: r.PostFormValue("address"),
+		PGPKey: r.PostFormValue("pgp_key"), Secret: r.PostFormValue("secret")}
+	if _, err := c.d.Hotline.AddContact(r.Context(), v.hotlineActor(), v.User().Name, nc); err != nil {
+		// The webhook's secret is not shown again.
+		r.PostForm.Del("secret")
+		return c.accountFailed(w, r, v, "contact", err)
+	}
+	c.flash(w, "ok", "flash.contactAdded")
+	http.Redirect(w, r, "/account#contacts", http.StatusSeeOther)
+	return nil
+}
+
+// contactDelete removes one of the person's own contacts (never another's).
+func (c *Console) contactDelete(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	mine, err := c.d.Hotline.Contacts(r.Context(), v.User().Name, v.hotlineViewer())
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(mine, func(ct store.Contact) bool { return ct.ID == id }) {
+		return problem.NotFound("contact %q not found", id)
+	}
+	if err := c.d.Hotline.DeleteContact(r.Context(), v.hotlineActor(), id); err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.contactDeleted")
+	http.Redirect(w, r, "/account#contacts", http.StatusSeeOther)
 	return nil
 }

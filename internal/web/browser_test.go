@@ -95,7 +95,7 @@ func tab(t *testing.T, parent context.Context, isolated bool) context.Context {
 	}
 	ctx, cancel := chromedp.NewContext(parent, opts...)
 	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel = context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
@@ -322,8 +322,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, s := range screens {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// An administrator sees every entry: dashboard, hotline, incidents, partners,
-			// on call, comm checks, people, audit, new incident.
-			phoneNav(t, adminTab, lang+" "+s.name, 9)
+			// on call, comm checks, vulnerabilities, figures, feeds, people, audit, new incident.
+			phoneNav(t, adminTab, lang+" "+s.name, 12)
 			teamNamesWhole(t, adminTab, lang+" phone "+s.name)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}

@@ -539,6 +539,10 @@ type onCallPage struct {
 	Teams     []teamClock // us first, then the partners
 	// Partners is who is on call at each partner team, from its node's last summary.
 	Partners []hotline.PartnerOnCall
+	// For editing: every policy, the default's id, and the people who can be on call.
+	Policies      []oncall.Policy
+	DefaultPolicy string
+	People        []store.User
 }
 
 type rotationView struct {
@@ -559,6 +563,12 @@ type teamClock struct {
 }
 
 func (c *Console) onCall(w http.ResponseWriter, r *http.Request, v *view) error {
+	c.overrideDefaults(r, v)
+	return c.showOnCall(w, r, v, http.StatusOK)
+}
+
+// showOnCall draws the on-call screen, with the override form's state in v.
+func (c *Console) showOnCall(w http.ResponseWriter, r *http.Request, v *view, status int) error {
 	ctx := r.Context()
 	cfg, err := c.d.Hotline.Config(ctx)
 	if err != nil {
@@ -611,8 +621,12 @@ func (c *Console) onCall(w http.ResponseWriter, r *http.Request, v *view) error 
 	for _, p := range c.dir.Peers() {
 		page.Teams = append(page.Teams, teamClock{Team: p.Team, Revoked: p.Revoked})
 	}
-	v.Nav = "oncall"
-	return c.render(w, v, http.StatusOK, "oncall", v.T("oncall.title"), page)
+	page.Policies, page.DefaultPolicy = cfg.Policies, cfg.DefaultPolicy
+	if page.People, err = c.onCallPeople(ctx); err != nil {
+		return err
+	}
+	v.Nav, v.Back = "oncall", "/oncall"
+	return c.render(w, v, status, "oncall", v.T("oncall.title"), page)
 }
 
 // commChecksPage is the comm checks: the form to run one, each partner's summary and
@@ -672,4 +686,23 @@ func (v *view) SummaryLang(p store.Page) string {
 		return v.Lang
 	}
 	return v.UL(p.Summary, p.From)
+}
+
+// AckWords gives the hotline's acknowledgement form (hotline.AckHandler, for people
+// with a code from an e-mail and no account) its words from the console's catalogs, in
+// the language the request asks for.
+func (c *Console) AckWords(r *http.Request) hotline.AckWords {
+	// A link may name the language (?lang=ja), as the mail's reader would read it.
+	lang := c.language(r, r.URL.Query().Get("lang"))
+	v := &view{c: c, r: r, Lang: lang, p: c.i18n.printer(lang), Loc: c.dir.Self.Location(), Now: c.d.Clock.Now(),
+		Errors: map[string]string{}}
+	return hotline.AckWords{Lang: lang, T: v.T,
+		Problem: func(err error) string {
+			if p, ok := problem.As(err); ok {
+				return v.labelled(p.Field, v.problemText(p))
+			}
+			return v.T("error.internal")
+		},
+		Time:     func(t time.Time) string { return v.ZoneTime(t, c.dir.Self.Timezone) },
+		TextLang: func(s string) string { return v.UL(s, "") }}
 }

@@ -152,10 +152,31 @@ func (c *Console) checkCSRF(r *http.Request, s *session) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(secret))) == 1
 }
 
-// parseForm reads a form body of at most maxForm bytes.
+// uploadLimit is the context key of a route's limit on an uploaded file (withUpload).
+type uploadLimit struct{}
+
+// withUpload lets a route take a multipart form of up to limit bytes: a file upload.
+// Every other form stays within maxForm.
+func withUpload(limit int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), uploadLimit{}, limit)))
+	})
+}
+
+// parseForm reads a form body of at most maxForm bytes, or a multipart form of at most
+// the route's upload limit (files beyond a few MB are spooled to disk, not memory).
 func parseForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
+	limit, upload := r.Context().Value(uploadLimit{}).(int64)
+	upload = upload && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+	if !upload {
+		limit = maxForm
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	parse := r.ParseForm
+	if upload {
+		parse = func() error { return r.ParseMultipartForm(4 << 20) }
+	}
+	if err := parse(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "form too large"}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,8 +24,8 @@ import (
 //     catalogs (detailPatterns, TestLowerLevelErrorsTranslate). The rest are shown in
 //     their English words after a translated lead-in ("Not accepted (…)"), rather than
 //     guessed at: they are rare, technical, and what a person would quote to an
-//     engineer. The on-call package's reasons reach only the API (the console shows
-//     on-call but does not change it), so they are not matched beyond "required".
+//     engineer. The on-call package's reasons, which the console's on-call forms meet,
+//     are matched too.
 //   - The field it names is shown by its label (fieldLabels), never its JSON name,
 //     when the message cannot stand beside the field itself: on the error page, or
 //     over a form that has no place for that field.
@@ -63,6 +64,14 @@ var fieldLabels = map[string]string{
 	"networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
+	"report": "field.report", "feed": "field.feed",
+	// Vulnerability coordination (issue 13).
+	"advisory_tlp": "field.advisoryTLP", "vulnerability": "field.vulnerability", "vulnerabilities": "field.vulnerabilities",
+	"product": "field.product", "products": "field.products", "vendor": "field.vendor", "vendor_ref": "field.vendor",
+	"justification": "field.justification", "fixed_version": "field.fixedVersion", "publish_at": "field.publishAt",
+	"owner": "field.owner", "case_id": "field.case", "profile": "field.profile", "cve": "field.cve", "cwe": "field.cwe",
+	"cvss_v3": "field.cvss", "cvss_v4": "field.cvss", "purl": "field.identifier", "cpe": "field.identifier",
+	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -100,10 +109,17 @@ var formFields = map[string][]string{
 	"participation": {"participation"},
 	"status":        {"status", "note"},
 	"invite":        {"team"},
+	"embargo":       {"reason"},
 	"prefs":         {"timezone"},
 	"password":      {"current", "new", "confirm"},
 	"totp":          {"code"},
 	"totpoff":       {"code"},
+	"rotation":      {"id", "name", "timezone", "shift", "every", "start", "members"},
+	"override":      {"rotation_id", "user", "start", "end", "note"},
+	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
+	"collab":        {"period", "partner"},
+	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
+	"contact":       {"channel", "address", "pgp_key", "secret"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the
@@ -193,6 +209,23 @@ var detailPatterns = []detailPattern{
 	// The value itself is beside the message, in the field: the sentence names its type
 	// and why it does not parse.
 	{re: regexp.MustCompile(`^observable: (\S+) ".*": (.*)$`), key: "detail.obsInvalid", inner: 2},
+	// The on-call package's reasons (rotations, overrides, policies), which the on-call
+	// forms meet.
+	{re: regexp.MustCompile(`^must be after start$`), key: "detail.afterStart"},
+	{re: regexp.MustCompile(`^must be from (\d+) to (\d+)$`), key: "detail.fromTo"},
+	{re: regexp.MustCompile(`^at least one level required$`), key: "detail.oneLevel"},
+	{re: regexp.MustCompile(`^at least one target required$`), key: "detail.oneTarget"},
+	{re: regexp.MustCompile(`^at least one member required$`), key: "detail.oneMember"},
+	{re: regexp.MustCompile(`^must be at least 1$`), key: "detail.atLeastOne"},
+	{re: regexp.MustCompile(`^must be at most (\d+) for (\S+) shifts$`), key: "detail.atMostShift"},
+	{re: regexp.MustCompile(`^(".*") is not a local time like 2026-04-01T09:00$`), key: "detail.localTime"},
+	{re: regexp.MustCompile(`^(".*") is not an IANA time zone$`), key: "detail.zone"},
+	{re: regexp.MustCompile(`^"Local" is not an IANA time zone$`), key: "detail.zoneLocal"},
+	{re: regexp.MustCompile(`^no user (".*")$`), key: "detail.noUser"},
+	{re: regexp.MustCompile(`^no rotation (".*")$`), key: "detail.noRotation"},
+	{re: regexp.MustCompile(`^blank user name$`), key: "detail.blankUser"},
+	{re: regexp.MustCompile(`^(?:user|rotation) (".*") listed twice$`), key: "detail.listedTwice"},
+	{re: regexp.MustCompile(`^(".*") is not (?:daily, weekly or hours|user or rotation)$`), key: "detail.notAChoice"},
 }
 
 // innerPatterns are the reasons an indicator of a known type does not parse.
@@ -227,6 +260,8 @@ func (v *view) detailText(msg string) string {
 				s = v.innerText(s)
 			case d.key == "detail.obsInvalid" && i == 0 && v.c.i18n.has(v.Lang, "obstype."+s):
 				s = v.T("obstype." + s)
+			case d.key == "detail.atMostShift" && i == 1 && v.c.i18n.has(v.Lang, "shift."+s):
+				s = v.T("shift." + s)
 			}
 			args = append(args, s)
 		}
@@ -258,30 +293,116 @@ func (v *view) labelled(field, text string) string {
 	return text
 }
 
-// fieldErrors puts a service's problem beside the form field it names (renamed by
-// fields, service name → form name), or over the whole form: with the field's label
-// when the form has no place for that field.
+// fieldErrors puts each of a service's problems (a request may have several: see
+// problem.Join) beside the form field it names (renamed by fields, service name → form
+// name), or over the whole form: with the field's label when the form has no place for
+// that field. The error summary over the form lists them all.
 func (v *view) fieldErrors(form string, err error, fields map[string]string) bool {
 	p, ok := problem.As(err)
 	if !ok {
 		return false
 	}
 	v.FormName = form
-	text := v.problemText(p)
-	if p.Field == "" {
-		v.Error = text
-		return true
+	for _, e := range problem.Each(p) {
+		text := v.problemText(e)
+		f := e.Field
+		if m, ok := fields[f]; ok {
+			f = m
+		} else if !slices.Contains(formFields[form], f) {
+			f = fieldBase(f) // "members[2]" is the members field
+		}
+		switch {
+		case e.Field == "":
+			v.addError(text)
+		case slices.Contains(formFields[form], f):
+			if v.Errors[f] == "" {
+				v.Errors[f] = text
+			}
+		default:
+			v.addError(v.labelled(e.Field, text))
+		}
 	}
-	f := p.Field
-	if m, ok := fields[f]; ok {
-		f = m
-	}
-	if slices.Contains(formFields[form], f) {
-		v.Errors[f] = text
-		return true
-	}
-	v.Error = v.labelled(p.Field, text)
 	return true
+}
+
+// addError adds a message for the whole form, after any there is.
+func (v *view) addError(text string) {
+	if v.Error != "" && v.Error != text {
+		text = v.Error + " " + text
+	}
+	v.Error = text
+}
+
+// summaryItem is one line of a form's error summary: the field's label and message, and
+// the id of the control it links to ("" for a message about the whole form).
+type summaryItem struct{ Anchor, Text string }
+
+// fieldAnchors names, for fields whose control's id is not the field's name, the id
+// that the error summary links to (by form and field).
+var fieldAnchors = map[string]string{
+	"page.to":                   "to-set",
+	"incident.participants":     "participants-set",
+	"comment.recipients":        "recipients-set",
+	"observable.obs_recipients": "obs_recipients-set",
+	"rotation.members":          "members",
+	"policy.levels":             "level-0-delay",
+}
+
+// ErrorSummary lists the form's messages in the order of its fields, each linked to its
+// field, for the summary at the top of a form that failed. It is empty when no field has
+// a message (a message for the whole form then stands alone).
+func (v *view) ErrorSummary() []summaryItem {
+	if len(v.Errors) == 0 {
+		return nil
+	}
+	var out []summaryItem
+	seen := map[string]bool{}
+	add := func(f string) {
+		text, ok := v.Errors[f]
+		if !ok || seen[f] {
+			return
+		}
+		seen[f] = true
+		anchor := f
+		if a, ok := fieldAnchors[v.FormName+"."+f]; ok {
+			anchor = a
+		}
+		label := v.fieldLabel(strings.TrimPrefix(f, "obs_"))
+		if l, ok := formLabels[v.FormName+"."+f]; ok {
+			label = v.T(l)
+		} else if m := levelField.FindStringSubmatch(f); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			label = v.T("oncall.levelField", n+1, v.T("field."+m[2]))
+		}
+		if label != "" {
+			text = v.T("problem.field", label, text)
+		}
+		out = append(out, summaryItem{Anchor: anchor, Text: text})
+	}
+	for _, f := range formFields[v.FormName] {
+		add(f)
+	}
+	rest := make([]string, 0, len(v.Errors))
+	for f := range v.Errors {
+		rest = append(rest, f)
+	}
+	slices.Sort(rest)
+	for _, f := range rest {
+		add(f)
+	}
+	if v.Error != "" {
+		out = append(out, summaryItem{Text: v.Error})
+	}
+	return out
+}
+
+// levelField is a field of a level of the policy form: level-N-delay or level-N-targets.
+var levelField = regexp.MustCompile(`^level-(\d+)-(delay|targets)$`)
+
+// formLabels are the labels of form fields that fieldLabels does not name as the form
+// does (by form and field).
+var formLabels = map[string]string{
+	"observable.obs_value": "field.observable",
 }
 
 // formError is a message the console itself puts beside a field, already in the

@@ -16,9 +16,13 @@ import (
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/clock"
+	"csirtlink/internal/cvd"
 	"csirtlink/internal/federation"
+	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/metrics"
+	"csirtlink/internal/owner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -30,8 +34,10 @@ type Deps struct {
 	// Hotline, when set, adds the hotline's screens (pages, on call, comm checks) and
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
-	Fed     *federation.Federation
-	Store   store.Store
+	// CVD, when set, adds the vulnerability cases' screens.
+	CVD   *cvd.Service
+	Fed   *federation.Federation
+	Store store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -43,6 +49,12 @@ type Deps struct {
 	// (kind "incident" or "page", and the id), so that live updates reach consoles open
 	// on every replica. Nil for a node of one process.
 	Remote func(func(kind, id string))
+	// Metrics and Joint, when set, add the collaboration figures and the joint report.
+	Metrics *metrics.Service
+	Joint   *metrics.Publisher
+	// Owners and Feeds, when set, add the network owners and feed runs.
+	Owners *owner.Service
+	Feeds  *feedrun.Service
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -140,8 +152,39 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /hotline/pages/{id}/resolve", c.signedIn(auth.Write, c.pageResolve))
 		h("POST /hotline/pages/{id}/fallback", c.signedIn(auth.Write, c.pageFallback))
 		h("GET /oncall", c.signedIn(auth.Read, c.onCall))
+		h("GET /oncall/calendar", c.signedIn(auth.Read, c.onCallCalendar))
+		h("GET /oncall/rotations/new", c.signedIn(auth.Configure, c.rotationNew))
+		h("POST /oncall/rotations", c.signedIn(auth.Configure, c.rotationSave))
+		h("GET /oncall/rotations/{id}", c.signedIn(auth.Configure, c.rotationEdit))
+		h("POST /oncall/rotations/{id}", c.signedIn(auth.Configure, c.rotationSave))
+		h("POST /oncall/rotations/{id}/delete", c.signedIn(auth.Configure, c.rotationDelete))
+		h("POST /oncall/overrides", c.signedIn(auth.Configure, c.overrideAdd))
+		h("POST /oncall/overrides/{id}/delete", c.signedIn(auth.Configure, c.overrideDelete))
+		h("GET /oncall/policies/new", c.signedIn(auth.Configure, c.policyNew))
+		h("POST /oncall/policies", c.signedIn(auth.Configure, c.policySave))
+		h("GET /oncall/policies/{id}", c.signedIn(auth.Configure, c.policyEdit))
+		h("POST /oncall/policies/{id}", c.signedIn(auth.Configure, c.policySave))
+		h("POST /account/contacts", c.signedIn(auth.Read, c.contactAdd))
+		h("POST /account/contacts/{id}/delete", c.signedIn(auth.Read, c.contactDelete))
 		h("GET /commchecks", c.signedIn(auth.Read, c.commChecks))
 		h("POST /commchecks", c.signedIn(auth.Write, c.commCheckRun))
+	}
+	if c.d.Metrics != nil && c.d.Joint != nil {
+		h("GET /collaboration", c.signedIn(auth.Read, c.collaboration))
+		h("GET /collaboration/report", c.signedIn(auth.Read, c.collabReport))
+	}
+	if c.d.Owners != nil && c.d.Feeds != nil {
+		h("GET /feeds", c.signedIn(auth.Read, c.feeds))
+		h("POST /feeds", withUpload(maxUpload, c.signedIn(auth.Write, c.feedUpload)))
+		h("GET /feeds/runs/{id}", c.signedIn(auth.Read, c.feedRun))
+		h("GET /owners", c.signedIn(auth.Read, c.owners))
+		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
+	}
+	if c.d.CVD != nil {
+		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
+		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
+		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
+		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))

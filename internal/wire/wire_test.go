@@ -18,8 +18,22 @@ var at = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.FixedZone("JST", 9*36
 
 func ptr[T any](v T) *T { return &v }
 
+// moreExamples add the examples of kinds defined in files of their own.
+var moreExamples []func(testing.TB) map[string][]byte
+
 // examples is one fixed payload of each envelope kind, encoded as this node sends it.
 func examples(t testing.TB) map[string][]byte {
+	t.Helper()
+	m := baseExamples(t)
+	for _, more := range moreExamples {
+		for k, v := range more(t) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func baseExamples(t testing.TB) map[string][]byte {
 	t.Helper()
 	must := func(b []byte, err error) []byte {
 		t.Helper()

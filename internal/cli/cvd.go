@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"csirtlink/internal/client"
+	"csirtlink/internal/cvd"
+)
+
+const cvdUsage = `Usage:
+  csirtlink cvd list
+  csirtlink cvd show ID
+  csirtlink cvd create FILE.json          (the body of POST /api/v1/cvd/cases; - reads stdin)
+  csirtlink cvd embargo ID --at 2026-12-24T06:00:00Z
+  csirtlink cvd agree ID
+  csirtlink cvd object ID REASON...
+  csirtlink cvd emergency ID REASON...
+  csirtlink cvd vendor ID --name N [--email E] [--contact C] [--product p1 ...] [--shared]
+  csirtlink cvd status ID --vendor V --vuln v1 --product p1 --status S [--justification J] [--fixed-version X] [STATEMENT...]
+  csirtlink cvd handoff ID TEAM
+  csirtlink cvd accept ID
+  csirtlink cvd csaf ID [--lang en|zh|ja|ko] [--vex]
+
+Every command takes --url, --token, --json and --tz as the incident commands do.
+`
+
+func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, cvdUsage)
+		return fmt.Errorf("%w: csirtlink cvd list|show|create|embargo|agree|object|emergency|vendor|status|handoff|accept|csaf", errUsage)
+	}
+	sub, rest := args[0], args[1:]
+	use := "csirtlink cvd " + sub
+	fs, af := apiFlagSet(use, cvdUsage, stderr)
+	var at, name, email, contact, vendor, vuln, status, justification, fixed, lang string
+	var shared, vex bool
+	products := &stringList{}
+	switch sub {
+	case "embargo":
+		fs.StringVar(&at, "at", "", "the publication instant, RFC 3339 (required)")
+	case "vendor":
+		fs.StringVar(&name, "name", "", "the vendor's `name` (required)")
+		fs.StringVar(&email, "email", "", "the vendor's security contact `address`")
+		fs.StringVar(&contact, "contact", "", "the vendor's contact `person`")
+		fs.Var(products, "product", "a product `id` of the case the vendor makes (repeatable)")
+		fs.BoolVar(&shared, "shared", false, "the vendor agreed that its name go with its statuses to the other coordinators")
+	case "status":
+		fs.StringVar(&vendor, "vendor", "", "the vendor's `id` on this node (required)")
+		fs.StringVar(&vuln, "vuln", "", "the vulnerability `id` (v1, …)")
+		fs.Var(products, "product", "the product `id` (p1, …)")
+		fs.StringVar(&status, "status", "", "unassessed, under_investigation, affected, not_affected or fixed")
+		fs.StringVar(&justification, "justification", "", "why not affected (component_not_present, vulnerable_code_not_present, …)")
+		fs.StringVar(&fixed, "fixed-version", "", "the first fixed `version`")
+	case "csaf":
+		fs.StringVar(&lang, "lang", "en", "the advisory's `language`: en, zh, ja or ko")
+		fs.BoolVar(&vex, "vex", false, "the csaf_vex profile instead of csaf_security_advisory")
+	}
+	minArgs, maxArgs := 1, 1
+	switch sub {
+	case "list":
+		minArgs, maxArgs = 0, 0
+	case "object", "emergency", "status":
+		maxArgs = 1 << 10
+	case "handoff":
+		minArgs, maxArgs = 2, 2
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, cvdUsage)
+		return nil
+	case "show", "create", "embargo", "agree", "vendor", "accept", "csaf":
+	default:
+		fmt.Fprint(stderr, cvdUsage)
+		return fmt.Errorf("%w: unknown cvd command %q", errUsage, sub)
+	}
+	c, pos, err := af.connect(fs, use, rest, minArgs, maxArgs, stderr)
+	if err != nil {
+		return err
+	}
+	kctx := af.keyed(ctx)
+	text := func() string { return strings.Join(pos[1:], " ") }
+	var k client.CaseView
+	switch sub {
+	case "list":
+		list, err := c.ListCases(ctx)
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(stdout, map[string]any{"cases": orEmpty(list)})
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tOWNER\tEMBARGO\tPUBLISH AT\tTITLE")
+		loc := af.location(ctx, c)
+		for _, k := range list {
+			at := "-"
+			if k.Embargo.PublishAt != nil {
+				at = k.Embargo.PublishAt.In(loc).Format(timeLayout)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Owner, k.Embargo.State, at, clean(k.Title))
+		}
+		return tw.Flush()
+	case "create":
+		var b []byte
+		if pos[0] == "-" {
+			b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		} else {
+			b, err = os.ReadFile(pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		var n cvd.NewCase
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&n); err != nil {
+			return usageError(use, fmt.Sprintf("%s: %v", pos[0], err))
+		}
+		k, err = c.CreateCase(kctx, n)
+	case "show":
+		k, err = c.GetCase(ctx, pos[0])
+	case "embargo":
+		t, perr := time.Parse(time.RFC3339, at)
+		if perr != nil {
+			return usageError(use, "--at: an RFC 3339 time, such as 2026-12-24T06:00:00Z")
+		}
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/embargo", map[string]any{"publish_at": t})
+	case "agree":
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/embargo/agree", nil)
+	case "object", "emergency":
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/embargo/"+sub, map[string]string{"reason": text()})
+	case "vendor":
+		v, err := c.AddVendor(kctx, pos[0], cvd.NewVendor{Name: name, Email: email, Contact: contact, Products: *products, Shared: shared})
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(stdout, v)
+		}
+		fmt.Fprintf(stdout, "vendor %s (%s) added to %s\n", v.ID, v.Name, pos[0])
+		return nil
+	case "status":
+		p := ""
+		if len(*products) > 0 {
+			p = (*products)[0]
+		}
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/statuses", cvd.StatusInput{Vendor: vendor, Vulnerability: vuln, Product: p,
+			Status: status, Justification: justification, FixedVersion: fixed, Statement: text()})
+	case "handoff":
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/handoff", map[string]string{"team": pos[1]})
+	case "accept":
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/handoff/accept", nil)
+	case "csaf":
+		profile := "advisory"
+		if vex {
+			profile = "vex"
+		}
+		doc, err := c.CaseCSAF(ctx, pos[0], lang, profile)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, doc)
+	}
+	if err != nil {
+		return err
+	}
+	if af.json {
+		return printJSON(stdout, k)
+	}
+	return printCase(stdout, k, af.location(ctx, c))
+}
+
+// printCase shows a case for a person: the embargo in each party's time, the status
+// matrix, and the timeline.
+func printCase(w io.Writer, k client.CaseView, loc *time.Location) error {
+	fmt.Fprintf(w, "%s  %s\nowner %s (since %s) · participants %s · TLP:%s, advisory TLP:%s\n", k.ID, clean(k.Title),
+		k.Owner, strings.Join(k.Owners, " → "), strings.Join(k.Participants, ", "), k.TLP, k.AdvisoryTLP)
+	fmt.Fprintf(w, "embargo: %s", k.Embargo.State)
+	if k.Embargo.PublishAt != nil {
+		fmt.Fprintf(w, " at %s; agreed by %s", k.Embargo.PublishAt.In(loc).Format(timeLayout), strings.Join(k.Embargo.Agreed, ", "))
+	}
+	fmt.Fprintln(w)
+	for _, lt := range k.LocalTimes {
+		fmt.Fprintf(w, "  %-9s %s (%s)\n", lt.Party, lt.Time, lt.Timezone)
+	}
+	for _, o := range k.Embargo.Objections {
+		fmt.Fprintf(w, "  objection by %s (%s): %s\n", o.Team, o.By, clean(o.Reason))
+	}
+	if e := k.Embargo.Emergency; e != nil {
+		fmt.Fprintf(w, "  emergency publication by %s (%s) at %s: %s\n", e.Team, e.By, e.At.In(loc).Format(timeLayout), clean(e.Reason))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "\nVULNERABILITY")
+	for _, p := range k.Products {
+		fmt.Fprintf(tw, "\t%s %s %s", p.ID, clean(p.Vendor), clean(p.Product))
+	}
+	fmt.Fprintln(tw)
+	for _, v := range k.Vulnerabilities {
+		fmt.Fprintf(tw, "%s %s %.1f", v.ID, v.CVE, v.ScoreV3)
+		for _, p := range k.Products {
+			fmt.Fprintf(tw, "\t%s", k.Matrix[v.ID][p.ID].Status)
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nTIMELINE")
+	for _, e := range k.Timeline {
+		fmt.Fprintf(w, "%4d  %s  %s/%s  %s %s\n", e.Position, e.CreatedAt.In(loc).Format(timeLayout), e.Team, clean(e.Author), e.Kind, clean(e.Body))
+	}
+	return nil
+}
