@@ -113,7 +113,9 @@ func TestFeedWorkerRoutesAQueuedRun(t *testing.T) {
 	}
 	wctx, stop := context.WithCancel(ctx)
 	worked := make(chan error, 1)
-	go func() { worked <- Run(wctx, []string{"feed", "worker", "--config", cfgPath, "--name", "w1"}, io.Discard, io.Discard) }()
+	go func() {
+		worked <- Run(wctx, []string{"feed", "worker", "--config", cfgPath, "--name", "w1"}, io.Discard, io.Discard)
+	}()
 	report := filepath.Join(t.TempDir(), "2024-05-01-scan_telnet-asn.csv")
 	if err := os.WriteFile(report, []byte(`"timestamp","ip","protocol","port","asn","geo"`+"\n"+
 		`"2024-05-01 00:00:01","198.51.100.1","tcp",23,64500,JP`+"\n"+
