@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"csirtlink/bench/machine"
 	"csirtlink/internal/enrich"
 	"csirtlink/internal/feed"
 	"csirtlink/internal/feed/formats"
@@ -57,7 +58,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the throughput runs to this file")
 	flag.Parse()
 
-	fmt.Println(machine())
+	fmt.Println(machine.Describe())
 	r, e, err := setUp(*owners)
 	if err != nil {
 		fail(err)
@@ -334,26 +335,6 @@ func readStatus(key string) int64 {
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // machine describes the machine: the figures mean little without it.
-func machine() string {
-	model := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "model name"); ok {
-				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
-			}
-		}
-	}
-	mem := "?"
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		line, _, _ := strings.Cut(string(b), "\n")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "MemTotal:")), " kB"), 10, 64)
-		mem = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	return fmt.Sprintf("machine: %d CPUs (%s), %s memory, %s/%s, %s; load average %s",
-		runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), strings.Join(strings.Fields(string(load))[:3], " "))
-}
 
 // mmdbPaths finds the MaxMind test databases from the repository root or
 // from this directory (go test runs here).

@@ -18,8 +18,10 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/partner"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -49,10 +51,15 @@ type API struct {
 	// maxUpload caps a feed file uploaded to ingest.
 	maxUpload int64
 
+	// Shared indicators (indicators.go); nil until SetIndicators.
+	indicators *indicator.Service
 	// Vulnerability coordination (cvd.go); nil until SetCVD.
 	cvd *cvd.Service
 	// STIX and IODEF exports and imports (exchange.go); nil until SetExchange.
 	exchange *exchange.Service
+	// The partner directory (partners.go); nil until SetPartners.
+	partners *partner.Service
+	keyFile  string
 }
 
 // New makes the API.
@@ -116,8 +123,10 @@ func (a *API) Routes() []Route {
 		r("GET /api/v1/metrics/collaboration", auth.Read, a.collaboration),
 		r("GET /api/v1/metrics/joint", auth.Read, a.joint),
 	}
+	rs = append(rs, a.partnerRoutes()...)
 	rs = append(rs, a.cvdRoutes()...)
 	rs = append(rs, a.feedRoutes()...)
+	rs = append(rs, a.indicatorRoutes()...)
 	return append(rs, a.exchangeRoutes()...)
 }
 

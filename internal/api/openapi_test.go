@@ -190,7 +190,7 @@ func TestOpenAPISchemasMatchRealAnswers(t *testing.T) {
 		}
 	}
 	s := newSchemas(t)
-	cn, jp := n.Node("cn"), n.Node("jp")
+	cn, jp, kr := n.Node("cn"), n.Node("jp"), n.Node("kr")
 
 	var list struct {
 		Incidents []struct{ ID, Coordinator string } `json:"incidents"`
@@ -219,6 +219,16 @@ func TestOpenAPISchemasMatchRealAnswers(t *testing.T) {
 		want         int
 	}
 	incID, pageID := list.Incidents[0].ID, pages.Pages[0].ID
+	var inds struct {
+		Indicators []struct{ ID, Author string } `json:"indicators"`
+	}
+	code, b = do(t, jp, "GET", "/api/v1/indicators?author=cn&seen=yes", nil)
+	s.check(t, "GET", "/api/v1/indicators", code, b)
+	json.Unmarshal(b, &inds)
+	if len(inds.Indicators) == 0 {
+		t.Fatalf("seeded indicators with sightings at jp: %s", b)
+	}
+	indID := inds.Indicators[0].ID
 	reqs := []req{
 		{jp, "GET", "/healthz", "", nil, 200},
 		{jp, "GET", "/readyz", "", nil, 200},
@@ -248,6 +258,16 @@ func TestOpenAPISchemasMatchRealAnswers(t *testing.T) {
 		{jp, "GET", "/api/v1/metrics/collaboration", "/api/v1/metrics/collaboration?period=2026-12&partner=cn", nil, 200},
 		{jp, "GET", "/api/v1/metrics/collaboration", "/api/v1/metrics/collaboration?period=soon", nil, 422},
 		{jp, "GET", "/api/v1/metrics/joint", "/api/v1/metrics/joint?period=" + strconv.Itoa(time.Now().UTC().Year()), nil, 200},
+		{cn, "GET", "/api/v1/indicators/{id}", "/api/v1/indicators/" + indID, nil, 200},
+		{jp, "GET", "/api/v1/indicators/{id}", "/api/v1/indicators/" + indID, nil, 200},
+		{jp, "GET", "/api/v1/indicators/{id}", "/api/v1/indicators/00000000-0000-4000-8000-000000000000", nil, 404},
+		{cn, "POST", "/api/v1/indicators", "", map[string]any{"value": "198.51.100.250", "category": "malicious-code/c2-server", "tlp": "AMBER", "share_with": []string{"jp"}}, 201},
+		{cn, "POST", "/api/v1/indicators", "", map[string]any{"value": "198.51.100.250", "category": "malicious-code/c2-server", "tlp": "RED"}, 422},
+		{jp, "PUT", "/api/v1/indicators/{id}", "/api/v1/indicators/" + indID, map[string]any{"value": "198.51.100.7", "category": "malicious-code/c2-server", "tlp": "AMBER"}, 403},
+		{jp, "POST", "/api/v1/indicators/{id}/sightings", "/api/v1/indicators/" + indID + "/sightings", map[string]any{"kind": "seen", "count": 12}, 201},
+		{jp, "GET", "/api/v1/search", "/api/v1/search?q=198.51.100.100", nil, 200},
+		{jp, "GET", "/api/v1/search", "/api/v1/search?q=not%20a%20value", nil, 422},
+		{kr, "GET", "/api/v1/indicators/export", "/api/v1/indicators/export?format=json&type=url", nil, 200},
 	}
 	for _, r := range reqs {
 		url := r.url

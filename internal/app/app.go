@@ -26,9 +26,12 @@ import (
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/partner"
+	"csirtlink/internal/route"
 	"csirtlink/internal/routequeue"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
@@ -52,7 +55,10 @@ type Node struct {
 	Publisher *metrics.Publisher
 	Owners    *owner.Service
 	Feeds     *feedrun.Service
+	Partners  *partner.Service
 	CVD       *cvd.Service
+	// Indicators shares indicators and sightings with partners (issue 11).
+	Indicators *indicator.Service
 	// Queue is the JetStream work queue feeds route through; nil without queue.nats_url.
 	Queue *routequeue.Queue
 	Log   *slog.Logger
@@ -112,6 +118,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
 		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout), Retention: time.Duration(fo.Retention)})
+	partners := partner.New(db, fed, key, opts.Clock, log, partner.Options{Reverify: time.Duration(cfg.Directory.Reverify), Grace: time.Duration(cfg.Directory.Grace)})
+	if err := partners.Load(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := fed.Init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -122,7 +133,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	hc := cfg.Hotline
-	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log,
+	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log, Partners: partners,
 		Incidents: incident.New(db, fed, key, opts.Clock, log),
 		Hotline: hotline.New(db, fed, key, opts.Clock, log, channels, hotline.Options{
 			FallbackAfter: time.Duration(hc.FallbackAfter), DedupeWindow: time.Duration(hc.DedupeWindow), RateLimit: hc.RateLimit,
@@ -134,8 +145,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
+	n.Indicators = indicator.New(db, fed, opts.Clock, log)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
@@ -160,6 +172,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	mux := http.NewServeMux()
 	fed.Register(mux)
+	mux.Handle("GET "+partner.IntroductionPath, partners.IntroductionHandler())
 	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
 		db.Close()
 		return nil, err
@@ -176,6 +189,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.EnableIdempotency(db, opts.Clock)
 	apiv1.SetMetrics(n.Collab, n.Publisher)
 	apiv1.SetFeeds(n.Owners, n.Feeds, cfg.Feeds.MaxUpload)
+	// Feed routing reaches partners through the directory's constituency index.
+	n.Feeds.SetPartners(func(ctx context.Context) ([]route.Partner, error) {
+		x, err := partners.Index(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return x.RoutePartners(), nil
+	})
+	apiv1.SetPartners(partners, cfg.KeyFile)
+	apiv1.SetIndicators(n.Indicators)
 	apiv1.SetCVD(n.CVD)
 	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
 	if err != nil {
@@ -186,9 +209,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
 	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
-	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
+	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
-		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds})
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators})
 	console.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())

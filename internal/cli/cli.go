@@ -32,6 +32,9 @@ Usage:
   csirtlink incident list|show|create|comment|status|participate ...   (talks to a node's API)
   csirtlink cvd list|show|create|embargo|agree|object|emergency|vendor|status|handoff|accept|csaf ...
   csirtlink peers [retry ID]                        state of each federation link; retry one now
+  csirtlink partner list|add|approve|suspend|revoke|remove|lookup
+                                                    the partner directory (csirtlink partner help)
+  csirtlink key rotate [--compromised]              a new node key, announced to the partners
   csirtlink page send|list|show|ack|resolve ...     the hotline: urgent pages a person must acknowledge
   csirtlink oncall show [--at TIME]                 who is on call now and next, in the team's time and yours
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
@@ -39,6 +42,8 @@ Usage:
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
   csirtlink feed worker --config FILE [--name NAME]
+  csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
+  csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
   csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
   csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
 
@@ -104,6 +109,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCVD(ctx, rest, stdout, stderr)
 	case "peers":
 		return runPeers(ctx, rest, stdout, stderr)
+	case "partner":
+		return runPartner(ctx, rest, stdout, stderr)
+	case "key":
+		return runKey(ctx, rest, stdout, stderr)
 	case "page":
 		return runPage(ctx, rest, stdout, stderr)
 	case "oncall":
@@ -116,6 +125,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOwner(ctx, rest, stdout, stderr)
 	case "feed":
 		return runFeed(ctx, rest, stdout, stderr)
+	case "indicator":
+		return runIndicator(ctx, rest, stdout, stderr)
+	case "search":
+		return runSearch(ctx, rest, stdout, stderr)
 	case "stix":
 		return runSTIX(ctx, rest, stdout, stderr)
 	case "iodef":

@@ -154,6 +154,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink oncall show\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink commcheck report\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink indicator list --author cn --seen yes   # partners' indicators someone saw\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink search 192.0.2.77   # inside a network cn shares\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink cvd list                     # the router case, its embargo and countdown in /cvd\n")
 	fmt.Fprintf(w, "  curl %s/.well-known/csaf/white/index.txt     # empty until the instant, then jp's advisory in Japanese\n", jp.URL)
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())

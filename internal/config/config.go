@@ -35,6 +35,8 @@ type Config struct {
 	Peers []team.Peer `json:"peers"`
 	// Federation tunes delivery.
 	Federation Federation `json:"federation"`
+	// Directory tunes the partner directory (docs/partners.md).
+	Directory Directory `json:"directory,omitempty"`
 	// SMTP is the relay hotline mail goes through; without it e-mail is not sent.
 	SMTP *SMTP `json:"smtp,omitempty"`
 	// Hotline tunes the hotline.
@@ -142,6 +144,14 @@ type Hotline struct {
 	// on the team's own network); off, such addresses are refused.
 	WebhookAllowPrivate bool     `json:"webhook_allow_private,omitempty"`
 	EngineInterval      Duration `json:"engine_interval,omitempty"`
+}
+
+// Directory tunes the partner directory; zero values take the defaults.
+type Directory struct {
+	// Reverify is how often partners confirm their entries (default 90 days).
+	Reverify Duration `json:"reverify,omitempty"`
+	// Grace is how long a partner's rotated-away key still verifies (default 7 days).
+	Grace Duration `json:"grace,omitempty"`
 }
 
 // Federation tunes delivery; zero values take the defaults.
@@ -261,7 +271,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("federation.retention: %s is shorter than %s", time.Duration(r), MinRetention))
 	}
 	for i, p := range c.Peers {
-		if err := checkPeerURL(p); err != nil {
+		if err := CheckPeerURL(p); err != nil {
 			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
 		}
 	}
@@ -295,10 +305,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkPeerURL refuses a peer URL that would carry federation traffic in clear over a
+// CheckPeerURL refuses a peer URL that would carry federation traffic in clear over a
 // network: http:// is accepted for loopback (a test network, or a TLS proxy on the
 // same host) or when the peer's entry says "allow_insecure": true.
-func checkPeerURL(p team.Peer) error {
+func CheckPeerURL(p team.Peer) error {
 	if p.URL == "" {
 		return nil
 	}

@@ -110,7 +110,7 @@ type Context struct {
 func NewContext(dir *team.Directory, participants []string) Context {
 	c := Context{Self: dir.Self.ID, Community: dir.Community(), Participants: participants}
 	for _, p := range dir.Peers() {
-		if !p.Revoked {
+		if p.IsActive() {
 			c.Peers = append(c.Peers, p.ID)
 		}
 	}
@@ -300,4 +300,12 @@ func audienceName(team string, ceiling tlp.Label) string {
 // not a second one.
 func MayHold(item tlp.Item, holder string, participants []string) bool {
 	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants})
+}
+
+// MayHoldInCommunity is MayHold for an item sent by the team that judges its community:
+// a shared indicator from its author, or a sighting relayed by that author. A TLP:GREEN
+// item goes to a community only its sender knows, so one it sent us counts us in it;
+// every other label is judged as MayHold judges it.
+func MayHoldInCommunity(item tlp.Item, holder string, participants []string) bool {
+	return tlp.MayShare(item, holder, tlp.Audience{Participants: participants, Community: []string{holder}})
 }

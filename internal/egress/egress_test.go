@@ -92,6 +92,22 @@ func TestNewContextLeavesRevokedPeersOut(t *testing.T) {
 			t.Errorf("%s to the revoked kr: %v", k, d)
 		}
 	}
+	// The directory changes at runtime: a partner pending, suspended or revoked there is
+	// no destination of any kind, and one approved again is.
+	for _, status := range []string{team.StatusPending, team.StatusSuspended, team.StatusRevoked, team.StatusActive} {
+		jp, _ := dir.Peer("jp")
+		jp.Status = status
+		if err := dir.Put(jp); err != nil {
+			t.Fatal(err)
+		}
+		c := NewContext(dir, []string{"jp"})
+		for _, k := range []Kind{Federation, FallbackMail} {
+			d := Decide(Request{Item: clear, Context: c, To: Destination{Kind: k, Team: "jp", Encrypted: true}})
+			if d.Allowed() != (status == team.StatusActive) {
+				t.Errorf("%s to jp %s: %v", k, status, d)
+			}
+		}
+	}
 }
 
 // TestDecideProperties checks the decision's invariants over random teams, labels,

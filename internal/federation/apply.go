@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -19,8 +20,8 @@ import (
 func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envelope.Batch) (answer envelope.Receipts, err error) {
 	var refusals [][2]string
 	now := f.clock.Now()
-	pub, _ := f.dir.Key(origin)
 	envs := bt.Envelopes
+	pub := f.batchKey(origin, bt, now)
 	// One signature authenticates every envelope the seal covers; an envelope of an
 	// earlier build carries its own.
 	var shares []*envelope.Sealed
@@ -183,4 +184,28 @@ func (f *Federation) dispatch(ctx context.Context, tx store.Tx, e *envelope.Enve
 		return Rejectf("unknown envelope type %q", e.Type)
 	}
 	return h(ctx, tx, e)
+}
+
+// batchKey is the key of origin that authenticates a batch: its current key or,
+// after a key rotation, the former one while its grace period lasts (a node keeps
+// signing with its old key until every partner has its rotation statement). When
+// none does, the current key, whose check then fails.
+func (f *Federation) batchKey(origin string, bt *envelope.Batch, now time.Time) ed25519.PublicKey {
+	keys := f.dir.Keys(origin, now)
+	if len(keys) == 0 {
+		return nil
+	}
+	if len(keys) == 1 {
+		return keys[0] // the usual case: verified once, below
+	}
+	for _, k := range keys {
+		if bt.Seal != nil {
+			if _, err := bt.Seal.Verify(k, bt.Envelopes); err == nil {
+				return k
+			}
+		} else if len(bt.Envelopes) > 0 && bt.Envelopes[0].Verify(k) == nil {
+			return k
+		}
+	}
+	return keys[0]
 }

@@ -29,10 +29,14 @@ const (
 // start: so link health is known before it is needed, and a peer that was down hears
 // from us as soon as we are back, which wakes its own sender to us.
 func (f *Federation) runSender(ctx context.Context, p team.Peer) {
-	ps := f.peers[p.ID]
+	ps := f.state(p.ID)
 	failures := 0
 	heartbeat := true
 	for ctx.Err() == nil {
+		var ok bool
+		if p, ok = f.current("send:", p.ID); !ok {
+			return
+		}
 		items, err := f.st.Pending(ctx, p.ID, 0, f.opts.BatchSize)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -83,7 +87,7 @@ func drain(ch chan struct{}) {
 
 // push delivers one batch (none for a heartbeat) and stores the receipts it gets back.
 func (f *Federation) push(ctx context.Context, p team.Peer, items []store.OutboxItem) error {
-	defer f.peers[p.ID].inFlight(false, f.clock.Now())()
+	defer f.state(p.ID).inFlight(false, f.clock.Now())()
 	envs, body, n, err := f.batchOf(p.ID, items)
 	if err != nil {
 		return err
@@ -263,9 +267,13 @@ func (f *Federation) call(ctx context.Context, p team.Peer, method, path string,
 // runPuller fetches what a peer holds for us, for a node that takes no inbound calls.
 // A successful pull shows the peer is reachable, so it wakes our sender to it.
 func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
-	ps := f.peers[p.ID]
+	ps := f.state(p.ID)
 	failures := 0
 	for ctx.Err() == nil {
+		var ok bool
+		if p, ok = f.current("pull:", p.ID); !ok {
+			return
+		}
 		drain(ps.wakePull)
 		more, err := f.pullOnce(ctx, p)
 		if err != nil {
@@ -290,7 +298,7 @@ func (f *Federation) runPuller(ctx context.Context, p team.Peer) {
 // pullOnce fetches one batch, applies it and returns the receipts; more is true when
 // the batch was full.
 func (f *Federation) pullOnce(ctx context.Context, p team.Peer) (more bool, err error) {
-	defer f.peers[p.ID].inFlight(true, f.clock.Now())()
+	defer f.state(p.ID).inFlight(true, f.clock.Now())()
 	link, err := f.st.GetLink(ctx, p.ID)
 	if err != nil {
 		return false, err

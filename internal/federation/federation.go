@@ -81,8 +81,15 @@ type Federation struct {
 	handlers  map[string]Handler
 	delivered []DeliveredHook
 
-	peers map[string]*peerState // fixed at New; each peerState locks itself
-	wg    sync.WaitGroup
+	// peers holds the in-memory state of each link, made on first use; running says
+	// which senders and pullers run. The directory changes at runtime: sync starts
+	// those an active peer needs, and each stops itself when its peer is no longer
+	// active (both under peersMu, so a peer that comes back is never left without).
+	peersMu sync.Mutex
+	peers   map[string]*peerState
+	running map[string]bool
+	runCtx  context.Context
+	wg      sync.WaitGroup
 
 	// started is when this process began; requests signed before it are refused,
 	// because the nonces seen before a restart are forgotten.
@@ -106,12 +113,22 @@ func New(dir *team.Directory, key identity.Key, st store.Store, clk clock.Clock,
 	tr.MaxIdleConnsPerHost = MaxConcurrentPerPeer
 	f := &Federation{dir: dir, key: key, st: st, clock: clk, log: log.With("component", "federation"), opts: opts,
 		client:   &http.Client{Timeout: opts.Timeout, Transport: tr},
-		handlers: map[string]Handler{}, peers: map[string]*peerState{},
+		handlers: map[string]Handler{}, peers: map[string]*peerState{}, running: map[string]bool{},
 		started: clk.Now(), nonces: newNonceCache(), refusalCount: map[string]int{}}
-	for _, p := range dir.Peers() {
-		f.peers[p.ID] = newPeerState()
-	}
+	dir.OnChange(f.sync)
 	return f
+}
+
+// state is the in-memory state of the link with peer, made on first use.
+func (f *Federation) state(peer string) *peerState {
+	f.peersMu.Lock()
+	defer f.peersMu.Unlock()
+	ps, ok := f.peers[peer]
+	if !ok {
+		ps = newPeerState()
+		f.peers[peer] = ps
+	}
+	return ps
 }
 
 // Handle registers the handler for an envelope type.
@@ -182,11 +199,7 @@ func (f *Federation) Enqueue(ctx context.Context, tx store.Tx, m Message) error 
 	return nil
 }
 
-func (f *Federation) kick(peer string) {
-	if ps, ok := f.peers[peer]; ok {
-		signal(ps.kick)
-	}
-}
+func (f *Federation) kick(peer string) { signal(f.state(peer).kick) }
 
 // Init creates link rows for every peer; call it once before serving.
 func (f *Federation) Init(ctx context.Context) error {
@@ -198,22 +211,69 @@ func (f *Federation) Init(ctx context.Context) error {
 	return nil
 }
 
-// Start runs a sender for every push peer and a puller for every pull_from peer until
-// ctx ends; Wait waits for them to stop.
+// Start runs a sender for every active push peer and a puller for every active
+// pull_from peer until ctx ends, and for each peer that becomes active later; Wait
+// waits for them to stop.
 func (f *Federation) Start(ctx context.Context) {
+	f.peersMu.Lock()
+	f.runCtx = ctx
+	f.peersMu.Unlock()
+	f.sync()
+}
+
+// sync starts the senders and pullers active peers need, and wakes those of peers no
+// longer active so that they stop.
+func (f *Federation) sync() {
+	f.peersMu.Lock()
+	defer f.peersMu.Unlock()
+	ctx := f.runCtx
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
 	for _, p := range f.dir.Peers() {
-		if p.Revoked {
+		ps, ok := f.peers[p.ID]
+		if !ok {
+			ps = newPeerState()
+			f.peers[p.ID] = ps
+		}
+		if !p.IsActive() {
+			signal(ps.kick)
+			signal(ps.wakeSend)
+			signal(ps.wakePull)
 			continue
 		}
-		if p.Delivery == team.Push {
+		start := func(kind string, run func(context.Context, team.Peer)) {
+			if f.running[kind+p.ID] {
+				return
+			}
+			if err := f.st.EnsureLink(ctx, p.ID); err != nil {
+				f.log.Error("start link", "peer", p.ID, "err", err)
+				return
+			}
+			f.running[kind+p.ID] = true
 			f.wg.Add(1)
-			go func() { defer f.wg.Done(); f.runSender(ctx, p) }()
+			go func() { defer f.wg.Done(); run(ctx, p) }()
+		}
+		if p.Delivery == team.Push {
+			start("send:", f.runSender)
 		}
 		if p.PullFrom {
-			f.wg.Add(1)
-			go func() { defer f.wg.Done(); f.runPuller(ctx, p) }()
+			start("pull:", f.runPuller)
 		}
 	}
+}
+
+// current is the latest directory entry of a peer whose sender or puller (kind) runs,
+// or false when the peer is no longer active and the goroutine must stop.
+func (f *Federation) current(kind string, id string) (team.Peer, bool) {
+	f.peersMu.Lock()
+	defer f.peersMu.Unlock()
+	p, ok := f.dir.Peer(id)
+	if !ok || !p.IsActive() {
+		f.running[kind+id] = false
+		return p, false
+	}
+	return p, true
 }
 
 // Wait blocks until every goroutine Start began has stopped, then closes the idle

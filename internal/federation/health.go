@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"csirtlink/internal/store"
@@ -105,7 +106,11 @@ func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
 	now := f.clock.Now()
 	for _, p := range f.dir.Peers() {
 		l, err := f.st.GetLink(ctx, p.ID)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// A partner added at runtime and not yet active has no link yet.
+			l = store.Link{Peer: p.ID}
+		case err != nil:
 			return nil, err
 		}
 		s, err := f.st.OutboxStats(ctx, p.ID)
@@ -132,7 +137,7 @@ func (f *Federation) Links(ctx context.Context) ([]LinkState, error) {
 		if s.OldestQueued != nil {
 			ls.LagSeconds = max(0, now.Sub(*s.OldestQueued).Seconds())
 		}
-		if since := f.peers[p.ID].inFlightSince(); !since.IsZero() {
+		if since := f.state(p.ID).inFlightSince(); !since.IsZero() {
 			ls.InFlightSince, ls.InFlightSeconds = &since, max(0, now.Sub(since).Seconds())
 		}
 		ls.Health = health(ls, l, now)

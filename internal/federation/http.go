@@ -10,6 +10,7 @@ import (
 
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/store"
+	"csirtlink/internal/team"
 )
 
 // Register mounts the federation endpoints on mux.
@@ -49,14 +50,17 @@ func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request, maxBod
 	if err != nil {
 		return refuse("", "unsigned", err.Error(), http.StatusUnauthorized, err.Error())
 	}
-	ps, configured := f.peers[a.From]
-	if !configured {
+	switch p, known := f.dir.Peer(a.From); {
+	case !known:
 		return refuse(a.From, "unknown peer", fmt.Sprintf("%q is not a configured peer", a.From), http.StatusForbidden, "unknown peer")
-	}
-	pub, active := f.dir.Key(a.From)
-	if !active {
+	case p.Status == team.StatusRevoked:
 		return refuse(a.From, "revoked peer", fmt.Sprintf("%q is revoked", a.From), http.StatusForbidden, "revoked peer")
+	case !p.IsActive():
+		// Pending (not yet approved here: both sides approve before anything but
+		// introductions flows) or suspended.
+		return refuse(a.From, "inactive peer", fmt.Sprintf("%q is %s", a.From, p.Status), http.StatusForbidden, p.Status+" peer")
 	}
+	ps := f.state(a.From)
 	if a.To != f.Self() {
 		return refuse(a.From, "misdirected", fmt.Sprintf("request for %q", a.To), http.StatusForbidden, "this node is "+f.Self())
 	}
@@ -65,7 +69,7 @@ func (f *Federation) authenticate(w http.ResponseWriter, r *http.Request, maxBod
 		msg := fmt.Sprintf("request time %s outside the %s window", a.Time.Format(time.RFC3339), envelope.Window)
 		return refuse(a.From, "out of window", msg, http.StatusUnauthorized, msg)
 	}
-	if err := a.Verify(pub, r.Method, r.URL.RequestURI(), now); err != nil {
+	if err := f.verifyRequest(a, r, now); err != nil {
 		return refuse(a.From, "bad request signature", err.Error(), http.StatusUnauthorized, err.Error())
 	}
 	// Nonces seen before a restart are forgotten, so a request signed before this
@@ -203,4 +207,21 @@ func (f *Federation) handleReceipts(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"team": f.dir.Self.ID, "name": f.dir.Self.Name, "public_key": f.dir.Self.PublicKey})
+}
+
+// verifyRequest checks a request's signature against the peer's current key, and
+// against a key it rotated away from while that key's grace period lasts (a request
+// may be signed just before the peer learnt that we know its new key).
+func (f *Federation) verifyRequest(a *envelope.RequestAuth, r *http.Request, now time.Time) error {
+	keys := f.dir.Keys(a.From, now)
+	if len(keys) == 0 {
+		return fmt.Errorf("%q has no key", a.From)
+	}
+	var err error
+	for _, k := range keys {
+		if err = a.Verify(k, r.Method, r.URL.RequestURI(), now); err == nil {
+			return nil
+		}
+	}
+	return err
 }

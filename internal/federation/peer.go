@@ -86,10 +86,9 @@ func (ps *peerState) inFlightSince() time.Time {
 // wake tells a peer's sender and puller to try again at once, with their back-off
 // reset: the peer has shown it is reachable, or an operator asked.
 func (f *Federation) wake(peer string) {
-	if ps, ok := f.peers[peer]; ok {
-		signal(ps.wakeSend)
-		signal(ps.wakePull)
-	}
+	ps := f.state(peer)
+	signal(ps.wakeSend)
+	signal(ps.wakePull)
 }
 
 // ErrUnknownPeer means a team is not an active peer of this node.

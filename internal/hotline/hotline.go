@@ -172,7 +172,7 @@ func (s *Service) recipients(to []string) ([]string, error) {
 		switch {
 		case t == "all":
 			for _, p := range s.dir.Peers() {
-				if !p.Revoked && !slices.Contains(out, p.ID) {
+				if p.IsActive() && !slices.Contains(out, p.ID) {
 					out = append(out, p.ID)
 				}
 			}

@@ -217,7 +217,7 @@ func (s *Service) sendSummary(ctx context.Context, sum OnCallSummary) error {
 	}
 	return s.st.InTx(ctx, func(tx store.Tx) error {
 		for _, p := range s.dir.Peers() {
-			if p.Revoked {
+			if !p.IsActive() {
 				continue
 			}
 			err := s.fed.Enqueue(ctx, tx, federation.Message{To: p.ID, Type: typeOnCallSummary, ObjectID: s.dir.Self.ID,

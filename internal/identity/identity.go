@@ -11,12 +11,43 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sync"
 )
 
-// Key is a node's private signing key.
+// Key is a node's private signing key. Copies of a Key share it: after Rotate, every
+// holder (federation, services, the audit checkpointer) signs with the new key, so a
+// node changes its key without a restart.
 type Key struct {
+	s *keyState
+}
+
+type keyState struct {
+	mu   sync.RWMutex
 	priv ed25519.PrivateKey
 }
+
+func newKey(priv ed25519.PrivateKey) Key { return Key{s: &keyState{priv: priv}} }
+
+func (k Key) private() ed25519.PrivateKey {
+	k.s.mu.RLock()
+	defer k.s.mu.RUnlock()
+	return k.s.priv
+}
+
+// Rotate makes next's private key this key's (for every copy), and returns a Key
+// holding the former one.
+func (k Key) Rotate(next Key) (old Key) {
+	np := next.private()
+	k.s.mu.Lock()
+	defer k.s.mu.Unlock()
+	old = newKey(k.s.priv)
+	k.s.priv = np
+	return old
+}
+
+// PublicKey is the public half of the key.
+func (k Key) PublicKey() ed25519.PublicKey { return k.private().Public().(ed25519.PublicKey) }
 
 // Generate makes a new random key.
 func Generate() (Key, error) {
@@ -24,20 +55,20 @@ func Generate() (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("identity: generate key: %w", err)
 	}
-	return Key{priv: priv}, nil
+	return newKey(priv), nil
 }
 
 // Sign signs msg.
-func (k Key) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+func (k Key) Sign(msg []byte) []byte { return ed25519.Sign(k.private(), msg) }
 
 // Public returns the public key in the form peers put in their configuration.
 func (k Key) Public() string {
-	return EncodePublic(k.priv.Public().(ed25519.PublicKey))
+	return EncodePublic(k.PublicKey())
 }
 
 // Save writes the key as a PKCS#8 PEM file readable only by its owner.
 func (k Key) Save(path string) error {
-	der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+	der, err := x509.MarshalPKCS8PrivateKey(k.private())
 	if err != nil {
 		return fmt.Errorf("identity: encode key: %w", err)
 	}
@@ -52,6 +83,20 @@ func (k Key) Save(path string) error {
 		return fmt.Errorf("identity: save key: %w", err)
 	}
 	return f.Close()
+}
+
+// Replace writes the key to path in place of the one there, atomically (a new file
+// renamed over the old): a rotated key must never be half-written.
+func (k Key) Replace(path string) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".new")
+	os.Remove(tmp)
+	if err := k.Save(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("identity: replace key: %w", err)
+	}
+	return nil
 }
 
 // Load reads a key written by Save.
@@ -72,7 +117,7 @@ func Load(path string) (Key, error) {
 	if !ok {
 		return Key{}, fmt.Errorf("identity: load key %s: not an Ed25519 key", path)
 	}
-	return Key{priv: priv}, nil
+	return newKey(priv), nil
 }
 
 // EncodePublic renders a public key as unpadded standard base64.

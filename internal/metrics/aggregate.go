@@ -151,7 +151,7 @@ func (p *Publisher) Publish(ctx context.Context) (int, error) {
 				return nil
 			}
 			for _, peer := range p.svc.dir.Peers() {
-				if peer.Revoked {
+				if !peer.IsActive() {
 					continue
 				}
 				err := p.fed.Enqueue(ctx, tx, federation.Message{To: peer.ID, Type: wire.TypeMetricsAggregate,
@@ -428,7 +428,7 @@ func (p *Publisher) Joint(ctx context.Context, per Period) (Joint, error) {
 	}
 	teams := []string{p.svc.dir.Self.ID}
 	for _, peer := range p.svc.dir.Peers() {
-		if !peer.Revoked {
+		if peer.IsActive() {
 			teams = append(teams, peer.ID)
 		}
 	}

@@ -58,6 +58,9 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.CreateSession(ctx, store.Session{Hash: "s1", UserID: "u1", Created: at, LastSeen: at, Expires: at}))
 	must(db.PutTOTP(ctx, store.TOTP{UserID: "u1", Secret: "JBSWY3DPEHPK3PXP", Enabled: true, CreatedAt: at}))
 	must(db.PutPrefs(ctx, store.Preferences{UserID: "u1", Language: "zh-Hans", Timezone: "Asia/Shanghai"}))
+	must(db.PutPartner(ctx, store.Partner{ID: "tw", Status: "pending", Doc: []byte(`{"id":"tw"}`), CreatedAt: at, UpdatedAt: at}))
+	must(db.PutPartnerKey(ctx, store.PartnerKey{Team: "tw", PublicKey: "k1", AddedAt: at, RetiredAt: &at, GraceUntil: &at, Reason: "rotated"}))
+	must(db.PutSetting(ctx, "constituency", []byte(`{"version":1}`), at))
 	_, err = db.PutPeerOnCall(ctx, store.PeerOnCall{Team: "jp", Data: []byte(`{}`), At: at, ReceivedAt: at})
 	must(err)
 	must(db.FinishIdempotency(ctx, store.IdempotencyRecord{UserID: "u1", Key: "k1", Method: "POST", Path: "/api/v1/incidents",
@@ -72,6 +75,14 @@ func fillEveryTable(t *testing.T, db *DB) {
 		RoutedBy: "worker-1", RoutedAt: at})
 	must(err)
 	must(db.SealFeedRun(ctx, store.FeedSeal{RunID: "run1", Batches: 1, Errors: []store.FeedRowError{{Line: 2, Field: "ip", Message: "bad"}}, SealedAt: at}))
+	// Shared indicators and sightings (migration 0009).
+	must(db.PutIndicator(ctx, store.Indicator{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", Author: "cn", Version: 1, State: store.IndicatorActive,
+		Type: "ipv4", Value: "198.51.100.7", Category: "malicious-code/c2-server", Confidence: 80, TLP: "AMBER", ShareWith: []string{"jp"},
+		Audience: []string{"jp"}, Tags: []string{"c2"}, ValidFrom: at, ValidUntil: &at, CreatedBy: "alice", CreatedAt: at, Modified: at, ReceivedAt: at}))
+	must(db.PutHolder(ctx, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "jp", 1, at))
+	_, err = db.PutSighting(ctx, store.Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+		Team: "jp", Kind: store.SightingSeen, Count: 3000, FirstSeen: &at, LastSeen: &at, TLP: "AMBER+STRICT", Recipients: []string{"cn"}, At: at, ReceivedAt: at})
+	must(err)
 	// Vulnerability coordination (migration 0010).
 	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
 		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))

@@ -45,6 +45,8 @@ type Tx interface {
 	Owners
 	FeedRuns
 	FeedQueue
+	Partners
+	Indicators
 	CVD
 	// OnCommit runs f after the enclosing transaction commits (at once outside one).
 	OnCommit(f func())

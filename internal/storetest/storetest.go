@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OnCommitOutsideTx", testOnCommitOutsideTx},
 		{"Within", testWithin},
 		{"ConcurrentTakeSeq", testConcurrentTakeSeq},
+		{"Partners", testPartners},
 
 		// Several writers at once (concurrency.go).
 		{"ConcurrentIncidentUpdates", testConcurrentIncidentUpdates},
@@ -105,6 +106,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Owners", testOwners},
 		{"FeedRuns", testFeedRuns},
 		{"FeedRunInterrupted", testFeedRunInterrupted},
+		{"Indicators", testIndicators},
+		{"Sightings", testSightings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

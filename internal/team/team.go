@@ -2,12 +2,10 @@
 package team
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +22,8 @@ type Team struct {
 	Name         string   `json:"name"`
 	Countries    []string `json:"countries,omitempty"`
 	Networks     []string `json:"networks,omitempty"`
+	ASNs         []uint32 `json:"asns,omitempty"`
+	Domains      []string `json:"domains,omitempty"`
 	Timezone     string   `json:"timezone"`
 	Languages    []string `json:"languages,omitempty"`
 	URL          string   `json:"url,omitempty"`
@@ -50,8 +50,24 @@ type Peer struct {
 	PullFrom bool `json:"pull_from,omitempty"`
 	// Community peers receive TLP:GREEN.
 	Community *bool `json:"community,omitempty"`
-	// Revoked peers are refused and sent nothing.
+	// Revoked peers are refused and sent nothing. In the configuration file it is the
+	// only status a seed peer can have besides active; the directory keeps it equal to
+	// Status == StatusRevoked.
 	Revoked bool `json:"revoked,omitempty"`
+	// Status is where the partner stands (StatusPending, …); "" in a configuration
+	// file means active, or revoked when Revoked is set.
+	Status string `json:"status,omitempty"`
+	// Source says where the entry comes from: SourceConfig (a seed in the
+	// configuration file) or SourceDirectory (added at runtime, stored in the
+	// database). A database row takes precedence over a seed of the same id.
+	Source string `json:"source,omitempty"`
+	// VerifiedAt is when the partner last confirmed its entry (or an admin entered its
+	// fingerprint); nil for a seed never confirmed.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	// ConstituencyVersion and ValidUntil describe the constituency the partner last
+	// sent us.
+	ConstituencyVersion int64      `json:"constituency_version,omitempty"`
+	ValidUntil          *time.Time `json:"valid_until,omitempty"`
 	// AllowInsecure permits an http:// URL for a peer that is not on loopback; without
 	// it the configuration is refused, since federation traffic would travel in clear.
 	AllowInsecure bool `json:"allow_insecure,omitempty"`
@@ -80,6 +96,16 @@ func (t Team) Validate() error {
 	for _, n := range t.Networks {
 		if _, err := netip.ParsePrefix(n); err != nil {
 			errs = append(errs, fmt.Errorf("networks: %q: %v", n, err))
+		}
+	}
+	for _, a := range t.ASNs {
+		if a == 0 {
+			errs = append(errs, errors.New("asns: 0 is not an AS number"))
+		}
+	}
+	for _, d := range t.Domains {
+		if !validDomain(d) {
+			errs = append(errs, fmt.Errorf("domains: %q is not a lower-case domain name", d))
 		}
 	}
 	if t.URL != "" {
@@ -121,107 +147,24 @@ func LoadLocation(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// Directory is the set of teams a node knows: itself and its peers.
-type Directory struct {
-	Self  Team
-	peers map[string]Peer
-	keys  map[string]ed25519.PublicKey
-}
-
-// NewDirectory builds a directory; selfKey is our own public key.
-func NewDirectory(self Team, peers []Peer) (*Directory, error) {
-	d := &Directory{Self: self, peers: map[string]Peer{}, keys: map[string]ed25519.PublicKey{}}
-	if err := self.Validate(); err != nil {
-		return nil, fmt.Errorf("team: %w", err)
+// validDomain accepts a lower-case DNS name (a top-level domain alone too) of at most
+// 253 characters, labels of a-z, 0-9 and inner hyphens.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
 	}
-	pub, err := identity.ParsePublic(self.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("team: own public key: %w", err)
-	}
-	d.keys[self.ID] = pub
-	for i, p := range peers {
-		if err := p.Validate(); err != nil {
-			return nil, fmt.Errorf("peers[%d]: %w", i, err)
+	for _, l := range strings.Split(d, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
 		}
-		if p.ID == self.ID {
-			return nil, fmt.Errorf("peers[%d]: id: %q is this node's own team", i, p.ID)
-		}
-		if _, dup := d.peers[p.ID]; dup {
-			return nil, fmt.Errorf("peers[%d]: id: %q listed twice", i, p.ID)
-		}
-		switch p.Delivery {
-		case "":
-			p.Delivery = Push
-		case Push, Pull:
-		default:
-			return nil, fmt.Errorf("peers[%d]: delivery: %q is not push or pull", i, p.Delivery)
-		}
-		if p.Delivery == Push && p.URL == "" {
-			return nil, fmt.Errorf("peers[%d]: url: required for push delivery", i)
-		}
-		if p.PullFrom && p.URL == "" {
-			return nil, fmt.Errorf("peers[%d]: url: required for pull_from", i)
-		}
-		k, err := identity.ParsePublic(p.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("peers[%d]: public_key: %w", i, err)
-		}
-		d.peers[p.ID] = p
-		d.keys[p.ID] = k
-	}
-	return d, nil
-}
-
-// Peer returns a configured peer, revoked or not.
-func (d *Directory) Peer(id string) (Peer, bool) {
-	p, ok := d.peers[id]
-	return p, ok
-}
-
-// Active reports whether id is a peer we exchange with (configured, not revoked).
-func (d *Directory) Active(id string) bool {
-	p, ok := d.peers[id]
-	return ok && !p.Revoked
-}
-
-// Key returns the public key of us or an active peer.
-func (d *Directory) Key(id string) (ed25519.PublicKey, bool) {
-	if id != d.Self.ID && !d.Active(id) {
-		return nil, false
-	}
-	k, ok := d.keys[id]
-	return k, ok
-}
-
-// Known reports whether id is us or an active peer.
-func (d *Directory) Known(id string) bool { return id == d.Self.ID || d.Active(id) }
-
-// Peers lists all configured peers by id.
-func (d *Directory) Peers() []Peer {
-	out := make([]Peer, 0, len(d.peers))
-	for _, p := range d.peers {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// Community lists the active peers that receive TLP:GREEN.
-func (d *Directory) Community() []string {
-	var out []string
-	for _, p := range d.Peers() {
-		if !p.Revoked && p.InCommunity() {
-			out = append(out, p.ID)
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
 		}
 	}
-	return out
+	return true
 }
 
-// Team returns the description of us or any configured peer.
-func (d *Directory) Team(id string) (Team, bool) {
-	if id == d.Self.ID {
-		return d.Self, true
-	}
-	p, ok := d.peers[id]
-	return p.Team, ok
-}
+// IsActive reports whether the peer is sent to and heard (a directory entry's status).
+func (p Peer) IsActive() bool { return p.Status == StatusActive }

@@ -2,6 +2,9 @@ package testnet
 
 import (
 	"context"
+	"csirtlink/internal/identity"
+	"csirtlink/internal/partner"
+	"csirtlink/internal/wire"
 	"errors"
 	"fmt"
 	"time"
@@ -98,7 +101,33 @@ func (n *Net) Seed(ctx context.Context) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	return n.seedHotline(ctx, botnet.ID, ddos.ID)
+	if err := n.seedPendingPartner(ctx); err != nil {
+		return err
+	}
+	if err := n.seedHotline(ctx, botnet.ID, ddos.ID); err != nil {
+		return err
+	}
+	return n.seedIndicators(ctx, botnet.ID, ddos.ID)
+}
+
+// seedPendingPartner leaves one more team pending in cn's directory, to show
+// onboarding: SingCERT has handed over its signed introduction, and its safety number
+// waits to be read out over the hotline (docs/partners.md).
+func (n *Net) seedPendingPartner(ctx context.Context) error {
+	key, err := identity.Generate()
+	if err != nil {
+		return err
+	}
+	vu := time.Now().UTC().Add(90 * 24 * time.Hour).Truncate(time.Millisecond)
+	doc, err := partner.SignIntroduction(key, wire.Introduction{Team: "sg", Name: "SingCERT", URL: "https://sg.csirtlink.test",
+		HotlineEmail: "hotline@sg.csirtlink.test", Timezone: "Asia/Singapore", Languages: []string{"en", "zh-Hans"}, At: time.Now().UTC(),
+		Constituency: wire.Constituency{Team: "sg", Serial: 1, Countries: []string{"SG"}, ASNs: []uint32{64499},
+			Networks: []string{"198.18.0.0/24", "2001:db8:d000::/40"}, Domains: []string{"sg"}, ValidUntil: vu}})
+	if err != nil {
+		return err
+	}
+	_, err = n.Node("cn").App.Partners.AddIntroduction(ctx, doc, "demo")
+	return err
 }
 
 // people of each team in the demo: two duty officers on a daily rota, and a lead the

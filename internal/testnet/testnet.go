@@ -27,11 +27,11 @@ import (
 
 // Default is the three teams of the joint operation.
 var Default = []team.Team{
-	{ID: "cn", Name: "CNCERT/CC", Countries: []string{"CN"}, Networks: []string{"192.0.2.0/24"},
+	{ID: "cn", Name: "CNCERT/CC", Countries: []string{"CN"}, Networks: []string{"192.0.2.0/24", "2001:db8:c000::/40"}, ASNs: []uint32{64496}, Domains: []string{"cn"},
 		Timezone: "Asia/Shanghai", Languages: []string{"zh-Hans", "en"}, HotlineEmail: "hotline@cn.csirtlink.test"},
-	{ID: "jp", Name: "JPCERT/CC", Countries: []string{"JP"}, Networks: []string{"198.51.100.0/24"},
+	{ID: "jp", Name: "JPCERT/CC", Countries: []string{"JP"}, Networks: []string{"198.51.100.0/24", "2001:db8:a000::/40"}, ASNs: []uint32{64497}, Domains: []string{"jp"},
 		Timezone: "Asia/Tokyo", Languages: []string{"ja", "en"}, HotlineEmail: "hotline@jp.csirtlink.test"},
-	{ID: "kr", Name: "KrCERT/CC", Countries: []string{"KR"}, Networks: []string{"203.0.113.0/24"},
+	{ID: "kr", Name: "KrCERT/CC", Countries: []string{"KR"}, Networks: []string{"203.0.113.0/24", "2001:db8:b000::/40"}, ASNs: []uint32{64498}, Domains: []string{"kr"},
 		Timezone: "Asia/Seoul", Languages: []string{"ko", "en"}, HotlineEmail: "hotline@kr.csirtlink.test"},
 }
 
@@ -52,6 +52,11 @@ type Options struct {
 	Databases map[string]config.Database
 	Clock     clock.Clock
 	Logger    *slog.Logger
+	// Strangers start every node knowing no peer: they onboard each other through the
+	// partner directory (docs/partners.md).
+	Strangers bool
+	// Directory tunes the partner directory of every node.
+	Directory config.Directory
 }
 
 // Node is one node of the network.
@@ -163,8 +168,11 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
-		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID],
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID], Directory: n.opts.Directory,
 		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
+	if n.opts.Strangers {
+		return cfg
+	}
 	selfPulls := slices.Contains(n.opts.PullOnly, t.ID)
 	for j, o := range n.opts.Teams {
 		if j == i {

@@ -125,7 +125,7 @@ func (c *Console) unansweredPages(ctx context.Context, pages []store.Page, now t
 			u := unanswered{Page: p, Delivery: d}
 			if peer, ok := c.dir.Peer(d.Team); ok {
 				u.HotlineEmail = peer.HotlineEmail
-				u.CanMail = peer.HotlineEmail != "" && !peer.Revoked && d.FallbackAt == nil
+				u.CanMail = peer.HotlineEmail != "" && peer.IsActive() && d.FallbackAt == nil
 			}
 			for _, po := range partners {
 				if po.Team != d.Team {

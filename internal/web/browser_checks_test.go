@@ -84,7 +84,7 @@ func init() {
 	for _, w := range strings.Fields(`TLP CLEAR GREEN AMBER STRICT RED csirtlink UTC API URL URI IPv IPv4 IPv6 CIDR MD5 SHA SHA-1
 		SHA-256 IDN DDoS DoS C2 CVE IP DNS RDP VNC Telnet SNMP Redis POODLE FREAK WPAD SYN ICMP UDP SMTP EXPN RCPT fingerd
 		CSE SQL Webhook KSK DNSSEC NTP monlist Warez PC OS IOC OpenPGP PGP TOTP Teardrop IANA JSON CSV HTTP HTTPS ID
-		CNCERT JPCERT KrCERT CC hxxp evil example PDF Web KST JST CST AS`) {
+		CNCERT JPCERT KrCERT SingCERT CC hxxp evil example PDF Web KST JST CST AS`) {
 		englishAllowed[strings.ToLower(w)] = true
 	}
 }

@@ -198,9 +198,9 @@ window.cslTickMs = 700; window.__ticks = 0;
 		do(t, jpTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 		for _, s := range screens[:4] {
 			do(t, jpTab, s.name, chromedp.Navigate(s.base+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
-			// A duty officer's ten entries: dashboard, hotline, incidents, partners, on
-			// call, comm checks, vulnerabilities, figures, feeds, new incident.
-			phoneNav(t, jpTab, lang+" "+s.name, 10)
+			// A duty officer's twelve entries: dashboard, hotline, incidents, indicators,
+			// vulnerabilities, partners, directory, on call, comm checks, figures, feeds, new incident.
+			phoneNav(t, jpTab, lang+" "+s.name, 12)
 			teamNamesWhole(t, jpTab, lang+" phone "+s.name)
 			if s.name == "dashboard-waiting" || s.name == "hotline" {
 				ackInFirstScreen(t, jpTab, lang+" phone "+s.name)

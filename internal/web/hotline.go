@@ -132,7 +132,7 @@ type sendScreen struct {
 func (c *Console) activePeers() []team.Peer {
 	var out []team.Peer
 	for _, p := range c.dir.Peers() {
-		if !p.Revoked {
+		if p.IsActive() {
 			out = append(out, p)
 		}
 	}

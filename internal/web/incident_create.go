@@ -19,7 +19,7 @@ type incidentNewPage struct {
 func (c *Console) newIncidentPage() incidentNewPage {
 	var peers []team.Peer
 	for _, p := range c.dir.Peers() {
-		if !p.Revoked {
+		if p.IsActive() {
 			peers = append(peers, p)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/observable"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
@@ -26,6 +27,8 @@ type incidentPage struct {
 	ObsTypes      []observable.Type
 	// Pages are the hotline pages about the incident, ours and partners', newest first.
 	Pages []pageRow
+	// Related is what else this node knows about each observable, by value.
+	Related map[string][]indicator.Hit
 }
 
 // timelineItem is an entry as the timeline shows it, or a gap: positions held by
@@ -96,9 +99,14 @@ func (c *Console) incidentPage(r *http.Request, id string) (incidentPage, error)
 		pages = slices.DeleteFunc(pages, func(pg store.Page) bool { return pg.IncidentID != in.ID })
 		p.Pages = c.pageRows(pages)
 	}
+	var values []string
+	for _, o := range p.Observables {
+		values = append(values, o.Body)
+	}
+	p.Related = c.related(r, in.ID, values)
 	if p.IsCoordinator {
 		for _, peer := range c.dir.Peers() {
-			if !peer.Revoked && !slices.Contains(p.Teams, peer.ID) {
+			if peer.IsActive() && !slices.Contains(p.Teams, peer.ID) {
 				p.Invitable = append(p.Invitable, peer)
 			}
 		}

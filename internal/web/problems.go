@@ -58,6 +58,10 @@ var fieldLabels = map[string]string{
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
+	// The partner directory (issue 9).
+	"fingerprint": "field.fingerprint", "url": "field.url", "ip": "field.ip", "asn": "field.asn",
+	"domain": "field.domain", "country": "field.country", "unverified": "field.unverified",
+	"introduction": "field.introduction",
 	// STIX and IODEF exports and imports (issue 16).
 	"document": "field.document", "audience": "field.audience",
 	// Network owners and feed runs (issue 12).
@@ -65,6 +69,12 @@ var fieldLabels = map[string]string{
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
 	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
 	"report": "field.report", "feed": "field.feed",
+	// Shared indicators and sightings (issue 11).
+	"value": "field.value", "version": "field.version", "valid_from": "field.validFrom", "valid_until": "field.validUntil",
+	"tags": "field.tags", "share_with": "field.shareWith", "q": "field.search", "first_seen": "field.firstSeen",
+	"last_seen": "field.lastSeen", "indicator_id": "field.indicator", "incidents": "field.incidents", "count": "field.count",
+	"confidence": "field.confidence", "constituency": "field.constituency",
+	"modified": "field.at", "reported_by": "field.user", "seen": "field.seen", "expired": "field.expired",
 	// Vulnerability coordination (issue 13).
 	"advisory_tlp": "field.advisoryTLP", "vulnerability": "field.vulnerability", "vulnerabilities": "field.vulnerabilities",
 	"product": "field.product", "products": "field.products", "vendor": "field.vendor", "vendor_ref": "field.vendor",
@@ -120,6 +130,8 @@ var formFields = map[string][]string{
 	"collab":        {"period", "partner"},
 	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
 	"contact":       {"channel", "address", "pgp_key", "secret"},
+	"search":        {"q"},
+	"sighting":      {"count"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the

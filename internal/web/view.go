@@ -95,6 +95,8 @@ type view struct {
 
 	// HasHotline: the node runs the hotline.
 	HasHotline bool
+	// HasIndicators: the node shares indicators, and has the search box.
+	HasIndicators bool
 	// await is what waits for our acknowledgement, read once for the request (see
 	// awaiting); nil when it could not be read.
 	await *awaiting
@@ -117,6 +119,7 @@ func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*
 	} else if pre := c.cookie(r, "csl_pre"); pre != "" {
 		v.CSRF = csrfToken(pre)
 	}
+	v.HasIndicators = s != nil && !s.Pending && c.d.Indicators != nil
 	if s != nil && !s.Pending && c.d.Hotline != nil {
 		v.HasHotline = true
 		// The badge is a comfort: a failure to count leaves it out, not the page.

@@ -21,8 +21,10 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/hotline"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	directory "csirtlink/internal/partner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
@@ -35,9 +37,11 @@ type Deps struct {
 	// puts pages waiting for our acknowledgement at the top of the dashboard.
 	Hotline *hotline.Service
 	// CVD, when set, adds the vulnerability cases' screens.
-	CVD   *cvd.Service
-	Fed   *federation.Federation
-	Store store.Store
+	CVD *cvd.Service
+	Fed *federation.Federation
+	// Partners, when set, adds the partner directory's screens (docs/partners.md).
+	Partners *directory.Service
+	Store    store.Store
 	// Console keeps sessions, second factors and preferences.
 	Console store.Console
 	Clock   clock.Clock
@@ -55,6 +59,8 @@ type Deps struct {
 	// Owners and Feeds, when set, add the network owners and feed runs.
 	Owners *owner.Service
 	Feeds  *feedrun.Service
+	// Indicators, when set, adds the shared indicators' screens and the search box.
+	Indicators *indicator.Service
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -180,6 +186,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /owners", c.signedIn(auth.Read, c.owners))
 		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
 	}
+	if c.d.Indicators != nil {
+		h("GET /indicators", c.signedIn(auth.Read, c.indicatorList))
+		h("GET /indicators/{id}", c.signedIn(auth.Read, c.indicatorShow))
+		h("POST /indicators/{id}/sightings", c.signedIn(auth.Write, c.indicatorSighting))
+		h("GET /search", c.signedIn(auth.Read, c.search))
+	}
 	if c.d.CVD != nil {
 		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
 		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
@@ -187,6 +199,15 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
+	if c.d.Partners != nil {
+		h("GET /directory", c.signedIn(auth.Read, c.directory))
+		h("POST /directory", c.signedIn(auth.Manage, c.directoryAdd))
+		h("POST /directory/confirm", c.signedIn(auth.Manage, c.directoryConfirm))
+		h("GET /directory/{id}", c.signedIn(auth.Read, c.directoryPartner))
+		h("POST /directory/{id}/approve", c.signedIn(auth.Manage, c.directoryApprove))
+		h("POST /directory/{id}/suspend", c.signedIn(auth.Manage, c.directoryStatus(team.StatusSuspended)))
+		h("POST /directory/{id}/revoke", c.signedIn(auth.Manage, c.directoryStatus(team.StatusRevoked)))
+	}
 	h("POST /peers/{id}/retry", c.signedIn(auth.Configure, c.peerRetry))
 	h("GET /audit", c.signedIn(auth.Manage, c.audit))
 	h("GET /people", c.signedIn(auth.Manage, c.people))

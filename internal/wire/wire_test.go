@@ -66,6 +66,11 @@ func baseExamples(t testing.TB) map[string][]byte {
 			Rotations: []OnCallRotation{{ID: "primary", Name: "一次対応", Timezone: "Asia/Tokyo",
 				Current: OnCallShift{User: "田中", Start: at.Add(-8 * time.Hour), End: at.Add(16 * time.Hour)},
 				Next:    OnCallShift{User: "Suzuki", Start: at.Add(16 * time.Hour), End: at.Add(40 * time.Hour)}}}})),
+		TypeConstituency: must(EncodeConstituency(Constituency{Team: "jp", Serial: 3, Countries: []string{"JP"}, ASNs: []uint32{64500},
+			Networks: []string{"198.51.100.0/24", "2001:db8:1::/48"}, Domains: []string{"jp", "example.jp"}, ValidUntil: at.Add(90 * 24 * time.Hour)})),
+		TypeKeyRotation: must(EncodeKeyRotation(KeyRotation{Team: "jp", OldKey: "gxTqvbc2xaOK0O78fl2H2Lqp95gCLkpf2Q7EOOcNUNc",
+			NewKey: "AHyA8x4vbqx8jJpDxd9oSeEoX5hvB1YOoKyk8qCc2rs", At: at, OldSig: sig, NewSig: sig})),
+		TypeVerifyAsk: must(EncodeVerifyAsk(VerifyAsk{Team: "jp", Kind: "ask", Serial: 3, At: at})),
 		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
 			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
 				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}}},
@@ -79,6 +84,17 @@ func baseExamples(t testing.TB) map[string][]byte {
 					BySeverity:   []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
 					Acknowledged: AggregateFigure{N: 2, P50: 600, P95: 3600, Max: 3600}, FirstEntry: AggregateFigure{N: 1, P50: 7200, P95: 7200, Max: 7200},
 					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}}}}})),
+		TypeIndicatorUpsert: must(EncodeIndicator(Indicator{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", Author: "jp", Version: 3,
+			Type: "ipv4", Value: "198.51.100.7", Category: "malicious-code/c2-server", Confidence: 80, TLP: "AMBER+STRICT",
+			ShareWith: []string{"cn"}, Audience: []string{"cn"}, Incidents: []string{"cn-2026-0007"}, Tags: []string{"mirai", "c2"},
+			Description: "C2 of the botnet in cn-2026-0007", ValidFrom: at, ValidUntil: ptr(at.Add(30 * 24 * time.Hour)),
+			CreatedBy: "tanaka", CreatedAt: at, Modified: at.Add(time.Hour)})),
+		TypeIndicatorTombstone: must(EncodeIndicatorTombstone(IndicatorTombstone{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+			Author: "jp", Version: 4, State: "revoked", At: at.Add(2 * time.Hour)})),
+		TypeSightingReport: must(EncodeSighting(Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+			IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", IndicatorAuthor: "jp", Team: "cn", Kind: "seen", Count: 3000,
+			FirstSeen: ptr(at.Add(-time.Hour)), LastSeen: ptr(at), Constituency: "CN", Note: "bots calling the C2",
+			TLP: "AMBER+STRICT", Recipients: []string{"jp"}, ReportedBy: "wang", At: at})),
 	}
 }
 
@@ -94,10 +110,28 @@ var decoders = map[string]func([]byte) ([]byte, error){
 		v, err := DecodeOnCallSummary(b)
 		return reencode(v, err, EncodeOnCallSummary)
 	},
+	TypeConstituency: func(b []byte) ([]byte, error) {
+		v, err := DecodeConstituency(b)
+		return reencode(v, err, EncodeConstituency)
+	},
+	TypeKeyRotation: func(b []byte) ([]byte, error) {
+		v, err := DecodeKeyRotation(b)
+		return reencode(v, err, EncodeKeyRotation)
+	},
+	TypeVerifyAsk: func(b []byte) ([]byte, error) {
+		v, err := DecodeVerifyAsk(b)
+		return reencode(v, err, EncodeVerifyAsk)
+	},
 	TypeMetricsAggregate: func(b []byte) ([]byte, error) {
 		v, err := DecodeMetricsAggregate(b)
 		return reencode(v, err, EncodeMetricsAggregate)
 	},
+	TypeIndicatorUpsert: func(b []byte) ([]byte, error) { v, err := DecodeIndicator(b); return reencode(v, err, EncodeIndicator) },
+	TypeIndicatorTombstone: func(b []byte) ([]byte, error) {
+		v, err := DecodeIndicatorTombstone(b)
+		return reencode(v, err, EncodeIndicatorTombstone)
+	},
+	TypeSightingReport: func(b []byte) ([]byte, error) { v, err := DecodeSighting(b); return reencode(v, err, EncodeSighting) },
 }
 
 func reencode[T any](v T, err error, enc func(T) ([]byte, error)) ([]byte, error) {
@@ -245,6 +279,10 @@ func FuzzDecodeMetricsAggregate(f *testing.F) {
 	fuzzDecoder(f, TypeMetricsAggregate)
 }
 
+func FuzzDecodeIndicator(f *testing.F)          { fuzzDecoder(f, TypeIndicatorUpsert) }
+func FuzzDecodeIndicatorTombstone(f *testing.F) { fuzzDecoder(f, TypeIndicatorTombstone) }
+func FuzzDecodeSighting(f *testing.F)           { fuzzDecoder(f, TypeSightingReport) }
+
 func FuzzDecodeEntryData(f *testing.F) {
 	f.Add(EncodeData(ObservableData{Type: "ipv4", Value: "192.0.2.1"}))
 	f.Add(`{"status":"open"}`)
@@ -259,3 +297,7 @@ func FuzzDecodeEntryData(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeConstituency(f *testing.F) { fuzzDecoder(f, TypeConstituency) }
+func FuzzDecodeKeyRotation(f *testing.F)  { fuzzDecoder(f, TypeKeyRotation) }
+func FuzzDecodeVerifyAsk(f *testing.F)    { fuzzDecoder(f, TypeVerifyAsk) }

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"csirtlink/internal/config"
+	"csirtlink/internal/testnet"
+)
+
+// The partner commands onboard a node from nothing: add shows the safety number,
+// approve with it makes the partner active, lookup answers from its constituency.
+func TestPartnerCommands(t *testing.T) {
+	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Teams: testnet.Default[:2], Strangers: true,
+		Federation: config.Federation{RetryMin: config.Duration(20 * time.Millisecond), RetryMax: config.Duration(200 * time.Millisecond)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	out := run(t, n, "cn", runPartner, "add", n.Node("jp").URL)
+	if !strings.Contains(out, "jp (JPCERT/CC) added, pending") || !strings.Contains(out, "Safety number: ") {
+		t.Fatalf("add: %s", out)
+	}
+	number := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "Safety number: ", 2)[1], "\n", 2)[0])
+	if out := run(t, n, "cn", runPartner, "list", "--status", "pending"); !strings.Contains(out, "jp") || !strings.Contains(out, "pending") || !strings.Contains(out, "never") {
+		t.Fatalf("list: %s", out)
+	}
+	if out := run(t, n, "cn", runPartner, "approve", "jp", number); out != "jp is active\n" {
+		t.Fatalf("approve: %q", out)
+	}
+	if out := run(t, n, "cn", runPartner, "lookup", "ip", "198.51.100.9"); !strings.Contains(out, "jp\t198.51.100.0/24\t(partner)") {
+		t.Fatalf("lookup: %q", out)
+	}
+	if out := run(t, n, "cn", runPartner, "suspend", "jp"); out != "jp is suspended\n" {
+		t.Fatalf("suspend: %q", out)
+	}
+	if out := run(t, n, "cn", runPartner, "remove", "jp"); out != "jp removed\n" {
+		t.Fatalf("remove: %q", out)
+	}
+	if out := run(t, n, "cn", runKey, "rotate", "--compromised"); !strings.Contains(out, "in use now") {
+		t.Fatalf("key rotate: %q", out)
+	}
+}

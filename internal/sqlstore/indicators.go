@@ -1,0 +1,275 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"csirtlink/internal/store"
+)
+
+// indicatorDoc is what an indicator's doc column holds: the fields that are not columns.
+type indicatorDoc struct {
+	ShareWith   []string   `json:"share_with,omitempty"`
+	Audience    []string   `json:"audience,omitempty"`
+	Incidents   []string   `json:"incidents,omitempty"`
+	Tags        []string   `json:"tags,omitempty"`
+	Description string     `json:"description,omitempty"`
+	ValidFrom   time.Time  `json:"valid_from"`
+	CreatedBy   string     `json:"created_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// PutIndicator inserts or replaces an indicator by id.
+func (c conn) PutIndicator(ctx context.Context, in store.Indicator) error {
+	doc, err := json.Marshal(indicatorDoc{ShareWith: in.ShareWith, Audience: in.Audience, Incidents: in.Incidents, Tags: in.Tags,
+		Description: in.Description, ValidFrom: in.ValidFrom, CreatedBy: in.CreatedBy, CreatedAt: in.CreatedAt, RevokedAt: in.RevokedAt})
+	if err != nil {
+		return fmt.Errorf("sqlstore: indicator %s: %w", in.ID, err)
+	}
+	_, err = c.exec(ctx, `INSERT INTO indicators (id, author, version, state, type, value, category, tlp, confidence, valid_until,
+		modified_at, received_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET author = excluded.author, version = excluded.version, state = excluded.state,
+		type = excluded.type, value = excluded.value, category = excluded.category, tlp = excluded.tlp,
+		confidence = excluded.confidence, valid_until = excluded.valid_until, modified_at = excluded.modified_at,
+		received_at = excluded.received_at, doc = excluded.doc`,
+		in.ID, in.Author, in.Version, in.State, in.Type, in.Value, in.Category, in.TLP, in.Confidence, nullMicros(in.ValidUntil),
+		micros(in.Modified), micros(in.ReceivedAt), string(doc))
+	if err != nil {
+		return fmt.Errorf("sqlstore: put indicator %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+const indicatorCols = `id, author, version, state, type, value, category, tlp, confidence, valid_until, modified_at, received_at, doc`
+
+func scanIndicator(sc interface{ Scan(...any) error }) (store.Indicator, error) {
+	var in store.Indicator
+	var until sql.NullInt64
+	var modified, received int64
+	var doc string
+	if err := sc.Scan(&in.ID, &in.Author, &in.Version, &in.State, &in.Type, &in.Value, &in.Category, &in.TLP, &in.Confidence,
+		&until, &modified, &received, &doc); err != nil {
+		return in, err
+	}
+	var d indicatorDoc
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return in, fmt.Errorf("indicator %s: doc: %w", in.ID, err)
+	}
+	in.ShareWith, in.Audience, in.Incidents, in.Tags, in.Description = d.ShareWith, d.Audience, d.Incidents, d.Tags, d.Description
+	in.ValidFrom, in.CreatedBy, in.CreatedAt, in.RevokedAt = d.ValidFrom, d.CreatedBy, d.CreatedAt, d.RevokedAt
+	in.ValidUntil, in.Modified, in.ReceivedAt = ptrMicros(until), fromMicros(modified), fromMicros(received)
+	return in, nil
+}
+
+// GetIndicator returns an indicator or its tombstone.
+func (c conn) GetIndicator(ctx context.Context, id string) (store.Indicator, error) {
+	in, err := scanIndicator(c.row(ctx, c.forUpdate(`SELECT `+indicatorCols+` FROM indicators WHERE id = ?`), id))
+	if err != nil {
+		return in, notFound(err, "indicator "+id)
+	}
+	return in, nil
+}
+
+func (c conn) indicators(ctx context.Context, what, q string, args ...any) ([]store.Indicator, error) {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []store.Indicator{}
+	for rows.Next() {
+		in, err := scanIndicator(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// ListIndicators lists indicators, newest modified first.
+func (c conn) ListIndicators(ctx context.Context, f store.IndicatorFilter) ([]store.Indicator, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("type", f.Type)
+	eq("category", f.Category)
+	eq("tlp", f.TLP)
+	eq("author", f.Author)
+	eq("value", f.Value)
+	if !f.Revoked {
+		eq("state", store.IndicatorActive)
+	}
+	switch f.Seen {
+	case "yes":
+		where = append(where, "EXISTS (SELECT 1 FROM sightings s WHERE s.indicator_id = indicators.id)")
+	case "no":
+		where = append(where, "NOT EXISTS (SELECT 1 FROM sightings s WHERE s.indicator_id = indicators.id)")
+	}
+	switch f.Expired {
+	case "yes":
+		where = append(where, "valid_until IS NOT NULL AND valid_until < ?")
+		args = append(args, micros(f.Now))
+	case "no":
+		where = append(where, "(valid_until IS NULL OR valid_until >= ?)")
+		args = append(args, micros(f.Now))
+	}
+	q := `SELECT ` + indicatorCols + ` FROM indicators`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	q += " ORDER BY modified_at DESC, id LIMIT ?"
+	args = append(args, limit)
+	return c.indicators(ctx, "list indicators", q, args...)
+}
+
+// placeholders is "?, ?, …" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anys(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
+}
+
+// IndicatorsByValue returns the live indicators holding any of the values.
+func (c conn) IndicatorsByValue(ctx context.Context, values []string, limit int) ([]store.Indicator, error) {
+	if len(values) == 0 {
+		return []store.Indicator{}, nil
+	}
+	args := append(anys(values), store.IndicatorActive, limit)
+	return c.indicators(ctx, "indicators by value", `SELECT `+indicatorCols+` FROM indicators WHERE value IN (`+placeholders(len(values))+`)
+		AND state = ? ORDER BY modified_at DESC, id LIMIT ?`, args...)
+}
+
+// PutHolder records that an indicator went to a team at a version.
+func (c conn) PutHolder(ctx context.Context, id, team string, version int64, at time.Time) error {
+	_, err := c.exec(ctx, `INSERT INTO indicator_holders (indicator_id, team, version, sent_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (indicator_id, team) DO UPDATE SET version = excluded.version, sent_at = excluded.sent_at`, id, team, version, micros(at))
+	if err != nil {
+		return fmt.Errorf("sqlstore: indicator %s holder %s: %w", id, team, err)
+	}
+	return nil
+}
+
+// Holders lists the teams an indicator went to.
+func (c conn) Holders(ctx context.Context, id string) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT team FROM indicator_holders WHERE indicator_id = ? ORDER BY team`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: holders of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("sqlstore: holders of %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// sightingDoc is what a sighting's doc column holds.
+type sightingDoc struct {
+	Constituency string   `json:"constituency,omitempty"`
+	Note         string   `json:"note,omitempty"`
+	Recipients   []string `json:"recipients,omitempty"`
+	ReportedBy   string   `json:"reported_by,omitempty"`
+}
+
+// PutSighting stores a sighting unless one with its id is held.
+func (c conn) PutSighting(ctx context.Context, s store.Sighting) (bool, error) {
+	doc, err := json.Marshal(sightingDoc{Constituency: s.Constituency, Note: s.Note, Recipients: s.Recipients, ReportedBy: s.ReportedBy})
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: sighting %s: %w", s.ID, err)
+	}
+	res, err := c.exec(ctx, `INSERT INTO sightings (id, indicator_id, team, kind, count, first_seen, last_seen, tlp, at, received_at, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		s.ID, s.IndicatorID, s.Team, s.Kind, s.Count, nullMicros(s.FirstSeen), nullMicros(s.LastSeen), s.TLP, micros(s.At),
+		micros(s.ReceivedAt), string(doc))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: put sighting %s: %w", s.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Sightings lists an indicator's sightings, oldest first.
+func (c conn) Sightings(ctx context.Context, id string) ([]store.Sighting, error) {
+	return c.SightingsOf(ctx, []string{id})
+}
+
+// SightingsOf lists the sightings of several indicators, oldest first.
+func (c conn) SightingsOf(ctx context.Context, ids []string) ([]store.Sighting, error) {
+	out := []store.Sighting{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := c.query(ctx, `SELECT id, indicator_id, team, kind, count, first_seen, last_seen, tlp, at, received_at, doc
+		FROM sightings WHERE indicator_id IN (`+placeholders(len(ids))+`) ORDER BY at, id`, anys(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sightings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s store.Sighting
+		var first, last sql.NullInt64
+		var at, received int64
+		var doc string
+		if err := rows.Scan(&s.ID, &s.IndicatorID, &s.Team, &s.Kind, &s.Count, &first, &last, &s.TLP, &at, &received, &doc); err != nil {
+			return nil, fmt.Errorf("sqlstore: sightings: %w", err)
+		}
+		var d sightingDoc
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			return nil, fmt.Errorf("sqlstore: sighting %s: doc: %w", s.ID, err)
+		}
+		s.Constituency, s.Note, s.Recipients, s.ReportedBy = d.Constituency, d.Note, d.Recipients, d.ReportedBy
+		s.FirstSeen, s.LastSeen, s.At, s.ReceivedAt = ptrMicros(first), ptrMicros(last), fromMicros(at), fromMicros(received)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ObservableEntries returns incidents' observable entries holding any of the values.
+func (c conn) ObservableEntries(ctx context.Context, values []string, limit int) ([]store.Entry, error) {
+	if len(values) == 0 {
+		return []store.Entry{}, nil
+	}
+	rows, err := c.query(ctx, `SELECT `+entryCols+` FROM entries WHERE kind = 'observable' AND body IN (`+placeholders(len(values))+`)
+		ORDER BY created_at DESC, id LIMIT ?`, append(anys(values), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: observable entries: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: observable entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,151 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"csirtlink/internal/federation"
+	directory "csirtlink/internal/partner"
+	"csirtlink/internal/problem"
+	"csirtlink/internal/store"
+	"csirtlink/internal/team"
+)
+
+// The partner directory's screens (docs/partners.md): the list with search and
+// filters, and each partner's page. Only admins see the forms that change it.
+
+type directoryRow struct {
+	directory.View
+	Health string
+}
+
+type directoryPage struct {
+	Rows     []directoryRow
+	Filter   directory.Filter
+	Verified string // "", "yes", "no"
+	Filtered bool
+	Statuses []string
+	Tasks    []directory.Task
+}
+
+func (c *Console) linkHealth(r *http.Request) (map[string]federation.LinkState, error) {
+	links, err := c.d.Fed.Links(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]federation.LinkState{}
+	for _, l := range links {
+		out[l.Peer] = l
+	}
+	return out, nil
+}
+
+func (c *Console) directory(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	page := directoryPage{Filter: directory.Filter{Query: q.Get("q"), Country: strings.ToUpper(q.Get("country")), Status: q.Get("status")},
+		Verified: q.Get("verified"), Statuses: []string{team.StatusPending, team.StatusActive, team.StatusSuspended, team.StatusRevoked}}
+	if page.Filter.Status != "" && !team.ValidStatus(page.Filter.Status) {
+		page.Filter.Status = ""
+	}
+	switch page.Verified {
+	case "yes", "no":
+		b := page.Verified == "no"
+		page.Filter.Unverified = &b
+	default:
+		page.Verified = ""
+	}
+	page.Filtered = page.Filter.Query != "" || page.Filter.Country != "" || page.Filter.Status != "" || page.Verified != ""
+	health, err := c.linkHealth(r)
+	if err != nil {
+		return err
+	}
+	for _, p := range c.d.Partners.List(page.Filter) {
+		page.Rows = append(page.Rows, directoryRow{View: p, Health: health[p.ID].Health})
+	}
+	if page.Tasks, err = c.d.Partners.Tasks(r.Context()); err != nil {
+		return err
+	}
+	v.Nav = "directory"
+	return c.render(w, v, http.StatusOK, "directory", v.T("directory.title"), page)
+}
+
+type partnerPage struct {
+	P      directory.View
+	Keys   []store.PartnerKey
+	Link   federation.LinkState
+	OnCall []partnerOnCall
+}
+
+type partnerOnCall struct{ Rotation, Current, Next string }
+
+func (c *Console) directoryPartner(w http.ResponseWriter, r *http.Request, v *view) error {
+	p, ok := c.d.Partners.Get(r.PathValue("id"))
+	if !ok {
+		return problem.NotFound("no partner %q", r.PathValue("id"))
+	}
+	keys, err := c.d.Partners.Keys(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	health, err := c.linkHealth(r)
+	if err != nil {
+		return err
+	}
+	page := partnerPage{P: p, Keys: keys, Link: health[p.ID]}
+	if c.d.Hotline != nil {
+		sums, err := c.d.Hotline.PartnersOnCall(r.Context())
+		if err == nil {
+			for _, s := range sums {
+				if s.Team != p.ID {
+					continue
+				}
+				for _, rot := range s.Rotations {
+					page.OnCall = append(page.OnCall, partnerOnCall{Rotation: rot.Name, Current: rot.Current.User, Next: rot.Next.User})
+				}
+			}
+		}
+	}
+	v.Nav = "directory"
+	return c.render(w, v, http.StatusOK, "directory_partner", p.Name, page)
+}
+
+func (c *Console) directoryAdd(w http.ResponseWriter, r *http.Request, v *view) error {
+	p, err := c.d.Partners.Add(r.Context(), strings.TrimSpace(r.PostFormValue("url")), v.User().Name)
+	if err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.partnerAdded")
+	http.Redirect(w, r, "/directory/"+p.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) directoryApprove(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	if _, err := c.d.Partners.Approve(r.Context(), id, r.PostFormValue("fingerprint"), v.User().Name); err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.partnerApproved")
+	http.Redirect(w, r, "/directory/"+id, http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) directoryStatus(status string) func(w http.ResponseWriter, r *http.Request, v *view) error {
+	return func(w http.ResponseWriter, r *http.Request, v *view) error {
+		id := r.PathValue("id")
+		if _, err := c.d.Partners.SetStatus(r.Context(), id, status, v.User().Name); err != nil {
+			return err
+		}
+		c.flash(w, "ok", "flash.partner."+status)
+		http.Redirect(w, r, "/directory/"+id, http.StatusSeeOther)
+		return nil
+	}
+}
+
+func (c *Console) directoryConfirm(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := c.d.Partners.Confirm(r.Context(), v.User().Name); err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.directoryConfirmed")
+	http.Redirect(w, r, "/directory", http.StatusSeeOther)
+	return nil
+}
