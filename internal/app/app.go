@@ -35,6 +35,7 @@ import (
 	"csirtlink/internal/ownermail"
 	"csirtlink/internal/partner"
 	"csirtlink/internal/route"
+	"csirtlink/internal/routequeue"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
@@ -65,7 +66,9 @@ type Node struct {
 	CVD       *cvd.Service
 	// Indicators shares indicators and sightings with partners (issue 11).
 	Indicators *indicator.Service
-	Log        *slog.Logger
+	// Queue is the JetStream work queue feeds route through; nil without queue.nats_url.
+	Queue *routequeue.Queue
+	Log   *slog.Logger
 
 	handler http.Handler
 	server  *http.Server
@@ -122,7 +125,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	fed := federation.New(dir, key, db, opts.Clock, log, federation.Options{BatchSize: fo.BatchSize,
 		RetryMin: time.Duration(fo.RetryMin), RetryMax: time.Duration(fo.RetryMax),
 		PullInterval: time.Duration(fo.PullInterval), Timeout: time.Duration(fo.Timeout), Retention: time.Duration(fo.Retention)})
-	partners := partner.New(db, fed, key, opts.Clock, log, partner.Options{Reverify: time.Duration(cfg.Directory.Reverify), Grace: time.Duration(cfg.Directory.Grace)})
+	partners := partner.New(db, fed, key, opts.Clock, log, partner.Options{Reverify: time.Duration(cfg.Directory.Reverify), Grace: time.Duration(cfg.Directory.Grace),
+		NoAsks: cfg.Directory.NoAsks})
 	if err := partners.Load(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -183,9 +187,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle("GET "+partner.IntroductionPath, partners.IntroductionHandler())
-	if n.Owners, n.Feeds, err = openFeeds(cfg, db, opts.Clock, log); err != nil {
-		db.Close()
-		return nil, err
+	if q := cfg.Queue; q.NATSURL != "" {
+		if n.Queue, err = routequeue.Open(ctx, routequeue.Config{URL: q.NATSURL, Stream: q.Stream, AckWait: time.Duration(q.AckWait),
+			MaxDeliver: q.MaxDeliver, MaxBytes: q.MaxBytes, Replicas: q.Replicas}, "csirtlink "+cfg.Team.ID, log); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		n.Feeds.SetQueue(n.Queue)
 	}
 	apiv1 := api.New(n.Auth, n.Incidents, n.Hotline, fed, db, api.WriteReadiness(db.ProbeWrite, opts.Clock, api.ProbeEvery), log)
 	apiv1.EnableIdempotency(db, opts.Clock)
@@ -301,6 +309,9 @@ func (n *Node) Close() error {
 		n.Fed.Wait()
 		<-n.engineDone
 		<-n.done
+	}
+	if n.Queue != nil {
+		n.Queue.Close()
 	}
 	return n.Store.Close()
 }

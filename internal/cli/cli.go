@@ -41,6 +41,7 @@ Usage:
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
+  csirtlink feed worker --config FILE [--name NAME]
   csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
   csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
   csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back

@@ -74,7 +74,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fresh {
 		clk = offset
 	}
-	n, err := testnet.Start(ctx, testnet.Options{Dir: *dir, BasePort: *basePort, Logger: logger, MailDir: filepath.Join(*dir, "mail"), Clock: clk})
+	n, err := testnet.Start(ctx, testnet.Options{Dir: *dir, BasePort: *basePort, Logger: logger, MailDir: filepath.Join(*dir, "mail"), Clock: clk,
+		Reverify: true})
 	if err != nil {
 		return err
 	}

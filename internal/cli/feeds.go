@@ -15,6 +15,7 @@ import (
 	"csirtlink/internal/feed/pipeline"
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/routequeue"
 	"csirtlink/internal/store"
 )
 
@@ -154,10 +155,14 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
-	if sub == "ingest" {
+	switch sub {
+	case "ingest":
 		return feedIngest(ctx, args, stdout, stderr)
+	case "worker":
+		return feedWorker(ctx, args, stderr)
 	}
-	return fmt.Errorf("%w: csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report TYPE] [--map MAP] FILE", errUsage)
+	return fmt.Errorf("%w: csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report TYPE] [--map MAP] FILE\n"+
+		"       csirtlink feed worker --config FILE [--name NAME]", errUsage)
 }
 
 func feedIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -172,6 +177,7 @@ func feedIngest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&req.Classification, "classification", "", "RSIT `class/type` for rows that carry none")
 	asJSON := fs.Bool("json", false, "print the finished run as JSON")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	noWait := fs.Bool("no-wait", false, "with queue.nats_url: return once the batches are queued, not when the workers have routed them")
 	pos, err := parseArgs(fs, "csirtlink feed ingest --config FILE --format FORMAT FILE", args, 1, 1)
 	if err != nil {
 		return err
@@ -211,6 +217,10 @@ func feedIngest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}()
 	run, err := n.Feeds.Ingest(ctx, cliActor, req, f, &prog)
+	if err == nil && n.Queue != nil && !*noWait {
+		// The workers route the queued batches; the run is done when they have.
+		run, err = waitForRun(ctx, n.Feeds, run)
+	}
 	close(done)
 	<-stopped
 	if err != nil && run.ID == "" {
@@ -257,4 +267,48 @@ func printRunSummary(w io.Writer, r store.FeedRun) {
 	if r.Capped {
 		fmt.Fprintf(w, "(%d malformed rows; the first %d shown)\n", r.Malformed, len(r.Errors))
 	}
+}
+
+// waitForRun polls a queued run until the workers have routed it.
+func waitForRun(ctx context.Context, f *feedrun.Service, run store.FeedRun) (store.FeedRun, error) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for run.State == store.RunRunning {
+		select {
+		case <-ctx.Done():
+			return run, ctx.Err()
+		case <-t.C:
+		}
+		var err error
+		if run, err = f.Get(ctx, run.ID); err != nil {
+			return run, err
+		}
+	}
+	return run, nil
+}
+
+// feedWorker routes queued batches until it is stopped (SIGINT, SIGTERM). Run any
+// number, on any machine that reaches the database and NATS, with the node's
+// configuration file.
+func feedWorker(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("feed worker", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	host, _ := os.Hostname()
+	name := fs.String("name", fmt.Sprintf("%s-%d", host, os.Getpid()), "the worker's `name`, recorded with each batch it routes")
+	if _, err := parseArgs(fs, "csirtlink feed worker --config FILE [--name NAME]", args, 0, 0); err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if n.Queue == nil {
+		return fmt.Errorf("%w: feed worker needs queue.nats_url in %s", errUsage, *path)
+	}
+	r := n.Feeds.BatchRouter(*name)
+	n.Log.Info("feed worker started", "worker", *name)
+	return n.Queue.Work(ctx, func(ctx context.Context, b routequeue.Batch, last bool) error {
+		return r.Route(ctx, b.RunID, b.Seq, b.Events, last)
+	})
 }

@@ -3,10 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"csirtlink/internal/config"
+	"csirtlink/internal/natstest"
+	"csirtlink/internal/routequeue"
 )
 
 // owner import, owner add, owner list and feed ingest on a node's database: the run's
@@ -71,5 +77,60 @@ func TestOwnerAndFeedCommands(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "4 events") || !strings.Contains(errOut.String(), "unrouted 1") {
 		t.Errorf("progress line: %q", errOut.String())
+	}
+}
+
+// With queue.nats_url, feed ingest queues the batches and waits while a feed worker
+// (another process in production; here the same command in a goroutine) routes them:
+// the same summary as routing in process.
+func TestFeedWorkerRoutesAQueuedRun(t *testing.T) {
+	ctx := context.Background()
+	url, stream := natstest.URL(t), natstest.Stream()
+	t.Cleanup(func() {
+		if q, err := routequeue.Open(context.Background(), routequeue.Config{URL: url, Stream: stream}, "cleanup", slog.New(slog.DiscardHandler)); err == nil {
+			q.DeleteStream(context.Background())
+			q.Close()
+		}
+	})
+	dir := filepath.Join(t.TempDir(), "jp")
+	var out, errOut bytes.Buffer
+	if err := Run(ctx, []string{"init", "--dir", dir, "--team", "jp", "--name", "JPCERT/CC", "--timezone", "Asia/Tokyo", "--listen", "127.0.0.1:0",
+		"--hotline-email", "hotline@jp.example"}, &out, &errOut); err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut.String())
+	}
+	cfgPath := filepath.Join(dir, "csirtlink.json")
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Queue = config.Queue{NATSURL: url, Stream: stream}
+	if err := cfg.Save(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(ctx, []string{"owner", "add", "--config", cfgPath, "--id", "isp", "--name", "ISP", "--network", "198.51.100.0/24",
+		"--email", "abuse@isp.example"}, &out, &errOut); err != nil {
+		t.Fatalf("owner add: %v\n%s", err, errOut.String())
+	}
+	wctx, stop := context.WithCancel(ctx)
+	worked := make(chan error, 1)
+	go func() {
+		worked <- Run(wctx, []string{"feed", "worker", "--config", cfgPath, "--name", "w1"}, io.Discard, io.Discard)
+	}()
+	report := filepath.Join(t.TempDir(), "2024-05-01-scan_telnet-asn.csv")
+	if err := os.WriteFile(report, []byte(`"timestamp","ip","protocol","port","asn","geo"`+"\n"+
+		`"2024-05-01 00:00:01","198.51.100.1","tcp",23,64500,JP`+"\n"+
+		`"2024-05-01 00:00:01","192.0.2.9","tcp",23,64500,JP`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := Run(ctx, []string{"feed", "ingest", "--config", cfgPath, "--format", "shadowserver", "--quiet", report}, &out, &errOut); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, errOut.String())
+	}
+	stop()
+	if err := <-worked; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	if got := out.String(); !strings.Contains(got, "done, 2 events: 1 to owners, 0 to partners, 1 unrouted, 0 malformed") {
+		t.Fatalf("summary:\n%s", got)
 	}
 }

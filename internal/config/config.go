@@ -51,6 +51,27 @@ type Config struct {
 	Metrics Metrics `json:"metrics,omitempty"`
 	// Feeds configures bulk feed ingestion.
 	Feeds Feeds `json:"feeds,omitzero"`
+	// Queue, when it names a NATS server, moves the routing of bulk feeds to workers
+	// (csirtlink feed worker) through a JetStream work queue.
+	Queue Queue `json:"queue,omitzero"`
+}
+
+// Queue configures the JetStream work queue between feed ingestion and routing workers.
+type Queue struct {
+	// NATSURL is the NATS server with JetStream (nats://host:4222; several,
+	// comma-separated, for a cluster). Empty: feeds route in the ingesting process.
+	NATSURL string `json:"nats_url,omitempty"`
+	// Stream names the work-queue stream (default CSIRTLINK_FEED_ROUTE); nodes sharing
+	// one NATS need one each.
+	Stream string `json:"stream,omitempty"`
+	// AckWait is how long a worker may hold a batch before it goes to another (default 60s).
+	AckWait Duration `json:"ack_wait,omitempty"`
+	// MaxDeliver is how many deliveries a batch gets before its run fails (default 5).
+	MaxDeliver int `json:"max_deliver,omitempty"`
+	// MaxBytes bounds the stream; ingestion waits while it is full (default 1 GiB).
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// Replicas is the stream's number of copies in a JetStream cluster (default 1).
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // Metrics configures metrics.
@@ -131,6 +152,9 @@ type Directory struct {
 	Reverify Duration `json:"reverify,omitempty"`
 	// Grace is how long a partner's rotated-away key still verifies (default 7 days).
 	Grace Duration `json:"grace,omitempty"`
+	// NoAsks stops this node asking its partners to confirm their entries. Meant for
+	// test networks whose assertions count the envelopes that flow; a real node asks.
+	NoAsks bool `json:"no_asks,omitempty"`
 }
 
 // Federation tunes delivery; zero values take the defaults.
@@ -253,6 +277,12 @@ func (c Config) Validate() error {
 		if err := CheckPeerURL(p); err != nil {
 			errs = append(errs, fmt.Errorf("peers[%d].url: %w", i, err))
 		}
+	}
+	if q := c.Queue; q.NATSURL != "" && !strings.HasPrefix(q.NATSURL, "nats://") && !strings.HasPrefix(q.NATSURL, "tls://") {
+		errs = append(errs, errors.New("queue.nats_url: must be a nats:// or tls:// URL"))
+	}
+	if q := c.Queue; q.AckWait < 0 || q.MaxDeliver < 0 || q.MaxBytes < 0 || q.Replicas < 0 {
+		errs = append(errs, errors.New("queue: ack_wait, max_deliver, max_bytes and replicas must not be negative"))
 	}
 	if c.Feeds.MaxUpload < 0 {
 		errs = append(errs, errors.New("feeds.max_upload: must not be negative"))

@@ -42,6 +42,8 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","peers":[{"id":"jp","url":"http://csirt.jp.example"}]}`:  "peers[0].url",
 		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","peers":[{"id":"jp","url":"http://127.0.0.1.example"}]}`: "allow_insecure",
 		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"mysql"}}`:                          "database.driver",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","queue":{"nats_url":"http://nats:4222"}}`:                "queue.nats_url",
+		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","queue":{"nats_url":"nats://n:4222","max_deliver":-1}}`:  "max_deliver",
 		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"driver":"postgres"}}`:                       "database.dsn",
 		`{"team":{"id":"kr","name":"K","timezone":"Asia/Seoul"},"listen":"127.0.0.1:1","database":{"host":"db"}}`:                               "host",
 	}

@@ -67,6 +67,7 @@ type Service struct {
 	partners PartnerSource
 	finished []FinishHook
 	assigned []AssignHook
+	queue    Handoff // nil: route in this process
 	// Workers for the pipeline; 0 means every core.
 	Workers int
 }
@@ -202,6 +203,9 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	if err := s.st.CreateFeedRun(ctx, run); err != nil {
 		return run, err
 	}
+	if s.queue != nil {
+		return s.ingestQueued(ctx, actor, run, p, prog)
+	}
 	workers := s.Workers
 	if workers <= 0 {
 		workers = pipelineWorkers()
@@ -222,16 +226,20 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	if runErr != nil {
 		run.State, run.Failure = store.RunFailed, runErr.Error()
 	}
+	return s.finish(ctx, actor, run, runErr)
+}
+
+// finish writes a run's outcome and its audit record, and turns a failure the client
+// caused into a problem.
+func (s *Service) finish(ctx context.Context, actor string, run store.FeedRun, runErr error) (store.FeedRun, error) {
 	// The run's outcome is written even when the request's context ended: a client
 	// that went away must not leave the run running until it goes stale.
 	wctx := context.WithoutCancel(ctx)
-	err = s.st.InTx(wctx, func(tx store.Tx) error {
+	err := s.st.InTx(wctx, func(tx store.Tx) error {
 		if err := s.Finish(wctx, tx, run); err != nil {
 			return err
 		}
-		return audit.Append(wctx, tx, end, actor, "feed.ingest", run.ID,
-			fmt.Sprintf("%s %s: %s, %d events, %d to owners, %d to partners, %d unrouted, %d malformed", run.Format, run.Report, run.State,
-				run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted, run.Malformed))
+		return auditRun(wctx, tx, actor, run)
 	})
 	if err != nil {
 		return run, err
@@ -247,6 +255,12 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 		}
 	}
 	return run, nil
+}
+
+func auditRun(ctx context.Context, tx store.Tx, actor string, run store.FeedRun) error {
+	return audit.Append(ctx, tx, *run.FinishedAt, actor, "feed.ingest", run.ID,
+		fmt.Sprintf("%s %s: %s, %d events, %d to owners, %d to partners, %d unrouted, %d malformed", run.Format, run.Report, run.State,
+			run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted, run.Malformed))
 }
 
 // fieldOf finds the field an error from the front door names ("map: key …" → map).
@@ -421,24 +435,31 @@ func (s *sink) flush(ctx context.Context, bs *buffers, t target, cb *chunkBuf) e
 	if cb.n == 0 {
 		return nil
 	}
-	var out bytes.Buffer
-	zw := flaters.Get().(*flate.Writer)
-	zw.Reset(&out)
-	_, err := zw.Write(cb.b.Bytes())
-	if err == nil {
-		err = zw.Close()
-	}
-	flaters.Put(zw)
+	data, err := deflate(cb.b.Bytes())
 	if err != nil {
-		return fmt.Errorf("feedrun: compress: %w", err)
+		return err
 	}
-	c := store.FeedChunk{RunID: s.runID, Seq: s.seq.Add(1), Kind: t.kind, Target: t.id, Events: cb.n, Data: out.Bytes()}
+	c := store.FeedChunk{RunID: s.runID, Seq: s.seq.Add(1), Kind: t.kind, Target: t.id, Events: cb.n, Data: data}
 	if err := s.st.AddFeedChunk(ctx, c, s.clock.Now()); err != nil {
 		return err
 	}
 	bs.bytes -= cb.b.Len()
 	delete(bs.m, t)
 	return nil
+}
+
+func deflate(b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	zw := flaters.Get().(*flate.Writer)
+	defer flaters.Put(zw)
+	zw.Reset(&out)
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("feedrun: compress: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("feedrun: compress: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 func appendRecord(b *bytes.Buffer, ev *feed.Event, d route.Decision) error {

@@ -40,6 +40,8 @@ const (
 type Options struct {
 	Reverify time.Duration
 	Grace    time.Duration
+	// NoAsks: the node does not ask partners to re-verify (config.Directory.NoAsks).
+	NoAsks bool
 	// Client fetches introductions (default: a client of its own, 15 s).
 	Client *http.Client
 }

@@ -70,6 +70,11 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Contacts: []store.OwnerContact{{Email: "abuse@isp.example", Language: "ja", Format: "csv", Schedule: "immediate"}}, CreatedAt: at, UpdatedAt: at}))
 	must(db.CreateFeedRun(ctx, store.FeedRun{ID: "run1", Format: "shadowserver", TLP: "AMBER", CreatedBy: "alice", State: store.RunRunning, StartedAt: at, UpdatedAt: at}))
 	must(db.AddFeedChunk(ctx, store.FeedChunk{RunID: "run1", Seq: 1, Kind: store.ChunkOwner, Target: "isp", Events: 1, Data: []byte{0, 1, 2}}, at))
+	// Routing workers on JetStream (migration 0017).
+	_, err = db.RecordFeedBatch(ctx, store.FeedBatch{RunID: "run1", Seq: 1, Events: 1, RoutedOwners: 1, Owners: map[string]int64{"isp": 1},
+		RoutedBy: "worker-1", RoutedAt: at})
+	must(err)
+	must(db.SealFeedRun(ctx, store.FeedSeal{RunID: "run1", Batches: 1, Errors: []store.FeedRowError{{Line: 2, Field: "ip", Message: "bad"}}, SealedAt: at}))
 	// Shared indicators and sightings (migration 0009).
 	must(db.PutIndicator(ctx, store.Indicator{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", Author: "cn", Version: 1, State: store.IndicatorActive,
 		Type: "ipv4", Value: "198.51.100.7", Category: "malicious-code/c2-server", Confidence: 80, TLP: "AMBER", ShareWith: []string{"jp"},

@@ -44,6 +44,7 @@ type Tx interface {
 	Aggregates
 	Owners
 	FeedRuns
+	FeedQueue
 	Partners
 	Indicators
 	FeedDeliveries

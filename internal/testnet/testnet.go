@@ -57,6 +57,10 @@ type Options struct {
 	Strangers bool
 	// Directory tunes the partner directory of every node.
 	Directory config.Directory
+	// Reverify lets partners ask each other to confirm their entries (the demo does);
+	// off, unless Directory.Reverify is set, no directory.verify envelopes flow, so
+	// tests count only the envelopes they cause.
+	Reverify bool
 }
 
 // Node is one node of the network.
@@ -167,8 +171,10 @@ func loadOrCreateKey(path string) (identity.Key, error) {
 
 func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) config.Config {
 	t.URL = n.Nodes[i].URL
+	dir := n.opts.Directory
+	dir.NoAsks = dir.NoAsks || (!n.opts.Reverify && dir.Reverify == 0)
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
-		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID], Directory: n.opts.Directory,
+		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID], Directory: dir,
 		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
 	if n.opts.Strangers {
 		return cfg

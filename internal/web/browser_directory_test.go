@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"csirtlink/internal/auth"
+	"csirtlink/internal/testnet"
 )
 
 // TestDirectoryInBrowser: the partner directory at cn of the seeded network — the
@@ -19,9 +20,13 @@ func TestDirectoryInBrowser(t *testing.T) {
 	exe := needBrowser(t)
 	axe := needAxe(t)
 	shots := screenshotDir(t)
-	n := startNet(t)
+	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Federation: fastFed, Reverify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
 	ctx := context.Background()
-	if err := n.Seed(ctx); err != nil {
+	if err = n.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cn := n.Node("cn")

@@ -85,7 +85,7 @@ func TestIndicatorsInBrowser(t *testing.T) {
 		}
 		do(t, jpTab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 		do(t, jpTab, "indicator on a phone", chromedp.Navigate(jp.URL+"/indicators/"+seen.ID), chromedp.WaitVisible(chromedp.CSS("main")))
-		phoneNav(t, jpTab, lang+" indicator", 9)
+		phoneNav(t, jpTab, lang+" indicator", 12)
 		shoot(t, jpTab, shots, lang+"-phone-indicator")
 		do(t, jpTab, "desktop", chromedp.EmulateViewport(1280, 900))
 	}
