@@ -31,7 +31,9 @@ type committer struct {
 	// waiting counts writers queued for turn: a writer that finds others waiting
 	// leaves the transaction open for them instead of committing.
 	waiting atomic.Int32
-	open    *group // the transaction being filled; guarded by turn
+	// open is the transaction being filled; written under turn, atomic so that it can
+	// be looked at (tests) without taking turn.
+	open atomic.Pointer[group]
 	// commits and writes count shared commits and the writes they held, for the
 	// benchmarks (CommitStats).
 	commits, writes atomic.Int64
@@ -71,7 +73,7 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 			gc.turn.Unlock()
 		}
 	}()
-	g := gc.open
+	g := gc.open.Load()
 	if g == nil {
 		// The shared transaction outlives any one member's context: a member whose
 		// request ends must not roll back the others' writes.
@@ -86,13 +88,13 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 			return nil, db.checkWrite(fmt.Errorf("sqlstore: begin: %w", err))
 		}
 		g = &group{tx: tx, done: make(chan struct{})}
-		gc.open = g
+		gc.open.Store(g)
 	}
 	g.members++
 	after, ferr, broken := db.member(ctx, g.tx, fn)
 	if broken != nil {
 		// The transaction is in a state no member can rely on: undo it for all.
-		gc.open = nil
+		gc.open.Store(nil)
 		g.tx.Rollback()
 		g.err = errors.Join(errGroupAborted, broken)
 		close(g.done)
@@ -115,7 +117,7 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 		}
 		return after, nil
 	}
-	gc.open = nil
+	gc.open.Store(nil)
 	if g.good == 0 {
 		g.tx.Rollback()
 		g.err = errGroupAborted
@@ -154,8 +156,8 @@ func (db *DB) member(ctx context.Context, tx *sql.Tx, fn func(store.Tx) error) (
 		if panicked {
 			// A panic in fn must not leave the transaction, and with it SQLite's
 			// write lock, open; the members before it are told it was rolled back.
-			if g := db.commits.open; g != nil && g.tx == tx {
-				db.commits.open = nil
+			if g := db.commits.open.Load(); g != nil && g.tx == tx {
+				db.commits.open.Store(nil)
 				tx.Rollback()
 				g.err = errGroupAborted
 				close(g.done)

@@ -48,7 +48,7 @@ func TestWritersArrivingTogetherShareOneCommit(t *testing.T) {
 	wg.Add(1)
 	go write(0, true)
 	// The first writer holds the transaction; the others queue behind it.
-	waitFor(t, func() bool { return db.commits.open != nil && db.commits.waiting.Load() == 0 })
+	waitFor(t, func() bool { return db.commits.open.Load() != nil && db.commits.waiting.Load() == 0 })
 	for i := 1; i < 5; i++ {
 		wg.Add(1)
 		go write(i, false)
@@ -97,7 +97,7 @@ func TestAMemberWaitsForTheSharedCommit(t *testing.T) {
 			return err
 		})
 	}()
-	waitFor(t, func() bool { return db.commits.open != nil })
+	waitFor(t, func() bool { return db.commits.open.Load() != nil })
 	secondIn := make(chan struct{})
 	secondDone := make(chan error, 1)
 	go func() {
@@ -198,7 +198,7 @@ func TestACancelledWriterDoesNotFailTheGroup(t *testing.T) {
 			return err
 		})
 	}()
-	waitFor(t, func() bool { return db.commits.open != nil })
+	waitFor(t, func() bool { return db.commits.open.Load() != nil })
 	gone, cancel := context.WithCancel(ctx)
 	secondDone := make(chan error, 1)
 	go func() {
