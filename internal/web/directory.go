@@ -91,7 +91,11 @@ func (c *Console) directoryPartner(w http.ResponseWriter, r *http.Request, v *vi
 	if err != nil {
 		return err
 	}
-	page := partnerPage{P: p, Keys: keys, Link: health[p.ID]}
+	withHotline, err := c.d.Partners.WithHotline(r.Context(), []directory.View{p})
+	if err != nil {
+		return err
+	}
+	page := partnerPage{P: withHotline[0], Keys: keys, Link: health[p.ID]}
 	if c.d.Hotline != nil {
 		sums, err := c.d.Hotline.PartnersOnCall(r.Context())
 		if err == nil {
