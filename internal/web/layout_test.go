@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 )
 
@@ -106,5 +108,25 @@ func TestTimeZonesArePicked(t *testing.T) {
 	}
 	if fields < 2 {
 		t.Errorf("%d time-zone fields found; the account and rotation forms have one each", fields)
+	}
+}
+
+// TestNameAndRoleOnce: the header names the person and their role once — "Duty officer
+// (jp)" is not followed by "duty officer" again, in any language (issue 10, item 12).
+func TestNameAndRoleOnce(t *testing.T) {
+	tr, err := loadTranslations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "zh-Hans", "ja", "ko"} {
+		v := testView(t, tr, lang)
+		v.session = &session{User: store.User{Name: "duty", DisplayName: "Duty officer (jp)", Role: auth.DutyOfficer}}
+		if got := v.RoleShown(); got != "" {
+			t.Errorf("%s: the role %q repeats what the name says", lang, got)
+		}
+		v.session = &session{User: store.User{Name: "tanaka", DisplayName: "Tanaka Hiro", Role: auth.DutyOfficer}}
+		if got, want := v.RoleShown(), tr.printer(lang).Sprintf("role."+auth.DutyOfficer); got != want || got == "" {
+			t.Errorf("%s: role %q beside a plain name, want %q", lang, got, want)
+		}
 	}
 }
