@@ -42,7 +42,7 @@ func TestUnverifiedChipBesidePartners(t *testing.T) {
 	mustSignIn(t, c, cn.User, cn.Password)
 	chip := func(team string) string { return fmt.Sprintf(`data-unverified="%s"`, team) }
 	u, _ := url.Parse(cn.URL)
-	for lang, want := range map[string]string{"en": "Never verified", "zh-Hans": "从未核实", "ja": "未確認", "ko": "확인된 적 없음"} {
+	for lang, want := range map[string]string{"en": "Never verified", "zh-Hans": "从未核实", "ja": "登録情報 未確認", "ko": "확인된 적 없음"} {
 		c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "csl_lang_cn", Value: lang}})
 		for _, path := range []string{"/hotline/new", "/hotline", "/hotline/pages/" + p.ID} {
 			resp, body := c.get(path)
