@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"csirtlink/internal/hotline"
+	"csirtlink/internal/indicator"
+	"csirtlink/internal/testnet"
 )
 
 // A partner that has not confirmed its directory entry carries an "unverified" chip
@@ -38,13 +40,31 @@ func TestUnverifiedChipBesidePartners(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Both share an indicator with cn.
+	for i, nd := range []*testnet.Node{jp, n.Node("kr")} {
+		if _, err := nd.App.Indicators.Create(ctx, indicator.Actor{Name: nd.User}, indicator.Input{Type: "ipv4", Value: fmt.Sprintf("198.51.100.%d", 10+i),
+			Category: "malicious-code/c2-server", TLP: "GREEN"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if got, _ := cn.App.Indicators.List(ctx, indicator.Filter{}); len(got) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the partners' indicators never reached cn")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	c := newClient(t, cn.URL)
 	mustSignIn(t, c, cn.User, cn.Password)
 	chip := func(team string) string { return fmt.Sprintf(`data-unverified="%s"`, team) }
 	u, _ := url.Parse(cn.URL)
 	for lang, want := range map[string]string{"en": "Never verified", "zh-Hans": "从未核实", "ja": "登録情報 未確認", "ko": "확인된 적 없음"} {
 		c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "csl_lang_cn", Value: lang}})
-		for _, path := range []string{"/hotline/new", "/hotline", "/hotline/pages/" + p.ID} {
+		for _, path := range []string{"/hotline/new", "/hotline", "/hotline/pages/" + p.ID, "/indicators"} {
 			resp, body := c.get(path)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s %s: %d", lang, path, resp.StatusCode)
