@@ -2,9 +2,11 @@ package integration
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +119,50 @@ func TestHotlineAddressCheckedByMailedCode(t *testing.T) {
 	// A code is good once.
 	if code := call(t, jp, "POST", "/api/v1/directory/hotline-code", map[string]string{"partner": "cn", "code": toCN}, &perr); code != http.StatusUnprocessableEntity || perr.Error.Field != "code" {
 		t.Fatalf("the same code again: %d %+v", code, perr)
+	}
+}
+
+// A relay that fails does not make the re-verification module mail a code on every
+// round: a failed attempt is tried again a day later, and the failure is shown.
+func TestHotlineCodeNotRetriedEveryRound(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var attempts atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			c.Write([]byte("554 5.3.2 not today\r\n"))
+			c.Close()
+		}
+	}()
+	n := startNet(t, testnet.Options{Teams: testnet.Default[:2], Strangers: true,
+		Directory: config.Directory{Reverify: config.Duration(time.Hour)},
+		Hotline:   config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond)},
+		SMTP:      &config.SMTP{Addr: l.Addr().String(), From: "csirtlink <hotline@csirtlink.test>", TLS: "none", Timeout: config.Duration(2 * time.Second)}})
+	cn, jp := n.Nodes[0], n.Nodes[1]
+	onboard(t, cn, jp)
+	time.Sleep(time.Second) // some fifty engine rounds
+	// One attempt from each side's approval; the engines' rounds add none.
+	if got := attempts.Load(); got != 2 {
+		t.Errorf("%d attempts to mail a code through a failing relay, want 2", got)
+	}
+	var got struct {
+		Partner struct {
+			Hotline struct {
+				Verified bool   `json:"verified"`
+				Error    string `json:"error"`
+			} `json:"hotline"`
+		} `json:"partner"`
+	}
+	call(t, cn, "GET", "/api/v1/partners/jp", nil, &got)
+	if got.Partner.Hotline.Verified || got.Partner.Hotline.Error == "" {
+		t.Errorf("a code that could not be mailed: %+v", got.Partner.Hotline)
 	}
 }

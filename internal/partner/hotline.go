@@ -56,6 +56,7 @@ type hotlineCheck struct {
 	Expires    *time.Time `json:"expires,omitempty"`     // the outstanding code is refused after
 	VerifiedAt *time.Time `json:"verified_at,omitempty"` // Address proved to work
 	Error      string     `json:"error,omitempty"`       // why the last code could not be mailed
+	TriedAt    *time.Time `json:"tried_at,omitempty"`    // when that failed attempt was
 }
 
 // HotlineStatus is a partner's hotline address check as the API and console show it.
@@ -221,7 +222,7 @@ If you did not expect this mail, tell %s: someone may have published this addres
 		detail := "code mailed to " + p.HotlineEmail
 		if sendErr != nil {
 			c = old
-			c.Error = sendErr.Error()
+			c.Error, c.TriedAt = sendErr.Error(), &now
 			detail = "code not mailed to " + p.HotlineEmail + ": " + sendErr.Error()
 		}
 		m[id] = c
@@ -257,7 +258,7 @@ func (s *Service) mailDueCodes(ctx context.Context, actor string, only ...string
 			if len(only) > 0 && !slices.Contains(only, p.ID) {
 				continue
 			}
-			if c := m[p.ID]; s.hotlineDue(p, c, now) && (c.Error == "" || c.SentAt == nil || now.Sub(*c.SentAt) >= askEvery) {
+			if c := m[p.ID]; s.hotlineDue(p, c, now) && (c.TriedAt == nil || now.Sub(*c.TriedAt) >= askEvery) {
 				due = append(due, p.ID)
 			}
 		}
@@ -306,7 +307,7 @@ func (s *Service) checkHotlineCode(ctx context.Context, tx store.Tx, id, code, a
 	case subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(codeHash(id, p.HotlineEmail, code))) != 1:
 		return HotlineStatus{}, problem.Invalid("code", "does not match the code mailed to %s", p.HotlineEmail)
 	}
-	c.VerifiedAt, c.CodeHash, c.Expires, c.Error = &now, "", nil, ""
+	c.VerifiedAt, c.CodeHash, c.Expires, c.Error, c.TriedAt = &now, "", nil, "", nil
 	m[id] = c
 	if err := s.putHotlineChecks(ctx, tx, m); err != nil {
 		return HotlineStatus{}, err
