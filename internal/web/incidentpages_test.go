@@ -53,8 +53,13 @@ func TestIncidentPageListsItsPages(t *testing.T) {
 	mustSignIn(t, cj, jp.User, jp.Password)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, body := cj.get("/incidents/" + in.ID)
-		body = pagesSection(t, body)
+		_, full := cj.get("/incidents/" + in.ID)
+		// Our own status control comes first, before the participants and the
+		// timeline: on a phone's single column it is near the top (item 9).
+		if ours, tl := strings.Index(full, `id="participation"`), strings.Index(full, `id="timeline-h"`); ours < 0 || tl < 0 || ours > tl {
+			t.Fatalf("jp's status control at %d, the timeline at %d: the control is to come first", ours, tl)
+		}
+		body := pagesSection(t, full)
 		err := fmt.Errorf("page %s not listed", about.ID)
 		if strings.Contains(body, `href="/hotline/pages/`+about.ID+`"`) {
 			err = nil
