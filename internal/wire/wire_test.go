@@ -74,7 +74,7 @@ func baseExamples(t testing.TB) map[string][]byte {
 		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
 			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
 				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}},
-				Feeds: &AggregateOwnFeeds{Runs: 3, Events: 5000, RoutedOwners: 3500, RoutedPartners: 1200, Unrouted: 300},
+				Feeds:      &AggregateOwnFeeds{Runs: 3, Events: 5000, RoutedOwners: 3500, RoutedPartners: 1200, Unrouted: 300},
 				CVD: &AggregateOwnCVD{Cases: 2, VendorsContacted: 3, VendorsReached: 2, Published: 1,
 					TimeToPublication: AggregateFigure{N: 1, P50: 3888000, P95: 3888000, Max: 3888000}}},
 			Directions: []AggregatePairDir{{From: "jp", To: "kr",
