@@ -258,6 +258,24 @@ func testCollabFigures(t *testing.T, db *sqlstore.DB) {
 	wantTally(t, "own vendors reached", oc.VendorsReached, 1, "jp-cvd-1")
 	wantFigure(t, "own time to publication", oc.TimeToPublication, 1, 864000, 864000, 864000)
 
+	// What Prometheus is told (internal/opmetrics): the same records, counted.
+	cc, err := n.st.CountCollab(ctx, "jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, c := range cc {
+		got[c.Kind+"/"+c.Group+"/"+c.Sub] = c.N
+	}
+	for k, v := range map[string]int64{"feed_events/own/owner": 90, "feed_events/own/partner": 55, "feed_events/own/unrouted": 12,
+		"feed_events/partner/owner": 30, "feed_events/partner/partner": 0, "feed_events/partner/unrouted": 10,
+		"objects/out/active": 5, "objects/in/active": 1, "sightings/in/seen": 2, "sightings/in/taken-down": 6,
+		"sightings/out/taken-down": 1, "cvd_cases/owner/": 2, "cvd_cases/participant/": 1} {
+		if got[k] != v {
+			t.Errorf("count %s: %d, want %d", k, got[k], v)
+		}
+	}
+
 	// One partner: only the directions with kr.
 	rk, err := n.svc.Compute(ctx, per, "kr")
 	if err != nil {

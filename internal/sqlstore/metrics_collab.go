@@ -120,3 +120,64 @@ func sortIndicatorsByCreation(ins []store.Indicator) {
 		return strings.Compare(a.ID, b.ID)
 	})
 }
+
+// CountCollab counts feed events, shared objects, sightings and cases, each in one
+// grouped query.
+func (c conn) CountCollab(ctx context.Context, self string) ([]store.CollabCount, error) {
+	out := []store.CollabCount{}
+	var own, partner [3]int64
+	rows, err := c.query(ctx, `SELECT CASE WHEN origin = '' THEN 'own' ELSE 'partner' END, `+
+		`COALESCE(SUM(routed_owners), 0), COALESCE(SUM(routed_partners), 0), COALESCE(SUM(unrouted), 0) `+
+		`FROM feed_runs WHERE state = ? GROUP BY 1`, store.RunDone)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count feed events: %w", err)
+	}
+	for rows.Next() {
+		var g string
+		var v [3]int64
+		if err := rows.Scan(&g, &v[0], &v[1], &v[2]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlstore: count feed events: %w", err)
+		}
+		if g == "own" {
+			own = v
+		} else {
+			partner = v
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: count feed events: %w", err)
+	}
+	for _, g := range []struct {
+		name string
+		v    [3]int64
+	}{{"own", own}, {"partner", partner}} {
+		for i, sub := range []string{"owner", "partner", "unrouted"} {
+			out = append(out, store.CollabCount{Kind: "feed_events", Group: g.name, Sub: sub, N: g.v[i]})
+		}
+	}
+	for _, q := range []struct{ kind, sql string }{
+		{"objects", `SELECT CASE WHEN author = ? THEN 'out' ELSE 'in' END, state, COUNT(*) FROM indicators GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"sightings", `SELECT CASE WHEN team = ? THEN 'out' ELSE 'in' END, kind, COUNT(*) FROM sightings GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"cvd_cases", `SELECT CASE WHEN owner = ? THEN 'owner' ELSE 'participant' END, '', COUNT(*) FROM cvd_cases GROUP BY 1 ORDER BY 1`},
+	} {
+		rows, err := c.query(ctx, q.sql, self)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: count %s: %w", q.kind, err)
+		}
+		for rows.Next() {
+			cc := store.CollabCount{Kind: q.kind}
+			if err := rows.Scan(&cc.Group, &cc.Sub, &cc.N); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlstore: count %s: %w", q.kind, err)
+			}
+			out = append(out, cc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlstore: count %s: %w", q.kind, err)
+		}
+	}
+	return out, nil
+}

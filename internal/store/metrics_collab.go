@@ -28,3 +28,20 @@ type CollabReader interface {
 	// CVDCasesCreated lists vulnerability cases created in [from, to), oldest first.
 	CVDCasesCreated(ctx context.Context, from, to time.Time) ([]CVDCase, error)
 }
+
+// CollabCount is one count of the operational metrics over sharing, feeds and cases:
+// what is counted (Kind), in which group (Group, Sub) and how many.
+type CollabCount struct {
+	Kind  string // "feed_events", "objects", "sightings", "cvd_cases"
+	Group string // feed_events: "own"/"partner" runs; objects, sightings: "out"/"in"; cvd_cases: "owner"/"participant"
+	Sub   string // feed_events: "owner"/"partner"/"unrouted"; objects: state; sightings: kind; cvd_cases: ""
+	N     int64
+}
+
+// CollabCounter counts, for Prometheus, what the node holds of sharing, feeds and
+// cases.
+type CollabCounter interface {
+	// CountCollab counts feed events routed by finished runs, shared objects by author
+	// (self is this team) and state, sightings by reporter and kind, and cases by owner.
+	CountCollab(ctx context.Context, self string) ([]CollabCount, error)
+}
