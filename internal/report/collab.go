@@ -2,6 +2,7 @@ package report
 
 import (
 	"strconv"
+	"strings"
 
 	"csirtlink/internal/wire"
 )
@@ -74,7 +75,8 @@ func (r *renderer) takedownChart() Chart {
 				continue
 			}
 			f := d.Sharing.TimeToTakedown
-			b.labels = append(b.labels, r.pair(d.From, d.To))
+			// Team ids, not names: six pairs of full names do not fit under the bars.
+			b.labels = append(b.labels, strings.ToUpper(d.From)+" → "+strings.ToUpper(d.To))
 			b.values = append(b.values, []float64{f.P50 / 86400, f.P95 / 86400, f.Max / 86400})
 		}
 	}
