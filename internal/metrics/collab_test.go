@@ -30,7 +30,7 @@ var mar = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
 func mday(d int) time.Time { return mar.AddDate(0, 0, d) }
 
-func newCollabNode(t *testing.T, db *sqlstore.DB) collabNode {
+func newCollabNode(t testing.TB, db *sqlstore.DB) collabNode {
 	t.Helper()
 	key := func() string {
 		k, err := identity.Generate()
@@ -49,7 +49,7 @@ func newCollabNode(t *testing.T, db *sqlstore.DB) collabNode {
 	return collabNode{svc: NewService(db, dir, clock.NewFake(time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC))), st: db}
 }
 
-func seedCollab(t *testing.T, s *sqlstore.DB) {
+func seedCollab(t testing.TB, s *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {
@@ -128,7 +128,7 @@ func seedCollab(t *testing.T, s *sqlstore.DB) {
 		Embargo: cvd.Embargo{Agreed: []string{}, Emergency: &cvd.Emergency{Team: "cn", By: "bob", Reason: "exploited", At: mday(8)}}})
 }
 
-func openSQLite(t *testing.T) *sqlstore.DB {
+func openSQLite(t testing.TB) *sqlstore.DB {
 	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
 		t.Fatal(err)
