@@ -225,10 +225,15 @@ func collab(t *testing.T, nd *testnet.Node, query string) collabView {
 }
 
 // startHistoryNet starts three nodes on a fake clock and plays the history.
-func startHistoryNet(t *testing.T) (*testnet.Net, *clock.Fake) {
+func startHistoryNet(t *testing.T, opts ...testnet.Options) (*testnet.Net, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(march.Add(-time.Hour))
-	n := startNet(t, testnet.Options{Clock: clk, Hotline: config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond)}})
+	o := testnet.Options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Clock, o.Hotline = clk, config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond)}
+	n := startNet(t, o)
 	if err := n.Play(context.Background(), clk, collabHistory()); err != nil {
 		t.Fatal(err)
 	}
@@ -448,6 +453,20 @@ func TestReceiptDerivedFigureChangesWithoutReceipt(t *testing.T) {
 // attributes each team's figures to it, and no aggregate carries case content.
 func TestJointReportIdenticalAtEveryNode(t *testing.T) {
 	n, _ := startHistoryNet(t)
+	checkJointReport(t, n)
+}
+
+// The same with jp's node on PostgreSQL: its figures, read from PostgreSQL, are the ones
+// computed by hand, and the joint report is still the same at every node.
+func TestJointReportIdenticalWithANodeOnPostgres(t *testing.T) {
+	n, _ := startHistoryNet(t, testnet.Options{Databases: onPostgres(t, "jp")})
+	if d := n.Node("jp").App.Store.Dialect(); d != "postgres" {
+		t.Fatalf("jp runs on %s", d)
+	}
+	checkJointReport(t, n)
+}
+
+func checkJointReport(t *testing.T, n *testnet.Net) {
 	ctx := context.Background()
 	for _, nd := range n.Nodes {
 		if _, err := nd.App.Publisher.Publish(ctx); err != nil {
