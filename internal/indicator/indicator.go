@@ -447,9 +447,9 @@ func summarise(ss []store.Sighting) Summary {
 
 // expired reports whether an indicator's validity ended before now. Every node judges it
 // by its own clock, from valid_until as the author wrote it.
-func expired(ind store.Indicator, now time.Time) bool {
-	return ind.ValidUntil != nil && ind.ValidUntil.Before(now)
-}
+func expired(ind store.Indicator, now time.Time) bool { return expiredAt(ind.ValidUntil, now) }
+
+func expiredAt(until *time.Time, now time.Time) bool { return until != nil && until.Before(now) }
 
 // Get returns an indicator with its sightings.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
