@@ -30,9 +30,10 @@ import (
 // SendBatch is the most versions one Sender transaction queues.
 const SendBatch = 2000
 
-// sendRounds bounds the batches one engine cycle sends, so that other modules get their
-// turn during a large import; the Sender wakes the engine again when more wait.
-const sendRounds = 25
+// sendRounds bounds the batches one engine cycle sends (a few seconds' work, under the
+// engine's stuck warning), so that other modules get their turn during a large import;
+// the Sender wakes the engine again when more wait.
+const sendRounds = 5
 
 // HandleBulk registers the chunk kind of indicator versions with the node's bulk receiver.
 func (s *Service) HandleBulk(recv *bulk.Receiver) {
@@ -131,9 +132,13 @@ func (c *chunker) add(ctx context.Context, ind store.Indicator) error {
 	if err != nil {
 		return err
 	}
-	holders, err := c.tx.Holders(ctx, ind.ID)
-	if err != nil {
-		return err
+	// A first version was never sent (an object written here with a mark is sent only
+	// by this module): no team holds it, and the lookup is saved.
+	var holders []string
+	if ind.Version > 1 {
+		if holders, err = c.tx.Holders(ctx, ind.ID); err != nil {
+			return err
+		}
 	}
 	it, ectx := itemOf(ind), egress.NewContext(c.s.dir, ind.Audience)
 	var gone []string
