@@ -99,7 +99,8 @@ func TestIndicatorImportSentInBulk(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ind := range inds {
-			if ok, err := b.Add(tlp.Item{Label: tlp.Label(ind.TLP), Author: author}, must(wire.EncodeIndicator(ind))); !ok || err != nil {
+			ectx := egress.Context{Self: author, Peers: []string{"jp"}, Community: []string{"jp"}, Participants: ind.Audience}
+			if ok, err := b.AddIn(ectx, tlp.Item{Label: tlp.Label(ind.TLP), Author: author, Recipients: ind.ShareWith}, must(wire.EncodeIndicator(ind))); !ok || err != nil {
 				t.Fatalf("add %s: %v %v", ind.ID, ok, err)
 			}
 		}
@@ -122,6 +123,24 @@ func TestIndicatorImportSentInBulk(t *testing.T) {
 	if got, _ := jp.App.Store.GetIndicator(ctx, gone.ID); got.State != store.IndicatorRevoked {
 		t.Fatalf("a late copy in a chunk resurrected a revoked object: %+v", got)
 	}
+	// Versions in order: a chunk with version 3, then one with version 2 of the same object.
+	newer := obj(fresh, "cn", "10.8.0.1", 3)
+	newer.Confidence = 90
+	payload, label = chunk("cn", newer)
+	expect(t, "version 3 in a chunk", fromCN.send(jp, wire.TypeBulkChunk, "test-cn/2", label, payload), "applied", "")
+	payload, label = chunk("cn", obj(fresh, "cn", "10.8.0.1", 2))
+	expect(t, "version 2 after it", fromCN.send(jp, wire.TypeBulkChunk, "test-cn/3", label, payload), "applied", "")
+	if got, _ := jp.App.Store.GetIndicator(ctx, fresh); got.Version != 3 || got.Confidence != 90 {
+		t.Fatalf("an older version in a chunk replaced a newer one: %+v", got)
+	}
+	// An object stricter than the envelope says: the chunk is refused whole.
+	strict := obj(indicator.NewID(), "cn", "10.6.0.1", 1)
+	strict.TLP, strict.ShareWith, strict.Audience = "AMBER+STRICT", []string{"jp"}, []string{"jp"}
+	payload, _ = chunk("cn", obj(indicator.NewID(), "cn", "10.6.0.2", 1), strict)
+	expect(t, "a chunk under a laxer label", fromCN.send(jp, wire.TypeBulkChunk, "test-cn/4", "GREEN", payload), "rejected", "stricter than the envelope")
+	if list, _ := jp.App.Store.IndicatorsByValue(ctx, []string{"10.6.0.1", "10.6.0.2"}, 10); len(list) != 0 {
+		t.Fatalf("a refused chunk left %d objects", len(list))
+	}
 	fromKR := impersonate(t, n, dir, "kr")
 	mine := indicator.NewID()
 	payload, label = chunk("kr", obj(mine, "kr", "10.7.0.1", 1), obj(fresh, "kr", "10.8.0.1", 9))
@@ -129,7 +148,7 @@ func TestIndicatorImportSentInBulk(t *testing.T) {
 	if _, err := jp.App.Store.GetIndicator(ctx, mine); err == nil {
 		t.Fatal("a refused chunk's other object was kept")
 	}
-	if got, _ := jp.App.Store.GetIndicator(ctx, fresh); got.Author != "cn" || got.Version != 1 {
+	if got, _ := jp.App.Store.GetIndicator(ctx, fresh); got.Author != "cn" || got.Version != 3 {
 		t.Fatalf("kr changed cn's object: %+v", got)
 	}
 }
