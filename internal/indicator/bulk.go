@@ -81,13 +81,15 @@ func (s *Service) sendUnsent(ctx context.Context, limit int) (int, error) {
 		ids := make([]string, 0, n)
 		for _, u := range us {
 			ids = append(ids, u.IndicatorID)
-			ind, err := tx.GetIndicator(ctx, u.IndicatorID)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				continue
-			case err != nil:
-				return err
-			case ind.Author != s.Self() || ind.State != store.IndicatorActive:
+		}
+		// One read (and lock) for the batch, in id order: marks are taken oldest first,
+		// but a chunk's order matters to no one.
+		inds, err := tx.GetIndicators(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, ind := range inds {
+			if ind.Author != s.Self() || ind.State != store.IndicatorActive {
 				// Revoked since it was written: the tombstone went to every team that
 				// held an earlier version, and the others need nothing.
 				continue
@@ -111,6 +113,7 @@ type chunker struct {
 	group    string
 	builders map[string]*bulk.Builder
 	parts    map[string]int
+	holders  []store.Holder // written by finish, in one go
 }
 
 func (c *chunker) builder(peer string) (*bulk.Builder, error) {
@@ -166,9 +169,7 @@ func (c *chunker) add(ctx context.Context, ind store.Indicator) error {
 			}
 			continue
 		}
-		if err := c.tx.PutHolder(ctx, ind.ID, p.ID, ind.Version, ind.Modified); err != nil {
-			return err
-		}
+		c.holders = append(c.holders, store.Holder{IndicatorID: ind.ID, Team: p.ID, Version: ind.Version, At: ind.Modified})
 	}
 	if len(gone) == 0 {
 		return nil
@@ -198,6 +199,9 @@ func (c *chunker) emit(ctx context.Context, peer string, last bool) error {
 // finish queues every peer's last chunk; a peer that may hold none of the versions gets
 // nothing, not even an empty chunk.
 func (c *chunker) finish(ctx context.Context) error {
+	if err := c.tx.PutHolders(ctx, c.holders); err != nil {
+		return err
+	}
 	for _, p := range slices.Sorted(maps.Keys(c.builders)) {
 		if c.builders[p].Len() == 0 {
 			continue

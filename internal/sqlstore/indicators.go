@@ -348,3 +348,39 @@ func (c conn) DeleteUnsent(ctx context.Context, ids []string) error {
 	}
 	return nil
 }
+
+// GetIndicators returns the indicators with the ids, in id order; inside a transaction
+// their rows stay locked until it ends.
+func (c conn) GetIndicators(ctx context.Context, ids []string) ([]store.Indicator, error) {
+	out := []store.Indicator{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		part, err := c.indicators(ctx, "get indicators", c.forUpdate(`SELECT `+indicatorCols+` FROM indicators WHERE id IN (`+
+			placeholders(n)+`) ORDER BY id`), anys(ids[:n])...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// PutHolders records many holders, up to 200 a statement.
+func (c conn) PutHolders(ctx context.Context, hs []store.Holder) error {
+	for len(hs) > 0 {
+		n := min(len(hs), 200)
+		args := make([]any, 0, 4*n)
+		for _, h := range hs[:n] {
+			args = append(args, h.IndicatorID, h.Team, h.Version, micros(h.At))
+		}
+		_, err := c.exec(ctx, `INSERT INTO indicator_holders (indicator_id, team, version, sent_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")+`
+			ON CONFLICT (indicator_id, team) DO UPDATE SET version = excluded.version, sent_at = excluded.sent_at`, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: indicator holders: %w", err)
+		}
+		hs = hs[n:]
+	}
+	return nil
+}

@@ -95,6 +95,11 @@ type Indicators interface {
 	ListIndicators(ctx context.Context, f IndicatorFilter) ([]Indicator, error)
 	// IndicatorsByValue returns the objects (not tombstones) holding any of the values.
 	IndicatorsByValue(ctx context.Context, values []string, limit int) ([]Indicator, error)
+	// GetIndicators returns the objects (or tombstones) with the ids it holds, in id
+	// order, those missing left out; inside InTx the rows stay locked as GetIndicator's.
+	GetIndicators(ctx context.Context, ids []string) ([]Indicator, error)
+	// PutHolders records PutHolder's facts for many objects and teams at once.
+	PutHolders(ctx context.Context, hs []Holder) error
 	// PutHolder records that the object went to team at a version.
 	PutHolder(ctx context.Context, indicatorID, team string, version int64, at time.Time) error
 	// Holders lists the teams the object went to.
@@ -125,6 +130,13 @@ type IndicatorMatch struct {
 	Confidence                             int
 	ValidUntil                             *time.Time
 	Modified                               time.Time
+}
+
+// Holder is one team an object went to, at a version.
+type Holder struct {
+	IndicatorID, Team string
+	Version           int64
+	At                time.Time
 }
 
 // Unsent is an object version written here and not yet queued for partners.

@@ -124,6 +124,19 @@ func testIndicators(t *testing.T, s store.Store) {
 	if h, err := s.Holders(ctx, a.ID); err != nil || !reflect.DeepEqual(h, []string{"jp", "kr"}) {
 		t.Errorf("holders %v %v", h, err)
 	}
+	// Many holders at once: new rows and a new version of one held.
+	if err := s.PutHolders(ctx, []store.Holder{{IndicatorID: b.ID, Team: "cn", Version: 3, At: at}, {IndicatorID: b.ID, Team: "kr", Version: 3, At: at},
+		{IndicatorID: a.ID, Team: "jp", Version: 2, At: at}}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Holders(ctx, b.ID); err != nil || !reflect.DeepEqual(h, []string{"cn", "kr"}) {
+		t.Errorf("holders after PutHolders %v %v", h, err)
+	}
+	// Many objects at once, in id order, a missing id left out, a tombstone included.
+	got2, err := s.GetIndicators(ctx, []string{b.ID, "00000000-0000-4000-8000-000000000000", a.ID})
+	if err != nil || len(got2) != 2 || got2[0].ID != a.ID || got2[0].State != store.IndicatorRevoked || !reflect.DeepEqual(got2[1], b) {
+		t.Errorf("get indicators: %+v %v", got2, err)
+	}
 }
 
 // Sightings: kept once per id, listed oldest first, and seen by the list's filter.
