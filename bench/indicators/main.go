@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -53,8 +54,21 @@ func main() {
 	queries := flag.Int("queries", 20_000, "searches of each kind, warm")
 	cold := flag.Int("cold", 200, "searches of each kind first after opening, reported apart")
 	lines := flag.Int("import", 1_000_000, "lines of the import phase's file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	fmt.Println(machine.Describe())
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "indicators:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "indicators:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, p := range strings.Split(*phases, ",") {
 		var err error
 		switch p {
