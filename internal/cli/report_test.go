@@ -99,7 +99,7 @@ func TestReportInFourLanguages(t *testing.T) {
 			t.Errorf("%s: not a print-ready report with its language and charts", lang)
 		}
 		// Every table is in its CSV, with rows: every pair that paged another has a row.
-		for _, name := range []string{"teams", "hotline", "incidents", "commchecks", "categories"} {
+		for _, name := range []string{"teams", "hotline", "incidents", "commchecks", "categories", "sharing", "feeds", "feed_routes", "cvd"} {
 			f, err := os.Open(filepath.Join(dir, name+".csv"))
 			if err != nil {
 				t.Fatal(err)

@@ -67,6 +67,62 @@ func collabHistory() testnet.History {
 					{After: secs(600), Team: "jp", Do: "closed"},
 				}},
 		},
+		// Shared objects (TLP:GREEN: every partner holds them) and the feedback on them.
+		Shares: []testnet.ShareStory{
+			{At: day(2, 3), Author: "jp", Value: "https://secretphish-1.example/login", Category: "fraud/phishing", Feedback: []testnet.Feedback{
+				{After: secs(600), Team: "kr", Kind: "seen"}, {After: secs(3600), Team: "cn", Kind: "taken-down"},
+				{After: secs(7200), Team: "kr", Kind: "taken-down"}}},
+			{At: day(5, 3), Author: "jp", Value: "https://secretphish-2.example/login", Category: "fraud/phishing", Feedback: []testnet.Feedback{
+				{After: secs(86400), Team: "cn", Kind: "taken-down"}}},
+			{At: day(6, 5), Author: "cn", Value: "https://secretphish-3.example/login", Category: "fraud/phishing", Feedback: []testnet.Feedback{
+				{After: secs(1800), Team: "jp", Kind: "taken-down"}}},
+		},
+		// One feed file at cn: 40 events for its own owners, 30 for jp, 20 for kr, 10 no one's.
+		Feeds: []testnet.FeedStory{{At: day(12, 2), Team: "cn", Events: map[string]int{"cn": 40, "jp": 30, "kr": 20, "": 10}}},
+		// cn's case with jp, published at the agreed instant ten days on; jp's case with
+		// cn and kr, whose kr vendor never answers, not yet agreed.
+		Cases: []testnet.CaseStory{
+			{At: day(15, 0), Owner: "cn", Participants: []string{"jp"}, Title: "SECRETCASE router flaw", PublishAfter: 10 * 24 * time.Hour,
+				Vendors: []testnet.VendorStory{{Team: "cn", Name: "SecretVendorCN", After: secs(86400), Status: "fixed"},
+					{Team: "jp", Name: "SecretVendorJP", After: secs(172800), Status: "affected"}}},
+			{At: day(16, 0), Owner: "jp", Participants: []string{"cn", "kr"}, Title: "SECRETCASE camera flaw",
+				Vendors: []testnet.VendorStory{{Team: "kr", Name: "SecretVendorKR"}, {Team: "jp", Name: "SecretVendorJP2", After: secs(3600), Status: "not_affected"}}},
+		},
+	}
+}
+
+type tally struct {
+	N        int      `json:"n"`
+	Method   string   `json:"method"`
+	Evidence string   `json:"evidence"`
+	Records  []string `json:"records"`
+}
+
+// sharingView is the sharing, feed and case sections of a direction.
+type sharingView struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Sharing struct {
+		Objects        tally  `json:"objects"`
+		Sightings      tally  `json:"sightings"`
+		Takedowns      tally  `json:"takedowns"`
+		TimeToTakedown figure `json:"time_to_takedown"`
+	} `json:"sharing"`
+	Feeds struct {
+		Events tally `json:"events"`
+	} `json:"feeds"`
+	CVD struct {
+		Cases             tally  `json:"cases"`
+		VendorsReached    tally  `json:"vendors_reached"`
+		Published         tally  `json:"published"`
+		TimeToPublication figure `json:"time_to_publication"`
+	} `json:"cvd"`
+}
+
+func checkTally(t *testing.T, what string, got tally, n, records int) {
+	t.Helper()
+	if got.N != n || len(got.Records) != records || got.Method == "" || got.Evidence == "" {
+		t.Errorf("%s: %+v, want n=%d with %d records, a method and evidence", what, got, n, records)
 	}
 }
 
@@ -169,10 +225,15 @@ func collab(t *testing.T, nd *testnet.Node, query string) collabView {
 }
 
 // startHistoryNet starts three nodes on a fake clock and plays the history.
-func startHistoryNet(t *testing.T) (*testnet.Net, *clock.Fake) {
+func startHistoryNet(t *testing.T, opts ...testnet.Options) (*testnet.Net, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(march.Add(-time.Hour))
-	n := startNet(t, testnet.Options{Clock: clk, Hotline: config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond)}})
+	o := testnet.Options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Clock, o.Hotline = clk, config.Hotline{EngineInterval: config.Duration(20 * time.Millisecond)}
+	n := startNet(t, o)
 	if err := n.Play(context.Background(), clk, collabHistory()); err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +324,68 @@ func TestCollaborationMetricsFromSeededHistory(t *testing.T) {
 		t.Errorf("at jp, its own acknowledgements are evidenced as %q", jh.Acknowledged.Evidence)
 	}
 
+	// Sharing, feeds and cases, as jp measures them.
+	var sv struct {
+		Own struct {
+			CVD struct {
+				Cases            tally `json:"cases"`
+				VendorsContacted tally `json:"vendors_contacted"`
+				VendorsReached   tally `json:"vendors_reached"`
+				Published        tally `json:"published"`
+			} `json:"cvd"`
+		} `json:"own"`
+		Directions []sharingView `json:"directions"`
+	}
+	if code := call(t, jp, "GET", "/api/v1/metrics/collaboration?period=2026-03", nil, &sv); code != 200 {
+		t.Fatalf("collaboration at jp: %d", code)
+	}
+	dirs := map[string]sharingView{}
+	for _, d := range sv.Directions {
+		dirs[d.From+">"+d.To] = d
+	}
+	// jp → cn: both objects, cn's takedowns after 3600 s and 86400 s: p50 the 1st, p95 the 2nd.
+	jc, jk, cj := dirs["jp>cn"], dirs["jp>kr"], dirs["cn>jp"]
+	checkTally(t, "jp → cn objects", jc.Sharing.Objects, 2, 2)
+	checkTally(t, "jp → cn takedowns", jc.Sharing.Takedowns, 2, 2)
+	checkFig(t, "jp → cn time to takedown", jc.Sharing.TimeToTakedown, 2, 3600, 86400, 86400)
+	if jc.Sharing.TimeToTakedown.Evidence != "signed_envelope" {
+		t.Errorf("cn's takedowns at jp rest on %q", jc.Sharing.TimeToTakedown.Evidence)
+	}
+	// jp → kr: kr saw the first object and took it down after 7200 s; the second it holds, silent.
+	checkTally(t, "jp → kr objects", jk.Sharing.Objects, 2, 2)
+	checkTally(t, "jp → kr sightings", jk.Sharing.Sightings, 2, 2)
+	checkFig(t, "jp → kr time to takedown", jk.Sharing.TimeToTakedown, 1, 7200, 7200, 7200)
+	// cn → jp: cn's object, taken down by jp after 1800 s; the 30 events of cn's feed
+	// file in jp's networks; cn's case, jp's vendor answered, published after 10 days.
+	checkFig(t, "cn → jp time to takedown", cj.Sharing.TimeToTakedown, 1, 1800, 1800, 1800)
+	checkTally(t, "cn → jp events", cj.Feeds.Events, 30, 1)
+	checkTally(t, "cn → jp cases", cj.CVD.Cases, 1, 1)
+	checkTally(t, "cn → jp vendors reached", cj.CVD.VendorsReached, 1, 1)
+	checkFig(t, "cn → jp time to publication", cj.CVD.TimeToPublication, 1, 864000, 864000, 864000)
+	checkTally(t, "jp → kr cases", jk.CVD.Cases, 1, 1)
+	checkTally(t, "jp → kr vendors reached (never answered)", jk.CVD.VendorsReached, 0, 0)
+	checkTally(t, "jp's own cases", sv.Own.CVD.Cases, 1, 1)
+	checkTally(t, "jp's own vendors reached", sv.Own.CVD.VendorsReached, 1, 1)
+	checkTally(t, "jp's own published", sv.Own.CVD.Published, 0, 0)
+	// At cn, its feed run: 40 to its owners, 50 to partners, 10 unrouted.
+	var cf struct {
+		Own struct {
+			Feeds struct {
+				Events         int      `json:"events"`
+				RoutedOwners   int      `json:"routed_owners"`
+				RoutedPartners int      `json:"routed_partners"`
+				Unrouted       int      `json:"unrouted"`
+				UnroutedShare  *float64 `json:"unrouted_share"`
+			} `json:"feeds"`
+		} `json:"own"`
+	}
+	if code := call(t, cn, "GET", "/api/v1/metrics/collaboration?period=2026-03", nil, &cf); code != 200 {
+		t.Fatalf("collaboration at cn: %d", code)
+	}
+	if f := cf.Own.Feeds; f.Events != 100 || f.RoutedOwners != 40 || f.RoutedPartners != 50 || f.Unrouted != 10 || f.UnroutedShare == nil || *f.UnroutedShare != 0.1 {
+		t.Errorf("cn's feeds %+v", f)
+	}
+
 	// Bad input names the field.
 	for q, field := range map[string]string{"": "period", "period=2026-13": "period", "period=26": "period",
 		"period=2026-03&partner=zz": "partner", "period=2026-03&partner=cn": "partner"} {
@@ -330,6 +453,20 @@ func TestReceiptDerivedFigureChangesWithoutReceipt(t *testing.T) {
 // attributes each team's figures to it, and no aggregate carries case content.
 func TestJointReportIdenticalAtEveryNode(t *testing.T) {
 	n, _ := startHistoryNet(t)
+	checkJointReport(t, n)
+}
+
+// The same with jp's node on PostgreSQL: its figures, read from PostgreSQL, are the ones
+// computed by hand, and the joint report is still the same at every node.
+func TestJointReportIdenticalWithANodeOnPostgres(t *testing.T) {
+	n, _ := startHistoryNet(t, testnet.Options{Databases: onPostgres(t, "jp")})
+	if d := n.Node("jp").App.Store.Dialect(); d != "postgres" {
+		t.Fatalf("jp runs on %s", d)
+	}
+	checkJointReport(t, n)
+}
+
+func checkJointReport(t *testing.T, n *testnet.Net) {
 	ctx := context.Background()
 	for _, nd := range n.Nodes {
 		if _, err := nd.App.Publisher.Publish(ctx); err != nil {
@@ -383,10 +520,48 @@ func TestJointReportIdenticalAtEveryNode(t *testing.T) {
 	if !found {
 		t.Error("cn's cn → jp is not in the joint report")
 	}
+	// The sharing, feed and case sections are in the joint report too, as each team
+	// published them: jp's takedown times for jp → cn, cn's feed run.
+	var j2 struct {
+		Teams []struct {
+			Team       string                  `json:"team"`
+			Own        wire.AggregateOwn       `json:"own"`
+			Directions []wire.AggregatePairDir `json:"directions"`
+		} `json:"teams"`
+	}
+	json.Unmarshal(bodies[0], &j2)
+	sections := 0
+	for _, tm := range j2.Teams {
+		if tm.Team == "cn" && (tm.Own.Feeds == nil || tm.Own.Feeds.Events != 100 || tm.Own.Feeds.Unrouted != 10) {
+			t.Errorf("cn's own feeds in the joint report: %+v", tm.Own.Feeds)
+		}
+		for _, d := range tm.Directions {
+			if d.Sharing == nil || d.Feeds == nil || d.CVD == nil {
+				t.Errorf("%s's %s → %s has no sharing, feed or case section", tm.Team, d.From, d.To)
+				continue
+			}
+			if tm.Team == "jp" && d.From == "jp" && d.To == "cn" {
+				sections++
+				if f := d.Sharing.TimeToTakedown; d.Sharing.Objects != 2 || f.N != 2 || f.P50 != 3600 || f.P95 != 86400 {
+					t.Errorf("jp's jp → cn sharing in the joint report: %+v", d.Sharing)
+				}
+			}
+			if tm.Team == "jp" && d.From == "cn" && d.To == "jp" {
+				sections++
+				if d.Feeds.Events != 30 || d.CVD.Cases != 1 || d.CVD.TimeToPublication.P50 != 864000 {
+					t.Errorf("jp's cn → jp feeds and cases in the joint report: %+v %+v", d.Feeds, d.CVD)
+				}
+			}
+		}
+	}
+	if sections != 2 {
+		t.Errorf("%d of jp's two directions with cn found in the joint report", sections)
+	}
 
 	// No case content in any aggregate that left a node: no incident or page ids, no
 	// titles, no comments, no people.
-	forbidden := []string{"TOPSECRETTITLE", "SECRETCOMMENT", "Seeded", "duty", "cn-2026-", "jp-2026-", "kr-2026-"}
+	forbidden := []string{"TOPSECRETTITLE", "SECRETCOMMENT", "Seeded", "duty", "cn-2026-", "jp-2026-", "kr-2026-",
+		"secretphish", "SECRETCASE", "SecretVendor", "scan_telnet", "cn-telecom", "Reported back"}
 	seen := 0
 	for _, nd := range n.Nodes {
 		for _, peer := range n.Nodes {

@@ -155,6 +155,11 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("cn's pages out past sent: %v, want 1", out)
 	}
 	want("csirtlink_hotline_escalation_lateness_seconds", nil, atLeast(0))
+	// Sharing, feeds and cases show from the first scrape, at 0 when there are none.
+	want("csirtlink_feed_events_total", map[string]string{"source": "own", "routed": "unrouted"}, is(0))
+	want("csirtlink_shared_objects", map[string]string{"direction": "out", "state": "active"}, is(0))
+	want("csirtlink_sightings_total", map[string]string{"direction": "in", "kind": "taken-down"}, is(0))
+	want("csirtlink_cvd_cases", map[string]string{"role": "owner"}, is(0))
 	// HTTP latency by route pattern, never by raw path.
 	want("csirtlink_http_request_duration_seconds", map[string]string{"route": "POST /api/v1/incidents", "method": "POST", "code": "201"}, is(1))
 	want("csirtlink_http_request_duration_seconds", map[string]string{"route": "GET /api/v1/incidents/{id}", "code": "200"}, is(1))

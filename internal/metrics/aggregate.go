@@ -175,11 +175,14 @@ func (p *Publisher) Publish(ctx context.Context) (int, error) {
 
 // empty reports whether an aggregate has nothing to tell.
 func empty(a wire.MetricsAggregate) bool {
-	if a.Own.IncidentsCoordinated > 0 {
+	if a.Own.IncidentsCoordinated > 0 || a.Own.Feeds != nil && a.Own.Feeds.Runs > 0 || a.Own.CVD != nil && a.Own.CVD.Cases > 0 {
 		return false
 	}
 	for _, d := range a.Directions {
 		if d.Hotline.Pages > 0 || d.CommChecks.Checks > 0 || d.Incidents.CrossBorder > 0 {
+			return false
+		}
+		if d.Sharing != nil && d.Sharing.Objects > 0 || d.Feeds != nil && d.Feeds.Events > 0 || d.CVD != nil && d.CVD.Cases > 0 {
 			return false
 		}
 	}
@@ -204,7 +207,7 @@ func sameFigures(kept []byte, a wire.MetricsAggregate) bool {
 func ToWire(r Report, at time.Time) wire.MetricsAggregate {
 	a := wire.MetricsAggregate{Version: wire.MetricsAggregateVersion, Team: r.Team, Period: r.Period.Name, At: at.UTC(),
 		Own: wire.AggregateOwn{IncidentsCoordinated: r.Own.IncidentsCoordinated, CrossBorderCoordinated: r.Own.CrossBorderCoordinated,
-			ByCategory: wc(r.Own.ByCategory)},
+			ByCategory: wc(r.Own.ByCategory), Feeds: ownFeedsToWire(r.Own.Feeds), CVD: ownCVDToWire(r.Own.CVD)},
 		Directions: []wire.AggregatePairDir{}}
 	for _, d := range r.Directions {
 		a.Directions = append(a.Directions, wire.AggregatePairDir{From: d.From, To: d.To,
@@ -214,7 +217,12 @@ func ToWire(r Report, at time.Time) wire.MetricsAggregate {
 			CommChecks: wire.AggregateCommChecks{Checks: d.CommChecks.Checks, Answered: d.CommChecks.Answered, Acknowledged: wf(d.CommChecks.Acknowledged)},
 			Incidents: wire.AggregateIncidents{CrossBorder: d.Incidents.CrossBorder, ByCategory: wc(d.Incidents.ByCategory), BySeverity: wc(d.Incidents.BySeverity),
 				Acknowledged: wf(d.Incidents.Acknowledged), FirstEntry: wf(d.Incidents.FirstEntry), Done: wf(d.Incidents.Done),
-				Mitigated: wf(d.Incidents.Mitigated), Closed: wf(d.Incidents.Closed)}})
+				Mitigated: wf(d.Incidents.Mitigated), Closed: wf(d.Incidents.Closed)},
+			Sharing: &wire.AggregateSharing{Objects: d.Sharing.Objects.N, Sightings: d.Sharing.Sightings.N, Takedowns: d.Sharing.Takedowns.N,
+				TimeToTakedown: wf(d.Sharing.TimeToTakedown)},
+			Feeds: &wire.AggregateFeeds{Events: d.Feeds.Events.N},
+			CVD: &wire.AggregateCVD{Cases: d.CVD.Cases.N, VendorsReached: d.CVD.VendorsReached.N, Published: d.CVD.Published.N,
+				TimeToPublication: wf(d.CVD.TimeToPublication)}})
 	}
 	return a
 }
@@ -322,8 +330,11 @@ func ValidateAggregate(a wire.MetricsAggregate, origin string, now time.Time) er
 				return err
 			}
 		}
+		if err := checkCollabDir(what, d); err != nil {
+			return err
+		}
 	}
-	return nil
+	return checkCollabOwn(a.Own)
 }
 
 func checkCount(what string, n int) error {

@@ -52,7 +52,9 @@ const (
 // Source is what the figures are computed from.
 type Source interface {
 	store.MetricsReader
+	store.CollabReader
 	Timeline(ctx context.Context, incidentID string) ([]store.Entry, error)
+	SightingsOf(ctx context.Context, indicatorIDs []string) ([]store.Sighting, error)
 }
 
 // Service computes a node's figures.
@@ -115,6 +117,9 @@ type Direction struct {
 	Hotline    Hotline    `json:"hotline"`
 	CommChecks CommChecks `json:"commchecks"`
 	Incidents  Incidents  `json:"incidents"`
+	Sharing    Sharing    `json:"sharing"`
+	Feeds      Feeds      `json:"feeds"`
+	CVD        CVD        `json:"cvd"`
 }
 
 // Own is this team's own totals: how many incidents it coordinated in the period, and
@@ -125,6 +130,9 @@ type Own struct {
 	CrossBorderShare       *float64 `json:"cross_border_share"`
 	// ByCategory is the cross-border incidents this team coordinated, by category.
 	ByCategory []Count `json:"by_category"`
+	// Feeds and CVD are this node's feed runs and the cases this team coordinates.
+	Feeds OwnFeeds `json:"feeds"`
+	CVD   OwnCVD   `json:"cvd"`
 }
 
 // Report is a node's figures for a period: pooled over both directions of every pair
@@ -138,6 +146,9 @@ type Report struct {
 	Hotline     Hotline     `json:"hotline"`
 	CommChecks  CommChecks  `json:"commchecks"`
 	Incidents   Incidents   `json:"incidents"`
+	Sharing     Sharing     `json:"sharing"`
+	Feeds       Feeds       `json:"feeds"`
+	CVD         CVD         `json:"cvd"`
 	Own         Own         `json:"own"`
 	Directions  []Direction `json:"directions"`
 }
@@ -169,11 +180,15 @@ type data struct {
 	pages     []store.Page
 	incidents []store.Incident
 	timelines map[string][]store.Entry
+	collab    *collabData
 }
 
 func (s *Service) read(ctx context.Context, from, to time.Time) (*data, error) {
 	d := &data{timelines: map[string][]store.Entry{}}
 	var err error
+	if d.collab, err = s.readCollab(ctx, from, to); err != nil {
+		return nil, err
+	}
 	if d.pages, err = s.st.PagesCreated(ctx, from, to); err != nil {
 		return nil, err
 	}
@@ -220,8 +235,10 @@ type dirAcc struct {
 
 func (s *Service) build(d *data, p Period, partner string) Report {
 	self := s.dir.Self.ID
+	now := s.clock.Now().UTC()
 	var dirs []*dirAcc
 	byKey := map[[2]string]*dirAcc{}
+	collabs := map[[2]string]*collabAcc{}
 	for _, peer := range s.dir.Peers() {
 		if partner != "" && peer.ID != partner {
 			continue
@@ -230,6 +247,7 @@ func (s *Service) build(d *data, p Period, partner string) Report {
 			da := &dirAcc{from: k[0], to: k[1], incidents: map[string]store.Incident{}}
 			dirs = append(dirs, da)
 			byKey[k] = da
+			collabs[k] = &collabAcc{}
 		}
 	}
 	in := func(t time.Time) bool { return !t.Before(p.From) && t.Before(p.To) }
@@ -272,15 +290,23 @@ func (s *Service) build(d *data, p Period, partner string) Report {
 		}
 	}
 	own.ByCategory = counts(ownCats, nil)
+	s.addCollab(d.collab, in, collabs, now)
+	own.Feeds, own.CVD = s.ownCollab(d.collab, in, now)
 	if own.IncidentsCoordinated > 0 {
 		own.CrossBorderShare = ptr(float64(own.CrossBorderCoordinated*10000/own.IncidentsCoordinated) / 10000)
 	}
 
-	rep := Report{Team: self, Partner: partner, Period: p, GeneratedAt: s.clock.Now().UTC(), Method: ReportMethod, Own: own,
+	rep := Report{Team: self, Partner: partner, Period: p, GeneratedAt: now, Method: ReportMethod, Own: own,
 		Directions: []Direction{}}
+	var cas []*collabAcc
 	for _, da := range dirs {
-		rep.Directions = append(rep.Directions, da.direction(self))
+		dir := da.direction(self)
+		ca := collabs[[2]string{da.from, da.to}]
+		cas = append(cas, ca)
+		dir.Sharing, dir.Feeds, dir.CVD = ca.result(da.from == self)
+		rep.Directions = append(rep.Directions, dir)
 	}
+	rep.Sharing, rep.Feeds, rep.CVD = pooledCollab(cas).pooledResult()
 	pooled := &dirAcc{incidents: map[string]store.Incident{}}
 	var dl, nt, ak, cc, ia, ifi, idn, mi, cl []*acc
 	for _, da := range dirs {

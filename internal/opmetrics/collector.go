@@ -60,6 +60,9 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 		descLastSent, descLastReceived, descDeliveries, descLateness, descUp, descCollect} {
 		ch <- d
 	}
+	for _, d := range collabDescs {
+		ch <- d
+	}
 }
 
 // Collect reads everything first, then emits: a scrape whose reads fail or time out
@@ -145,6 +148,9 @@ func (c *dbCollector) read(ctx context.Context) ([]prometheus.Metric, error) {
 		late = max(0, c.clock.Now().Sub(next).Seconds())
 	}
 	add(descLateness, prometheus.GaugeValue, late)
+	if err := c.readCollab(ctx, add); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -42,6 +42,7 @@ const CollectTimeout = 5 * time.Second
 // Store is what the scrape-time collector reads.
 type Store interface {
 	store.MetricsReader
+	store.CollabCounter
 	NextEscalation(ctx context.Context) (time.Time, error)
 	CountInbox(ctx context.Context, origin string) (int, error)
 }

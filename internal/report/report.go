@@ -84,7 +84,8 @@ func Write(d Data, lang, dir string) ([]string, error) {
 		return nil, err
 	}
 	r := &renderer{d: d, c: cat, lang: lang}
-	tables := []Table{r.teamsTable(), r.hotlineTable(), r.incidentTable(), r.commCheckTable(), r.categoryTable()}
+	tables := []Table{r.teamsTable(), r.hotlineTable(), r.incidentTable(), r.commCheckTable(), r.categoryTable(),
+		r.sharingTable(), r.feedTable(), r.feedRouteTable(), r.cvdTable()}
 	charts := []Chart{r.categoryChart(), r.crossBorderChart()}
 	charts = append(charts, r.responseCharts()...)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -117,7 +118,7 @@ func Write(d Data, lang, dir string) ([]string, error) {
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, map[string]any{"Lang": lang, "Period": r.period(d.Joint.Period), "By": r.name(d.By),
 		"At": d.At.UTC().Format("2006-01-02 15:04 UTC"), "Tables": tables, "Charts": charts, "Missing": strings.Join(missing, ", "),
-		"Teams": len(d.Joint.Teams)})
+		"Teams": len(d.Joint.Teams), "Takedown": r.takedownChart()})
 	if err != nil {
 		return nil, err
 	}

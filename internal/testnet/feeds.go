@@ -81,16 +81,8 @@ type FeedCounts struct {
 // space no one claims, and waits until jp and kr have routed their parts to their owners.
 func (n *Net) SeedFeeds(ctx context.Context) (FeedCounts, error) {
 	var out FeedCounts
-	for _, nd := range n.Nodes {
-		nd.App.Feeds.SetPartners(Partners(nd.Team))
-		for _, o := range demoOwners[nd.Team] {
-			if _, err := nd.App.Owners.Get(ctx, o.ID); err == nil {
-				continue
-			}
-			if _, err := nd.App.Owners.Create(ctx, "demo", o); err != nil {
-				return out, fmt.Errorf("seed owner %s at %s: %w", o.ID, nd.Team, err)
-			}
-		}
+	if err := n.ensureFeeds(ctx); err != nil {
+		return out, err
 	}
 	unknown := netip.MustParsePrefix("2001:db8:ffff::/48")
 	report := ShadowserverReport(map[netip.Prefix]int{

@@ -23,6 +23,10 @@ import (
 type History struct {
 	Pages     []PageStory
 	Incidents []IncidentStory
+	// Shares, Feeds and Cases are in history_collab.go.
+	Shares []ShareStory
+	Feeds  []FeedStory
+	Cases  []CaseStory
 }
 
 // SettableClock is a clock the player can move forward.
@@ -159,6 +163,7 @@ func (n *Net) Play(ctx context.Context, clk SettableClock, h History) error {
 			})
 		}
 	}
+	n.addCollab(h, add)
 	sort.Slice(acts, func(i, j int) bool {
 		if !acts[i].at.Equal(acts[j].at) {
 			return acts[i].at.Before(acts[j].at)
@@ -318,5 +323,6 @@ func DemoHistory(start, end time.Time) History {
 		}
 		i++
 	}
+	demoCollab(&h, rng, start, end)
 	return h
 }

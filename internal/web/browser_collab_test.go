@@ -56,6 +56,13 @@ func TestCollaborationInBrowser(t *testing.T) {
 	if pages := text(t, tb, ".figures div:first-child dd"); pages == "" || pages == "0" {
 		t.Errorf("no pages counted after a month of history: %q", pages)
 	}
+	// The history shared objects, routed feed events and opened cases: the sharing card counts them.
+	if objs := text(t, tb, "#sharing .figures div:first-child dd"); objs == "" || objs == "0" {
+		t.Errorf("no shared objects counted after a month of history: %q", objs)
+	}
+	if rows, _ := chromedp.Run(tb, chromedp.Evaluate[int](`document.querySelectorAll('#sharing tbody tr').length`)); rows < 2 {
+		t.Errorf("the sharing card has %d directions", rows)
+	}
 	bars, err := chromedp.Run(tb, chromedp.Evaluate[int](`document.querySelectorAll('svg.chart rect').length`))
 	if err != nil || bars < 4 {
 		t.Errorf("charts: %d bars (%v)", bars, err)

@@ -102,6 +102,7 @@ func (c *Console) collabFigures(r *http.Request, v *view, p metrics.Period, part
 		{"delivered", rep.Hotline.Delivered}, {"notified", rep.Hotline.Notified}, {"acknowledged", rep.Hotline.Acknowledged},
 		{"commcheck", rep.CommChecks.Acknowledged}, {"invAck", rep.Incidents.Acknowledged}, {"invFirst", rep.Incidents.FirstEntry},
 		{"invDone", rep.Incidents.Done}, {"mitigated", rep.Incidents.Mitigated}, {"closed", rep.Incidents.Closed},
+		{"takedown", rep.Sharing.TimeToTakedown}, {"publication", rep.CVD.TimeToPublication},
 	}
 	months := p.Months()
 	if p.Kind == metrics.Month || p.Kind == metrics.Week {

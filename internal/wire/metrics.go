@@ -1,13 +1,18 @@
 package wire
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // TypeMetricsAggregate is a team's collaboration figures for one period.
 const TypeMetricsAggregate = "metrics.aggregate"
 
 // MetricsAggregateVersion is the version of the "metrics.aggregate" payload this node
-// speaks.
-const MetricsAggregateVersion = 1
+// speaks. Version 2 adds the sharing, feed and vulnerability-coordination sections;
+// a node still reads version 1 (which has none of them), so that the figures a
+// partner published before it upgraded stay in the joint report.
+const MetricsAggregateVersion = 2
 
 // MetricsAggregate is the "metrics.aggregate" payload: one team's figures for one
 // period — counts and percentiles per directed pair it is in, and its own totals. It
@@ -29,6 +34,49 @@ type AggregateOwn struct {
 	// ByCategory is the cross-border incidents the team coordinated, by RSIT category:
 	// each incident once, at its coordinator.
 	ByCategory []AggregateCount `json:"by_category"`
+	// Feeds and CVD are absent in version 1.
+	Feeds *AggregateOwnFeeds `json:"feeds,omitempty"`
+	CVD   *AggregateOwnCVD   `json:"cvd,omitempty"`
+}
+
+// AggregateOwnFeeds is the feed events the team's node routed: totals only, never its
+// network owners.
+type AggregateOwnFeeds struct {
+	Runs           int `json:"runs"`
+	Events         int `json:"events"`
+	RoutedOwners   int `json:"routed_owners"`
+	RoutedPartners int `json:"routed_partners"`
+	Unrouted       int `json:"unrouted"`
+}
+
+// AggregateOwnCVD is the vulnerability cases the team coordinated.
+type AggregateOwnCVD struct {
+	Cases             int             `json:"cases"`
+	VendorsContacted  int             `json:"vendors_contacted"`
+	VendorsReached    int             `json:"vendors_reached"`
+	Published         int             `json:"published"`
+	TimeToPublication AggregateFigure `json:"time_to_publication"`
+}
+
+// AggregateSharing is a direction's shared objects and the feedback on them.
+type AggregateSharing struct {
+	Objects        int             `json:"objects"`
+	Sightings      int             `json:"sightings"`
+	Takedowns      int             `json:"takedowns"`
+	TimeToTakedown AggregateFigure `json:"time_to_takedown"`
+}
+
+// AggregateFeeds is a direction's routed feed events.
+type AggregateFeeds struct {
+	Events int `json:"events"`
+}
+
+// AggregateCVD is a direction's vulnerability cases.
+type AggregateCVD struct {
+	Cases             int             `json:"cases"`
+	VendorsReached    int             `json:"vendors_reached"`
+	Published         int             `json:"published"`
+	TimeToPublication AggregateFigure `json:"time_to_publication"`
 }
 
 // AggregatePairDir is the figures of one directed pair (from asked, to answered).
@@ -38,6 +86,10 @@ type AggregatePairDir struct {
 	Hotline    AggregateHotline    `json:"hotline"`
 	CommChecks AggregateCommChecks `json:"commchecks"`
 	Incidents  AggregateIncidents  `json:"incidents"`
+	// Sharing, Feeds and CVD are absent in version 1.
+	Sharing *AggregateSharing `json:"sharing,omitempty"`
+	Feeds   *AggregateFeeds   `json:"feeds,omitempty"`
+	CVD     *AggregateCVD     `json:"cvd,omitempty"`
 }
 
 // AggregateHotline is a direction's hotline figures.
@@ -92,9 +144,27 @@ func EncodeMetricsAggregate(a MetricsAggregate) ([]byte, error) {
 	return encode(TypeMetricsAggregate, a)
 }
 
-// DecodeMetricsAggregate decodes a "metrics.aggregate" payload from a peer.
+// DecodeMetricsAggregate decodes a "metrics.aggregate" payload from a peer, of version 1
+// or 2. A version 1 payload with the sections of version 2 is refused: no node that
+// speaks version 1 writes them.
 func DecodeMetricsAggregate(b []byte) (MetricsAggregate, error) {
 	var a MetricsAggregate
-	err := decode(TypeMetricsAggregate, b, &a, MetricsAggregateVersion)
-	return a, err
+	if err := decodeStrict(TypeMetricsAggregate, b, &a); err != nil {
+		return a, err
+	}
+	switch a.Version {
+	case 1:
+		if a.Own.Feeds != nil || a.Own.CVD != nil {
+			return a, fmt.Errorf("wire: %s: version 1 with the own sections of version 2", TypeMetricsAggregate)
+		}
+		for i, d := range a.Directions {
+			if d.Sharing != nil || d.Feeds != nil || d.CVD != nil {
+				return a, fmt.Errorf("wire: %s: version 1 with the sections of version 2 in directions[%d]", TypeMetricsAggregate, i)
+			}
+		}
+	case MetricsAggregateVersion:
+	default:
+		return a, fmt.Errorf("wire: %s: version %d, this node speaks 1 and %d", TypeMetricsAggregate, a.Version, MetricsAggregateVersion)
+	}
+	return a, nil
 }

@@ -73,7 +73,10 @@ func baseExamples(t testing.TB) map[string][]byte {
 		TypeVerifyAsk: must(EncodeVerifyAsk(VerifyAsk{Team: "jp", Kind: "ask", Serial: 3, At: at})),
 		TypeMetricsAggregate: must(EncodeMetricsAggregate(MetricsAggregate{Team: "jp", Period: "2026Q3", At: at,
 			Own: AggregateOwn{IncidentsCoordinated: 12, CrossBorderCoordinated: 5,
-				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}}},
+				ByCategory: []AggregateCount{{Key: "availability/ddos", N: 2}, {Key: "fraud/phishing", N: 3}},
+				Feeds:      &AggregateOwnFeeds{Runs: 3, Events: 5000, RoutedOwners: 3500, RoutedPartners: 1200, Unrouted: 300},
+				CVD: &AggregateOwnCVD{Cases: 2, VendorsContacted: 3, VendorsReached: 2, Published: 1,
+					TimeToPublication: AggregateFigure{N: 1, P50: 3888000, P95: 3888000, Max: 3888000}}},
 			Directions: []AggregatePairDir{{From: "jp", To: "kr",
 				Hotline: AggregateHotline{Pages: 4, Delivered: AggregateFigure{N: 4, P50: 0.042, P95: 1.5, Max: 1.5},
 					Notified:     AggregateFigure{N: 4, P50: 30, P95: 95.25, Max: 95.25},
@@ -83,7 +86,10 @@ func baseExamples(t testing.TB) map[string][]byte {
 					ByCategory:   []AggregateCount{{Key: "availability/ddos", N: 1}, {Key: "fraud/phishing", N: 1}},
 					BySeverity:   []AggregateCount{{Key: "critical", N: 1}, {Key: "medium", N: 1}},
 					Acknowledged: AggregateFigure{N: 2, P50: 600, P95: 3600, Max: 3600}, FirstEntry: AggregateFigure{N: 1, P50: 7200, P95: 7200, Max: 7200},
-					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}}}}})),
+					Closed: AggregateFigure{N: 1, P50: 86400, P95: 86400, Max: 86400}},
+				Sharing: &AggregateSharing{Objects: 5, Sightings: 4, Takedowns: 2, TimeToTakedown: AggregateFigure{N: 2, P50: 43200, P95: 172800, Max: 172800}},
+				Feeds:   &AggregateFeeds{Events: 1200},
+				CVD:     &AggregateCVD{Cases: 1, VendorsReached: 2, Published: 1, TimeToPublication: AggregateFigure{N: 1, P50: 3888000, P95: 3888000, Max: 3888000}}}}})),
 		TypeIndicatorUpsert: must(EncodeIndicator(Indicator{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", Author: "jp", Version: 3,
 			Type: "ipv4", Value: "198.51.100.7", Category: "malicious-code/c2-server", Confidence: 80, TLP: "AMBER+STRICT",
 			ShareWith: []string{"cn"}, Audience: []string{"cn"}, Incidents: []string{"cn-2026-0007"}, Tags: []string{"mirai", "c2"},
@@ -187,13 +193,15 @@ func TestGolden(t *testing.T) {
 func TestDecodeIsStrict(t *testing.T) {
 	for kind, good := range examples(t) {
 		body := string(good)
+		// vp is the payload's version member: most kinds are at version 1, some later.
+		vp := body[:strings.Index(body, ",")+1]
 		cases := map[string]string{
-			"an unknown field":      strings.Replace(body, `{"v":1,`, `{"v":1,"extra":true,`, 1),
-			"another version":       strings.Replace(body, `{"v":1,`, `{"v":2,`, 1),
-			"no version":            strings.Replace(body, `{"v":1,`, `{`, 1),
-			"a repeated key":        strings.Replace(body, `{"v":1,`, `{"v":1,"v":1,`, 1),
-			"an upper-case key":     strings.Replace(body, `{"v":1,`, `{"V":1,`, 1),
-			"a case-folded key":     strings.Replace(body, `{"v":1,`, `{"v":1,"ſ":1,`, 1),
+			"an unknown field":      strings.Replace(body, vp, vp+`"extra":true,`, 1),
+			"another version":       strings.Replace(body, vp, `{"v":99,`, 1),
+			"no version":            strings.Replace(body, vp, `{`, 1),
+			"a repeated key":        strings.Replace(body, vp, vp+vp[1:], 1),
+			"an upper-case key":     strings.Replace(body, vp, `{"V"`+vp[4:], 1),
+			"a case-folded key":     strings.Replace(body, vp, vp+`"ſ":1,`, 1),
 			"data after the object": body + ` {}`,
 			"an array":              "[" + body + "]",
 			"null":                  "null",
@@ -286,7 +294,49 @@ func FuzzDecodePage(f *testing.F)      { fuzzDecoder(f, TypePageSend) }
 func FuzzDecodePageState(f *testing.F) { fuzzDecoder(f, TypePageState, TypePageResolve) }
 func FuzzDecodeOnCall(f *testing.F)    { fuzzDecoder(f, TypeOnCallSummary) }
 func FuzzDecodeMetricsAggregate(f *testing.F) {
+	// Version 1 payloads are still read: seed the fuzzer with one.
+	v1, err := os.ReadFile(filepath.Join("testdata", "metrics.aggregate.v1.golden"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.TrimSuffix(v1, []byte("\n")))
 	fuzzDecoder(f, TypeMetricsAggregate)
+}
+
+// A version 1 aggregate, as nodes published before the sharing, feed and CVD sections,
+// still decodes, without those sections; one that has them is refused.
+func TestMetricsAggregateV1StillDecodes(t *testing.T) {
+	v1, err := os.ReadFile(filepath.Join("testdata", "metrics.aggregate.v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 = bytes.TrimSuffix(v1, []byte("\n"))
+	a, err := DecodeMetricsAggregate(v1)
+	if err != nil {
+		t.Fatalf("a version 1 aggregate: %v", err)
+	}
+	if a.Version != 1 || a.Team != "jp" || len(a.Directions) != 1 || a.Directions[0].Hotline.Pages != 4 {
+		t.Errorf("decoded %+v", a)
+	}
+	if a.Own.Feeds != nil || a.Own.CVD != nil || a.Directions[0].Sharing != nil || a.Directions[0].Feeds != nil || a.Directions[0].CVD != nil {
+		t.Error("a version 1 aggregate has sections of version 2")
+	}
+	// Re-encoded, it is a version 2 payload without the new sections.
+	b, err := EncodeMetricsAggregate(a)
+	if err != nil || !bytes.HasPrefix(b, []byte(`{"v":2,`)) || bytes.Contains(b, []byte(`"sharing"`)) {
+		t.Errorf("re-encoded: %s %v", b, err)
+	}
+	for name, bad := range map[string]string{
+		"own feeds":       strings.Replace(string(v1), `"by_category":[`, `"feeds":{"runs":1,"events":1,"routed_owners":0,"routed_partners":0,"unrouted":1},"by_category":[`, 1),
+		"direction feeds": strings.Replace(string(v1), `"hotline":{`, `"feeds":{"events":3},"hotline":{`, 1),
+	} {
+		if bad == string(v1) {
+			t.Fatalf("%s: the case did not change the payload", name)
+		}
+		if _, err := DecodeMetricsAggregate([]byte(bad)); err == nil {
+			t.Errorf("version 1 with %s was accepted", name)
+		}
+	}
 }
 
 func FuzzDecodeIndicator(f *testing.F)          { fuzzDecoder(f, TypeIndicatorUpsert) }
