@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"csirtlink/internal/bulk"
+	"csirtlink/internal/config"
 	"csirtlink/internal/egress"
 	"csirtlink/internal/indicator"
 	"csirtlink/internal/store"
@@ -22,9 +23,16 @@ import (
 // and a revocation after it reaches jp. At jp, a chunk's objects are applied by the
 // rules of single versions (a late copy does not resurrect a revoked object) and a chunk
 // with one object its sender did not write is refused whole.
+// Run with every node on SQLite, and with the sender (cn) and a receiver (jp) on
+// PostgreSQL.
 func TestIndicatorImportSentInBulk(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testIndicatorImportSentInBulk(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testIndicatorImportSentInBulk(t, onPostgres(t, "cn", "jp")) })
+}
+
+func testIndicatorImportSentInBulk(t *testing.T, dbs map[string]config.Database) {
 	dir := t.TempDir()
-	n := startNet(t, testnet.Options{Dir: dir, Logger: testLogger})
+	n := startNet(t, testnet.Options{Dir: dir, Logger: testLogger, Databases: dbs})
 	ctx := context.Background()
 	cn, jp, kr := n.Node("cn"), n.Node("jp"), n.Node("kr")
 	var file strings.Builder
