@@ -62,20 +62,6 @@ const maxLineErrors = 1000
 // maxLine bounds one line of an import file.
 const maxLine = 64 << 10
 
-// ParseImport reads an import file into rows, and the lines it cannot read. It never
-// fails for what the file holds, only for reading it.
-func ParseImport(r io.Reader, opt ImportOptions) ([]Row, []LineError, int, error) {
-	var rows []Row
-	bad, err := scanImport(r, opt, func(row Row) error {
-		rows = append(rows, row)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	return rows, bad.errs, bad.count, nil
-}
-
 // scanImport reads an import file as a stream, calling fn with each row it can read, and
 // returns the lines it cannot. It holds one line at a time (and at most maxLineErrors
 // errors), whatever the size of the file.
