@@ -157,12 +157,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
-	n.Share = feedshare.New(db, fed, n.Feeds, bulk.NewReceiver(fed), opts.Clock, log)
+	chunks := bulk.NewReceiver(fed)
+	n.Share = feedshare.New(db, fed, n.Feeds, chunks, opts.Clock, log)
 	n.OwnerMail = ownermail.New(db, n.Feeds, dir, channels.Mail, opts.Clock, log)
 	n.Collab = metrics.NewService(db, dir, opts.Clock)
 	n.Indicators = indicator.New(db, fed, opts.Clock, log)
+	n.Indicators.HandleBulk(chunks)
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
-	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, n.Share.Sender(), n.OwnerMail.Module(), api.NewIdempotencyPruner(db, opts.Clock, log),
+	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, n.Share.Sender(), n.Indicators.Sender(), n.OwnerMail.Module(), api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
@@ -170,6 +172,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.Engine = engine.New(db, opts.Clock, log, engine.Options{Interval: time.Duration(hc.EngineInterval),
 		Observe: n.Metrics.ObserveModule}, modules...)
 	n.Hotline.SetWake(n.Engine.Wake)
+	n.Indicators.SetWake(n.Engine.Wake)
 	n.Hotline.SetParticipation(n.Incidents)
 	// Replicas on one PostgreSQL database tell each other what changed: consoles on
 	// every replica update live, and the replica whose engine holds the lease wakes for

@@ -83,8 +83,12 @@ func (b *Builder) reset() {
 // it may, writes it into the chunk. It reports whether the object was added; an object
 // the rule refuses is counted (Refused) and never written. ErrFull means the chunk holds
 // as much as it may: Take it, then Add the object again.
-func (b *Builder) Add(item tlp.Item, obj []byte) (bool, error) {
-	dec := egress.Decide(egress.Request{Item: item, Context: b.ectx, To: b.to})
+func (b *Builder) Add(item tlp.Item, obj []byte) (bool, error) { return b.AddIn(b.ectx, item, obj) }
+
+// AddIn is Add for an object whose own context (its incident's participants, its
+// audience) differs from the builder's: shared indicators, each with its audience.
+func (b *Builder) AddIn(c egress.Context, item tlp.Item, obj []byte) (bool, error) {
+	dec := egress.Decide(egress.Request{Item: item, Context: c, To: b.to})
 	if !dec.Full() {
 		b.refused++
 		return false, nil

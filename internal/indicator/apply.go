@@ -54,6 +54,13 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 	case env.TLP != ind.TLP:
 		return federation.Rejectf("indicator %s: the envelope says TLP:%s, the object TLP:%s", ind.ID, env.TLP, ind.TLP)
 	}
+	return s.applyVersion(ctx, tx, ind)
+}
+
+// applyVersion takes a version its author sent, alone or in a bulk chunk: checked as one
+// written here is, held only if the TLP rule lets this node hold it, applied only when
+// newer than the version held, never over a tombstone.
+func (s *Service) applyVersion(ctx context.Context, tx store.Tx, ind store.Indicator) error {
 	if err := validIndicator(ind, s.clock.Now()); err != nil {
 		return reject("indicator "+ind.ID, err)
 	}

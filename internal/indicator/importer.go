@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +20,8 @@ import (
 
 // Bulk import: a CSV file whose header names the columns (mapped to our fields when
 // they are named otherwise), or a file of one value per line with the rest from
-// defaults. The whole file is one transaction: either every line is imported, or —
-// when any line is invalid — none is, and every invalid line is reported.
+// defaults. Every line is checked before any is written: either every line is imported,
+// or — when any line is invalid — none is, and every invalid line is reported.
 
 // Import formats.
 const (
@@ -60,9 +62,10 @@ const maxLineErrors = 1000
 // maxLine bounds one line of an import file.
 const maxLine = 64 << 10
 
-// ParseImport reads an import file into rows, and the lines it cannot read. It never
-// fails for what the file holds, only for reading it.
-func ParseImport(r io.Reader, opt ImportOptions) ([]Row, []LineError, int, error) {
+// scanImport reads an import file as a stream, calling fn with each row it can read, and
+// returns the lines it cannot. It holds one line at a time (and at most maxLineErrors
+// errors), whatever the size of the file.
+func scanImport(r io.Reader, opt ImportOptions, fn func(Row) error) (errList, error) {
 	br := bufio.NewReaderSize(r, maxLine)
 	format := opt.Format
 	if format == "" {
@@ -81,11 +84,11 @@ func ParseImport(r io.Reader, opt ImportOptions) ([]Row, []LineError, int, error
 	}
 	switch format {
 	case FormatCSV:
-		return parseCSV(br, opt)
+		return scanCSV(br, opt, fn)
 	case FormatLines:
-		return parseLines(br, opt)
+		return scanLines(br, opt, fn)
 	}
-	return nil, nil, 0, problem.Invalid("format", "must be one of %s", "csv, lines")
+	return errList{}, problem.Invalid("format", "must be one of %s", "csv, lines")
 }
 
 type errList struct {
@@ -100,42 +103,44 @@ func (l *errList) add(line int, field, reason string) {
 	}
 }
 
-func parseLines(br *bufio.Reader, opt ImportOptions) ([]Row, []LineError, int, error) {
-	var rows []Row
+func scanLines(br *bufio.Reader, opt ImportOptions, fn func(Row) error) (errList, error) {
 	var bad errList
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		v := strings.TrimSpace(sc.Text())
 		if v == "" || strings.HasPrefix(v, "#") {
 			continue
 		}
 		in := opt.Defaults
 		in.Value = v
-		rows = append(rows, Row{Line: n, Input: in})
+		if err := fn(Row{Line: n, Input: in}); err != nil {
+			return bad, err
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			bad.add(len(rows)+1, "", fmt.Sprintf("a line is longer than %d bytes", maxLine))
-			return rows, bad.errs, bad.count, nil
+			bad.add(n, "", fmt.Sprintf("a line is longer than %d bytes", maxLine))
+			return bad, nil
 		}
-		return nil, nil, 0, fmt.Errorf("indicator import: %w", err)
+		return bad, fmt.Errorf("indicator import: %w", err)
 	}
-	return rows, bad.errs, bad.count, nil
+	return bad, nil
 }
 
-func parseCSV(br *bufio.Reader, opt ImportOptions) ([]Row, []LineError, int, error) {
+func scanCSV(br *bufio.Reader, opt ImportOptions, fn func(Row) error) (errList, error) {
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	var bad errList
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, 0, nil
+		return bad, nil
 	}
 	if err != nil {
 		bad.add(1, "", err.Error())
-		return nil, bad.errs, bad.count, nil
+		return bad, nil
 	}
 	cols := make([]string, len(header))
 	seen := map[string]bool{}
@@ -159,9 +164,8 @@ func parseCSV(br *bufio.Reader, opt ImportOptions) ([]Row, []LineError, int, err
 		bad.add(1, "", "no value column")
 	}
 	if bad.count > 0 {
-		return nil, bad.errs, bad.count, nil
+		return bad, nil
 	}
-	var rows []Row
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -174,7 +178,7 @@ func parseCSV(br *bufio.Reader, opt ImportOptions) ([]Row, []LineError, int, err
 			continue
 		}
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("indicator import: %w", err)
+			return bad, fmt.Errorf("indicator import: %w", err)
 		}
 		if len(rec) != len(cols) {
 			bad.add(line, "", fmt.Sprintf("%d columns, the header has %d", len(rec), len(cols)))
@@ -192,10 +196,12 @@ func parseCSV(br *bufio.Reader, opt ImportOptions) ([]Row, []LineError, int, err
 			}
 		}
 		if ok {
-			rows = append(rows, Row{Line: line, Input: in})
+			if err := fn(Row{Line: line, Input: in}); err != nil {
+				return bad, err
+			}
 		}
 	}
-	return rows, bad.errs, bad.count, nil
+	return bad, nil
 }
 
 func isField(name string) bool {
@@ -284,37 +290,95 @@ type ImportResult struct {
 	Errors    []LineError `json:"errors,omitempty"`
 }
 
-var errInvalidLines = errors.New("invalid lines")
+// ImportBatch is the most lines one import transaction writes: what an import holds in
+// memory, and what a crash can leave of it, is a batch, whatever the file's size.
+const ImportBatch = 500
 
-// Import reads a file and shares what it holds, all in one transaction. A value this
-// team already shares (same type) gets a new version when the line says something new.
+// Import reads a file and shares what it holds. It reads the file twice, as a stream:
+// first to check every line (any invalid line, and nothing is written), then to write it
+// in transactions of at most ImportBatch lines. A value this team already shares (same
+// type) gets a new version when the line says something new, so an import stopped half
+// way (a crash, a cancelled request) is finished by running it again: what was written
+// is found unchanged, nothing twice. Partners get the versions in bulk chunks from the
+// Sender, which queues what each write recorded as unsent.
 func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOptions) (ImportResult, error) {
-	rows, bad, nbad, err := ParseImport(r, opt)
+	src, done, err := rewindable(r)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	res := ImportResult{Lines: len(rows) + nbad, Invalid: nbad, Errors: bad}
-	if nbad > 0 {
+	defer done()
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	var invalid errList
+	rows := 0
+	bad, err := scanImport(src, opt, func(row Row) error {
+		rows++
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := s.build(ctx, s.st, a, row.Input, now); err != nil {
+			if p, ok := problem.As(err); ok {
+				invalid.add(row.Line, p.Field, p.Message)
+				return nil
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res := ImportResult{Lines: rows + bad.count, Invalid: bad.count + invalid.count}
+	if res.Invalid > 0 {
+		res.Errors = append(bad.errs, invalid.errs...)
+		slices.SortStableFunc(res.Errors, func(x, y LineError) int { return x.Line - y.Line })
+		res.Errors = res.Errors[:min(len(res.Errors), maxLineErrors)]
 		return res, nil
 	}
-	var list errList
-	err = s.st.InTx(ctx, func(tx store.Tx) error {
-		now := s.clock.Now().UTC().Truncate(time.Microsecond)
-		mine := map[string]store.Indicator{} // type/value → our indicator, as this import leaves it
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return ImportResult{}, fmt.Errorf("indicator import: %w", err)
+	}
+	batch := make([]Row, 0, ImportBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := s.importBatch(ctx, a, batch, now)
+		if err != nil {
+			return err
+		}
+		res.Added, res.Updated, res.Unchanged = res.Added+n.Added, res.Updated+n.Updated, res.Unchanged+n.Unchanged
+		batch = batch[:0]
+		return nil
+	}
+	_, err = scanImport(src, opt, func(row Row) error {
+		batch = append(batch, row)
+		if len(batch) < ImportBatch {
+			return nil
+		}
+		return flush()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res.Imported = true
+	return res, nil
+}
+
+// importBatch writes one batch of checked lines in one transaction, with an audit record
+// of what it did and an unsent mark for each version it wrote.
+func (s *Service) importBatch(ctx context.Context, a Actor, rows []Row, now time.Time) (ImportResult, error) {
+	var res ImportResult
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		res = ImportResult{}                 // InTx may run fn again (a deadlock victim on PostgreSQL)
+		mine := map[string]store.Indicator{} // type/value → our indicator, as this batch leaves it
 		for _, row := range rows {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			ind, err := s.build(ctx, tx, a, row.Input, now)
 			if err != nil {
-				if p, ok := problem.As(err); ok {
-					list.add(row.Line, p.Field, p.Message)
-					continue
-				}
-				return err
-			}
-			if list.count > 0 {
-				continue // only checking now: nothing of this file is written
+				// Valid a moment ago: something it names (an incident, a peer) changed since.
+				return fmt.Errorf("indicator import: line %d: %w", row.Line, err)
 			}
 			key := ind.Type + "\x00" + ind.Value
 			old, ok := mine[key]
@@ -325,35 +389,54 @@ func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOp
 			}
 			switch {
 			case !ok:
-				if ind, err = s.create(ctx, tx, a, row.Input, now); err != nil {
-					return err
-				}
+				ind.ID = NewID()
 				res.Added++
 			case sameContent(old, ind):
 				res.Unchanged++
 				continue
 			default:
-				if ind, err = s.update(ctx, tx, a, old, row.Input, now); err != nil {
-					return err
-				}
+				ind = nextVersion(old, ind, row.Input)
 				res.Updated++
 			}
+			if err := tx.PutIndicator(ctx, ind); err != nil {
+				return err
+			}
+			if err := tx.PutUnsent(ctx, ind.ID, ind.Version, now); err != nil {
+				return err
+			}
+			s.notify(tx, ind.ID)
 			mine[key] = ind
 		}
-		if list.count > 0 {
-			return errInvalidLines
-		}
+		tx.OnCommit(s.wakeSender)
 		return audit.Append(ctx, tx, now, a.Name, "indicator.import", "",
-			fmt.Sprintf("%d lines: %d added, %d updated, %d unchanged", res.Lines, res.Added, res.Updated, res.Unchanged))
+			fmt.Sprintf("lines %d to %d: %d added, %d updated, %d unchanged", rows[0].Line, rows[len(rows)-1].Line,
+				res.Added, res.Updated, res.Unchanged))
 	})
-	if errors.Is(err, errInvalidLines) {
-		return ImportResult{Lines: len(rows), Invalid: list.count, Errors: list.errs}, nil
+	return res, err
+}
+
+// rewindable returns r as something read twice: itself when it can seek, or else a
+// temporary copy on disk (never in memory), removed by done.
+func rewindable(r io.Reader) (io.ReadSeeker, func(), error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if at, err := rs.Seek(0, io.SeekCurrent); err == nil && at == 0 {
+			return rs, func() {}, nil
+		}
 	}
+	f, err := os.CreateTemp("", "csirtlink-import-*")
 	if err != nil {
-		return ImportResult{}, err
+		return nil, nil, fmt.Errorf("indicator import: spool: %w", err)
 	}
-	res.Imported = true
-	return res, nil
+	done := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := io.Copy(f, r); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("indicator import: spool: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("indicator import: spool: %w", err)
+	}
+	return f, done, nil
 }
 
 // ownByValue finds this team's live indicator of the same type and value.

@@ -2,10 +2,25 @@ package indicator
 
 import (
 	"bytes"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
 )
+
+// ParseImport reads an import file into rows and the lines it cannot read, as the
+// import's two passes see it.
+func ParseImport(r io.Reader, opt ImportOptions) ([]Row, []LineError, int, error) {
+	var rows []Row
+	bad, err := scanImport(r, opt, func(row Row) error {
+		rows = append(rows, row)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return rows, bad.errs, bad.count, nil
+}
 
 func TestParseImportCSVWithMapping(t *testing.T) {
 	in := "\ufeffIndicator,Kind,category,tlp,Share,tags,notes\n" +

@@ -57,6 +57,8 @@ type Service struct {
 	log   *slog.Logger
 	// changed are told after commit which indicator changed (live updates).
 	changed []func(id string)
+	// wake asks the engine to run the Sender now (an import wrote versions).
+	wake func()
 }
 
 // New makes the service and registers its envelope handlers with fed.
@@ -66,6 +68,16 @@ func New(st store.Store, fed *federation.Federation, clk clock.Clock, log *slog.
 	fed.Handle(wire.TypeIndicatorTombstone, s.applyTombstone)
 	fed.Handle(wire.TypeSightingReport, s.applySighting)
 	return s
+}
+
+// SetWake gives the function that wakes the engine, so that an import's versions are
+// queued for partners as soon as they are written.
+func (s *Service) SetWake(f func()) { s.wake = f }
+
+func (s *Service) wakeSender() {
+	if s.wake != nil {
+		s.wake()
+	}
 }
 
 // OnChange adds a function told, after commit, of every indicator that changed.
@@ -251,10 +263,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, a Actor, old store.In
 	if err != nil {
 		return ind, err
 	}
-	if in.ValidFrom == nil {
-		ind.ValidFrom = old.ValidFrom
-	}
-	ind.ID, ind.Version, ind.CreatedAt, ind.CreatedBy = old.ID, old.Version+1, old.CreatedAt, old.CreatedBy
+	ind = nextVersion(old, ind, in)
 	if err := tx.PutIndicator(ctx, ind); err != nil {
 		return ind, err
 	}
@@ -263,6 +272,15 @@ func (s *Service) update(ctx context.Context, tx store.Tx, a Actor, old store.In
 		return ind, err
 	}
 	return ind, s.send(ctx, tx, ind, holders)
+}
+
+// nextVersion makes ind, built from in, the next version of old.
+func nextVersion(old, ind store.Indicator, in Input) store.Indicator {
+	if in.ValidFrom == nil {
+		ind.ValidFrom = old.ValidFrom
+	}
+	ind.ID, ind.Version, ind.CreatedAt, ind.CreatedBy = old.ID, old.Version+1, old.CreatedAt, old.CreatedBy
+	return ind
 }
 
 // own returns one of this team's live indicators, locked for the change.
@@ -429,9 +447,9 @@ func summarise(ss []store.Sighting) Summary {
 
 // expired reports whether an indicator's validity ended before now. Every node judges it
 // by its own clock, from valid_until as the author wrote it.
-func expired(ind store.Indicator, now time.Time) bool {
-	return ind.ValidUntil != nil && ind.ValidUntil.Before(now)
-}
+func expired(ind store.Indicator, now time.Time) bool { return expiredAt(ind.ValidUntil, now) }
+
+func expiredAt(until *time.Time, now time.Time) bool { return until != nil && until.Before(now) }
 
 // Get returns an indicator with its sightings.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {

@@ -128,12 +128,13 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 	hits := []Hit{}
 	// The value itself first: many wide networks around an address must not crowd out
 	// the address.
-	inds, err := s.st.IndicatorsByValue(ctx, values[:1], MaxHits)
+	// Only the covering index is read (store.MatchIndicators): no row, no JSON document.
+	inds, err := s.st.MatchIndicators(ctx, values[:1], MaxHits)
 	if err != nil {
 		return nil, err
 	}
 	if len(inds) < MaxHits && len(others) > 0 {
-		more, err := s.st.IndicatorsByValue(ctx, others, MaxHits-len(inds))
+		more, err := s.st.MatchIndicators(ctx, others, MaxHits-len(inds))
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +160,7 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 			m = MatchExact // a URL or address equal to the query's host
 		}
 		h := Hit{Source: "indicator", Match: m, Type: ind.Type, Value: ind.Value, TLP: ind.TLP, Team: ind.Author,
-			IndicatorID: ind.ID, Category: ind.Category, Confidence: ind.Confidence, Expired: expired(ind, now)}
+			IndicatorID: ind.ID, Category: ind.Category, Confidence: ind.Confidence, Expired: expiredAt(ind.ValidUntil, now)}
 		if ss := seen[ind.ID]; len(ss) > 0 {
 			sum := summarise(ss)
 			h.Sightings = &sum

@@ -273,3 +273,114 @@ func (c conn) ObservableEntries(ctx context.Context, values []string, limit int)
 	}
 	return out, rows.Err()
 }
+
+// MatchIndicators returns the live indicators holding any of the values, reading only
+// the columns of indicators_value_cover (no row, no JSON document).
+func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) ([]store.IndicatorMatch, error) {
+	out := []store.IndicatorMatch{}
+	if len(values) == 0 {
+		return out, nil
+	}
+	rows, err := c.query(ctx, matchIndicatorsQuery(len(values)), append(append(anys(values), store.IndicatorActive), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.IndicatorMatch
+		var until sql.NullInt64
+		var modified int64
+		if err := rows.Scan(&m.ID, &m.Author, &m.Type, &m.Value, &m.Category, &m.TLP, &m.Confidence, &until, &modified); err != nil {
+			return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
+		}
+		m.ValidUntil, m.Modified = ptrMicros(until), fromMicros(modified)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
+	}
+	return out, nil
+}
+
+func matchIndicatorsQuery(n int) string {
+	return `SELECT id, author, type, value, category, tlp, confidence, valid_until, modified_at FROM indicators
+		WHERE value IN (` + placeholders(n) + `) AND state = ? ORDER BY modified_at DESC, id LIMIT ?`
+}
+
+// PutUnsent records that a version written here waits to be queued for partners.
+func (c conn) PutUnsent(ctx context.Context, id string, version int64, at time.Time) error {
+	_, err := c.exec(ctx, `INSERT INTO indicator_unsent (indicator_id, version, queued_at) VALUES (?, ?, ?)
+		ON CONFLICT (indicator_id) DO UPDATE SET version = excluded.version`, id, version, micros(at))
+	if err != nil {
+		return fmt.Errorf("sqlstore: indicator %s unsent: %w", id, err)
+	}
+	return nil
+}
+
+// Unsent lists the indicators waiting to be queued, oldest first.
+func (c conn) Unsent(ctx context.Context, limit int) ([]store.Unsent, error) {
+	rows, err := c.query(ctx, `SELECT indicator_id, version, queued_at FROM indicator_unsent ORDER BY queued_at, indicator_id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: unsent indicators: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Unsent
+	for rows.Next() {
+		var u store.Unsent
+		var at int64
+		if err := rows.Scan(&u.IndicatorID, &u.Version, &at); err != nil {
+			return nil, fmt.Errorf("sqlstore: unsent indicators: %w", err)
+		}
+		u.QueuedAt = fromMicros(at)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUnsent forgets that the indicators wait to be queued.
+func (c conn) DeleteUnsent(ctx context.Context, ids []string) error {
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		if _, err := c.exec(ctx, `DELETE FROM indicator_unsent WHERE indicator_id IN (`+placeholders(n)+`)`, anys(ids[:n])...); err != nil {
+			return fmt.Errorf("sqlstore: delete unsent indicators: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// GetIndicators returns the indicators with the ids, in id order; inside a transaction
+// their rows stay locked until it ends.
+func (c conn) GetIndicators(ctx context.Context, ids []string) ([]store.Indicator, error) {
+	out := []store.Indicator{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		part, err := c.indicators(ctx, "get indicators", c.forUpdate(`SELECT `+indicatorCols+` FROM indicators WHERE id IN (`+
+			placeholders(n)+`) ORDER BY id`), anys(ids[:n])...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// PutHolders records many holders, up to 200 a statement.
+func (c conn) PutHolders(ctx context.Context, hs []store.Holder) error {
+	for len(hs) > 0 {
+		n := min(len(hs), 200)
+		args := make([]any, 0, 4*n)
+		for _, h := range hs[:n] {
+			args = append(args, h.IndicatorID, h.Team, h.Version, micros(h.At))
+		}
+		_, err := c.exec(ctx, `INSERT INTO indicator_holders (indicator_id, team, version, sent_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")+`
+			ON CONFLICT (indicator_id, team) DO UPDATE SET version = excluded.version, sent_at = excluded.sent_at`, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: indicator holders: %w", err)
+		}
+		hs = hs[n:]
+	}
+	return nil
+}

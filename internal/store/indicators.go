@@ -95,6 +95,11 @@ type Indicators interface {
 	ListIndicators(ctx context.Context, f IndicatorFilter) ([]Indicator, error)
 	// IndicatorsByValue returns the objects (not tombstones) holding any of the values.
 	IndicatorsByValue(ctx context.Context, values []string, limit int) ([]Indicator, error)
+	// GetIndicators returns the objects (or tombstones) with the ids it holds, in id
+	// order, those missing left out; inside InTx the rows stay locked as GetIndicator's.
+	GetIndicators(ctx context.Context, ids []string) ([]Indicator, error)
+	// PutHolders records PutHolder's facts for many objects and teams at once.
+	PutHolders(ctx context.Context, hs []Holder) error
 	// PutHolder records that the object went to team at a version.
 	PutHolder(ctx context.Context, indicatorID, team string, version int64, at time.Time) error
 	// Holders lists the teams the object went to.
@@ -107,4 +112,36 @@ type Indicators interface {
 	SightingsOf(ctx context.Context, indicatorIDs []string) ([]Sighting, error)
 	// ObservableEntries returns incidents' observable entries holding any of the values.
 	ObservableEntries(ctx context.Context, values []string, limit int) ([]Entry, error)
+	// MatchIndicators returns the live objects holding any of the values, newest change
+	// first, with only the columns a hit shows: read from the covering index alone.
+	MatchIndicators(ctx context.Context, values []string, limit int) ([]IndicatorMatch, error)
+	// PutUnsent records that a version written here waits to be queued for partners
+	// (a later version of the same object replaces it).
+	PutUnsent(ctx context.Context, indicatorID string, version int64, at time.Time) error
+	// Unsent lists the objects waiting to be queued, oldest first.
+	Unsent(ctx context.Context, limit int) ([]Unsent, error)
+	// DeleteUnsent forgets that the objects wait: they are queued.
+	DeleteUnsent(ctx context.Context, indicatorIDs []string) error
+}
+
+// IndicatorMatch is what a search shows of a live object that matched a value.
+type IndicatorMatch struct {
+	ID, Author, Type, Value, Category, TLP string
+	Confidence                             int
+	ValidUntil                             *time.Time
+	Modified                               time.Time
+}
+
+// Holder is one team an object went to, at a version.
+type Holder struct {
+	IndicatorID, Team string
+	Version           int64
+	At                time.Time
+}
+
+// Unsent is an object version written here and not yet queued for partners.
+type Unsent struct {
+	IndicatorID string
+	Version     int64
+	QueuedAt    time.Time
 }

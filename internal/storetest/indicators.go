@@ -39,6 +39,38 @@ func testIndicators(t *testing.T, s store.Store) {
 	if err != nil || len(found) != 2 || found[0].ID != b.ID {
 		t.Errorf("by value: %+v %v", found, err)
 	}
+	// MatchIndicators shows the same live objects as IndicatorsByValue, newest first, with
+	// the columns a search hit shows.
+	ms, err := s.MatchIndicators(ctx, []string{"198.51.100.0/24", "evil.example", "other.example"}, 10)
+	if err != nil || len(ms) != 2 || ms[0].ID != b.ID || ms[1] != (store.IndicatorMatch{ID: a.ID, Author: "cn", Type: "cidr",
+		Value: "198.51.100.0/24", Category: a.Category, TLP: "AMBER", Confidence: 80, ValidUntil: ms[1].ValidUntil, Modified: at}) ||
+		ms[1].ValidUntil == nil || !ms[1].ValidUntil.Equal(until) || ms[0].ValidUntil != nil {
+		t.Errorf("match: %+v %v", ms, err)
+	}
+	if ms, _ := s.MatchIndicators(ctx, []string{"198.51.100.0/24", "evil.example"}, 1); len(ms) != 1 {
+		t.Errorf("match with limit 1: %+v", ms)
+	}
+	// Unsent marks: one per object (a later version replaces the earlier), oldest first,
+	// gone once deleted.
+	for i, u := range []store.Unsent{{IndicatorID: b.ID, Version: 3, QueuedAt: at}, {IndicatorID: a.ID, Version: 1, QueuedAt: at.Add(time.Second)},
+		{IndicatorID: b.ID, Version: 4, QueuedAt: at.Add(time.Hour)}} {
+		if err := s.PutUnsent(ctx, u.IndicatorID, u.Version, u.QueuedAt); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	us, err := s.Unsent(ctx, 10)
+	if err != nil || !reflect.DeepEqual(us, []store.Unsent{{IndicatorID: b.ID, Version: 4, QueuedAt: at}, {IndicatorID: a.ID, Version: 1, QueuedAt: at.Add(time.Second)}}) {
+		t.Errorf("unsent: %+v %v", us, err)
+	}
+	if err := s.DeleteUnsent(ctx, []string{b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if us, _ := s.Unsent(ctx, 10); len(us) != 1 || us[0].IndicatorID != a.ID {
+		t.Errorf("unsent after delete: %+v", us)
+	}
+	if err := s.DeleteUnsent(ctx, []string{a.ID}); err != nil {
+		t.Fatal(err)
+	}
 	list := func(f store.IndicatorFilter) []string {
 		t.Helper()
 		f.Now = at.Add(48 * time.Hour)
@@ -91,6 +123,19 @@ func testIndicators(t *testing.T, s store.Store) {
 	}
 	if h, err := s.Holders(ctx, a.ID); err != nil || !reflect.DeepEqual(h, []string{"jp", "kr"}) {
 		t.Errorf("holders %v %v", h, err)
+	}
+	// Many holders at once: new rows and a new version of one held.
+	if err := s.PutHolders(ctx, []store.Holder{{IndicatorID: b.ID, Team: "cn", Version: 3, At: at}, {IndicatorID: b.ID, Team: "kr", Version: 3, At: at},
+		{IndicatorID: a.ID, Team: "jp", Version: 2, At: at}}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Holders(ctx, b.ID); err != nil || !reflect.DeepEqual(h, []string{"cn", "kr"}) {
+		t.Errorf("holders after PutHolders %v %v", h, err)
+	}
+	// Many objects at once, in id order, a missing id left out, a tombstone included.
+	got2, err := s.GetIndicators(ctx, []string{b.ID, "00000000-0000-4000-8000-000000000000", a.ID})
+	if err != nil || len(got2) != 2 || got2[0].ID != a.ID || got2[0].State != store.IndicatorRevoked || !reflect.DeepEqual(got2[1], b) {
+		t.Errorf("get indicators: %+v %v", got2, err)
 	}
 }
 
