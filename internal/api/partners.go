@@ -39,6 +39,9 @@ func (a *API) partnerRoutes() []Route {
 		r("POST /api/v1/keys/rotate", auth.Manage, a.rotateKey),
 		r("GET /api/v1/directory/tasks", auth.Read, a.directoryTasks),
 		r("POST /api/v1/directory/confirm", auth.Manage, a.directoryConfirm),
+		r("POST /api/v1/partners/{id}/hotline-check", auth.Manage, a.hotlineCheck),
+		r("POST /api/v1/directory/hotline-code", auth.Manage, a.hotlineCode),
+		r("POST /api/v1/directory/hotline-code/return", auth.Manage, a.hotlineCodeReturn),
 	}
 }
 
@@ -55,7 +58,11 @@ func (a *API) listPartners(w http.ResponseWriter, r *http.Request, _ caller) err
 		}
 		f.Unverified = &b
 	}
-	writeJSON(w, http.StatusOK, a.partners.List(f))
+	list, err := a.partners.WithHotline(r.Context(), a.partners.List(f))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -68,6 +75,11 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request, _ caller) error
 	if err != nil {
 		return err
 	}
+	vs, err := a.partners.WithHotline(r.Context(), []partner.View{v})
+	if err != nil {
+		return err
+	}
+	v = vs[0]
 	writeJSON(w, http.StatusOK, map[string]any{"partner": v, "keys": keys})
 	return nil
 }
@@ -187,5 +199,62 @@ func (a *API) directoryConfirm(w http.ResponseWriter, r *http.Request, c caller)
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "confirmed"})
+	return nil
+}
+
+// hotlineCheck mails a new code to a partner's hotline address.
+func (a *API) hotlineCheck(w http.ResponseWriter, r *http.Request, c caller) error {
+	st, err := a.partners.SendHotlineCode(r.Context(), r.PathValue("id"), c.user.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, st)
+	return nil
+}
+
+// hotlineCode takes the code a partner read out to us: its hotline address is verified.
+func (a *API) hotlineCode(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Partner string `json:"partner"`
+		Code    string `json:"code"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := problem.Join(required("partner", in.Partner), required("code", in.Code)); err != nil {
+		return err
+	}
+	st, err := a.partners.EnterHotlineCode(r.Context(), in.Partner, in.Code, c.user.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// hotlineCodeReturn sends a code a partner mailed to our hotline address back to it, signed.
+func (a *API) hotlineCodeReturn(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Team string `json:"team"`
+		Code string `json:"code"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := problem.Join(required("team", in.Team), required("code", in.Code)); err != nil {
+		return err
+	}
+	if err := a.partners.ReturnHotlineCode(r.Context(), in.Team, in.Code, c.user.Name); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "returned"})
+	return nil
+}
+
+// required names a field left empty.
+func required(field, v string) error {
+	if v == "" {
+		return problem.Invalid(field, "required")
+	}
 	return nil
 }

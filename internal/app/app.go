@@ -140,6 +140,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	partners.SetMailer(channels.Mail)
 	hc := cfg.Hotline
 	n := &Node{Config: cfg, Store: db, Fed: fed, Log: log, Partners: partners,
 		Incidents: incident.New(db, fed, key, opts.Clock, log),

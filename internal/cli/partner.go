@@ -19,6 +19,11 @@ const partnerUsage = `Usage:
   csirtlink partner suspend ID    send nothing to a partner and refuse its traffic, for now
   csirtlink partner revoke ID     the same, for good (onboard it anew with add)
   csirtlink partner remove ID     forget a partner added at runtime
+  csirtlink partner hotline-check ID
+                                  mail a code to the partner's published hotline address
+  csirtlink partner hotline-code [--return] ID CODE
+                                  enter the code the partner read out: its hotline address is verified;
+                                  --return: send a code that partner ID mailed to our address back to it
   csirtlink partner lookup ip|asn|domain|country VALUE
                                   whose it is: our constituency and our partners', every claim
   csirtlink key rotate [--compromised]
@@ -38,8 +43,8 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	use := "csirtlink partner " + sub
 	fs, af := apiFlagSet("partner "+sub, use, stderr)
 	var q, country, status string
-	var unverified bool
-	n := map[string]int{"list": 0, "add": 1, "approve": 2, "suspend": 1, "revoke": 1, "remove": 1, "lookup": 2}
+	var unverified, ret bool
+	n := map[string]int{"list": 0, "add": 1, "approve": 2, "suspend": 1, "revoke": 1, "remove": 1, "lookup": 2, "hotline-check": 1, "hotline-code": 2}
 	want, ok := n[sub]
 	if !ok {
 		fmt.Fprint(stderr, partnerUsage)
@@ -50,6 +55,9 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&country, "country", "", "only partners whose constituency has this country")
 		fs.StringVar(&status, "status", "", "pending, active, suspended or revoked")
 		fs.BoolVar(&unverified, "unverified", false, "only partners not confirmed within the re-verification period")
+	}
+	if sub == "hotline-code" {
+		fs.BoolVar(&ret, "return", false, "send the code partner ID mailed to our hotline address back to it, signed")
 	}
 	pos, err := parseArgs(fs, use, args, want, want)
 	if err != nil {
@@ -114,6 +122,25 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		return say(stdout, af.json, p, "%s is %s\n", clean(p.ID), p.Status)
+	case "hotline-check":
+		h, err := c.HotlineCheck(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return say(stdout, af.json, h, "a code went to %s; %s returns it, or reads it out and you enter it with\n  csirtlink partner hotline-code %s CODE\n",
+			clean(h.Address), clean(pos[0]), clean(pos[0]))
+	case "hotline-code":
+		if ret {
+			if err := c.ReturnHotlineCode(ctx, pos[0], pos[1]); err != nil {
+				return err
+			}
+			return say(stdout, af.json, map[string]string{"returned": pos[0]}, "the code goes back to %s, signed by this node\n", clean(pos[0]))
+		}
+		h, err := c.HotlineCode(ctx, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		return say(stdout, af.json, h, "%s's hotline address %s is verified\n", clean(pos[0]), clean(h.Address))
 	case "remove":
 		if err := c.RemovePartner(ctx, pos[0]); err != nil {
 			return err

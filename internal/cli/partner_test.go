@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,36 @@ func TestPartnerCommands(t *testing.T) {
 	}
 	if out := run(t, n, "cn", runKey, "rotate", "--compromised"); !strings.Contains(out, "in use now") {
 		t.Fatalf("key rotate: %q", out)
+	}
+}
+
+// The hotline address commands: a code mailed on demand, a wrong code refused naming
+// the field, and a code returned to the partner that mailed it.
+func TestPartnerHotlineCodeCommands(t *testing.T) {
+	mails := t.TempDir()
+	n, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Teams: testnet.Default[:2], Strangers: true, MailDir: mails,
+		Federation: config.Federation{RetryMin: config.Duration(20 * time.Millisecond), RetryMax: config.Duration(200 * time.Millisecond)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	out := run(t, n, "cn", runPartner, "add", n.Node("jp").URL)
+	number := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "Safety number: ", 2)[1], "\n", 2)[0])
+	run(t, n, "cn", runPartner, "approve", "jp", number)
+	if out := run(t, n, "cn", runPartner, "hotline-check", "jp"); !strings.Contains(out, "a code went to hotline@jp.csirtlink.test") {
+		t.Fatalf("hotline-check: %q", out)
+	}
+	// Approval mailed one code, the command another.
+	if files, _ := filepath.Glob(filepath.Join(mails, "*hotline_at_jp.csirtlink.test.eml")); len(files) != 2 {
+		t.Errorf("%d code mails filed for jp's hotline, want 2", len(files))
+	}
+	nd := n.Node("cn")
+	var stdout, stderr bytes.Buffer
+	err = runPartner(context.Background(), []string{"hotline-code", "jp", "ZZZZ-ZZZZ", "--url", nd.URL, "--token", nd.Token}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "code") {
+		t.Fatalf("a wrong code: %v (%s)", err, stdout.String())
+	}
+	if out := run(t, n, "cn", runPartner, "hotline-code", "--return", "jp", "ABCD-2345"); !strings.Contains(out, "the code goes back to jp") {
+		t.Fatalf("return: %q", out)
 	}
 }

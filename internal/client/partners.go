@@ -66,3 +66,22 @@ func (c *Client) Lookup(ctx context.Context, kind, value string) ([]constituency
 }
 
 func partnerPath(id string) string { return "/api/v1/partners/" + url.PathEscape(id) }
+
+// HotlineCheck mails a new code to a partner's hotline address.
+func (c *Client) HotlineCheck(ctx context.Context, id string) (partner.HotlineStatus, error) {
+	var out partner.HotlineStatus
+	err := c.do(ctx, http.MethodPost, partnerPath(id)+"/hotline-check", nil, &out)
+	return out, err
+}
+
+// HotlineCode enters the code a partner read out; its hotline address is verified.
+func (c *Client) HotlineCode(ctx context.Context, id, code string) (partner.HotlineStatus, error) {
+	var out partner.HotlineStatus
+	err := c.do(ctx, http.MethodPost, "/api/v1/directory/hotline-code", map[string]string{"partner": id, "code": code}, &out)
+	return out, err
+}
+
+// ReturnHotlineCode sends a code a partner mailed to our hotline address back to it, signed.
+func (c *Client) ReturnHotlineCode(ctx context.Context, team, code string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/directory/hotline-code/return", map[string]string{"team": team, "code": code}, nil)
+}

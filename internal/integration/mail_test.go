@@ -161,3 +161,21 @@ func decodeCTE(cte string, r io.Reader) io.Reader {
 	}
 	return r
 }
+
+// count is how many messages (one per recipient) arrived.
+func (mb *mailbox) count() int {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return len(mb.msgs)
+}
+
+// recipients lists who the messages were for, in order.
+func (mb *mailbox) recipients() []string {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	var out []string
+	for _, m := range mb.msgs {
+		out = append(out, m.to)
+	}
+	return out
+}

@@ -57,6 +57,7 @@ type Service struct {
 	opts  Options
 
 	client *http.Client
+	mailer Mailer // mails hotline codes; nil: no relay configured
 
 	mu       sync.Mutex
 	index    *constituency.Index
@@ -138,6 +139,8 @@ type View struct {
 	Languages    []string   `json:"languages"`
 	HotlineEmail string     `json:"hotline_email,omitempty"`
 	HasPGPKey    bool       `json:"has_pgp_key"`
+	// Hotline is the check of HotlineEmail by a mailed code (WithHotline fills it).
+	Hotline      *HotlineStatus `json:"hotline,omitempty"`
 	Constituency struct {
 		Countries  []string   `json:"countries"`
 		ASNs       []uint32   `json:"asns"`
@@ -316,6 +319,9 @@ func (s *Service) Approve(ctx context.Context, id, fingerprint, actor string) (V
 	if err := s.sendConstituency(ctx, []string{id}); err != nil {
 		s.log.Warn("send constituency to new partner", "peer", id, "err", err)
 	}
+	// Its hotline address (perhaps new: a re-introduction makes the entry pending) is
+	// checked with a mailed code now that egress lets mail go to it.
+	s.mailDueCodes(ctx, actor, id)
 	return s.view(p), nil
 }
 

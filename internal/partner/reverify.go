@@ -60,6 +60,7 @@ func (r *Reverifier) UpdateAll(ctx context.Context) error {
 		return nil
 	}
 	now := s.clock.Now().UTC()
+	defer s.mailDueCodes(ctx, "directory.reverify")
 	return s.st.InTx(ctx, func(tx store.Tx) error {
 		asked, err := s.timeMap(ctx, tx, settingAsked)
 		if err != nil {
@@ -182,7 +183,9 @@ func (s *Service) applyVerify(ctx context.Context, tx store.Tx, env *envelope.En
 			}
 		})
 		return nil
+	case wire.VerifyHotline:
+		return s.applyHotlineCode(ctx, tx, v)
 	default:
-		return federation.Rejectf("kind: %q is not ask or confirm", v.Kind)
+		return federation.Rejectf("kind: %q is not ask, confirm or hotline", v.Kind)
 	}
 }

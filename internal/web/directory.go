@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strings"
 
@@ -91,7 +92,11 @@ func (c *Console) directoryPartner(w http.ResponseWriter, r *http.Request, v *vi
 	if err != nil {
 		return err
 	}
-	page := partnerPage{P: p, Keys: keys, Link: health[p.ID]}
+	withHotline, err := c.d.Partners.WithHotline(r.Context(), []directory.View{p})
+	if err != nil {
+		return err
+	}
+	page := partnerPage{P: withHotline[0], Keys: keys, Link: health[p.ID]}
 	if c.d.Hotline != nil {
 		sums, err := c.d.Hotline.PartnersOnCall(r.Context())
 		if err == nil {
@@ -148,4 +153,23 @@ func (c *Console) directoryConfirm(w http.ResponseWriter, r *http.Request, v *vi
 	c.flash(w, "ok", "flash.directoryConfirmed")
 	http.Redirect(w, r, "/directory", http.StatusSeeOther)
 	return nil
+}
+
+// Unverified is the chip put beside a partner wherever it is used (paging, routing,
+// sharing) when it has not confirmed its directory entry within the re-verification
+// period: whoever sends to it sees the entry may be stale. Empty for a verified
+// partner, our own team, or an unknown one.
+func (v *view) Unverified(id string) template.HTML {
+	if v.c.d.Partners == nil || id == v.c.dir.Self.ID {
+		return ""
+	}
+	p, ok := v.c.d.Partners.Get(id)
+	if !ok || !p.Unverified {
+		return ""
+	}
+	text := v.T("directory.neverVerified")
+	if p.VerifiedAt != nil {
+		text = v.T("directory.unverifiedSince", v.Time(*p.VerifiedAt))
+	}
+	return template.HTML(`<span class="chip unverified-chip" data-unverified="` + template.HTMLEscapeString(id) + `">` + template.HTMLEscapeString(text) + `</span>`)
 }

@@ -339,7 +339,7 @@ func TestProblemTextInEveryLanguage(t *testing.T) {
 		want string
 	}{
 		{"en", problem.Conflict("status cannot go from %s to %s", "closed", "open"), "The status cannot go from “Closed” to “Open”."},
-		{"ja", problem.Conflict("status cannot go from %s to %s", "closed", "open"), "ステータスを「クローズ」から「オープン」には変更できません。"},
+		{"ja", problem.Conflict("status cannot go from %s to %s", "closed", "open"), "ステータスを「終了」から「未対応」には変更できません。"},
 		{"zh-Hans", problem.Conflict("participation is already %s", "working"), "我方状态已经是“处理中”。"},
 		{"ko", problem.Forbidden("role %s may not do this", "observer"), "'" + tr.printer("ko").Sprintf("role.observer") + "' 역할로는 이 작업을 할 수 없습니다."},
 		{"ko", problem.Forbidden("only the coordinator (%s) changes the incident status", "cn"), "사고 상태는 조정 팀(cn)만 바꿀 수 있습니다."},

@@ -124,10 +124,16 @@ func DecodeKeyRotation(b []byte) (KeyRotation, error) {
 type VerifyAsk struct {
 	Version int       `json:"v"`
 	Team    string    `json:"team"`
-	Kind    string    `json:"kind"` // ask or confirm
+	Kind    string    `json:"kind"` // ask, confirm or hotline
 	Serial  int64     `json:"serial"`
 	At      time.Time `json:"at"`
+	// Code, for kind hotline, is the code the receiver mailed to our hotline address,
+	// returned to prove the address reaches us. Optional: payloads before it decode.
+	Code string `json:"code,omitempty"`
 }
+
+// VerifyHotline is the VerifyAsk kind that returns a mailed hotline code.
+const VerifyHotline = "hotline"
 
 func (v *VerifyAsk) version() int { return v.Version }
 
