@@ -220,7 +220,7 @@ func (s IndicatorSink) Indicator(ctx context.Context, d stix.IndicatorData, prov
 			continue
 		}
 		from := d.ValidFrom
-		in := indicator.Input{Type: string(o.Type), Value: o.Value, Category: "other/other", TLP: string(d.Label),
+		in := indicator.Input{Type: string(o.Type), Value: o.Value, Category: "other/undetermined", TLP: string(d.Label),
 			Tags: []string{"taxii"}, Description: strings.TrimSpace(d.Description + "\n(" + provenance + ")"), ValidUntil: d.ValidUntil}
 		if !from.IsZero() {
 			in.ValidFrom = &from
