@@ -107,14 +107,13 @@ func (c *Client) Pull(ctx context.Context, root, col, addedAfter string, handle 
 		switch {
 		case !env.More:
 			return res, nil
+		case env.Next != "" && nexts[env.Next]:
+			res.Stopped = "the server repeated a next it had sent before"
+			return res, nil
 		case len(fresh) == 0:
 			res.Stopped = "the server sent a page of nothing new and said there was more"
 			return res, nil
 		case env.Next != "":
-			if nexts[env.Next] {
-				res.Stopped = "the server repeated a next it had sent before"
-				return res, nil
-			}
 			nexts[env.Next] = true
 			next = env.Next
 		default:
