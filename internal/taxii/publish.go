@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"csirtlink/internal/clock"
 	"csirtlink/internal/observable"
 	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
@@ -41,11 +42,14 @@ func (p *Publisher) Publish(ctx context.Context, id string, now time.Time) error
 	return p.publish(ctx, ind, now)
 }
 
+// maxSync bounds the indicators Sync reads at once (the newest first).
+const maxSync = 1 << 20
+
 // Sync publishes every indicator held (those already published are skipped by the
 // store): run at start, so that the collection catches up with changes made while
 // the node was down.
 func (p *Publisher) Sync(ctx context.Context, now time.Time) (int, error) {
-	list, err := p.st.ListIndicators(ctx, store.IndicatorFilter{Revoked: true})
+	list, err := p.st.ListIndicators(ctx, store.IndicatorFilter{Revoked: true, Limit: maxSync})
 	if err != nil {
 		return 0, fmt.Errorf("taxii: sync: %w", err)
 	}
@@ -139,4 +143,31 @@ func tlpStrings() []string {
 		out[i] = string(l)
 	}
 	return out
+}
+
+// SyncModule runs Publisher.Sync once when the engine starts: an engine module, so
+// that one replica does it, and a command that opens the node for an admin task does
+// not.
+type SyncModule struct {
+	p     *Publisher
+	clock clock.Clock
+	done  bool
+}
+
+// NewSyncModule makes the module.
+func NewSyncModule(p *Publisher, clk clock.Clock) *SyncModule { return &SyncModule{p: p, clock: clk} }
+
+// Name names the module.
+func (m *SyncModule) Name() string { return "taxii-sync" }
+
+// UpdateAll syncs the collection the first time it runs.
+func (m *SyncModule) UpdateAll(ctx context.Context) error {
+	if m.done {
+		return nil
+	}
+	if _, err := m.p.Sync(ctx, m.clock.Now()); err != nil {
+		return err
+	}
+	m.done = true
+	return nil
 }
