@@ -51,7 +51,7 @@ func runTAXII(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return taxiiPull(ctx, rest, stdout, stderr)
 	}
 	fmt.Fprint(stderr, taxiiUsage)
-	return fmt.Errorf("%w: csirtlink taxii consumer|source|pull ...", errUsage)
+	return fmt.Errorf("%w: csirtlink taxii consumer|source|pull", errUsage)
 }
 
 func printCredentials(w io.Writer, c taxii.Credentials) {

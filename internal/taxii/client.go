@@ -173,7 +173,9 @@ type RemoteError struct {
 	Title  string
 }
 
-func (e *RemoteError) Error() string { return fmt.Sprintf("taxii: server answered %d %s", e.Status, e.Title) }
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("taxii: server answered %d %s", e.Status, e.Title)
+}
 
 func (c *Client) get(ctx context.Context, u string) (envelope, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

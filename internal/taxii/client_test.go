@@ -250,11 +250,11 @@ func TestPullSourceKeepsAndImportsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for in, field := range map[SourceInput]string{
-		{ID: "Bad ID", URL: src.URL, Collection: "c", TLP: "GREEN", Interval: time.Hour}: "id",
-		{ID: "x", URL: "file:///etc", Collection: "c", TLP: "GREEN", Interval: time.Hour}:  "url",
-		{ID: "x", URL: src.URL, Collection: "a/b", TLP: "GREEN", Interval: time.Hour}:      "collection",
-		{ID: "x", URL: src.URL, Collection: "c", TLP: "PINK", Interval: time.Hour}:         "tlp",
-		{ID: "x", URL: src.URL, Collection: "c", TLP: "GREEN", Interval: time.Second}:      "interval",
+		{ID: "Bad ID", URL: src.URL, Collection: "c", TLP: "GREEN", Interval: time.Hour}:  "id",
+		{ID: "x", URL: "file:///etc", Collection: "c", TLP: "GREEN", Interval: time.Hour}: "url",
+		{ID: "x", URL: src.URL, Collection: "a/b", TLP: "GREEN", Interval: time.Hour}:     "collection",
+		{ID: "x", URL: src.URL, Collection: "c", TLP: "PINK", Interval: time.Hour}:        "tlp",
+		{ID: "x", URL: src.URL, Collection: "c", TLP: "GREEN", Interval: time.Second}:     "interval",
 	} {
 		if _, err := SaveSource(t.Context(), local, in, t0); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%+v: %v", in, err)

@@ -164,4 +164,6 @@ func (c *Consumers) Delete(ctx context.Context, name string) error {
 }
 
 // List lists the consumers.
-func (c *Consumers) List(ctx context.Context) ([]store.TAXIIConsumer, error) { return c.st.TAXIIConsumers(ctx) }
+func (c *Consumers) List(ctx context.Context) ([]store.TAXIIConsumer, error) {
+	return c.st.TAXIIConsumers(ctx)
+}
