@@ -76,7 +76,7 @@ func TestTAXIIScreen(t *testing.T) {
 		t.Fatalf("no source row: %.3000s", body)
 	}
 	row := body[i : i+strings.Index(body[i:], "</tr>")]
-	if !strings.Contains(row, "0 last time, 0 in all") || strings.Contains(row, "never") || !strings.Contains(row, "every 1h0m0s") {
+	if !strings.Contains(row, "0 last time, 0 in all") || strings.Contains(row, "never") || !strings.Contains(row, "every 60 min") {
 		t.Errorf("source row after a pull: %s", row)
 	}
 	// A failing source shows its error.
