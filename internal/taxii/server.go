@@ -359,6 +359,15 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c store.TAXIIConsu
 	return kept, more, true
 }
 
+// versionOf is an object's version as TAXII writes it: its modified (or created) time,
+// or, for an object with neither (a cyber-observable), its date_added (section 3.6).
+func versionOf(o store.TAXIIObject) string {
+	if o.Version.IsZero() {
+		return formatAdded(o.DateAdded)
+	}
+	return formatVersion(o.Version)
+}
+
 func setAddedHeaders(w http.ResponseWriter, objs []store.TAXIIObject) {
 	if len(objs) == 0 {
 		return
@@ -433,7 +442,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, c store.TAXIIC
 	if len(objs) > 0 {
 		recs := make([]record, len(objs))
 		for i, o := range objs {
-			recs[i] = record{ID: o.ID, DateAdded: formatAdded(o.DateAdded), Version: formatVersion(o.Version), MediaType: "application/stix+json;version=" + o.SpecVersion}
+			recs[i] = record{ID: o.ID, DateAdded: formatAdded(o.DateAdded), Version: versionOf(o), MediaType: "application/stix+json;version=" + o.SpecVersion}
 		}
 		out["objects"] = recs
 	}
@@ -461,7 +470,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, c store.TAXIIC
 	w.Header().Del("X-TAXII-Next")
 	vs := make([]string, len(objs))
 	for i, o := range objs {
-		vs[i] = formatVersion(o.Version)
+		vs[i] = versionOf(o)
 	}
 	if len(vs) > 0 {
 		out["versions"] = vs
@@ -588,6 +597,9 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request, c store.TAX
 		d := StatusDetails{ID: o.ID, Version: formatVersion(o.Version)}
 		if at, ok := fresh[o.ID+"\x00"+d.Version]; ok {
 			d.DateAdded = formatAdded(at)
+			if o.Version.IsZero() {
+				d.Version = d.DateAdded
+			}
 		} else {
 			d.Message = "already held"
 		}

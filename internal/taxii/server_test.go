@@ -631,3 +631,18 @@ func mustHash(t *testing.T, pw string) string {
 	}
 	return h
 }
+
+// A cyber-observable has neither modified nor created: its version is its date_added.
+func TestObservableVersionIsDateAdded(t *testing.T) {
+	n := newNode(t, openSQLite(t))
+	raw := []byte(`{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3","object_marking_refs":["` + stix.MarkingID(tlp.Green) + `"]}`)
+	e, err := DecodeEnvelope(fmt.Appendf(nil, `{"objects":[%s]}`, raw))
+	if err != nil || e[0].Err != nil || !e[0].Version.IsZero() {
+		t.Fatalf("%+v %v", e, err)
+	}
+	o := n.add(t, store.TAXIIObject{ID: e[0].ID, Version: e[0].Version, SpecVersion: e[0].SpecVersion, Type: e[0].Type, TLP: "GREEN", Raw: raw})[0]
+	r := n.do(t, "soc-green", "GET", objectsPath+o.ID+"/versions/", nil)
+	if v := r.json(t); r.code != 200 || !slices.Equal(anyStrings(v["versions"]), []string{formatAdded(o.DateAdded)}) {
+		t.Fatalf("versions: %d %s", r.code, r.body)
+	}
+}
