@@ -5,6 +5,7 @@
 //
 //   - page: -pages requests for a 1,000-object page (limit=1000) at random cursors,
 //     as a GREEN consumer with a bearer token; p50, p99 and max latency, client side;
+//
 //   - stream: the whole collection read through paging by the TAXII client (limit
 //     1000, following next), in objects per second.
 //
