@@ -65,7 +65,12 @@ func (c *Client) Pull(ctx context.Context, root, col, addedAfter string, handle 
 	if maxPages <= 0 {
 		maxPages = 100000
 	}
-	seen := map[string]bool{}
+	// A server repeats what it sent on the page before (an inclusive added_after, a
+	// repeated next): the keys of the last two pages are enough to hand nothing on
+	// twice, and keep a pull of millions of objects in bounded memory. A repeat from
+	// further back needs a next seen before (stopped) or an added_after that did not
+	// move on (stopped).
+	seen, prev := map[string]bool{}, map[string]bool{}
 	nexts := map[string]bool{}
 	next, after := "", addedAfter
 	for {
@@ -86,15 +91,17 @@ func (c *Client) Pull(ctx context.Context, root, col, addedAfter string, handle 
 		}
 		res.Pages++
 		var fresh []json.RawMessage
+		cur := make(map[string]bool, len(env.Objects))
 		for _, raw := range env.Objects {
 			k := objectKey(raw)
-			if seen[k] {
+			if seen[k] || prev[k] || cur[k] {
 				res.Repeated++
 				continue
 			}
-			seen[k] = true
+			cur[k] = true
 			fresh = append(fresh, raw)
 		}
+		prev, seen = seen, cur
 		if len(fresh) > 0 {
 			if err := handle(Page{Objects: fresh, AddedLast: hdrLast}); err != nil {
 				return res, err

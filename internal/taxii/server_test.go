@@ -162,6 +162,9 @@ func (n *node) do(t *testing.T, consumer, method, path string, body []byte, hdr 
 	return reply{resp.StatusCode, resp.Header, b}
 }
 
+// dbs are the databases the endpoint tests run on.
+var dbs = map[string]func(testing.TB) *sqlstore.DB{"sqlite": openSQLite, "postgres": openPostgres}
+
 const objectsPath = "/taxii2/api/collections/" + IndicatorsCollection + "/objects/"
 
 func TestDiscoveryAuthAndMediaType(t *testing.T) {
@@ -309,7 +312,12 @@ func key(o store.TAXIIObject) string {
 }
 
 func TestObjectsFiltersPagingAndHeaders(t *testing.T) {
-	n := newNode(t, openSQLite(t))
+	for name, open := range dbs {
+		t.Run(name, func(t *testing.T) { testObjectsFiltersPagingAndHeaders(t, newNode(t, open(t))) })
+	}
+}
+
+func testObjectsFiltersPagingAndHeaders(t *testing.T, n *node) {
 	ls := []tlp.Label{tlp.Clear, tlp.Green, tlp.Amber, tlp.AmberStrict, tlp.Red}
 	var all []store.TAXIIObject
 	for i := range 30 {
@@ -493,7 +501,12 @@ func TestAudienceDecidesWhatEachConsumerSees(t *testing.T) {
 }
 
 func TestObjectVersionsManifestAndDelete(t *testing.T) {
-	n := newNode(t, openSQLite(t))
+	for name, open := range dbs {
+		t.Run(name, func(t *testing.T) { testObjectVersionsManifestAndDelete(t, newNode(t, open(t))) })
+	}
+}
+
+func testObjectVersionsManifestAndDelete(t *testing.T, n *node) {
 	a := n.add(t, object(1, tlp.Green, t0))[0]
 	b := n.add(t, object(1, tlp.Green, t0.Add(time.Minute)))[0]
 	n.add(t, object(2, tlp.Green, t0))
