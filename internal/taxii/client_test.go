@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,6 +277,13 @@ func TestPullSourceKeepsAndImportsAndResumes(t *testing.T) {
 	kept, _ := local.TAXIIObjects(t.Context(), store.TAXIIQuery{Collection: SourceCollection("remote"), Labels: tlpStrings(), Limit: 10})
 	if len(kept) != 3 || string(kept[2].Raw) != string(unknown.Raw) || kept[2].Source != "source:remote" {
 		t.Fatalf("kept %+v", kept)
+	}
+	// What was pulled is not served again to our own consumers.
+	if r := loc.do(t, "partner-amber", "GET", "/taxii2/api/collections/"+url.PathEscape(SourceCollection("remote"))+"/objects/", nil); r.code != 404 {
+		t.Fatalf("a source's collection served: %d %s", r.code, r.body)
+	}
+	if r := loc.do(t, "partner-amber", "GET", "/taxii2/api/collections/", nil); strings.Contains(string(r.body), "source:") {
+		t.Fatalf("a source's collection listed: %s", r.body)
 	}
 	// Not due yet: nothing happens; due: only what is new comes.
 	remote.add(t, object(3, tlp.Green, t0))

@@ -261,6 +261,10 @@ func resource(col store.TAXIICollection, c store.TAXIIConsumer) collectionResour
 		MediaTypes: []string{"application/stix+json;version=2.1"}}
 }
 
+// served reports whether a collection is served: the shared indicators and the inbox,
+// not the collections that keep what the client pulled from sources.
+func served(id string) bool { return id == IndicatorsCollection || id == InboxCollection }
+
 func (s *Server) collections(w http.ResponseWriter, r *http.Request, c store.TAXIIConsumer) {
 	cols, err := s.st.TAXIICollections(r.Context())
 	if err != nil {
@@ -269,7 +273,9 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request, c store.TAX
 	}
 	out := []collectionResource{}
 	for _, col := range cols {
-		out = append(out, resource(col, c))
+		if served(col.ID) {
+			out = append(out, resource(col, c))
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"collections": out})
 }
@@ -283,7 +289,7 @@ func (s *Server) findCollection(w http.ResponseWriter, r *http.Request, c store.
 		return collectionResource{}, false
 	}
 	for _, col := range cols {
-		if col.ID == id {
+		if col.ID == id && served(id) {
 			return resource(col, c), true
 		}
 	}
