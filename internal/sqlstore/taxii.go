@@ -288,6 +288,15 @@ func (c conn) DeleteTAXIIConsumer(ctx context.Context, name string) error {
 	return nil
 }
 
+// TouchTAXIIConsumer records when the consumer was last seen, and nothing else: a
+// concurrent change by an admin (disabling it) stands.
+func (c conn) TouchTAXIIConsumer(ctx context.Context, name string, at time.Time) error {
+	if _, err := c.exec(ctx, `UPDATE taxii_consumers SET last_seen_at = ? WHERE name = ?`, micros(at), name); err != nil {
+		return fmt.Errorf("sqlstore: touch taxii consumer %s: %w", name, err)
+	}
+	return nil
+}
+
 // PutTAXIIStatus stores a status resource.
 func (c conn) PutTAXIIStatus(ctx context.Context, id, consumer string, at time.Time, doc []byte) error {
 	if _, err := c.exec(ctx, `INSERT INTO taxii_status (id, consumer, created_at, doc) VALUES (?, ?, ?, ?)`, id, consumer, micros(at), string(doc)); err != nil {

@@ -115,6 +115,8 @@ type TAXII interface {
 	TAXIIConsumerByToken(ctx context.Context, hash string) (TAXIIConsumer, error)
 	TAXIIConsumers(ctx context.Context) ([]TAXIIConsumer, error)
 	DeleteTAXIIConsumer(ctx context.Context, name string) error
+	// TouchTAXIIConsumer records that the consumer was seen at at.
+	TouchTAXIIConsumer(ctx context.Context, name string, at time.Time) error
 
 	PutTAXIIStatus(ctx context.Context, id, consumer string, at time.Time, doc []byte) error
 	TAXIIStatus(ctx context.Context, id string) (consumer string, doc []byte, err error)

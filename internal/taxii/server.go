@@ -198,7 +198,16 @@ func (s *Server) consumer(r *http.Request) (store.TAXIIConsumer, bool) {
 		}
 		return c, false
 	}
-	return c, c.DisabledAt == nil
+	if c.DisabledAt != nil {
+		return c, false
+	}
+	// Recorded at most once a minute: an admin sees which accounts are in use.
+	if now := s.clock.Now(); c.LastSeenAt == nil || now.Sub(*c.LastSeenAt) >= time.Minute {
+		if err := s.st.TouchTAXIIConsumer(ctx, c.Name, now); err != nil {
+			s.log.Warn("taxii consumer seen", "consumer", c.Name, "err", err)
+		}
+	}
+	return c, true
 }
 
 // decide is the egress decision for one object going to consumer c.

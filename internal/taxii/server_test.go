@@ -226,10 +226,16 @@ func TestDiscoveryAuthAndMediaType(t *testing.T) {
 	if r := n.do(t, "soc-green", "GET", "/taxii2/", nil); r.code != 200 {
 		t.Fatalf("new password: %d", r.code)
 	}
-	// Only hashes are stored.
+	// Only hashes are stored; when it was last seen is recorded.
 	c, err := n.db.TAXIIConsumer(t.Context(), "soc-green")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.LastSeenAt == nil || !c.LastSeenAt.Equal(n.clk.Now()) {
+		t.Errorf("last seen: %v", c.LastSeenAt)
+	}
+	if d, _ := n.db.TAXIIConsumer(t.Context(), "soc-clear"); d.LastSeenAt != nil {
+		t.Errorf("an unused consumer seen at %v", d.LastSeenAt)
 	}
 	if strings.Contains(c.PasswordHash, fresh.Password) || c.TokenHash == fresh.Token || !strings.HasPrefix(c.PasswordHash, "$argon2id$") {
 		t.Fatalf("secrets stored: %+v", c)
