@@ -37,6 +37,7 @@ import (
 	"csirtlink/internal/route"
 	"csirtlink/internal/routequeue"
 	"csirtlink/internal/sqlstore"
+	"csirtlink/internal/taxii"
 	"csirtlink/internal/team"
 	"csirtlink/internal/web"
 )
@@ -66,6 +67,11 @@ type Node struct {
 	CVD       *cvd.Service
 	// Indicators shares indicators and sightings with partners (issue 11).
 	Indicators *indicator.Service
+	// TAXII serves the shared indicators to TAXII 2.1 consumers; TAXIIConsumers manages
+	// their accounts and TAXIIPuller pulls the configured TAXII sources (issue 16).
+	TAXII          *taxii.Server
+	TAXIIConsumers *taxii.Consumers
+	TAXIIPuller    *taxii.Puller
 	// Queue is the JetStream work queue feeds route through; nil without queue.nats_url.
 	Queue *routequeue.Queue
 	Log   *slog.Logger
@@ -166,6 +172,19 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.Publisher = metrics.NewPublisher(n.Collab, db, fed, cfg.Metrics.Share, log)
 	modules := append(n.Hotline.Modules(), fed.Housekeeping(), partners.Reverifier(), n.Publisher, n.Share.Sender(), n.Indicators.Sender(), n.OwnerMail.Module(), api.NewIdempotencyPruner(db, opts.Clock, log),
 		audit.NewCheckpointer(db, key, cfg.Team.ID, audit.CheckpointPath(cfg.DataDir), opts.Clock, log))
+	if n.TAXII, err = taxii.NewServer(ctx, db, dir, opts.Clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.TAXIIConsumers = taxii.NewConsumers(db, dir, opts.Clock)
+	n.TAXIIPuller = taxii.NewPuller(db, taxii.IndicatorSink{Svc: n.Indicators, St: db, Actor: indicator.Actor{Name: "taxii"}}, opts.Clock, log)
+	taxiiPublisher := taxii.NewPublisher(db)
+	n.Indicators.OnChange(func(id string) {
+		if err := taxiiPublisher.Publish(context.Background(), id, opts.Clock.Now()); err != nil {
+			log.Error("taxii: publish", "indicator", id, "err", err)
+		}
+	})
+	modules = append(modules, n.TAXIIPuller, taxii.NewSyncModule(taxiiPublisher, opts.Clock))
 	for _, m := range modules {
 		n.Metrics.Modules(m.Name())
 	}
@@ -191,6 +210,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	mux := http.NewServeMux()
 	fed.Register(mux)
 	mux.Handle("GET "+partner.IntroductionPath, partners.IntroductionHandler())
+	mux.Handle(taxii.Prefix, n.TAXII.Handler())
 	if q := cfg.Queue; q.NATSURL != "" {
 		if n.Queue, err = routequeue.Open(ctx, routequeue.Config{URL: q.NATSURL, Stream: q.Stream, AckWait: time.Duration(q.AckWait),
 			MaxDeliver: q.MaxDeliver, MaxBytes: q.MaxBytes, Replicas: q.Replicas}, "csirtlink "+cfg.Team.ID, log); err != nil {
@@ -226,7 +246,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.Register(mux)
 	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
-		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators})
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators,
+		TAXIIConsumers: n.TAXIIConsumers, TAXIIStore: db, TAXIIPuller: n.TAXIIPuller})
 	console.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())

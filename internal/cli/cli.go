@@ -46,6 +46,7 @@ Usage:
   csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
   csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
   csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
+  csirtlink taxii consumer|source|pull ...        TAXII 2.1 consumer accounts, sources, pulls (csirtlink taxii help)
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -133,6 +134,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSTIX(ctx, rest, stdout, stderr)
 	case "iodef":
 		return runIODEF(ctx, rest, stdout, stderr)
+	case "taxii":
+		return runTAXII(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -14,6 +14,7 @@ import (
 
 	"csirtlink/internal/clock"
 	"csirtlink/internal/store"
+	"csirtlink/internal/taxii"
 	"csirtlink/internal/testnet"
 )
 
@@ -32,6 +33,11 @@ type demoNode struct {
 	Password string `json:"password"`
 	// MetricsToken is the bearer token of the node's GET /metrics (Prometheus).
 	MetricsToken string `json:"metrics_token"`
+	// A TAXII 2.1 consumer of the node with a GREEN audience (docs/taxii.md), and the
+	// collection of its shared indicators.
+	TAXIIUser       string `json:"taxii_user"`
+	TAXIIPassword   string `json:"taxii_password"`
+	TAXIICollection string `json:"taxii_collection"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -125,8 +131,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var df demoFile
 	for _, nd := range n.Nodes {
 		t, _ := nd.App.Fed.Directory().Team(nd.Team)
+		taxiiCred, err := demoTAXIIConsumer(ctx, nd.App.TAXIIConsumers)
+		if err != nil {
+			return fmt.Errorf("%s's TAXII consumer: %w", nd.Team, err)
+		}
 		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token,
-			User: nd.User, Password: nd.Password, MetricsToken: nd.MetricsToken})
+			User: nd.User, Password: nd.Password, MetricsToken: nd.MetricsToken,
+			TAXIIUser: taxiiCred.Name, TAXIIPassword: taxiiCred.Password, TAXIICollection: taxii.IndicatorsCollection})
 	}
 	b, _ := json.MarshalIndent(df, "", "  ")
 	demoPath := filepath.Join(*dir, "demo.json")
@@ -162,6 +173,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink incident comment ID \"Takedown done\" --tlp AMBER\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink stix export --incident ID --team outside --audience AMBER   # STIX 2.1 for a SOC: no AMBER+STRICT, no RED\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink iodef export --incident ID --out incident.xml   # IODEF 2.0; iodef import FILE reads one\n")
+	fmt.Fprintf(w, "  curl -u %s:%s -H 'Accept: application/taxii+json;version=2.1' %s/taxii2/api/collections/%s/objects/?limit=10   # TAXII 2.1, GREEN audience\n",
+		jp.TAXIIUser, jp.TAXIIPassword, jp.URL, jp.TAXIICollection)
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink peers\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page list --state waiting   # cn's page about the botnet C2, escalating now\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
@@ -191,4 +204,17 @@ func printFeeds(w io.Writer, fc *testnet.FeedCounts) {
 	}
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" \"$CSIRTLINK_URL/api/v1/feeds/reports?partner=cn\"\n")
 	fmt.Fprintf(w, "Owners' reports (in their language, CSV or JSON attached) land in the mail folder as well.\n")
+}
+
+// demoTAXIIConsumer is the demo's TAXII consumer "soc" with a GREEN audience: made on
+// the first start, given a new password on every later one (only its hash is kept).
+func demoTAXIIConsumer(ctx context.Context, c *taxii.Consumers) (taxii.Credentials, error) {
+	cred, err := c.Create(ctx, taxii.ConsumerInput{Name: "soc", Ceiling: "GREEN"})
+	if err == nil {
+		return cred, nil
+	}
+	if _, uerr := c.Update(ctx, taxii.ConsumerInput{Name: "soc", Ceiling: "GREEN"}); uerr != nil {
+		return cred, err
+	}
+	return c.Rotate(ctx, "soc")
 }

@@ -17,7 +17,9 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/client"
 	"csirtlink/internal/config"
+	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
 )
 
 func TestInitCreatesAWorkingNode(t *testing.T) {
@@ -242,6 +244,37 @@ func TestDemoRunsThreeSeededNodesAndStops(t *testing.T) {
 			t.Fatalf("%s: /metrics with demo.json's metrics_token: %v %v", nd.Team, err, resp)
 		}
 		resp.Body.Close()
+	}
+	// Each node's TAXII consumer (GREEN audience) reads the collection of its shared
+	// indicators: seeded ones, none stricter than GREEN.
+	for _, nd := range df.Nodes {
+		if nd.TAXIIUser == "" || nd.TAXIIPassword == "" || nd.TAXIICollection == "" {
+			t.Fatalf("%s: no TAXII consumer in demo.json: %+v", nd.Team, nd)
+		}
+		var page struct {
+			Objects []struct {
+				Markings []string `json:"object_marking_refs"`
+			} `json:"objects"`
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(page.Objects) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			req, _ := http.NewRequest("GET", nd.URL+"/taxii2/api/collections/"+nd.TAXIICollection+"/objects/?limit=1000", nil)
+			req.SetBasicAuth(nd.TAXIIUser, nd.TAXIIPassword)
+			req.Header.Set("Accept", "application/taxii+json;version=2.1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: TAXII objects: %v %v", nd.Team, err, resp)
+			}
+			json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+		}
+		if len(page.Objects) == 0 {
+			t.Fatalf("%s: the TAXII collection is empty", nd.Team)
+		}
+		for _, o := range page.Objects {
+			if l, _ := stix.StrictestMarking(o.Markings); l != tlp.Clear && l != tlp.Green {
+				t.Fatalf("%s: a GREEN consumer got TLP:%s", nd.Team, l)
+			}
+		}
 	}
 	if !strings.Contains(out.String(), "CSIRTLINK_TOKEN="+df.Nodes[1].Token) {
 		t.Errorf("demo did not print how to use jp's token:\n%s", out.String())

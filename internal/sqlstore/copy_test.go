@@ -97,6 +97,17 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Body: "vendor contacted", TLP: "AMBER", CreatedAt: at, Signature: []byte{1, 0xff}}))
 	must(db.PutCVDVendor(ctx, store.CVDVendor{ID: "vd1", CaseID: "cn-2026-v0001", Name: "芯片 Co", Contact: "PSIRT", Email: "psirt@chip.example",
 		Products: []string{"p1"}, CreatedBy: "alice", CreatedAt: at}))
+	// TAXII 2.1 server and client (migration 0015).
+	must(db.EnsureTAXIICollection(ctx, store.TAXIICollection{ID: "col1", Title: "共有 indicators", Description: "d"}))
+	_, err = db.AddTAXIIObjects(ctx, "col1", []store.TAXIIObject{{ID: "indicator--3f2504e0-4f89-41d3-9a0c-0305e82c3301", Version: at,
+		SpecVersion: "2.1", Type: "indicator", TLP: "GREEN", Source: "local", Raw: []byte(`{"type":"indicator","name":"ü"}`)}}, at)
+	must(err)
+	must(db.PutTAXIIConsumer(ctx, store.TAXIIConsumer{Name: "soc", PasswordHash: "$argon2id$x", TokenHash: "h2", Ceiling: "GREEN", CanWrite: true,
+		CreatedAt: at, DisabledAt: &at, LastSeenAt: &at}))
+	must(db.PutTAXIIStatus(ctx, "st1", "soc", at, []byte(`{"id":"st1"}`)))
+	must(db.PutTAXIISource(ctx, store.TAXIISource{ID: "src1", URL: "https://taxii.example/api/", Collection: "c", Username: "u", Secret: "s",
+		TLP: "AMBER", Interval: time.Hour, NextAdded: "2026-03-01T09:00:00.000000Z", LastPullAt: &at, LastOKAt: &at, LastCount: 2, Total: 5,
+		LastError: "e", CreatedAt: at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to

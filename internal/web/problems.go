@@ -56,6 +56,8 @@ var fieldLabels = map[string]string{
 	"acknowledged_at": "field.at", "author": "field.user", "by": "field.user", "commcheck_id": "field.id",
 	"coordinator": "field.coordinator", "created_at": "field.at", "created_by": "field.user", "data": "field.body",
 	"from": "field.team", "statement": "field.signature", "updated_at": "field.at", "via": "field.channel",
+	// TAXII consumers and sources (docs/taxii.md).
+	"ceiling": "taxii.audience", "interval": "taxii.interval",
 	// Collaboration metrics.
 	"period": "field.period", "partner": "field.partner",
 	// The partner directory (issue 9).

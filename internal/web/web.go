@@ -26,6 +26,7 @@ import (
 	"csirtlink/internal/owner"
 	directory "csirtlink/internal/partner"
 	"csirtlink/internal/store"
+	"csirtlink/internal/taxii"
 	"csirtlink/internal/team"
 )
 
@@ -61,6 +62,11 @@ type Deps struct {
 	Feeds  *feedrun.Service
 	// Indicators, when set, adds the shared indicators' screens and the search box.
 	Indicators *indicator.Service
+	// TAXIIConsumers, TAXIIStore and TAXIIPuller, when set, add the TAXII screen:
+	// consumer accounts, sources and their last pulls (docs/taxii.md).
+	TAXIIConsumers *taxii.Consumers
+	TAXIIStore     store.TAXII
+	TAXIIPuller    *taxii.Puller
 	// DeviceKey signs the cookies of known devices (see DeviceKey); when empty, a
 	// random key is used and devices are forgotten at a restart.
 	DeviceKey []byte
@@ -197,6 +203,17 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
 		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
+	}
+	if c.d.TAXIIConsumers != nil && c.d.TAXIIStore != nil && c.d.TAXIIPuller != nil {
+		h("GET /taxii", c.signedIn(auth.Manage, c.taxiiShow))
+		h("POST /taxii/consumers", c.signedIn(auth.Manage, c.taxiiConsumerCreate))
+		h("POST /taxii/consumers/{name}/rotate", c.signedIn(auth.Manage, c.taxiiConsumerRotate))
+		h("POST /taxii/consumers/{name}/disable", c.signedIn(auth.Manage, c.taxiiConsumerState(true)))
+		h("POST /taxii/consumers/{name}/enable", c.signedIn(auth.Manage, c.taxiiConsumerState(false)))
+		h("POST /taxii/consumers/{name}/delete", c.signedIn(auth.Manage, c.taxiiConsumerDelete))
+		h("POST /taxii/sources", c.signedIn(auth.Manage, c.taxiiSourceSave))
+		h("POST /taxii/sources/{id}/pull", c.signedIn(auth.Manage, c.taxiiSourcePull))
+		h("POST /taxii/sources/{id}/remove", c.signedIn(auth.Manage, c.taxiiSourceRemove))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	if c.d.Partners != nil {

@@ -1,0 +1,173 @@
+package taxii
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"csirtlink/internal/clock"
+	"csirtlink/internal/observable"
+	"csirtlink/internal/stix"
+	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
+)
+
+// Publisher keeps the shared-indicators collection in step with the indicators this
+// node holds: each version of an indicator becomes a version of its STIX indicator,
+// and a revocation (or a withdrawal, which takes the object from us) a new version with
+// revoked set. Which consumer sees which is decided when they read (Server.decide).
+type Publisher struct {
+	st interface {
+		store.TAXII
+		store.Indicators
+	}
+}
+
+// NewPublisher makes a publisher over the node's store.
+func NewPublisher(st interface {
+	store.TAXII
+	store.Indicators
+}) *Publisher {
+	return &Publisher{st: st}
+}
+
+// Publish adds the current version of indicator id to the collection, if it is not
+// there yet.
+func (p *Publisher) Publish(ctx context.Context, id string, now time.Time) error {
+	ind, err := p.st.GetIndicator(ctx, id)
+	if err != nil {
+		return fmt.Errorf("taxii: publish %s: %w", id, err)
+	}
+	return p.publish(ctx, ind, now)
+}
+
+// maxSync bounds the indicators Sync reads at once (the newest first).
+const maxSync = 1 << 20
+
+// Sync publishes every indicator held (those already published are skipped by the
+// store): run at start, so that the collection catches up with changes made while
+// the node was down.
+func (p *Publisher) Sync(ctx context.Context, now time.Time) (int, error) {
+	list, err := p.st.ListIndicators(ctx, store.IndicatorFilter{Revoked: true, Limit: maxSync})
+	if err != nil {
+		return 0, fmt.Errorf("taxii: sync: %w", err)
+	}
+	for _, ind := range list {
+		if err := p.publish(ctx, ind, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+func (p *Publisher) publish(ctx context.Context, ind store.Indicator, now time.Time) error {
+	var obj store.TAXIIObject
+	var err error
+	if ind.State == store.IndicatorActive {
+		obj, err = MapIndicator(ind)
+	} else {
+		obj, err = p.revoked(ctx, ind)
+	}
+	if err != nil || obj.ID == "" {
+		return err
+	}
+	obj.Source = "local"
+	if _, err := p.st.AddTAXIIObjects(ctx, IndicatorsCollection, []store.TAXIIObject{obj}, now); err != nil {
+		return fmt.Errorf("taxii: publish %s: %w", ind.ID, err)
+	}
+	return nil
+}
+
+// MapIndicator is the STIX indicator of one of our indicators, as a collection object.
+// Every category of ours is a kind of abuse or attack: STIX's malicious-activity.
+func MapIndicator(ind store.Indicator) (store.TAXIIObject, error) {
+	o, err := observable.Parse(ind.Type, ind.Value)
+	if err != nil {
+		return store.TAXIIObject{}, fmt.Errorf("taxii: indicator %s: %w", ind.ID, err)
+	}
+	si, err := stix.IndicatorFrom(stix.IndicatorData{
+		ID: ind.ID, Owner: ind.Author, Name: ind.Value, Description: ind.Description, Types: []string{"malicious-activity"},
+		Observables: []observable.Observable{o}, Label: tlp.Label(ind.TLP), Created: ind.CreatedAt, Modified: ind.Modified,
+		ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil,
+	})
+	if err != nil {
+		return store.TAXIIObject{}, fmt.Errorf("taxii: %w", err)
+	}
+	raw, err := stix.Marshal(si)
+	if err != nil {
+		return store.TAXIIObject{}, err
+	}
+	return store.TAXIIObject{ID: si.ID, Version: si.Modified.Time, SpecVersion: stix.SpecVersion, Type: si.Type, TLP: ind.TLP, Raw: raw}, nil
+}
+
+// revoked is the revocation of a tombstone: the last version served, with revoked set
+// and modified at the revocation. Nothing was served of an indicator never published,
+// so nothing is revoked.
+func (p *Publisher) revoked(ctx context.Context, ind store.Indicator) (store.TAXIIObject, error) {
+	id := stix.IndicatorID(ind.ID)
+	last, err := p.st.TAXIIObjects(ctx, store.TAXIIQuery{Collection: IndicatorsCollection, IDs: []string{id},
+		Labels: tlpStrings(), Version: store.TAXIIVersion{Last: true}, Limit: 1})
+	if err != nil || len(last) == 0 {
+		return store.TAXIIObject{}, err
+	}
+	prev := last[0]
+	var c stix.Common
+	if err := json.Unmarshal(prev.Raw, &c); err != nil {
+		return store.TAXIIObject{}, fmt.Errorf("taxii: revoke %s: %w", id, err)
+	}
+	if c.Revoked {
+		return store.TAXIIObject{}, nil
+	}
+	at := ind.Modified
+	if ind.RevokedAt != nil {
+		at = *ind.RevokedAt
+	}
+	c.Revoke(at)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(prev.Raw, &m); err != nil {
+		return store.TAXIIObject{}, fmt.Errorf("taxii: revoke %s: %w", id, err)
+	}
+	m["revoked"] = json.RawMessage("true")
+	m["modified"], _ = json.Marshal(c.Modified)
+	raw, err := stix.Marshal(m)
+	if err != nil {
+		return store.TAXIIObject{}, err
+	}
+	return store.TAXIIObject{ID: id, Version: c.Modified.Time, SpecVersion: prev.SpecVersion, Type: prev.Type, TLP: prev.TLP, Raw: raw}, nil
+}
+
+func tlpStrings() []string {
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = string(l)
+	}
+	return out
+}
+
+// SyncModule runs Publisher.Sync once when the engine starts: an engine module, so
+// that one replica does it, and a command that opens the node for an admin task does
+// not.
+type SyncModule struct {
+	p     *Publisher
+	clock clock.Clock
+	done  bool
+}
+
+// NewSyncModule makes the module.
+func NewSyncModule(p *Publisher, clk clock.Clock) *SyncModule { return &SyncModule{p: p, clock: clk} }
+
+// Name names the module.
+func (m *SyncModule) Name() string { return "taxii-sync" }
+
+// UpdateAll syncs the collection the first time it runs.
+func (m *SyncModule) UpdateAll(ctx context.Context) error {
+	if m.done {
+		return nil
+	}
+	if _, err := m.p.Sync(ctx, m.clock.Now()); err != nil {
+		return err
+	}
+	m.done = true
+	return nil
+}
