@@ -240,7 +240,7 @@ func (a *API) importOwners(w http.ResponseWriter, r *http.Request, c caller) err
 func (a *API) ingestFeed(w http.ResponseWriter, r *http.Request, c caller) error {
 	q := r.URL.Query()
 	req := feedrun.Request{Format: q.Get("format"), Report: q.Get("report"), Map: q.Get("map"), Feed: q.Get("feed"), TLP: q.Get("tlp"),
-		FileName: q.Get("file"), Classification: q.Get("classification")}
+		FileName: q.Get("file"), Classification: q.Get("classification"), Aggregate: q.Get("aggregate")}
 	run, err := a.feeds.Ingest(r.Context(), c.user.Name, req, r.Body, nil)
 	if err != nil {
 		return err

@@ -241,7 +241,9 @@ func openFeeds(cfg config.Config, db *sqlstore.DB, clk clock.Clock, log *slog.Lo
 			return nil, nil, fmt.Errorf("feeds: %w", err)
 		}
 	}
-	return owner.New(db, clk, log), feedrun.New(db, formats.Registry(), e, clk, log), nil
+	fr := feedrun.New(db, formats.Registry(), e, clk, log)
+	fr.Aggregate = time.Duration(cfg.Feeds.Aggregate)
+	return owner.New(db, clk, log), fr, nil
 }
 
 // OpenStore opens and migrates the node's database as its configuration says: the

@@ -175,6 +175,7 @@ func feedIngest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&req.Feed, "feed", "", "the feed's `name`")
 	fs.StringVar(&req.TLP, "tlp", "AMBER", "the feed's TLP `label`")
 	fs.StringVar(&req.Classification, "classification", "", "RSIT `class/type` for rows that carry none")
+	fs.StringVar(&req.Aggregate, "aggregate", "", "fold repeats (same source, report type and port) within this `window` (1h) into one event with a count; off turns the node's default off")
 	asJSON := fs.Bool("json", false, "print the finished run as JSON")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	noWait := fs.Bool("no-wait", false, "with queue.nats_url: return once the batches are queued, not when the workers have routed them")
@@ -252,6 +253,9 @@ func progressLine(p *pipeline.Progress, d time.Duration) string {
 func printRunSummary(w io.Writer, r store.FeedRun) {
 	fmt.Fprintf(w, "run %s: %s, %d events: %d to owners, %d to partners, %d unrouted, %d malformed\n",
 		r.ID, r.State, r.Events, r.RoutedOwners, r.RoutedPartners, r.Unrouted, r.Malformed)
+	if r.Aggregate != "" {
+		fmt.Fprintf(w, "repeats within %s aggregated: %d events folded into others (%d read)\n", r.Aggregate, r.Merged, r.Events+r.Merged)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RECIPIENT\tKIND\tEVENTS")
 	for _, id := range slices.Sorted(maps.Keys(r.Owners)) {

@@ -321,6 +321,9 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 			if rec.Time.After(src.last) {
 				src.last = rec.Time
 			}
+			if rec.LastSeen != nil && rec.LastSeen.After(src.last) {
+				src.last = *rec.LastSeen
+			}
 			src.events++
 			classes[rec.Classification]++
 			return w.write(rec, run.Origin)
@@ -416,7 +419,7 @@ const gzipOver = 1 << 20
 
 // Columns of a CSV attachment.
 var csvColumns = []string{"time", "ip", "port", "asn", "country", "hostname", "domain", "url", "protocol", "classification",
-	"identifier", "report", "feed", "tlp", "from_team", "raw"}
+	"identifier", "report", "feed", "tlp", "from_team", "raw", "count", "last_seen"}
 
 type writer struct {
 	format string
@@ -462,7 +465,16 @@ func (w *writer) write(r feedrun.Record, origin string) error {
 		return strconv.FormatUint(n, 10)
 	}
 	return w.cw.Write([]string{r.Time.UTC().Format(time.RFC3339), r.IP, num(uint64(r.Port)), num(uint64(r.ASN)), r.Country, r.Hostname,
-		r.Domain, r.URL, r.Protocol, r.Classification, r.Identifier, r.Report, r.Feed, r.TLP, origin, r.Raw})
+		r.Domain, r.URL, r.Protocol, r.Classification, r.Identifier, r.Report, r.Feed, r.TLP, origin, r.Raw,
+		strconv.FormatInt(r.Repeats(), 10), lastSeen(r)})
+}
+
+// lastSeen is when an aggregated event was last seen; a single event's own time.
+func lastSeen(r feedrun.Record) string {
+	if r.LastSeen != nil {
+		return r.LastSeen.UTC().Format(time.RFC3339)
+	}
+	return r.Time.UTC().Format(time.RFC3339)
 }
 
 func (w *writer) close() error {

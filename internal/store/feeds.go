@@ -87,6 +87,11 @@ type FeedCounts struct {
 	Errors   []FeedRowError   `json:"errors"`
 	// Capped is true when more rows were malformed than Errors keeps.
 	Capped bool `json:"capped"`
+	// Aggregate is the window repeats were folded in ("1h0m0s"; empty: not
+	// aggregated), Merged how many events were folded into an earlier one: the
+	// input held Events + Merged events.
+	Aggregate string `json:"aggregate,omitempty"`
+	Merged    int64  `json:"merged,omitempty"`
 }
 
 // FeedRowError is a malformed row: its line, the field at fault and why.
