@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -337,6 +338,13 @@ func (s *Service) List(ctx context.Context, limit int) ([]store.FeedRun, error) 
 // Events reads back a done run's events for one recipient (kind owner, partner or
 // unrouted; target the owner's or partner's id). A run not done has none to give.
 func (s *Service) Events(ctx context.Context, runID, kind, target string, fn func(Record) error) error {
+	return s.EventsIn(ctx, runID, kind, target, 0, math.MaxInt64, func(_ int64, r Record) error { return fn(r) })
+}
+
+// EventsIn reads back a done run's events for one recipient from its chunks numbered
+// from to to (inclusive), telling fn each event's chunk: what an owner report records
+// and a resend reads again.
+func (s *Service) EventsIn(ctx context.Context, runID, kind, target string, from, to int64, fn func(seq int64, r Record) error) error {
 	r, err := s.Get(ctx, runID)
 	if err != nil {
 		return err
@@ -349,7 +357,10 @@ func (s *Service) Events(ctx context.Context, runID, kind, target string, fn fun
 		return err
 	}
 	for _, c := range chunks {
-		if err := DecodeChunk(c.Data, fn); err != nil {
+		if c.Seq < from || c.Seq > to {
+			continue
+		}
+		if err := DecodeChunk(c.Data, func(r Record) error { return fn(c.Seq, r) }); err != nil {
 			return fmt.Errorf("feedrun: run %s chunk %d: %w", runID, c.Seq, err)
 		}
 	}
