@@ -275,7 +275,8 @@ func (a *API) importOwners(w http.ResponseWriter, r *http.Request, c caller) err
 }
 
 // ingestFeed runs the body, a feed file (gzip accepted), through the pipeline and
-// answers with the finished run. It streams: the file is never held whole.
+// answers with the finished run (201), or — with a routing queue — with the run still
+// running once its batches are queued (202). It streams: the file is never held whole.
 func (a *API) ingestFeed(w http.ResponseWriter, r *http.Request, c caller) error {
 	q := r.URL.Query()
 	req := feedrun.Request{Format: q.Get("format"), Report: q.Get("report"), Map: q.Get("map"), Feed: q.Get("feed"), TLP: q.Get("tlp"),
@@ -285,6 +286,11 @@ func (a *API) ingestFeed(w http.ResponseWriter, r *http.Request, c caller) error
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/feeds/runs/"+run.ID)
+	if run.State == store.RunRunning {
+		// Queued for routing workers: accepted, not finished; the client polls the run.
+		writeJSON(w, http.StatusAccepted, run)
+		return nil
+	}
 	writeJSON(w, http.StatusCreated, run)
 	return nil
 }
