@@ -51,7 +51,9 @@ func TestQueuedIngestAnswers202(t *testing.T) {
 	r := cn.App.Feeds.BatchRouter("w1")
 	go func() {
 		defer close(done)
-		w.Work(ctx, func(ctx context.Context, b routequeue.Batch, last bool) error { return r.Route(ctx, b.RunID, b.Seq, b.Events, last) })
+		w.Work(ctx, func(ctx context.Context, b routequeue.Batch, last bool) error {
+			return r.Route(ctx, b.RunID, b.Seq, b.Events, last)
+		})
 	}()
 	t.Cleanup(func() { cancel(); <-done; w.Close() })
 	deadline := time.Now().Add(30 * time.Second)
