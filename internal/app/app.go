@@ -222,7 +222,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.Register(mux)
 	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
-		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators})
+		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators,
+		OwnerMail: n.OwnerMail})
 	console.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
