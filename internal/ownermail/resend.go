@@ -58,13 +58,14 @@ func (s *Service) Resend(ctx context.Context, actor, ownerID, reportID, email st
 		out = store.OwnerReport{ID: "rep-" + identity.RandomID(10), OwnerID: ownerID, Contact: c.Email, Language: c.Language,
 			Format: cmp.Or(c.Format, "csv"), Encrypted: c.PGPKey != "", State: store.ReportPending, NextAt: now, CreatedAt: now, UpdatedAt: now,
 			ResendOf: orig.ID}
-		if err := tx.CreateOwnerReport(ctx, out); err != nil {
-			return err
-		}
 		var events int64
 		for i := range parts {
 			parts[i].ReportID = out.ID
 			events += parts[i].Events
+		}
+		out.Events = events
+		if err := tx.CreateOwnerReport(ctx, out); err != nil {
+			return err
 		}
 		if err := tx.AddOwnerReportRuns(ctx, parts); err != nil {
 			return err
