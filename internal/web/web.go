@@ -189,6 +189,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /owners", c.signedIn(auth.Read, c.owners))
 		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
 		h("GET /feeds/received", c.signedIn(auth.Read, c.feedsReceived))
+		h("GET /owners/new", c.signedIn(auth.Configure, c.ownerNew))
+		h("POST /owners", c.signedIn(auth.Configure, c.ownerSave))
+		h("GET /owners/{id}/edit", c.signedIn(auth.Configure, c.ownerEdit))
+		h("POST /owners/{id}", c.signedIn(auth.Configure, c.ownerSave))
 		if c.d.OwnerMail != nil {
 			h("POST /owners/{id}/reports/{report}/resend", c.signedIn(auth.Write, c.ownerReportResend))
 		}
