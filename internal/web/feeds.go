@@ -66,7 +66,7 @@ func (c *Console) feedUpload(w http.ResponseWriter, r *http.Request, v *view) er
 	}
 	defer f.Close()
 	req := feedrun.Request{Format: v.Val("format"), Report: strings.TrimSpace(v.Val("report")), Map: strings.TrimSpace(v.Val("map")),
-		Feed: strings.TrimSpace(v.Val("feed")), TLP: v.Val("tlp"), FileName: fh[0].Filename}
+		Feed: strings.TrimSpace(v.Val("feed")), TLP: v.Val("tlp"), FileName: fh[0].Filename, Aggregate: strings.TrimSpace(v.Val("aggregate"))}
 	run, err := c.d.Feeds.Ingest(r.Context(), v.userName(), req, f, nil)
 	if err != nil {
 		if !v.fieldErrors("upload", err, nil) {

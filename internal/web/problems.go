@@ -128,7 +128,7 @@ var formFields = map[string][]string{
 	"override":      {"rotation_id", "user", "start", "end", "note"},
 	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
 	"collab":        {"period", "partner"},
-	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
+	"upload":        {"file", "format", "report", "tlp", "feed", "map", "aggregate"},
 	"contact":       {"channel", "address", "pgp_key", "secret"},
 	"search":        {"q"},
 	"sighting":      {"count"},
