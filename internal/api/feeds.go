@@ -53,6 +53,8 @@ func (a *API) feedRoutes() []Route {
 		r("POST /api/v1/feeds/runs/{id}/assign", auth.Write, maxBody, a.assignUnrouted),
 		r("GET /api/v1/feeds/reports", auth.Read, maxBody, a.partnerReports),
 		r("GET /api/v1/owners/{id}/reports", auth.Read, maxBody, a.ownerReports),
+		r("GET /api/v1/owners/{id}/reports/{report}", auth.Read, maxBody, a.ownerReport),
+		r("POST /api/v1/owners/{id}/reports/{report}/resend", auth.Write, maxBody, a.resendOwnerReport),
 	}
 }
 
@@ -76,6 +78,43 @@ func (a *API) ownerReports(w http.ResponseWriter, r *http.Request, _ caller) err
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"reports": list})
+	return nil
+}
+
+// ownerReport is one of an owner's reports with what it carried: per run, the range of
+// the owner's chunks and their events.
+func (a *API) ownerReport(w http.ResponseWriter, r *http.Request, _ caller) error {
+	if a.ownerMail == nil {
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+	}
+	rep, runs, err := a.ownerMail.Report(r.Context(), r.PathValue("id"), r.PathValue("report"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"report": rep, "runs": runs})
+	return nil
+}
+
+// resendOwnerReport sends one of an owner's reports again, to its contact or to another
+// contact of the same owner ({"contact": "…"}, optional).
+func (a *API) resendOwnerReport(w http.ResponseWriter, r *http.Request, c caller) error {
+	if a.ownerMail == nil {
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feeds are not set up on this node"}
+	}
+	var in struct {
+		Contact string `json:"contact"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+	}
+	rep, err := a.ownerMail.Resend(r.Context(), c.user.Name, r.PathValue("id"), r.PathValue("report"), in.Contact)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/owners/"+rep.OwnerID+"/reports/"+rep.ID)
+	writeJSON(w, http.StatusCreated, rep)
 	return nil
 }
 
@@ -236,16 +275,22 @@ func (a *API) importOwners(w http.ResponseWriter, r *http.Request, c caller) err
 }
 
 // ingestFeed runs the body, a feed file (gzip accepted), through the pipeline and
-// answers with the finished run. It streams: the file is never held whole.
+// answers with the finished run (201), or — with a routing queue — with the run still
+// running once its batches are queued (202). It streams: the file is never held whole.
 func (a *API) ingestFeed(w http.ResponseWriter, r *http.Request, c caller) error {
 	q := r.URL.Query()
 	req := feedrun.Request{Format: q.Get("format"), Report: q.Get("report"), Map: q.Get("map"), Feed: q.Get("feed"), TLP: q.Get("tlp"),
-		FileName: q.Get("file"), Classification: q.Get("classification")}
+		FileName: q.Get("file"), Classification: q.Get("classification"), Aggregate: q.Get("aggregate")}
 	run, err := a.feeds.Ingest(r.Context(), c.user.Name, req, r.Body, nil)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/feeds/runs/"+run.ID)
+	if run.State == store.RunRunning {
+		// Queued for routing workers: accepted, not finished; the client polls the run.
+		writeJSON(w, http.StatusAccepted, run)
+		return nil
+	}
 	writeJSON(w, http.StatusCreated, run)
 	return nil
 }

@@ -247,7 +247,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
 		DeviceKey: web.DeviceKey(key.Sign), Remote: remote,
 		Metrics: n.Collab, Joint: n.Publisher, Owners: n.Owners, Feeds: n.Feeds, Indicators: n.Indicators,
-		TAXIIConsumers: n.TAXIIConsumers, TAXIIStore: db, TAXIIPuller: n.TAXIIPuller})
+		TAXIIConsumers: n.TAXIIConsumers, TAXIIStore: db, TAXIIPuller: n.TAXIIPuller,
+		OwnerMail: n.OwnerMail})
 	console.Register(mux)
 	mux.Handle(hotline.AckPath, n.Hotline.AckHandler(console.AckWords))
 	mux.Handle("GET "+opmetrics.Path, n.Metrics.Handler())
@@ -266,7 +267,9 @@ func openFeeds(cfg config.Config, db *sqlstore.DB, clk clock.Clock, log *slog.Lo
 			return nil, nil, fmt.Errorf("feeds: %w", err)
 		}
 	}
-	return owner.New(db, clk, log), feedrun.New(db, formats.Registry(), e, clk, log), nil
+	fr := feedrun.New(db, formats.Registry(), e, clk, log)
+	fr.Aggregate = time.Duration(cfg.Feeds.Aggregate)
+	return owner.New(db, clk, log), fr, nil
 }
 
 // OpenStore opens and migrates the node's database as its configuration says: the

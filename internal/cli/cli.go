@@ -40,6 +40,7 @@ Usage:
   csirtlink commcheck run|report ...                drill the hotline; how fast each partner answers
   csirtlink report --period 2026|--quarter 2026Q3 --lang ja --out DIR [--pdf]   the joint report (HTML, CSV)
   csirtlink owner list|add|import --config FILE ... network owners of our constituency (import FILE.csv)
+  csirtlink owner reports|resend --config FILE OWNER [REPORT]  an owner's reports; send one again
   csirtlink feed ingest --config FILE --format shadowserver|intelmq|csv [--report T] [--map M] FILE
   csirtlink feed worker --config FILE [--name NAME]
   csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings

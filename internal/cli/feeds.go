@@ -37,8 +37,70 @@ func runOwner(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return ownerAdd(ctx, args, stdout, stderr)
 	case "import":
 		return ownerImport(ctx, args, stdout, stderr)
+	case "reports":
+		return ownerReports(ctx, args, stdout, stderr)
+	case "resend":
+		return ownerResend(ctx, args, stdout, stderr)
 	}
-	return fmt.Errorf("%w: csirtlink owner list|add|import --config FILE [OWNERS.csv]", errUsage)
+	return fmt.Errorf("%w: csirtlink owner list|add|import --config FILE [OWNERS.csv]\n"+
+		"       csirtlink owner reports --config FILE OWNER\n"+
+		"       csirtlink owner resend --config FILE [--contact EMAIL] OWNER REPORT", errUsage)
+}
+
+// ownerReports lists an owner's reports: state, attempts, events.
+func ownerReports(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("owner reports", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, "csirtlink owner reports --config FILE OWNER", args, 1, 1)
+	if err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if _, err := n.Owners.Get(ctx, pos[0]); err != nil {
+		return err
+	}
+	list, err := n.OwnerMail.Reports(ctx, pos[0], 100)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, map[string]any{"reports": list})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPORT\tCONTACT\tSTATE\tATTEMPTS\tEVENTS\tCREATED\tRESEND OF")
+	for _, r := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", clean(r.ID), clean(r.Contact), r.State, r.Attempts, r.Events,
+			r.CreatedAt.Local().Format("2006-01-02 15:04"), clean(r.ResendOf))
+	}
+	return tw.Flush()
+}
+
+// ownerResend sends one of an owner's reports again (the same events, of that owner
+// only), to its contact or another contact of the owner; the node's engine sends it.
+func ownerResend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("owner resend", stderr)
+	path := fs.String("config", "csirtlink.json", "configuration `file`")
+	email := fs.String("contact", "", "send to this contact `address` of the owner (default: the report's)")
+	pos, err := parseArgs(fs, "csirtlink owner resend --config FILE [--contact EMAIL] OWNER REPORT", args, 2, 2)
+	if err != nil {
+		return err
+	}
+	n, err := openForAdmin(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	r, err := n.OwnerMail.Resend(ctx, cliActor, pos[0], pos[1], *email)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "report %s queued: %s again to %s\n", r.ID, r.ResendOf, r.Contact)
+	return nil
 }
 
 func ownerList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -175,6 +237,7 @@ func feedIngest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&req.Feed, "feed", "", "the feed's `name`")
 	fs.StringVar(&req.TLP, "tlp", "AMBER", "the feed's TLP `label`")
 	fs.StringVar(&req.Classification, "classification", "", "RSIT `class/type` for rows that carry none")
+	fs.StringVar(&req.Aggregate, "aggregate", "", "fold repeats (same source, report type and port) within this `window` (1h) into one event with a count; off turns the node's default off")
 	asJSON := fs.Bool("json", false, "print the finished run as JSON")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	noWait := fs.Bool("no-wait", false, "with queue.nats_url: return once the batches are queued, not when the workers have routed them")
@@ -252,6 +315,9 @@ func progressLine(p *pipeline.Progress, d time.Duration) string {
 func printRunSummary(w io.Writer, r store.FeedRun) {
 	fmt.Fprintf(w, "run %s: %s, %d events: %d to owners, %d to partners, %d unrouted, %d malformed\n",
 		r.ID, r.State, r.Events, r.RoutedOwners, r.RoutedPartners, r.Unrouted, r.Malformed)
+	if r.Aggregate != "" {
+		fmt.Fprintf(w, "repeats within %s aggregated: %d events folded into others (%d read)\n", r.Aggregate, r.Merged, r.Events+r.Merged)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RECIPIENT\tKIND\tEVENTS")
 	for _, id := range slices.Sorted(maps.Keys(r.Owners)) {

@@ -78,6 +78,27 @@ func TestOwnerAndFeedCommands(t *testing.T) {
 	if !strings.Contains(errOut.String(), "4 events") || !strings.Contains(errOut.String(), "unrouted 1") {
 		t.Errorf("progress line: %q", errOut.String())
 	}
+
+	// --aggregate folds repeats: three sightings of one host within the hour are one event.
+	repeats := write("2024-05-02-scan_telnet-asn.csv", `"timestamp","ip","protocol","port","asn","geo"`+"\n"+
+		`"2024-05-02 00:00:01","198.51.100.1","tcp",23,64500,JP`+"\n"+
+		`"2024-05-02 00:20:01","198.51.100.1","tcp",23,64500,JP`+"\n"+
+		`"2024-05-02 00:40:01","198.51.100.1","tcp",23,64500,JP`+"\n")
+	got = must("feed", "ingest", "--config", cfg, "--format", "shadowserver", "--aggregate", "1h", "--quiet", repeats)
+	for _, want := range []string{"done, 1 events: 1 to owners", "repeats within 1h0m0s aggregated: 2 events folded into others (3 read)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("aggregated summary lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := run("feed", "ingest", "--config", cfg, "--format", "shadowserver", "--aggregate", "soon", repeats); err == nil || !strings.Contains(err.Error(), "aggregate") {
+		t.Errorf("a bad window: %v", err)
+	}
+	if got := must("owner", "reports", "--config", cfg, "isp"); !strings.Contains(got, "REPORT") {
+		t.Errorf("owner reports: %q", got)
+	}
+	if _, err := run("owner", "resend", "--config", cfg, "isp", "rep-none"); err == nil || !strings.Contains(err.Error(), "rep-none") {
+		t.Errorf("resending a report that does not exist: %v", err)
+	}
 }
 
 // With queue.nats_url, feed ingest queues the batches and waits while a feed worker

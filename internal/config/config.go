@@ -97,6 +97,10 @@ type Feeds struct {
 	// MaxUpload caps a feed file uploaded to POST /api/v1/feeds/ingest, in bytes as sent
 	// (0: 1 GiB). `csirtlink feed ingest` reads files of any size from disk.
 	MaxUpload int64 `json:"max_upload,omitempty"`
+	// Aggregate, when set ("1h"), folds repeats of an event (same source address,
+	// report type and port within the window) into one with a count and first and
+	// last seen, for runs that do not say otherwise. Empty: not aggregated.
+	Aggregate Duration `json:"aggregate,omitempty"`
 }
 
 // Database chooses the node's database.
@@ -286,6 +290,9 @@ func (c Config) Validate() error {
 	}
 	if c.Feeds.MaxUpload < 0 {
 		errs = append(errs, errors.New("feeds.max_upload: must not be negative"))
+	}
+	if a := time.Duration(c.Feeds.Aggregate); a < 0 || a > 7*24*time.Hour {
+		errs = append(errs, errors.New("feeds.aggregate: must be a duration from 0 (off) to 168h"))
 	}
 	if c.Hotline.RateLimit < 0 {
 		errs = append(errs, errors.New("hotline.rate_limit: must not be negative"))

@@ -61,7 +61,16 @@ type Event struct {
 
 	Line int64  // the input line the row starts on (1-based)
 	Raw  string // the row as received, without its line ending
+
+	// Count is how many repeats of the event this one stands for, when repeats
+	// are aggregated (Aggregate): Time is then the first seen, LastSeen the
+	// last. 0 and 1 both mean a single event.
+	Count    int64
+	LastSeen time.Time
 }
+
+// Repeats is how many events e stands for: at least one.
+func (e *Event) Repeats() int64 { return max(e.Count, 1) }
 
 // Unclassified is the category of events whose classification is unknown.
 const Unclassified = "other/undetermined"

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -70,6 +71,9 @@ type Service struct {
 	queue    Handoff // nil: route in this process
 	// Workers for the pipeline; 0 means every core.
 	Workers int
+	// Aggregate is the window of repeats folded into one event when a request
+	// does not say (feeds.aggregate); 0: not aggregated.
+	Aggregate time.Duration
 }
 
 // New makes the service. The enricher may be nil (the feed's own ASN and country only).
@@ -113,6 +117,25 @@ type Request struct {
 	TLP            string // default AMBER
 	FileName       string
 	Classification string
+	// Aggregate folds repeats (same source address, report type and port within
+	// this window, "1h") into one event with a count and first and last seen; "0"
+	// or "off" turns it off, "" takes the node's default (feeds.aggregate).
+	Aggregate string
+}
+
+// aggregateWindow reads Request.Aggregate.
+func (s *Service) aggregateWindow(v string) (time.Duration, error) {
+	switch v = strings.TrimSpace(v); v {
+	case "":
+		return s.Aggregate, nil
+	case "0", "off":
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > feed.MaxAggregateWindow {
+		return 0, problem.Invalid("aggregate", "%q must be a duration such as 1h, from 1s to %s, or off", v, feed.MaxAggregateWindow)
+	}
+	return d, nil
 }
 
 // Record is one stored event, as a JSON line of a chunk; the raw row is kept for the
@@ -135,7 +158,14 @@ type Record struct {
 	Match          string    `json:"match,omitempty"` // what routed it: network, asn, domain, country
 	Line           int64     `json:"line"`
 	Raw            string    `json:"raw"`
+	// Count and LastSeen are set on an aggregated event: it stands for Count
+	// sightings from Time (the first) to LastSeen.
+	Count    int64      `json:"count,omitempty"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
+
+// Repeats is how many sightings a record stands for: at least one.
+func (r Record) Repeats() int64 { return max(r.Count, 1) }
 
 // Index builds the routing index from the stored owners and the partners.
 func (s *Service) Index(ctx context.Context) (*route.Index, error) { return s.IndexFrom(ctx, s.st) }
@@ -174,6 +204,10 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	}
 	cfg := feed.Config{Format: req.Format, Feed: req.Feed, TLP: label, Report: req.Report, FileName: req.FileName, Map: req.Map,
 		Classification: req.Classification, Observed: s.clock.Now().UTC()}
+	window, err := s.aggregateWindow(req.Aggregate)
+	if err != nil {
+		return store.FeedRun{}, err
+	}
 	if req.Format != "" {
 		if _, err := s.reg.Lookup(req.Format); err != nil {
 			return store.FeedRun{}, problem.Invalid("format", "must be one of %s", strings.Join(s.reg.Names(), ", "))
@@ -182,6 +216,13 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	p, err := s.reg.Open(body, cfg)
 	if err != nil {
 		return store.FeedRun{}, problem.Invalid(fieldOf(err), "%v", err)
+	}
+	var agg *feed.Aggregator
+	if window > 0 {
+		if agg, err = feed.Aggregate(p, window, 0); err != nil {
+			return store.FeedRun{}, problem.Invalid("aggregate", "%v", err)
+		}
+		p = agg
 	}
 	x, err := s.Index(ctx)
 	if err != nil {
@@ -194,17 +235,20 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	format := req.Format
 	if format == "" {
 		format = "detected"
-		if n, ok := p.(interface{ Format() string }); ok {
+		if n, ok := p.(interface{ Format() string }); ok && n.Format() != "" {
 			format = n.Format()
 		}
 	}
 	run := store.FeedRun{ID: "run-" + identity.RandomID(10), Format: format, Report: req.Report, Feed: req.Feed, FileName: req.FileName,
 		TLP: string(label), CreatedBy: actor, State: store.RunRunning, StartedAt: now, UpdatedAt: now}
+	if agg != nil {
+		run.Aggregate = window.String()
+	}
 	if err := s.st.CreateFeedRun(ctx, run); err != nil {
 		return run, err
 	}
 	if s.queue != nil {
-		return s.ingestQueued(ctx, actor, run, p, prog)
+		return s.ingestQueued(ctx, actor, run, p, agg, prog)
 	}
 	workers := s.Workers
 	if workers <= 0 {
@@ -218,7 +262,10 @@ func (s *Service) Ingest(ctx context.Context, actor string, req Request, body io
 	end := s.clock.Now().UTC().Truncate(time.Microsecond)
 	run.State, run.UpdatedAt, run.FinishedAt = store.RunDone, end, &end
 	run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted, run.Malformed = res.Events, res.RoutedOwners, res.RoutedPartners, res.Unrouted, res.Parse.Malformed
-	run.FeedCounts = store.FeedCounts{Owners: res.Owners, Partners: res.Partners, Errors: []store.FeedRowError{}}
+	run.FeedCounts = store.FeedCounts{Owners: res.Owners, Partners: res.Partners, Errors: []store.FeedRowError{}, Aggregate: run.Aggregate}
+	if agg != nil {
+		run.Merged = agg.Merged()
+	}
 	for _, e := range res.Parse.Errors {
 		run.Errors = append(run.Errors, store.FeedRowError{Line: e.Line, Field: e.Field, Message: e.Msg})
 	}
@@ -291,6 +338,13 @@ func (s *Service) List(ctx context.Context, limit int) ([]store.FeedRun, error) 
 // Events reads back a done run's events for one recipient (kind owner, partner or
 // unrouted; target the owner's or partner's id). A run not done has none to give.
 func (s *Service) Events(ctx context.Context, runID, kind, target string, fn func(Record) error) error {
+	return s.EventsIn(ctx, runID, kind, target, 0, math.MaxInt64, func(_ int64, r Record) error { return fn(r) })
+}
+
+// EventsIn reads back a done run's events for one recipient from its chunks numbered
+// from to to (inclusive), telling fn each event's chunk: what an owner report records
+// and a resend reads again.
+func (s *Service) EventsIn(ctx context.Context, runID, kind, target string, from, to int64, fn func(seq int64, r Record) error) error {
 	r, err := s.Get(ctx, runID)
 	if err != nil {
 		return err
@@ -303,7 +357,10 @@ func (s *Service) Events(ctx context.Context, runID, kind, target string, fn fun
 		return err
 	}
 	for _, c := range chunks {
-		if err := DecodeChunk(c.Data, fn); err != nil {
+		if c.Seq < from || c.Seq > to {
+			continue
+		}
+		if err := DecodeChunk(c.Data, func(r Record) error { return fn(c.Seq, r) }); err != nil {
 			return fmt.Errorf("feedrun: run %s chunk %d: %w", runID, c.Seq, err)
 		}
 	}
@@ -471,6 +528,10 @@ func appendRecord(b *bytes.Buffer, ev *feed.Event, d route.Decision) error {
 	}
 	if d.Kind != route.Unrouted {
 		r.Match = d.By.String()
+	}
+	if ev.Count > 1 {
+		last := ev.LastSeen
+		r.Count, r.LastSeen = ev.Count, &last
 	}
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)

@@ -34,7 +34,7 @@ const QueueBatch = 8192
 // ingestQueued parses the input and publishes its batches; the workers route them. The
 // run stays running after Ingest returns; it is done when as many batches are recorded
 // as the seal says, by whichever of the seal and the last batch commits second.
-func (s *Service) ingestQueued(ctx context.Context, actor string, run store.FeedRun, p feed.Parser, prog *pipeline.Progress) (store.FeedRun, error) {
+func (s *Service) ingestQueued(ctx context.Context, actor string, run store.FeedRun, p feed.Parser, agg *feed.Aggregator, prog *pipeline.Progress) (store.FeedRun, error) {
 	// A parser's read is at most 1 MiB of rows; reads gather to QueueBatch events. Each
 	// read gets a fresh batch, as the events gathered keep its text.
 	pending := make([]feed.Event, 0, QueueBatch)
@@ -91,6 +91,14 @@ func (s *Service) ingestQueued(ctx context.Context, actor string, run store.Feed
 		if err := tx.SealFeedRun(wctx, seal); err != nil {
 			return err
 		}
+		if agg != nil {
+			// The seal has locked the run; the workers' last commit keeps this count.
+			run.Merged, run.UpdatedAt = agg.Merged(), now
+			run.FeedCounts.Owners, run.FeedCounts.Partners, run.FeedCounts.Errors = map[string]int64{}, map[string]int64{}, []store.FeedRowError{}
+			if err := tx.UpdateFeedRunCounts(wctx, run); err != nil {
+				return err
+			}
+		}
 		return s.completeIfRouted(wctx, tx, run.ID)
 	})
 	if err != nil {
@@ -131,7 +139,8 @@ func (s *Service) completeIfRouted(ctx context.Context, tx store.Tx, runID strin
 		return err
 	}
 	run.Events, run.RoutedOwners, run.RoutedPartners, run.Unrouted = 0, 0, 0, 0
-	run.FeedCounts = store.FeedCounts{Owners: map[string]int64{}, Partners: map[string]int64{}, Errors: seal.Errors, Capped: seal.Capped}
+	run.FeedCounts = store.FeedCounts{Owners: map[string]int64{}, Partners: map[string]int64{}, Errors: seal.Errors, Capped: seal.Capped,
+		Aggregate: run.Aggregate, Merged: run.Merged}
 	for _, b := range batches {
 		run.Events += b.Events
 		run.RoutedOwners += b.RoutedOwners

@@ -166,10 +166,17 @@ func (s *Service) send(ctx context.Context, d store.FeedDelivery) error {
 }
 
 func toWire(r feedrun.Record) wire.FeedEvent {
-	return wire.FeedEvent{Time: r.Time.UTC().Format(time.RFC3339Nano), IP: r.IP, Port: r.Port, ASN: r.ASN, Country: r.Country,
+	w := wire.FeedEvent{Time: r.Time.UTC().Format(time.RFC3339Nano), IP: r.IP, Port: r.Port, ASN: r.ASN, Country: r.Country,
 		Hostname: r.Hostname, Domain: r.Domain, URL: r.URL, Protocol: r.Protocol, Classification: r.Classification,
 		Identifier: r.Identifier, Report: r.Report, Feed: r.Feed, TLP: r.TLP, Raw: r.Raw}
+	if r.Count > 1 && r.LastSeen != nil {
+		w.Count, w.LastSeen = r.Count, r.LastSeen.UTC().Format(time.RFC3339Nano)
+	}
+	return w
 }
+
+// maxCount bounds an aggregated event's count: more sightings than any feed holds.
+const maxCount = 1 << 40
 
 var groupRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
@@ -328,6 +335,16 @@ func fromWire(w wire.FeedEvent, cls *feed.Classifier) (feed.Event, error) {
 	}
 	if len(w.Raw) > maxRaw || !utf8.ValidString(w.Raw) {
 		return ev, fmt.Errorf("raw: longer than %d bytes or not UTF-8", maxRaw)
+	}
+	if w.Count < 0 || w.Count > maxCount || (w.Count > 1) != (w.LastSeen != "") {
+		return ev, fmt.Errorf("count: %d must be from 2 to %d, with last_seen, on an aggregated event, else absent", w.Count, int64(maxCount))
+	}
+	if w.LastSeen != "" {
+		last, err := time.Parse(time.RFC3339Nano, w.LastSeen)
+		if err != nil || last.Before(ev.Time) {
+			return ev, fmt.Errorf("last_seen: %q is not RFC 3339 at or after time", clip(w.LastSeen))
+		}
+		ev.Count, ev.LastSeen = w.Count, last.UTC()
 	}
 	ev.Port, ev.ASN, ev.Country = w.Port, w.ASN, w.Country
 	ev.Hostname, ev.Domain, ev.URL, ev.Protocol = w.Hostname, strings.ToLower(w.Domain), w.URL, w.Protocol

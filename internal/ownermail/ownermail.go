@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -239,7 +240,7 @@ func (s *Service) deliver(ctx context.Context, r store.OwnerReport) error {
 	} else if err != nil {
 		return err
 	}
-	ml, events, err := s.build(ctx, r)
+	ml, events, carried, err := s.build(ctx, r)
 	if err == nil {
 		err = s.mail.Send(ctx, ml)
 	}
@@ -256,7 +257,17 @@ func (s *Service) deliver(ctx context.Context, r store.OwnerReport) error {
 		r.NextAt = now.Add(RetryMin << min(r.Attempts-1, 10))
 		s.log.Warn("owner report not sent; will retry", "report", r.ID, "owner", r.OwnerID, "at", r.NextAt, "err", err)
 	}
-	return s.st.UpdateOwnerReport(context.WithoutCancel(ctx), r, store.ReportSending)
+	wctx := context.WithoutCancel(ctx)
+	return s.st.InTx(wctx, func(tx store.Tx) error {
+		if err := tx.UpdateOwnerReport(wctx, r, store.ReportSending); err != nil {
+			return err
+		}
+		if r.State != store.ReportSent || r.ResendOf != "" {
+			return nil // a resend's ranges were recorded when it was made
+		}
+		// The report records what it carried, for a resend to carry the same.
+		return tx.AddOwnerReportRuns(wctx, carried)
+	})
 }
 
 func truncate(s string) string {
@@ -279,18 +290,30 @@ type source struct {
 
 // build renders a report: the events of each of its runs for the owner, each run's
 // label decided by egress for a report to our owners; a run it refuses stays out.
-func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, err error) {
+func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, carried []store.OwnerReportRun, err error) {
 	o, err := s.st.GetOwner(ctx, r.OwnerID)
 	if err != nil {
-		return ml, 0, &notify.FieldError{Field: "owner", Reason: err.Error()}
+		return ml, 0, nil, &notify.FieldError{Field: "owner", Reason: err.Error()}
 	}
 	c, ok := contact(o, r.Contact)
 	if !ok {
-		return ml, 0, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
+		return ml, 0, nil, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
 	}
-	ds, err := s.st.ReportDeliveries(ctx, r.ID)
-	if err != nil {
-		return ml, 0, err
+	// What the report carries: a first report, all of the owner's events of each run
+	// it delivers; a resend, the chunks the report it repeats carried, no more.
+	var parts []store.OwnerReportRun
+	if r.ResendOf != "" {
+		if parts, err = s.st.OwnerReportRuns(ctx, r.ID); err != nil {
+			return ml, 0, nil, err
+		}
+	} else {
+		ds, err := s.st.ReportDeliveries(ctx, r.ID)
+		if err != nil {
+			return ml, 0, nil, err
+		}
+		for _, d := range ds {
+			parts = append(parts, store.OwnerReportRun{ReportID: r.ID, RunID: d.RunID, SeqFrom: 0, SeqTo: math.MaxInt64})
+		}
 	}
 	self := s.dir.Self.ID
 	ectx := egress.NewContext(s.dir, []string{self})
@@ -301,10 +324,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 	var mailDec egress.Decision
 	label := tlp.Clear
 	classes := map[string]int64{}
-	for _, d := range ds {
-		run, err := s.st.GetFeedRun(ctx, d.RunID)
+	for _, part := range parts {
+		run, err := s.st.GetFeedRun(ctx, part.RunID)
 		if err != nil {
-			return ml, 0, err
+			return ml, 0, nil, err
 		}
 		src := &source{feed: run.Feed, report: run.Report, origin: run.Origin, byClass: classes, label: tlp.Label(run.TLP)}
 		author := cmp.Or(run.Origin, self)
@@ -314,23 +337,32 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 			s.log.Warn("run kept out of an owner report", "run", run.ID, "owner", r.OwnerID, "reason", src.decision.Reason())
 			continue
 		}
-		err = s.feeds.Events(ctx, run.ID, store.ChunkOwner, r.OwnerID, func(rec feedrun.Record) error {
+		got := store.OwnerReportRun{ReportID: r.ID, RunID: run.ID, SeqFrom: math.MaxInt64}
+		// Only this owner's chunks are read (kind owner, target the report's owner),
+		// whatever the ranges say: a report never carries another owner's events.
+		err = s.feeds.EventsIn(ctx, run.ID, store.ChunkOwner, r.OwnerID, part.SeqFrom, part.SeqTo, func(seq int64, rec feedrun.Record) error {
+			got.SeqFrom, got.SeqTo = min(got.SeqFrom, seq), max(got.SeqTo, seq)
+			got.Events++
 			if src.first.IsZero() || rec.Time.Before(src.first) {
 				src.first = rec.Time
 			}
 			if rec.Time.After(src.last) {
 				src.last = rec.Time
 			}
+			if rec.LastSeen != nil && rec.LastSeen.After(src.last) {
+				src.last = *rec.LastSeen
+			}
 			src.events++
 			classes[rec.Classification]++
 			return w.write(rec, run.Origin)
 		})
 		if err != nil {
-			return ml, 0, err
+			return ml, 0, nil, err
 		}
 		if src.events == 0 {
 			continue
 		}
+		carried = append(carried, got)
 		total += src.events
 		sources = append(sources, src)
 		if tlp.Stricter(label, src.label) != label || !mailDec.Full() {
@@ -338,10 +370,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		}
 	}
 	if err := w.close(); err != nil {
-		return ml, 0, err
+		return ml, 0, nil, err
 	}
 	if total == 0 {
-		return ml, 0, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
+		return ml, 0, nil, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
 	}
 	cat := catalogFor(c.Language)
 	loc, err := time.LoadLocation(c.Timezone)
@@ -361,10 +393,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		zw := gzip.NewWriter(&gz)
 		zw.Name = name
 		if _, err := zw.Write(data); err != nil {
-			return ml, 0, err
+			return ml, 0, nil, err
 		}
 		if err := zw.Close(); err != nil {
-			return ml, 0, err
+			return ml, 0, nil, err
 		}
 		name, ctype, data = name+".gz", "application/gzip", gz.Bytes()
 	}
@@ -373,7 +405,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		Headers:     map[string]string{"X-Csirtlink-Report": r.ID, "Auto-Submitted": "auto-generated"},
 		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: data}},
 		Egress:      mailDec}
-	return ml, total, nil
+	return ml, total, carried, nil
 }
 
 func render(cat catalog, owner string, label tlp.Label, total int64, sources []*source, classes map[string]int64, loc *time.Location,
@@ -416,7 +448,7 @@ const gzipOver = 1 << 20
 
 // Columns of a CSV attachment.
 var csvColumns = []string{"time", "ip", "port", "asn", "country", "hostname", "domain", "url", "protocol", "classification",
-	"identifier", "report", "feed", "tlp", "from_team", "raw"}
+	"identifier", "report", "feed", "tlp", "from_team", "raw", "count", "last_seen"}
 
 type writer struct {
 	format string
@@ -462,7 +494,16 @@ func (w *writer) write(r feedrun.Record, origin string) error {
 		return strconv.FormatUint(n, 10)
 	}
 	return w.cw.Write([]string{r.Time.UTC().Format(time.RFC3339), r.IP, num(uint64(r.Port)), num(uint64(r.ASN)), r.Country, r.Hostname,
-		r.Domain, r.URL, r.Protocol, r.Classification, r.Identifier, r.Report, r.Feed, r.TLP, origin, r.Raw})
+		r.Domain, r.URL, r.Protocol, r.Classification, r.Identifier, r.Report, r.Feed, r.TLP, origin, r.Raw,
+		strconv.FormatInt(r.Repeats(), 10), lastSeen(r)})
+}
+
+// lastSeen is when an aggregated event was last seen; a single event's own time.
+func lastSeen(r feedrun.Record) string {
+	if r.LastSeen != nil {
+		return r.LastSeen.UTC().Format(time.RFC3339)
+	}
+	return r.Time.UTC().Format(time.RFC3339)
 }
 
 func (w *writer) close() error {

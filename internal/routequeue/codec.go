@@ -37,7 +37,12 @@ const (
 var ErrTooLarge = errors.New("routequeue: batch too large")
 
 // magic starts every message: a version to refuse what a newer node would send.
-var magic = []byte("CLRQ1")
+// Version 2 adds each event's aggregation (count, last seen); a version 1 message,
+// from a node not yet upgraded, still decodes.
+var (
+	magic   = []byte("CLRQ2")
+	magicV1 = []byte("CLRQ1")
+)
 
 // Batch is one decoded message: a run's events numbered seq.
 type Batch struct {
@@ -128,6 +133,14 @@ func appendEvent(b []byte, ev *feed.Event) ([]byte, error) {
 	for _, s := range [...]string{ev.Country, ev.Hostname, ev.Domain, ev.URL, ev.Protocol, ev.Classification, ev.Identifier, ev.Report, ev.Feed, ev.Raw} {
 		b = appendString(b, s)
 	}
+	b = binary.AppendUvarint(b, uint64(max(ev.Count, 0)))
+	if ev.LastSeen.IsZero() {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendVarint(b, ev.LastSeen.Unix())
+		b = binary.AppendUvarint(b, uint64(ev.LastSeen.Nanosecond()))
+	}
 	return b, nil
 }
 
@@ -139,7 +152,12 @@ func appendString(b []byte, s string) []byte {
 // The events' text fields are cut from one string, so a batch costs one allocation for
 // its text.
 func Decode(msg []byte) (Batch, error) {
-	if !bytes.HasPrefix(msg, magic) {
+	var v1 bool
+	switch {
+	case bytes.HasPrefix(msg, magic):
+	case bytes.HasPrefix(msg, magicV1):
+		v1 = true
+	default:
 		return Batch{}, errors.New("routequeue: not a batch message (magic)")
 	}
 	zr := flate.NewReader(bytes.NewReader(msg[len(magic):]))
@@ -151,7 +169,7 @@ func Decode(msg []byte) (Batch, error) {
 	if len(raw) > MaxBodyBytes {
 		return Batch{}, fmt.Errorf("routequeue: body: inflates past %d bytes", MaxBodyBytes)
 	}
-	d := decoder{s: string(raw)}
+	d := decoder{s: string(raw), v1: v1}
 	var b Batch
 	b.RunID = d.str("run id")
 	if d.err == nil && (b.RunID == "" || len(b.RunID) > maxRunID) {
@@ -186,6 +204,7 @@ type decoder struct {
 	s   string
 	off int
 	err error
+	v1  bool // a version 1 message: no aggregation fields
 }
 
 func (d *decoder) fail(field, format string, args ...any) {
@@ -295,5 +314,20 @@ func (d *decoder) event(ev *feed.Event) {
 	}
 	if d.err == nil && ev.Country != "" && (len(ev.Country) != 2 || strings.ToUpper(ev.Country) != ev.Country) {
 		d.fail("country", "%q is not an upper-case ISO 3166 alpha-2 code", ev.Country)
+	}
+	if d.v1 {
+		return
+	}
+	ev.Count = int64(d.uvarint("count", 1<<62))
+	if d.byte("last seen", 1) == 1 {
+		sec := d.varint("last seen")
+		ns := d.uvarint("last seen", 999_999_999)
+		if sec > maxUnix || sec < -maxUnix {
+			d.fail("last seen", "out of range")
+		}
+		ev.LastSeen = time.Unix(sec, int64(ns)).UTC()
+		if d.err == nil && ev.LastSeen.Before(ev.Time) {
+			d.fail("last seen", "before the event's time")
+		}
 	}
 }

@@ -90,6 +90,11 @@ func fillEveryTable(t *testing.T, db *DB) {
 		State: store.DeliveryReported, DueAt: at, ReportID: "rep1", Events: 1, CreatedAt: at, UpdatedAt: at}))
 	must(db.CreateOwnerReport(ctx, store.OwnerReport{ID: "rep1", OwnerID: "isp", Contact: "abuse@isp.example", Language: "ja", Format: "csv",
 		Encrypted: true, Events: 1, State: store.ReportSent, Attempts: 1, NextAt: at, CreatedAt: at, UpdatedAt: at, SentAt: &at}))
+	// What an owner report carried, and a resend of it (migration 0019).
+	must(db.AddOwnerReportRuns(ctx, []store.OwnerReportRun{{ReportID: "rep1", RunID: "run1", SeqFrom: 1, SeqTo: 3, Events: 1}}))
+	must(db.CreateOwnerReport(ctx, store.OwnerReport{ID: "rep2", OwnerID: "isp", Contact: "abuse@isp.example", Language: "ja", Format: "csv",
+		State: store.ReportPending, NextAt: at, CreatedAt: at, UpdatedAt: at, ResendOf: "rep1"}))
+	must(db.AddOwnerReportRuns(ctx, []store.OwnerReportRun{{ReportID: "rep2", RunID: "run1", SeqFrom: 1, SeqTo: 3, Events: 1}}))
 	// Vulnerability coordination (migration 0010).
 	must(db.PutCVDCase(ctx, store.CVDCase{ID: "cn-2026-v0001", Owner: "cn", Title: "Router RCE", State: []byte(`{"id":"cn-2026-v0001"}`),
 		Private: []byte(`{"reporter":{"name":"R"}}`), LastPosition: 1, CreatedAt: at, UpdatedAt: at}))

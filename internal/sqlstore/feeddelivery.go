@@ -85,9 +85,9 @@ func (c conn) ReportDeliveries(ctx context.Context, reportID string) ([]store.Fe
 // CreateOwnerReport inserts an owner report.
 func (c conn) CreateOwnerReport(ctx context.Context, r store.OwnerReport) error {
 	_, err := c.exec(ctx, `INSERT INTO owner_reports (id, owner_id, contact, language, format, encrypted, events, state, attempts, `+
-		`next_at, created_at, updated_at, sent_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`next_at, created_at, updated_at, sent_at, last_error, resend_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.OwnerID, r.Contact, r.Language, r.Format, boolInt(r.Encrypted), r.Events, r.State, r.Attempts,
-		micros(r.NextAt), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.SentAt), r.LastError)
+		micros(r.NextAt), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.SentAt), r.LastError, r.ResendOf)
 	if c.d.isUnique(err) {
 		return fmt.Errorf("owner report %s: %w", r.ID, store.ErrConflict)
 	}
@@ -111,7 +111,7 @@ func (c conn) UpdateOwnerReport(ctx context.Context, r store.OwnerReport, from s
 	return nil
 }
 
-const reportCols = `id, owner_id, contact, language, format, encrypted, events, state, attempts, next_at, created_at, updated_at, sent_at, last_error`
+const reportCols = `id, owner_id, contact, language, format, encrypted, events, state, attempts, next_at, created_at, updated_at, sent_at, last_error, resend_of`
 
 func scanReport(sc interface{ Scan(...any) error }) (store.OwnerReport, error) {
 	var r store.OwnerReport
@@ -119,7 +119,7 @@ func scanReport(sc interface{ Scan(...any) error }) (store.OwnerReport, error) {
 	var next, created, updated int64
 	var sent sql.NullInt64
 	if err := sc.Scan(&r.ID, &r.OwnerID, &r.Contact, &r.Language, &r.Format, &enc, &r.Events, &r.State, &r.Attempts, &next, &created,
-		&updated, &sent, &r.LastError); err != nil {
+		&updated, &sent, &r.LastError, &r.ResendOf); err != nil {
 		return r, err
 	}
 	r.Encrypted = enc != 0
@@ -184,4 +184,40 @@ func (c conn) AbandonOwnerReports(ctx context.Context, at time.Time) (int, error
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// AddOwnerReportRuns records what a report carried.
+func (c conn) AddOwnerReportRuns(ctx context.Context, runs []store.OwnerReportRun) error {
+	for _, r := range runs {
+		_, err := c.exec(ctx, `INSERT INTO owner_report_runs (report_id, run_id, seq_from, seq_to, events) VALUES (?, ?, ?, ?, ?)`,
+			r.ReportID, r.RunID, r.SeqFrom, r.SeqTo, r.Events)
+		if c.d.isUnique(err) {
+			return fmt.Errorf("owner report %s run %s: %w", r.ReportID, r.RunID, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: owner report runs: %w", err)
+		}
+	}
+	return nil
+}
+
+// OwnerReportRuns lists what a report carried.
+func (c conn) OwnerReportRuns(ctx context.Context, reportID string) ([]store.OwnerReportRun, error) {
+	rows, err := c.query(ctx, `SELECT report_id, run_id, seq_from, seq_to, events FROM owner_report_runs WHERE report_id = ? ORDER BY run_id`, reportID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: owner report runs: %w", err)
+	}
+	defer rows.Close()
+	out := []store.OwnerReportRun{}
+	for rows.Next() {
+		var r store.OwnerReportRun
+		if err := rows.Scan(&r.ReportID, &r.RunID, &r.SeqFrom, &r.SeqTo, &r.Events); err != nil {
+			return nil, fmt.Errorf("sqlstore: owner report runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: owner report runs: %w", err)
+	}
+	return out, nil
 }

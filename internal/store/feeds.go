@@ -87,6 +87,11 @@ type FeedCounts struct {
 	Errors   []FeedRowError   `json:"errors"`
 	// Capped is true when more rows were malformed than Errors keeps.
 	Capped bool `json:"capped"`
+	// Aggregate is the window repeats were folded in ("1h0m0s"; empty: not
+	// aggregated), Merged how many events were folded into an earlier one: the
+	// input held Events + Merged events.
+	Aggregate string `json:"aggregate,omitempty"`
+	Merged    int64  `json:"merged,omitempty"`
 }
 
 // FeedRowError is a malformed row: its line, the field at fault and why.
@@ -208,6 +213,18 @@ type OwnerReport struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 	SentAt    *time.Time `json:"sent_at,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
+	// ResendOf is the report this one sends again ("" for a first report).
+	ResendOf string `json:"resend_of,omitempty"`
+}
+
+// OwnerReportRun is what a report carried of one run: the owner's chunks numbered
+// SeqFrom to SeqTo, holding Events events.
+type OwnerReportRun struct {
+	ReportID string `json:"report_id"`
+	RunID    string `json:"run_id"`
+	SeqFrom  int64  `json:"seq_from"`
+	SeqTo    int64  `json:"seq_to"`
+	Events   int64  `json:"events"`
 }
 
 // FeedDeliveries stores what runs deliver, and the reports sent to owners.
@@ -236,4 +253,8 @@ type FeedDeliveries interface {
 	// AbandonOwnerReports marks every report in state sending as unknown and returns
 	// how many: the process that was sending them stopped.
 	AbandonOwnerReports(ctx context.Context, at time.Time) (int, error)
+	// AddOwnerReportRuns records what a report carried; ErrConflict if it is recorded.
+	AddOwnerReportRuns(ctx context.Context, runs []OwnerReportRun) error
+	// OwnerReportRuns lists what a report carried, by run id.
+	OwnerReportRuns(ctx context.Context, reportID string) ([]OwnerReportRun, error)
 }

@@ -66,7 +66,7 @@ func (c *Console) feedUpload(w http.ResponseWriter, r *http.Request, v *view) er
 	}
 	defer f.Close()
 	req := feedrun.Request{Format: v.Val("format"), Report: strings.TrimSpace(v.Val("report")), Map: strings.TrimSpace(v.Val("map")),
-		Feed: strings.TrimSpace(v.Val("feed")), TLP: v.Val("tlp"), FileName: fh[0].Filename}
+		Feed: strings.TrimSpace(v.Val("feed")), TLP: v.Val("tlp"), FileName: fh[0].Filename, Aggregate: strings.TrimSpace(v.Val("aggregate"))}
 	run, err := c.d.Feeds.Ingest(r.Context(), v.userName(), req, f, nil)
 	if err != nil {
 		if !v.fieldErrors("upload", err, nil) {
@@ -152,10 +152,12 @@ func (c *Console) owners(w http.ResponseWriter, r *http.Request, v *view) error 
 	return c.render(w, v, http.StatusOK, "owners", v.T("owners.title"), list)
 }
 
-// ownerPage is one network owner and the runs that routed events to it.
+// ownerPage is one network owner, the runs that routed events to it and the reports
+// sent (or to send) to its contacts.
 type ownerPage struct {
-	Owner store.NetOwner
-	Runs  []ownerRun
+	Owner   store.NetOwner
+	Runs    []ownerRun
+	Reports []store.OwnerReport
 }
 
 type ownerRun struct {
@@ -178,8 +180,63 @@ func (c *Console) ownerShow(w http.ResponseWriter, r *http.Request, v *view) err
 			page.Runs = append(page.Runs, ownerRun{FeedRun: run, N: n})
 		}
 	}
+	if c.d.OwnerMail != nil {
+		if page.Reports, err = c.d.OwnerMail.Reports(r.Context(), o.ID, 100); err != nil {
+			return err
+		}
+	}
 	v.Nav = "feeds"
 	return c.render(w, v, http.StatusOK, "owner", o.Name, page)
+}
+
+// ownerReportResend sends one of the owner's reports again: the same events, to the
+// same contact; the engine sends it as it sends any due report.
+func (c *Console) ownerReportResend(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	if _, err := c.d.OwnerMail.Resend(r.Context(), v.userName(), id, r.PathValue("report"), ""); err != nil {
+		return err
+	}
+	c.flash(w, "ok", "flash.reportResent")
+	http.Redirect(w, r, "/owners/"+url.PathEscape(id), http.StatusSeeOther)
+	return nil
+}
+
+// CanResend says whether a report may be sent again: once it is no longer waiting or
+// being sent.
+func (v *view) CanResend(state string) bool {
+	return state == store.ReportSent || state == store.ReportFailed || state == store.ReportUnknown
+}
+
+// ReportState is an owner report's state in the viewer's words.
+func (v *view) ReportState(s string) string {
+	if v.c.i18n.has(v.Lang, "reportstate."+s) {
+		return v.T("reportstate." + s)
+	}
+	return s
+}
+
+// receivedPage lists the routed reports partners sent us.
+type receivedPage struct {
+	Partner string // the filter; "" for every partner
+	Runs    []store.FeedRun
+}
+
+// feedsReceived lists the routed reports received from partner teams (runs with an
+// origin), newest first, optionally of one partner (?partner=cn).
+func (c *Console) feedsReceived(w http.ResponseWriter, r *http.Request, v *view) error {
+	partner := r.URL.Query().Get("partner")
+	runs, err := c.d.Feeds.List(r.Context(), 500)
+	if err != nil {
+		return err
+	}
+	page := receivedPage{Partner: partner}
+	for _, run := range runs {
+		if run.Origin != "" && (partner == "" || run.Origin == partner) {
+			page.Runs = append(page.Runs, run)
+		}
+	}
+	v.Nav, v.Back = "feeds", "/feeds"
+	return c.render(w, v, http.StatusOK, "feeds_received", v.T("feeds.received"), page)
 }
 
 // RunState is a run's state in the viewer's words.

@@ -69,7 +69,7 @@ var fieldLabels = map[string]string{
 	// Network owners and feed runs (issue 12).
 	"network": "field.network", "networks": "field.networks", "asns": "field.asns", "domains": "field.domains", "contacts": "field.contacts",
 	"email": "field.email", "language": "field.language", "format": "field.format", "schedule": "field.schedule",
-	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file",
+	"digest_at": "field.digestAt", "business_days": "field.businessDays", "map": "field.map", "file": "field.file", "aggregate": "field.aggregate",
 	"report": "field.report", "feed": "field.feed",
 	// Shared indicators and sightings (issue 11).
 	"value": "field.value", "version": "field.version", "valid_from": "field.validFrom", "valid_until": "field.validUntil",
@@ -130,7 +130,7 @@ var formFields = map[string][]string{
 	"override":      {"rotation_id", "user", "start", "end", "note"},
 	"policy":        {"id", "name", "repeat", "levels"}, // and each level's fields (oncall_edit.go)
 	"collab":        {"period", "partner"},
-	"upload":        {"file", "format", "report", "tlp", "feed", "map"},
+	"upload":        {"file", "format", "report", "tlp", "feed", "map", "aggregate"},
 	"contact":       {"channel", "address", "pgp_key", "secret"},
 	"search":        {"q"},
 	"sighting":      {"count"},

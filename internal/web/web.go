@@ -24,6 +24,7 @@ import (
 	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
 	"csirtlink/internal/owner"
+	"csirtlink/internal/ownermail"
 	directory "csirtlink/internal/partner"
 	"csirtlink/internal/store"
 	"csirtlink/internal/taxii"
@@ -60,6 +61,8 @@ type Deps struct {
 	// Owners and Feeds, when set, add the network owners and feed runs.
 	Owners *owner.Service
 	Feeds  *feedrun.Service
+	// OwnerMail, when set, shows each owner's reports and lets them be resent.
+	OwnerMail *ownermail.Service
 	// Indicators, when set, adds the shared indicators' screens and the search box.
 	Indicators *indicator.Service
 	// TAXIIConsumers, TAXIIStore and TAXIIPuller, when set, add the TAXII screen:
@@ -191,6 +194,14 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /feeds/runs/{id}", c.signedIn(auth.Read, c.feedRun))
 		h("GET /owners", c.signedIn(auth.Read, c.owners))
 		h("GET /owners/{id}", c.signedIn(auth.Read, c.ownerShow))
+		h("GET /feeds/received", c.signedIn(auth.Read, c.feedsReceived))
+		h("GET /owners/new", c.signedIn(auth.Configure, c.ownerNew))
+		h("POST /owners", c.signedIn(auth.Configure, c.ownerSave))
+		h("GET /owners/{id}/edit", c.signedIn(auth.Configure, c.ownerEdit))
+		h("POST /owners/{id}", c.signedIn(auth.Configure, c.ownerSave))
+		if c.d.OwnerMail != nil {
+			h("POST /owners/{id}/reports/{report}/resend", c.signedIn(auth.Write, c.ownerReportResend))
+		}
 	}
 	if c.d.Indicators != nil {
 		h("GET /indicators", c.signedIn(auth.Read, c.indicatorList))

@@ -82,6 +82,11 @@ type FeedEvent struct {
 	Feed           string `json:"feed,omitempty"`
 	TLP            string `json:"tlp"`
 	Raw            string `json:"raw,omitempty"`
+	// Count and LastSeen describe an aggregated event: Count sightings from Time
+	// (the first) to LastSeen. Absent on a single event, so payloads from nodes
+	// that do not aggregate read the same.
+	Count    int64  `json:"count,omitempty"`
+	LastSeen string `json:"last_seen,omitempty"` // RFC 3339, UTC
 }
 
 func (e *FeedEvent) version() int { return e.Version }
