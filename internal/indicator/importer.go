@@ -297,8 +297,15 @@ func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOp
 	if nbad > 0 {
 		return res, nil
 	}
+	return s.ImportRows(ctx, a, rows, "indicator.import")
+}
+
+// ImportRows shares rows read from any source (a file, a MISP event), all in one
+// transaction or, when any row is invalid, none; action names it in the audit log.
+func (s *Service) ImportRows(ctx context.Context, a Actor, rows []Row, action string) (ImportResult, error) {
+	res := ImportResult{Lines: len(rows)}
 	var list errList
-	err = s.st.InTx(ctx, func(tx store.Tx) error {
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		now := s.clock.Now().UTC().Truncate(time.Microsecond)
 		mine := map[string]store.Indicator{} // type/value → our indicator, as this import leaves it
 		for _, row := range rows {
@@ -343,7 +350,7 @@ func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOp
 		if list.count > 0 {
 			return errInvalidLines
 		}
-		return audit.Append(ctx, tx, now, a.Name, "indicator.import", "",
+		return audit.Append(ctx, tx, now, a.Name, action, "",
 			fmt.Sprintf("%d lines: %d added, %d updated, %d unchanged", res.Lines, res.Added, res.Updated, res.Unchanged))
 	})
 	if errors.Is(err, errInvalidLines) {

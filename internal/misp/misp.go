@@ -50,7 +50,9 @@ const (
 type Num int64
 
 // MarshalJSON writes the number as MISP does, as a string.
-func (n Num) MarshalJSON() ([]byte, error) { return []byte(`"` + strconv.FormatInt(int64(n), 10) + `"`), nil }
+func (n Num) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + strconv.FormatInt(int64(n), 10) + `"`), nil
+}
 
 // UnmarshalJSON reads a string or a number.
 func (n *Num) UnmarshalJSON(b []byte) error {

@@ -52,7 +52,7 @@ func TestOSINTEventAsIndicators(t *testing.T) {
 	want := []got{
 		{observable.MD5, "d41d8cd98f00b204e9800998ecf8427e", tlp.Clear},
 		{observable.IPv4, "198.51.100.23", tlp.Clear},
-		{observable.Domain, "update.example.com", tlp.Green}, // its own tlp:green and distribution 1
+		{observable.Domain, "update.example.com", tlp.Green},                                               // its own tlp:green and distribution 1
 		{observable.SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", tlp.Clear}, // inside the file object
 	}
 	if !slices.Equal(items, want) {

@@ -2,7 +2,6 @@ package misp
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +42,10 @@ func LabelOfTags(tags []Tag) (l tlp.Label, ok bool) {
 }
 
 // IsTLPTag reports whether a tag is a TLP label.
-func IsTLPTag(name string) bool { _, ok := tlpTags[strings.ToLower(strings.TrimSpace(name))]; return ok }
+func IsTLPTag(name string) bool {
+	_, ok := tlpTags[strings.ToLower(strings.TrimSpace(name))]
+	return ok
+}
 
 // DistributionLabel is the label a distribution level stands for: an event for our
 // organisation only is AMBER (it stays with the receiving team and those it serves who
@@ -196,5 +198,3 @@ func readTS(v string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	return t.UTC(), err == nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
