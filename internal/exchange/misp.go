@@ -161,6 +161,9 @@ func (s *Service) ImportMISPIndicators(ctx context.Context, a indicator.Actor, d
 		}
 		if it.Label == tlp.Amber || it.Label == tlp.AmberStrict || it.Label == tlp.Red {
 			for _, org := range it.ShareWith {
+				if self := s.dir.Self; strings.EqualFold(org, self.ID) || strings.EqualFold(org, self.Name) {
+					continue // we hold it: the group names the teams beside us
+				}
 				if t, ok := s.teamOfOrg(org); ok {
 					in.ShareWith = append(in.ShareWith, t)
 				} else if !slices.Contains(res.UnknownOrgs, org) {
