@@ -48,7 +48,7 @@ func TestMISPCommands(t *testing.T) {
 	var res struct {
 		Incident struct {
 			ID, Title, Description, Category, Severity, TLP string
-			Timeline                                         []struct{ Kind, Body, TLP string }
+			Timeline                                        []struct{ Kind, Body, TLP string }
 		}
 		Mapped, Kept, Observables, Notes int
 	}
