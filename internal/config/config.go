@@ -321,7 +321,7 @@ func (c Config) Validate() error {
 		if b, err := hex.DecodeString(f.TokenHash); err != nil || len(b) != sha256.Size {
 			errs = append(errs, fmt.Errorf("misp_feeds[%d].token_hash: must be the 64 hex digits of a token's SHA-256 (csirtlink token create --misp-feed)", i))
 		}
-		switch strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(f.Audience), "TLP:")) {
+		switch strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(f.Audience)), "TLP:") {
 		case "", "CLEAR", "GREEN", "AMBER":
 		default:
 			errs = append(errs, fmt.Errorf("misp_feeds[%d].audience: %q is not CLEAR, GREEN or AMBER (a MISP feed never carries AMBER+STRICT or RED)", i, f.Audience))
