@@ -194,6 +194,27 @@ func TestMISPFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "jp's revoked indicator deleted in cn's feed", func() bool { a, ok := inFeed(); return ok && a.Deleted })
+
+	// Sightings go as egress lets them: jp's GREEN one does, its AMBER+STRICT one (for
+	// cn, the author, alone) does not.
+	waitFor(t, "cn's CLEAR indicator at jp", func() bool { _, err := jp.App.Indicators.Get(ctx, clear.ID); return err == nil })
+	for _, label := range []string{"GREEN", "AMBER+STRICT"} {
+		if _, err := jp.App.Indicators.Report(ctx, indicator.Actor{Name: "hanako"}, clear.ID, indicator.SightingInput{Kind: "seen", Count: 3, TLP: label}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both sightings at cn", func() bool { x, _ := cn.App.Store.Sightings(ctx, clear.ID); return len(x) == 2 })
+	_, doc, _ = get("/"+misp.DerivedUUID("feed", "cn/"+clear.ID[:2])+".json", tok)
+	d, _ = misp.Decode(doc)
+	var seen []misp.Sighting
+	for _, a := range d.Attributes {
+		if a.UUID == clear.ID {
+			seen = a.Sightings
+		}
+	}
+	if len(seen) != 1 || seen[0].Source != "jp" || seen[0].Type != misp.SightingSeen {
+		t.Errorf("sightings in the feed: %+v", seen)
+	}
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
