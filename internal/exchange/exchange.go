@@ -33,6 +33,7 @@ type Service struct {
 	// MISP feeds their content.
 	indicators *indicator.Service
 	feeds      map[string]Audience
+	feedCache  feedCache
 }
 
 // New makes the service.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -123,7 +124,60 @@ func (s *Service) ImportMISPIncident(ctx context.Context, a incident.Actor, data
 
 // SetIndicators lets MISP events be imported as shared indicators, and the MISP feeds
 // serve them.
-func (s *Service) SetIndicators(ind *indicator.Service) { s.indicators = ind }
+func (s *Service) SetIndicators(ind *indicator.Service) {
+	s.indicators = ind
+	ind.OnChange(func(string) { s.feedCache.changed() })
+}
+
+// feedCacheAge bounds how long a feed's content is served from memory. MISP fetches
+// the manifest and then each event it lacks, and each answer needs the whole feed; a
+// change of any indicator or sighting on this process empties the cache at once, the
+// age bounds what it cannot see (a peer's state in the directory, another replica's
+// writes).
+const feedCacheAge = 30 * time.Second
+
+// feedCache holds each feed's events as last made, with the generation of indicator
+// changes they were made at.
+type feedCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	entries map[string]cachedFeed
+}
+
+type cachedFeed struct {
+	gen    uint64
+	at     time.Time
+	events []misp.Event
+}
+
+func (c *feedCache) changed() {
+	c.mu.Lock()
+	c.gen++
+	c.entries = nil
+	c.mu.Unlock()
+}
+
+func (c *feedCache) get(feed string, now time.Time) ([]misp.Event, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[feed]
+	if ok && e.gen == c.gen && now.Sub(e.at) < feedCacheAge && !now.Before(e.at) {
+		return e.events, c.gen, true
+	}
+	return nil, c.gen, false
+}
+
+func (c *feedCache) put(feed string, gen uint64, now time.Time, events []misp.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // something changed while the feed was made: the next request makes it again
+	}
+	if c.entries == nil {
+		c.entries = map[string]cachedFeed{}
+	}
+	c.entries[feed] = cachedFeed{gen: gen, at: now, events: events}
+}
 
 // IndicatorsImported is what a MISP import as shared indicators did.
 type IndicatorsImported struct {
@@ -211,6 +265,20 @@ func (s *Service) FeedEvents(ctx context.Context, feed string) ([]misp.Event, er
 	if !ok || s.indicators == nil {
 		return nil, misp.ErrNoFeed
 	}
+	now := s.clock.Now()
+	events, gen, ok := s.feedCache.get(feed, now)
+	if ok {
+		return events, nil
+	}
+	events, err := s.feedEvents(ctx, feed, aud)
+	if err != nil {
+		return nil, err
+	}
+	s.feedCache.put(feed, gen, now, events)
+	return events, nil
+}
+
+func (s *Service) feedEvents(ctx context.Context, feed string, aud Audience) ([]misp.Event, error) {
 	list, err := s.st.ListIndicators(ctx, store.IndicatorFilter{Revoked: true, Now: s.clock.Now(), Limit: MaxFeedIndicators})
 	if err != nil {
 		return nil, fmt.Errorf("misp feed %s: %w", feed, err)
