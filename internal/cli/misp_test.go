@@ -137,6 +137,15 @@ func TestMISPCommands(t *testing.T) {
 		t.Errorf("sharing group indicator: %v %+v", err, net)
 	}
 
+	// A document we refuse: the error names the field, nothing is written.
+	os.WriteFile(file, []byte(`{"Event":{"uuid":"57f4f6d9-cd20-458b-84fd-109ec0a83869","info":"x","Attribute":[{"uuid":"nope","type":"md5","value":"x"}]}}`), 0o600)
+	nd := n.Node("cn")
+	var errOut bytes.Buffer
+	err = runMISP(ctx, []string{"import", file, "--as", "incident", "--url", nd.URL, "--token", nd.Token}, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "Event.Attribute[0].uuid") {
+		t.Errorf("a bad event: %v", err)
+	}
+
 	// A feed token: printed once, its hash for the configuration on stderr.
 	var tokOut, tokErr bytes.Buffer
 	if err := runToken(ctx, []string{"create", "--misp-feed"}, &tokOut, &tokErr); err != nil {
