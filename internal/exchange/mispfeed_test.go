@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"csirtlink/internal/config"
 	"csirtlink/internal/exchange"
 	"csirtlink/internal/indicator"
 	"csirtlink/internal/misp"
+	"csirtlink/internal/pgtest"
 	"csirtlink/internal/store"
 	"csirtlink/internal/testnet"
 	"csirtlink/internal/tlp"
@@ -27,8 +29,17 @@ import (
 // hashes.csv for correlation), with the token in a custom Authorization header. The
 // feed "soc" of every test node is for outsiders up to GREEN.
 func TestMISPFeed(t *testing.T) {
+	testMISPFeed(t, nil)
+}
+
+// TestMISPFeedPostgres is the same with cn's node on PostgreSQL.
+func TestMISPFeedPostgres(t *testing.T) {
+	testMISPFeed(t, map[string]config.Database{"cn": {Driver: config.Postgres, DSN: pgtest.DSN(t)}})
+}
+
+func testMISPFeed(t *testing.T, dbs map[string]config.Database) {
 	ctx := context.Background()
-	n, err := testnet.Start(ctx, testnet.Options{Dir: t.TempDir()})
+	n, err := testnet.Start(ctx, testnet.Options{Dir: t.TempDir(), Databases: dbs})
 	if err != nil {
 		t.Fatal(err)
 	}
