@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"csirtlink/internal/auth"
 	"csirtlink/internal/exchange"
+	"csirtlink/internal/misp"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/stix"
 )
@@ -32,6 +34,9 @@ func (a *API) exchangeRoutes() []Route {
 		r("POST /api/v1/stix/import", auth.Write, stix.MaxBundleBytes, a.importSTIX),
 		r("GET /api/v1/incidents/{id}/iodef", auth.Write, maxBody, a.export(exchange.IODEF)),
 		r("POST /api/v1/iodef/import", auth.Write, exchange.MaxIODEFBytes, a.importIODEF),
+		r("GET /api/v1/incidents/{id}/misp", auth.Write, maxBody, a.export(exchange.MISP)),
+		r("POST /api/v1/misp/import", auth.Write, misp.MaxBytes, a.importMISP),
+		r("GET /api/v1/indicators/misp", auth.Write, maxBody, a.exportMISPIndicators),
 	}
 }
 
@@ -96,5 +101,64 @@ func (a *API) importIODEF(w http.ResponseWriter, r *http.Request, c caller) erro
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+res.Incident.ID)
 	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+// importMISP takes a MISP event: as shared indicators, or with ?as=incident as a new
+// incident that keeps what it does not map.
+func (a *API) importMISP(w http.ResponseWriter, r *http.Request, c caller) error {
+	data, err := readDocument(r)
+	if err != nil {
+		return err
+	}
+	switch as := r.URL.Query().Get("as"); as {
+	case "incident":
+		res, err := a.exchange.Import(r.Context(), exchange.MISP, c.incident(), data, exchange.ImportOptions{})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/api/v1/incidents/"+res.Incident.ID)
+		writeJSON(w, http.StatusCreated, res)
+		return nil
+	case "", "indicators":
+	default:
+		return problem.Invalid("as", "must be incident or indicators")
+	}
+	res, err := a.exchange.ImportMISPIndicators(r.Context(), c.indicator(), data)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if !res.Imported {
+		status = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// exportMISPIndicators serves the indicators named in ?id= (comma-separated or repeated)
+// as one MISP event for an audience, written as made.
+func (a *API) exportMISPIndicators(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := r.URL.Query()
+	aud, err := a.exchange.ParseAudience(q.Get("team"), q.Get("audience"))
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, v := range q["id"] {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	body, withheld, err := a.exchange.ExportMISPIndicators(r.Context(), c.user.Name, ids, aud)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", misp.MediaType)
+	w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(withheld))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 	return nil
 }

@@ -231,6 +231,8 @@ func TestOpenAPISchemasMatchRealAnswers(t *testing.T) {
 	indID := inds.Indicators[0].ID
 	reqs := []req{
 		{jp, "GET", "/healthz", "", nil, 200},
+		{jp, "GET", "/api/v1/incidents/{id}/misp", "/api/v1/incidents/" + incID + "/misp", nil, 200},
+		{jp, "GET", "/api/v1/indicators/misp", "/api/v1/indicators/misp?id=" + indID, nil, 200},
 		{jp, "GET", "/readyz", "", nil, 200},
 		{jp, "GET", "/api/v1/whoami", "", nil, 200},
 		{jp, "GET", "/api/v1/teams", "", nil, 200},

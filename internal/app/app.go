@@ -30,6 +30,7 @@ import (
 	"csirtlink/internal/incident"
 	"csirtlink/internal/indicator"
 	"csirtlink/internal/metrics"
+	"csirtlink/internal/misp"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/owner"
 	"csirtlink/internal/ownermail"
@@ -242,6 +243,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	}
 	provider.Register(mux)
 	n.Exchange = exchange.New(n.Incidents, db, dir, opts.Clock)
+	n.Exchange.SetIndicators(n.Indicators)
+	feedTokens, err := mispFeeds(n.Exchange, cfg.MISPFeeds)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	mux.Handle("GET "+misp.FeedPath+"/", misp.FeedHandler(n.Exchange, feedTokens, log))
 	apiv1.SetExchange(n.Exchange)
 	apiv1.Register(mux)
 	console := web.New(web.Deps{Auth: n.Auth, Incidents: n.Incidents, Hotline: n.Hotline, CVD: n.CVD, Fed: fed, Partners: partners, Store: db, Console: db, Clock: opts.Clock, Log: log, Done: func() <-chan struct{} { return n.done },
@@ -342,4 +350,27 @@ func (n *Node) Close() error {
 		n.Queue.Close()
 	}
 	return n.Store.Close()
+}
+
+// mispFeeds sets up the configured MISP feeds: each one's audience in the exchange
+// service, and its token hash for the feed handler.
+func mispFeeds(ex *exchange.Service, feeds []config.MISPFeed) ([]misp.FeedToken, error) {
+	auds := map[string]exchange.Audience{}
+	var tokens []misp.FeedToken
+	for _, f := range feeds {
+		team, ceiling := f.Team, f.Audience
+		if team == "" {
+			team = "outside"
+		}
+		a, err := ex.ParseAudience(team, ceiling)
+		if err != nil {
+			return nil, fmt.Errorf("misp_feeds %s: %w", f.Name, err)
+		}
+		auds[f.Name] = a
+		tokens = append(tokens, misp.FeedToken{Name: f.Name, Hash: f.TokenHash})
+	}
+	if err := ex.SetMISPFeeds(auds); err != nil {
+		return nil, err
+	}
+	return tokens, nil
 }

@@ -25,7 +25,7 @@ Usage:
   csirtlink db copy --config FILE --to DSN          move a stopped node's records into a new PostgreSQL database
   csirtlink user create --config FILE --name NAME --role ROLE
   csirtlink user password|disable|enable|signout --config FILE --name NAME | user list --config FILE
-  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h] | token create --metrics
+  csirtlink token create --config FILE --user NAME [--label TEXT] [--ttl 720h] | token create --metrics|--misp-feed
   csirtlink token list --config FILE --user NAME | token revoke --config FILE --id ID
   csirtlink identity --config FILE                  this node's public key, as peers configure it
   csirtlink audit verify --config FILE              check the audit log's hash chain and signed checkpoints
@@ -48,6 +48,7 @@ Usage:
   csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
   csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
   csirtlink taxii consumer|source|pull ...        TAXII 2.1 consumer accounts, sources, pulls (csirtlink taxii help)
+  csirtlink misp export --incident ID | --indicators IDS | misp import FILE [--as incident]   MISP event JSON, and back
 
 Client commands read --url and --token, or CSIRTLINK_URL and CSIRTLINK_TOKEN.
 Run 'csirtlink COMMAND -h' for a command's flags.
@@ -137,6 +138,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIODEF(ctx, rest, stdout, stderr)
 	case "taxii":
 		return runTAXII(ctx, rest, stdout, stderr)
+	case "misp":
+		return runMISP(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

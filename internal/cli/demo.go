@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/misp"
 	"csirtlink/internal/store"
 	"csirtlink/internal/taxii"
 	"csirtlink/internal/testnet"
@@ -38,6 +39,10 @@ type demoNode struct {
 	TAXIIUser       string `json:"taxii_user"`
 	TAXIIPassword   string `json:"taxii_password"`
 	TAXIICollection string `json:"taxii_collection"`
+	// MISPFeedURL and MISPFeedToken are the node's MISP feed (audience: outside, up to
+	// GREEN) and the token a MISP instance sends in its Authorization header.
+	MISPFeedURL   string `json:"misp_feed_url"`
+	MISPFeedToken string `json:"misp_feed_token"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -137,7 +142,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		df.Nodes = append(df.Nodes, demoNode{Team: nd.Team, Name: t.Name, URL: nd.URL, Token: nd.Token,
 			User: nd.User, Password: nd.Password, MetricsToken: nd.MetricsToken,
-			TAXIIUser: taxiiCred.Name, TAXIIPassword: taxiiCred.Password, TAXIICollection: taxii.IndicatorsCollection})
+			TAXIIUser: taxiiCred.Name, TAXIIPassword: taxiiCred.Password, TAXIICollection: taxii.IndicatorsCollection,
+			MISPFeedURL: nd.URL + misp.FeedPath, MISPFeedToken: nd.MISPFeedToken})
 	}
 	b, _ := json.MarshalIndent(df, "", "  ")
 	demoPath := filepath.Join(*dir, "demo.json")
@@ -175,6 +181,7 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink iodef export --incident ID --out incident.xml   # IODEF 2.0; iodef import FILE reads one\n")
 	fmt.Fprintf(w, "  curl -u %s:%s -H 'Accept: application/taxii+json;version=2.1' %s/taxii2/api/collections/%s/objects/?limit=10   # TAXII 2.1, GREEN audience\n",
 		jp.TAXIIUser, jp.TAXIIPassword, jp.URL, jp.TAXIICollection)
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink misp export --incident ID --team outside   # a MISP event; misp import FILE [--as incident] reads one\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink peers\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page list --state waiting   # cn's page about the botnet C2, escalating now\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink page ack ID\n")
@@ -186,6 +193,7 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  curl %s/.well-known/csaf/white/index.txt     # empty until the instant, then jp's advisory in Japanese\n", jp.URL)
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer %s\" %s/metrics   # Prometheus\n", jp.MetricsToken, jp.URL)
+	fmt.Fprintf(w, "  curl -H \"Authorization: %s\" %s/manifest.json   # the MISP feed a MISP instance subscribes to (GREEN and CLEAR indicators)\n", jp.MISPFeedToken, jp.MISPFeedURL)
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $CSIRTLINK_TOKEN\" $CSIRTLINK_URL/api/v1/incidents\n")
 	fmt.Fprintf(w, "\nThe comment appears at cn and kr within a second. Hotline e-mail lands in %s as .eml files:\n", filepath.Join(filepath.Dir(demoPath), "mail"))
 	fmt.Fprintf(w, "jp's on-call officer is mailed now; unacknowledged, the page reaches jp's lead after 2 minutes.\n")

@@ -17,6 +17,7 @@ import (
 	"csirtlink/internal/auth"
 	"csirtlink/internal/config"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/misp"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/sqlstore"
 	"csirtlink/internal/team"
@@ -342,8 +343,18 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	label := fs.String("label", "", "what the token is for")
 	ttl := fs.Duration("ttl", 0, "lifetime, e.g. 720h (0: no expiry)")
 	metrics := fs.Bool("metrics", false, "make a token for GET /metrics (Prometheus) instead: its hash goes in the configuration")
+	mispFeed := fs.Bool("misp-feed", false, "make a token for a MISP instance to read this node's MISP feed instead: its hash goes in the configuration")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *mispFeed {
+		// Like the metrics token: a MISP instance is no user, and the feed's audience is
+		// configured beside the token's hash.
+		tok := identity.RandomID(32)
+		fmt.Fprintln(stdout, tok)
+		fmt.Fprintf(stderr, "put its hash in %s with the feed's audience and restart the node:\n  \"misp_feeds\": [{\"name\": \"soc\", \"token_hash\": \"%s\", \"team\": \"outside\", \"audience\": \"GREEN\"}]\n", *path, misp.HashToken(tok))
+		fmt.Fprintf(stderr, "in MISP: Sync Actions > Feeds > Add feed, source format MISP feed, URL <this node>%s, headers: Authorization: %s\n", misp.FeedPath, tok)
+		return nil
 	}
 	if *metrics {
 		// The metrics token lives in the configuration, as its hash, not in the

@@ -95,3 +95,66 @@ func (c *Client) raw(ctx context.Context, method, path, contentType string, body
 	}
 	return data, nil
 }
+
+// ImportMISPIncident uploads a MISP event, which the node makes into a new incident.
+func (c *Client) ImportMISPIncident(ctx context.Context, doc []byte) (exchange.Imported, error) {
+	var out exchange.Imported
+	data, err := c.raw(ctx, http.MethodPost, "/api/v1/misp/import?as=incident", "application/json", doc)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return out, fmt.Errorf("client: POST /api/v1/misp/import: decode response: %w", err)
+	}
+	return out, nil
+}
+
+// ImportMISPIndicators uploads a MISP event, whose attributes the node shares as this
+// team's indicators: all or, when any is refused (a 422 that lists each), none.
+func (c *Client) ImportMISPIndicators(ctx context.Context, doc []byte) (exchange.IndicatorsImported, error) {
+	var res exchange.IndicatorsImported
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/misp/import", bytes.NewReader(doc))
+	if err != nil {
+		return res, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	key, _ := ctx.Value(keyCtx{}).(string)
+	if key == "" {
+		key = NewIdempotencyKey()
+	}
+	req.Header.Set(IdempotencyHeader, key)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("client: misp import: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	if err != nil {
+		return res, fmt.Errorf("client: misp import: read response: %w", err)
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnprocessableEntity {
+		if err := json.Unmarshal(data, &res); err == nil && (resp.StatusCode == http.StatusOK || res.Invalid > 0) {
+			if !res.Imported {
+				return res, fmt.Errorf("%d of %d attributes refused: nothing imported", res.Invalid, res.Lines)
+			}
+			return res, nil
+		}
+	}
+	return res, errorFrom(resp.StatusCode, data)
+}
+
+// ExportMISPIndicators fetches shared indicators as one MISP event for an audience.
+func (c *Client) ExportMISPIndicators(ctx context.Context, ids []string, team, ceiling string) ([]byte, error) {
+	q := url.Values{}
+	for _, id := range ids {
+		q.Add("id", id)
+	}
+	if team != "" {
+		q.Set("team", team)
+	}
+	if ceiling != "" {
+		q.Set("audience", ceiling)
+	}
+	return c.raw(ctx, http.MethodGet, "/api/v1/indicators/misp?"+q.Encode(), "", nil)
+}

@@ -54,6 +54,23 @@ type Config struct {
 	// Queue, when it names a NATS server, moves the routing of bulk feeds to workers
 	// (csirtlink feed worker) through a JetStream work queue.
 	Queue Queue `json:"queue,omitzero"`
+	// MISPFeeds are the MISP feeds this node serves at /misp/feed/ (docs/misp.md), each
+	// to the bearer of its token and with what egress lets its audience have.
+	MISPFeeds []MISPFeed `json:"misp_feeds,omitempty"`
+}
+
+// MISPFeed is one MISP feed: a MISP instance subscribes to it with its token.
+type MISPFeed struct {
+	// Name names the feed in logs and the audit log.
+	Name string `json:"name"`
+	// TokenHash is the hex SHA-256 of the token the MISP instance sends in its
+	// Authorization header (csirtlink token create --misp-feed makes one).
+	TokenHash string `json:"token_hash"`
+	// Team is who reads the feed: "outside" (default: our constituency, a SOC), our own
+	// team, or a peer's id.
+	Team string `json:"team,omitempty"`
+	// Audience is the strictest label the feed carries: CLEAR, GREEN (default) or AMBER.
+	Audience string `json:"audience,omitempty"`
 }
 
 // Queue configures the JetStream work queue between feed ingestion and routing workers.
@@ -300,6 +317,21 @@ func (c Config) Validate() error {
 	if h := c.Metrics.TokenHash; h != "" {
 		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
 			errs = append(errs, errors.New("metrics.token_hash: must be the 64 hex digits of a token's SHA-256 (csirtlink token create --metrics)"))
+		}
+	}
+	seenFeeds := map[string]bool{}
+	for i, f := range c.MISPFeeds {
+		if strings.TrimSpace(f.Name) == "" || seenFeeds[f.Name] {
+			errs = append(errs, fmt.Errorf("misp_feeds[%d].name: required, and each feed's its own", i))
+		}
+		seenFeeds[f.Name] = true
+		if b, err := hex.DecodeString(f.TokenHash); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("misp_feeds[%d].token_hash: must be the 64 hex digits of a token's SHA-256 (csirtlink token create --misp-feed)", i))
+		}
+		switch strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(f.Audience)), "TLP:") {
+		case "", "CLEAR", "GREEN", "AMBER":
+		default:
+			errs = append(errs, fmt.Errorf("misp_feeds[%d].audience: %q is not CLEAR, GREEN or AMBER (a MISP feed never carries AMBER+STRICT or RED)", i, f.Audience))
 		}
 	}
 	switch c.Metrics.Share {

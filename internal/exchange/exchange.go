@@ -15,8 +15,8 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/egress"
 	"csirtlink/internal/incident"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/problem"
-	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -28,11 +28,19 @@ type Service struct {
 	st        store.Store
 	dir       *team.Directory
 	clock     clock.Clock
+	formats   map[string]Format
+	// indicators, when set, receives MISP imports as shared indicators and gives the
+	// MISP feeds their content.
+	indicators *indicator.Service
+	feeds      map[string]Audience
+	feedCache  feedCache
 }
 
 // New makes the service.
 func New(inc *incident.Service, st store.Store, dir *team.Directory, clk clock.Clock) *Service {
-	return &Service{incidents: inc, st: st, dir: dir, clock: clk}
+	s := &Service{incidents: inc, st: st, dir: dir, clock: clk, formats: map[string]Format{}}
+	s.register(stixFormat{}, iodefFormat{}, mispFormat{})
+	return s
 }
 
 // Audience is who an export is for: one team (ours, or a peer) or, with Team empty,
@@ -117,7 +125,43 @@ func (s *Service) Select(ctx context.Context, id string, a Audience) (Selection,
 const (
 	STIX  = "stix"
 	IODEF = "iodef"
+	MISP  = "misp"
 )
+
+// Format is an outside document format an incident is exported to and imported from.
+// Each registers itself in New; Export and Import look it up by name, so a format is
+// added without touching them.
+type Format interface {
+	Name() string
+	MediaType() string
+	// MaxBytes caps a document to import.
+	MaxBytes() int64
+	// Render writes a selection, which holds only what egress let the audience have.
+	Render(s *Service, sel Selection) ([]byte, error)
+	// Import makes a new incident of a document.
+	Import(ctx context.Context, s *Service, a incident.Actor, data []byte, opt ImportOptions) (Imported, error)
+}
+
+// ImportOptions are the choices a person makes for an import.
+type ImportOptions struct {
+	// Label is the incident's label when the document gives none ("" for DefaultLabel).
+	Label string
+}
+
+func (s *Service) register(fs ...Format) {
+	for _, f := range fs {
+		s.formats[f.Name()] = f
+	}
+}
+
+// Format returns a registered format.
+func (s *Service) Format(name string) (Format, error) {
+	f, ok := s.formats[name]
+	if !ok {
+		return nil, fmt.Errorf("exchange: no format %q", name)
+	}
+	return f, nil
+}
 
 // Document is an export: its bytes as made, its media type, and how many timeline
 // entries egress held back.
@@ -127,29 +171,34 @@ type Document struct {
 	Withheld  int
 }
 
-// Export makes a document of an incident in format (STIX or IODEF) for an audience,
-// with only what egress lets the audience have, and records it in the audit log.
+// Export makes a document of an incident in a format for an audience, with only what
+// egress lets the audience have, and records it in the audit log.
 func (s *Service) Export(ctx context.Context, format, actor, id string, a Audience) (Document, error) {
-	render, mediaType := s.stixBundle, stix.MediaType
-	switch format {
-	case STIX:
-	case IODEF:
-		render, mediaType = s.iodefDocument, IODEFMediaType
-	default:
-		return Document{}, fmt.Errorf("exchange: no format %q", format)
+	f, err := s.Format(format)
+	if err != nil {
+		return Document{}, err
 	}
 	sel, err := s.Select(ctx, id, a)
 	if err != nil {
 		return Document{}, err
 	}
-	body, err := render(sel)
+	body, err := f.Render(s, sel)
 	if err != nil {
 		return Document{}, err
 	}
 	if err := s.record(ctx, actor, format, sel, a); err != nil {
 		return Document{}, err
 	}
-	return Document{Body: body, MediaType: mediaType, Withheld: sel.Withheld}, nil
+	return Document{Body: body, MediaType: f.MediaType(), Withheld: sel.Withheld}, nil
+}
+
+// Import makes a new incident of a document in a format.
+func (s *Service) Import(ctx context.Context, format string, a incident.Actor, data []byte, opt ImportOptions) (Imported, error) {
+	f, err := s.Format(format)
+	if err != nil {
+		return Imported{}, err
+	}
+	return f.Import(ctx, s, a, data, opt)
 }
 
 // record writes an export to the audit log: what left, for whom, and what was held back.

@@ -22,6 +22,17 @@ const IODEFMediaType = "application/xml; charset=utf-8"
 // MaxIODEFBytes caps an uploaded IODEF document.
 const MaxIODEFBytes = iodef.MaxBytes
 
+// iodefFormat is IODEF 2.0 documents.
+type iodefFormat struct{}
+
+func (iodefFormat) Name() string                                     { return IODEF }
+func (iodefFormat) MediaType() string                                { return IODEFMediaType }
+func (iodefFormat) MaxBytes() int64                                  { return MaxIODEFBytes }
+func (iodefFormat) Render(s *Service, sel Selection) ([]byte, error) { return s.iodefDocument(sel) }
+func (iodefFormat) Import(ctx context.Context, s *Service, a incident.Actor, data []byte, _ ImportOptions) (Imported, error) {
+	return s.ImportIODEF(ctx, a, data)
+}
+
 // iodefDocument maps a selection to an IODEF 2.0 document.
 func (s *Service) iodefDocument(sel Selection) ([]byte, error) {
 	doc, err := iodef.FromIncident(sel.Incident, s.iodefTeams(), s.clock.Now())

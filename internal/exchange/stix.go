@@ -27,6 +27,17 @@ const (
 	maxEntryText = 20000
 )
 
+// stixFormat is STIX 2.1 bundles.
+type stixFormat struct{}
+
+func (stixFormat) Name() string                                     { return STIX }
+func (stixFormat) MediaType() string                                { return stix.MediaType }
+func (stixFormat) MaxBytes() int64                                  { return stix.MaxBundleBytes }
+func (stixFormat) Render(s *Service, sel Selection) ([]byte, error) { return s.stixBundle(sel) }
+func (stixFormat) Import(ctx context.Context, s *Service, a incident.Actor, data []byte, opt ImportOptions) (Imported, error) {
+	return s.ImportSTIX(ctx, a, data, opt.Label)
+}
+
 // stixBundle maps a selection to a STIX 2.1 bundle.
 func (s *Service) stixBundle(sel Selection) ([]byte, error) {
 	ex, err := stix.FromIncident(sel.Incident, s.stixTeams())

@@ -119,6 +119,11 @@ func (s *Service) applyTombstone(ctx context.Context, tx store.Tx, env *envelope
 	at := t.At.UTC()
 	stone := store.Indicator{ID: t.ID, Author: t.Author, Version: t.Version, State: t.State, Modified: at, RevokedAt: &at,
 		ReceivedAt: s.clock.Now().UTC()}
+	if ok {
+		// The label and audience of the version we held are not content: with them an
+		// export (a MISP feed) can tell whoever got the object from us that it ended.
+		stone.TLP, stone.ShareWith, stone.Audience = old.TLP, old.ShareWith, old.Audience
+	}
 	if err := tx.PutIndicator(ctx, stone); err != nil {
 		return err
 	}

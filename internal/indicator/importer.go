@@ -342,7 +342,7 @@ func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOp
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := s.importBatch(ctx, a, batch, now)
+		n, err := s.importBatch(ctx, a, batch, now, "indicator.import")
 		if err != nil {
 			return err
 		}
@@ -367,9 +367,42 @@ func (s *Service) Import(ctx context.Context, a Actor, r io.Reader, opt ImportOp
 	return res, nil
 }
 
+// ImportRows shares rows read from another source (a MISP event, already bounded in
+// size): every row is checked first and, when any is invalid, nothing is written; then
+// they are written in batches like a file's lines. action names them in the audit log.
+func (s *Service) ImportRows(ctx context.Context, a Actor, rows []Row, action string) (ImportResult, error) {
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	var invalid errList
+	for _, row := range rows {
+		if err := ctx.Err(); err != nil {
+			return ImportResult{}, err
+		}
+		if _, err := s.build(ctx, s.st, a, row.Input, now); err != nil {
+			if p, ok := problem.As(err); ok {
+				invalid.add(row.Line, p.Field, p.Message)
+				continue
+			}
+			return ImportResult{}, err
+		}
+	}
+	res := ImportResult{Lines: len(rows), Invalid: invalid.count, Errors: invalid.errs}
+	if invalid.count > 0 {
+		return res, nil
+	}
+	for start := 0; start < len(rows); start += ImportBatch {
+		n, err := s.importBatch(ctx, a, rows[start:min(len(rows), start+ImportBatch)], now, action)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		res.Added, res.Updated, res.Unchanged = res.Added+n.Added, res.Updated+n.Updated, res.Unchanged+n.Unchanged
+	}
+	res.Imported = true
+	return res, nil
+}
+
 // importBatch writes one batch of checked lines in one transaction, with an audit record
 // of what it did and an unsent mark for each version it wrote.
-func (s *Service) importBatch(ctx context.Context, a Actor, rows []Row, now time.Time) (ImportResult, error) {
+func (s *Service) importBatch(ctx context.Context, a Actor, rows []Row, now time.Time, action string) (ImportResult, error) {
 	var res ImportResult
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		res = ImportResult{}                 // InTx may run fn again (a deadlock victim on PostgreSQL)
@@ -408,7 +441,7 @@ func (s *Service) importBatch(ctx context.Context, a Actor, rows []Row, now time
 			mine[key] = ind
 		}
 		tx.OnCommit(s.wakeSender)
-		return audit.Append(ctx, tx, now, a.Name, "indicator.import", "",
+		return audit.Append(ctx, tx, now, a.Name, action, "",
 			fmt.Sprintf("lines %d to %d: %d added, %d updated, %d unchanged", rows[0].Line, rows[len(rows)-1].Line,
 				res.Added, res.Updated, res.Unchanged))
 	})

@@ -525,3 +525,14 @@ func typeList() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// ItemOf is what the TLP rule decides on for an indicator, for the ways out that are
+// not federation (an export, a feed) and ask egress.Decide themselves; its
+// participants are the indicator's Audience.
+func ItemOf(ind store.Indicator) tlp.Item { return itemOf(ind) }
+
+// SightingItem is what the TLP rule decides on for a sighting of ind, and the
+// sighting's participants.
+func SightingItem(x store.Sighting, ind store.Indicator) (tlp.Item, []string) {
+	return sightingItem(x), sightingParticipants(ind)
+}

@@ -20,6 +20,7 @@ import (
 	"csirtlink/internal/clock"
 	"csirtlink/internal/config"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/misp"
 	"csirtlink/internal/opmetrics"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/team"
@@ -72,9 +73,12 @@ type Node struct {
 	Password string // their password, made when the node is first opened in this process
 	// MetricsToken is the bearer token of the node's GET /metrics, new on every Start.
 	MetricsToken string
-	ConfigPath   string
-	App          *app.Node // nil while stopped
-	addr         string
+	// MISPFeedToken is the token of the node's MISP feed "soc" (audience: outside, up
+	// to GREEN), new on every Start.
+	MISPFeedToken string
+	ConfigPath    string
+	App           *app.Node // nil while stopped
+	addr          string
 }
 
 // Net is a running network.
@@ -131,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 			return nil, err
 		}
 		n.Nodes = append(n.Nodes, &Node{Team: t.ID, URL: "http://" + ln.Addr().String(), addr: ln.Addr().String(),
-			ConfigPath: filepath.Join(dir, "config.json"), MetricsToken: identity.RandomID(32)})
+			ConfigPath: filepath.Join(dir, "config.json"), MetricsToken: identity.RandomID(32), MISPFeedToken: identity.RandomID(32)})
 	}
 	for i, t := range opts.Teams {
 		cfg := n.config(i, t, keys, pgpKeys)
@@ -175,7 +179,8 @@ func (n *Net) config(i int, t team.Team, keys []identity.Key, pgpKeys []string) 
 	dir.NoAsks = dir.NoAsks || (!n.opts.Reverify && dir.Reverify == 0)
 	cfg := config.Config{Team: t, Listen: n.Nodes[i].addr, DataDir: ".", KeyFile: "node.key", Federation: n.opts.Federation,
 		Hotline: n.opts.Hotline, SMTP: n.opts.SMTP, Database: n.opts.Databases[t.ID], Directory: dir,
-		Metrics: config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)}}
+		Metrics:   config.Metrics{TokenHash: opmetrics.HashToken(n.Nodes[i].MetricsToken)},
+		MISPFeeds: []config.MISPFeed{{Name: "soc", TokenHash: misp.HashToken(n.Nodes[i].MISPFeedToken), Team: "outside", Audience: "GREEN"}}}
 	if n.opts.Strangers {
 		return cfg
 	}
