@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
+
+	"csirtlink/internal/partner"
 )
 
 const partnerUsage = `Usage:
@@ -86,7 +88,7 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return printJSON(stdout, orEmpty(list))
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tVERIFIED\tCOUNTRIES\tSAFETY NUMBER")
+		fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tVERIFIED\tHOTLINE VERIFIED\tCOUNTRIES\tSAFETY NUMBER")
 		for _, p := range list {
 			ver := "never"
 			if p.VerifiedAt != nil {
@@ -95,7 +97,7 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if p.Unverified {
 				ver = "unverified since " + ver
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clean(p.ID), clean(p.Name), p.Status, ver,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(p.ID), clean(p.Name), p.Status, ver, hotlineColumn(p.Hotline),
 				strings.Join(p.Constituency.Countries, ","), p.Fingerprint)
 		}
 		return tw.Flush()
@@ -197,4 +199,18 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		msg = "new key %s in use now; each partner must check our new safety number (partner add, then approve)\n"
 	}
 	return say(stdout, af.json, map[string]any{"public_key": pub, "compromised": *compromised}, msg, pub)
+}
+
+// hotlineColumn is the partner list's word on the hotline address check: the day the
+// address was verified, "code sent" while a code is out, "no" otherwise ("-" for none).
+func hotlineColumn(h *partner.HotlineStatus) string {
+	switch {
+	case h == nil || h.Address == "":
+		return "-"
+	case h.Verified && h.VerifiedAt != nil:
+		return h.VerifiedAt.Format("2006-01-02")
+	case h.CodeSentAt != nil:
+		return "code sent " + h.CodeSentAt.Format("2006-01-02")
+	}
+	return "no"
 }

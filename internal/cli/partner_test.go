@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,11 @@ func TestPartnerHotlineCodeCommands(t *testing.T) {
 	run(t, n, "cn", runPartner, "approve", "jp", number)
 	if out := run(t, n, "cn", runPartner, "hotline-check", "jp"); !strings.Contains(out, "a code went to hotline@jp.csirtlink.test") {
 		t.Fatalf("hotline-check: %q", out)
+	}
+	// The list's hotline column says a code is out (the day it went), under its header.
+	if out := run(t, n, "cn", runPartner, "list"); !strings.Contains(out, "HOTLINE VERIFIED") ||
+		!regexp.MustCompile(`(?m)^jp .*code sent \d{4}-\d{2}-\d{2}`).MatchString(out) {
+		t.Errorf("list lacks jp's hotline state: %s", out)
 	}
 	// Approval mailed one code, the command another.
 	if files, _ := filepath.Glob(filepath.Join(mails, "*hotline_at_jp.csirtlink.test.eml")); len(files) != 2 {

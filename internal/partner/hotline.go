@@ -189,7 +189,8 @@ func (s *Service) SendHotlineCode(ctx context.Context, id, actor string) (Hotlin
 		return HotlineStatus{}, problem.Conflict("no code mailed to %s: %s", id, dec.Reason())
 	}
 	if s.mailer == nil {
-		return HotlineStatus{}, &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "no mail relay is configured on this node (smtp)"}
+		const f = "no mail relay is configured on this node (smtp)"
+		return HotlineStatus{}, &problem.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Format: f, Message: f}
 	}
 	now := s.clock.Now().UTC()
 	code := newCode()
@@ -235,7 +236,9 @@ If you did not expect this mail, tell %s: someone may have published this addres
 		return HotlineStatus{}, fmt.Errorf("partner: hotline code for %s: %w", id, err)
 	}
 	if sendErr != nil {
-		return HotlineStatus{}, &problem.Error{Status: http.StatusBadGateway, Code: "mail_failed", Message: fmt.Sprintf("the code could not be mailed to %s: %v", p.HotlineEmail, sendErr)}
+		const f = "the code could not be mailed to %s: %s"
+		args := []any{p.HotlineEmail, sendErr.Error()}
+		return HotlineStatus{}, &problem.Error{Status: http.StatusBadGateway, Code: "mail_failed", Format: f, Args: args, Message: fmt.Sprintf(f, args...)}
 	}
 	return s.hotlineStatus(p, c), nil
 }

@@ -80,6 +80,11 @@ type partnerPage struct {
 type partnerOnCall struct{ Rotation, Current, Next string }
 
 func (c *Console) directoryPartner(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.showPartner(w, r, v, http.StatusOK)
+}
+
+// showPartner renders a partner's page, with status (a form's mistakes are 422).
+func (c *Console) showPartner(w http.ResponseWriter, r *http.Request, v *view, status int) error {
 	p, ok := c.d.Partners.Get(r.PathValue("id"))
 	if !ok {
 		return problem.NotFound("no partner %q", r.PathValue("id"))
@@ -111,7 +116,42 @@ func (c *Console) directoryPartner(w http.ResponseWriter, r *http.Request, v *vi
 		}
 	}
 	v.Nav = "directory"
-	return c.render(w, v, http.StatusOK, "directory_partner", p.Name, page)
+	return c.render(w, v, status, "directory_partner", p.Name, page)
+}
+
+// directoryHotlineCheck mails a new code to the partner's published hotline address:
+// the same service as POST /api/v1/partners/{id}/hotline-check.
+func (c *Console) directoryHotlineCheck(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	if _, err := c.d.Partners.SendHotlineCode(r.Context(), id, v.User().Name); err != nil {
+		return c.partnerFailed(w, r, v, "hotlinecheck", err)
+	}
+	c.flash(w, "ok", "flash.hotlineCodeSent")
+	http.Redirect(w, r, "/directory/"+id+"#hotline-h", http.StatusSeeOther)
+	return nil
+}
+
+// directoryHotlineCode takes the code the partner read out to us over the hotline: the
+// same service as POST /api/v1/directory/hotline-code.
+func (c *Console) directoryHotlineCode(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	if _, err := c.d.Partners.EnterHotlineCode(r.Context(), id, r.PostFormValue("code"), v.User().Name); err != nil {
+		return c.partnerFailed(w, r, v, "hotlinecode", err)
+	}
+	c.flash(w, "ok", "flash.hotlineVerified")
+	http.Redirect(w, r, "/directory/"+id+"#hotline-h", http.StatusSeeOther)
+	return nil
+}
+
+// partnerFailed shows the partner's page again with the service's message beside the
+// field it names, or over the form.
+func (c *Console) partnerFailed(w http.ResponseWriter, r *http.Request, v *view, form string, err error) error {
+	v.Form = r.PostForm
+	p, ok := problem.As(err)
+	if !ok || p.Status == http.StatusNotFound || !v.fieldErrors(form, err, nil) {
+		return err
+	}
+	return c.showPartner(w, r, v, p.Status)
 }
 
 func (c *Console) directoryAdd(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -134,6 +134,8 @@ var formFields = map[string][]string{
 	"contact":       {"channel", "address", "pgp_key", "secret"},
 	"search":        {"q"},
 	"sighting":      {"count"},
+	"hotlinecheck":  {},
+	"hotlinecode":   {"code"},
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the
@@ -360,6 +362,7 @@ var fieldAnchors = map[string]string{
 	"observable.obs_recipients": "obs_recipients-set",
 	"rotation.members":          "members",
 	"policy.levels":             "level-0-delay",
+	"hotlinecode.code":          "hotline-code",
 }
 
 // ErrorSummary lists the form's messages in the order of its fields, each linked to its

@@ -233,6 +233,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /directory/confirm", c.signedIn(auth.Manage, c.directoryConfirm))
 		h("GET /directory/{id}", c.signedIn(auth.Read, c.directoryPartner))
 		h("POST /directory/{id}/approve", c.signedIn(auth.Manage, c.directoryApprove))
+		h("POST /directory/{id}/hotline-check", c.signedIn(auth.Manage, c.directoryHotlineCheck))
+		h("POST /directory/{id}/hotline-code", c.signedIn(auth.Manage, c.directoryHotlineCode))
 		h("POST /directory/{id}/suspend", c.signedIn(auth.Manage, c.directoryStatus(team.StatusSuspended)))
 		h("POST /directory/{id}/revoke", c.signedIn(auth.Manage, c.directoryStatus(team.StatusRevoked)))
 	}
