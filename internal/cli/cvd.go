@@ -203,6 +203,9 @@ func printCase(w io.Writer, k client.CaseView, loc *time.Location) error {
 	fmt.Fprintln(tw)
 	for _, v := range k.Vulnerabilities {
 		fmt.Fprintf(tw, "%s %s %.1f", v.ID, v.CVE, v.ScoreV3)
+		if v.SeverityV4 != "" {
+			fmt.Fprintf(tw, " (4.0: %.1f)", v.ScoreV4)
+		}
 		for _, p := range k.Products {
 			fmt.Fprintf(tw, "\t%s", k.Matrix[v.ID][p.ID].Status)
 		}

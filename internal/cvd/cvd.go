@@ -116,6 +116,8 @@ type Vulnerability struct {
 	CVSSv4      string  `json:"cvss_v4,omitempty"`
 	ScoreV3     float64 `json:"score_v3,omitempty"`
 	SeverityV3  string  `json:"severity_v3,omitempty"`
+	ScoreV4     float64 `json:"score_v4,omitempty"`
+	SeverityV4  string  `json:"severity_v4,omitempty"`
 }
 
 // Product is one affected product.

@@ -79,7 +79,7 @@ func TestCVDInBrowser(t *testing.T) {
 	submit(t, jpTab, "switch to en", `button[name=lang][value="en"]`)
 	do(t, jpTab, "case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#matrix-h")))
 	body := bodyText(t, jpTab)
-	for _, want := range []string{"Embargoed", "in 2 hours", "UTC+8", "UTC+9", "Not assessed", "Fixed 2.4.1", "Nishikawa Networks PSIRT", "agreed to the publication time"} {
+	for _, want := range []string{"Embargoed", "in 2 hours", "CVSS 4.0 9.3", "UTC+8", "UTC+9", "Not assessed", "Fixed 2.4.1", "Nishikawa Networks PSIRT", "agreed to the publication time"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the case page lacks %q:\n%s", want, body)
 		}
