@@ -100,7 +100,9 @@ type Case struct {
 	// the timeline (its own table).
 	Reporter *Reporter `json:"reporter,omitempty"`
 	Vendors  []Vendor  `json:"vendors,omitempty"`
-	Timeline []Entry   `json:"timeline,omitempty"`
+	// VendorMail is the mail exchanged with this team's vendors.
+	VendorMail []VendorMessage `json:"vendor_mail,omitempty"`
+	Timeline   []Entry         `json:"timeline,omitempty"`
 
 	lastPosition int64
 }
@@ -224,6 +226,7 @@ type Service struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	changed []func(id string)
+	mail    Mailer // nil: vendors are not mailed
 }
 
 // New makes the service and registers its envelope handlers with fed.
@@ -410,6 +413,13 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 	}
 	for _, v := range vs {
 		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User})
+	}
+	ms, err := s.st.ListCVDVendorMessages(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	for _, m := range ms {
+		c.VendorMail = append(c.VendorMail, vendorMessage(m))
 	}
 	es, err := s.st.CVDTimeline(ctx, id)
 	if err != nil {

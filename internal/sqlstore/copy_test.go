@@ -96,6 +96,9 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Body: "vendor contacted", TLP: "AMBER", CreatedAt: at, Signature: []byte{1, 0xff}}))
 	must(db.PutCVDVendor(ctx, store.CVDVendor{ID: "vd1", CaseID: "cn-2026-v0001", Name: "芯片 Co", Contact: "PSIRT", Email: "psirt@chip.example",
 		Products: []string{"p1"}, CreatedBy: "alice", CreatedAt: at}))
+	// Vendor mail (migration 0020).
+	must(db.AddCVDVendorMessage(ctx, store.CVDVendorMessage{ID: "vm1", CaseID: "cn-2026-v0001", VendorID: "vd1", Direction: "in",
+		Address: "psirt@chip.example", Subject: "Re: case", Body: "Patched in 3.2.", Author: "芯片 Co", CreatedAt: at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to
