@@ -32,6 +32,7 @@ func (a *API) cvdRoutes() []Route {
 		r("GET /api/v1/cvd/cases", auth.CaseAccess, a.listCases),
 		r("POST /api/v1/cvd/cases", auth.Write, a.createCase),
 		r("GET /api/v1/cvd/cases/{id}", auth.CaseAccess, a.getCase),
+		r("PATCH /api/v1/cvd/cases/{id}", auth.Write, a.editCase),
 		r("POST /api/v1/cvd/cases/{id}/embargo", auth.Write, a.proposeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/agree", auth.Write, a.agreeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/object", auth.Write, a.objectEmbargo),
@@ -194,6 +195,20 @@ func (a *API) addVendor(w http.ResponseWriter, r *http.Request, c caller) error 
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// editCase changes the case's own fields after creation (owner only).
+func (a *API) editCase(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in cvd.CaseEdit
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	k, err := a.cvd.Edit(r.Context(), c.cvd(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.caseView(k))
 	return nil
 }
 
