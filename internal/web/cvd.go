@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"csirtlink/internal/cvd"
@@ -18,6 +19,52 @@ type cvdCasePage struct {
 	IsOwner  bool
 	Agreed   bool // this team agreed to the proposed instant
 	Statuses []string
+	// Joinable are the active peers not yet in the case, whom the owner may add.
+	Joinable []string
+	// Mailable are this team's vendors of the case that have an e-mail address.
+	Mailable []cvd.Vendor
+	// ItemForms edit each vulnerability and product, and add one of each (owner).
+	ItemForms []cvdItemForm
+}
+
+// cvdItemForm is the form that replaces one vulnerability or product (ID set) or adds
+// one (ID empty).
+type cvdItemForm struct {
+	V      *view
+	Name   string // the form's name: "vuln-v1", "product-" for a new product
+	Case   string
+	ID     string
+	Action string // vulnerabilities or products
+	Add    string // the summary's catalog key when adding
+	Fields []cvdItemField
+}
+
+type cvdItemField struct {
+	Name, Label, Value string
+	Required           bool
+}
+
+func cvdItemForms(v *view, k cvd.Case) []cvdItemForm {
+	vuln := func(x cvd.Vulnerability) cvdItemForm {
+		return cvdItemForm{V: v, Name: "vuln-" + x.ID, Case: k.ID, ID: x.ID, Action: "vulnerabilities", Add: "cvd.addVuln", Fields: []cvdItemField{
+			{"title", "field.title", x.Title, true}, {"cve", "field.cve", x.CVE, false}, {"cwe", "field.cwe", x.CWE, false},
+			{"cvss_v3", "field.cvss", x.CVSSv3, false}, {"cvss_v4", "field.cvss4", x.CVSSv4, false},
+			{"description", "field.description", x.Description, false}}}
+	}
+	product := func(x cvd.Product) cvdItemForm {
+		return cvdItemForm{V: v, Name: "product-" + x.ID, Case: k.ID, ID: x.ID, Action: "products", Add: "cvd.addProduct", Fields: []cvdItemField{
+			{"vendor", "field.vendor", x.Vendor, true}, {"product", "field.product", x.Product, true},
+			{"versions", "field.versions", x.Versions, true}, {"purl", "field.purl", x.PURL, false}, {"cpe", "field.cpe", x.CPE, false}}}
+	}
+	var out []cvdItemForm
+	for _, x := range k.Vulnerabilities {
+		out = append(out, vuln(x))
+	}
+	out = append(out, vuln(cvd.Vulnerability{}))
+	for _, x := range k.Products {
+		out = append(out, product(x))
+	}
+	return append(out, product(cvd.Product{}))
 }
 
 func (c *Console) cvdList(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -42,6 +89,19 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, stat
 	for _, t := range k.Embargo.Agreed {
 		page.Agreed = page.Agreed || t == c.dir.Self.ID
 	}
+	for _, p := range c.dir.ActivePeers() {
+		if !slices.Contains(k.Participants, p) {
+			page.Joinable = append(page.Joinable, p)
+		}
+	}
+	for _, vd := range k.Vendors {
+		if vd.Email != "" {
+			page.Mailable = append(page.Mailable, vd)
+		}
+	}
+	if page.IsOwner {
+		page.ItemForms = cvdItemForms(v, k)
+	}
 	v.Nav = "cvd"
 	return c.render(w, v, status, "cvd_case", k.Title, page)
 }
@@ -56,6 +116,49 @@ func (c *Console) cvdAgree(w http.ResponseWriter, r *http.Request, v *view) erro
 func (c *Console) cvdObject(w http.ResponseWriter, r *http.Request, v *view) error {
 	_, err := c.d.CVD.ObjectEmbargo(r.Context(), v.cvdActor(), r.PathValue("id"), r.PostFormValue("reason"))
 	return c.afterCase(w, r, v, "embargo", err, "flash.cvdObjected")
+}
+
+// cvdEdit changes the case's title and description, and adds a coordinator (owner).
+func (c *Console) cvdEdit(w http.ResponseWriter, r *http.Request, v *view) error {
+	title, desc := r.PostFormValue("title"), r.PostFormValue("description")
+	e := cvd.CaseEdit{Title: &title, Description: &desc}
+	if p := r.PostFormValue("participant"); p != "" {
+		e.AddParticipants = []string{p}
+	}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), e)
+	return c.afterCase(w, r, v, "caseedit", err, "flash.cvdEdited")
+}
+
+// cvdVuln adds a vulnerability, or replaces the one whose id the form carries.
+func (c *Console) cvdVuln(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	vu := cvd.Vulnerability{ID: f("id"), Title: f("title"), Description: f("description"), CWE: f("cwe"), CVE: f("cve"),
+		CVSSv3: f("cvss_v3"), CVSSv4: f("cvss_v4")}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.CaseEdit{Vulnerabilities: []cvd.Vulnerability{vu}})
+	return c.afterCase(w, r, v, "vuln-"+vu.ID, err, "flash.cvdEdited")
+}
+
+// cvdProduct adds a product, or replaces the one whose id the form carries.
+func (c *Console) cvdProduct(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	p := cvd.Product{ID: f("id"), Vendor: f("vendor"), Product: f("product"), Versions: f("versions"), PURL: f("purl"), CPE: f("cpe")}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.CaseEdit{Products: []cvd.Product{p}})
+	return c.afterCase(w, r, v, "product-"+p.ID, err, "flash.cvdEdited")
+}
+
+// cvdVendor records one of this team's vendors for the case.
+func (c *Console) cvdVendor(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	_, err := c.d.CVD.AddVendor(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.NewVendor{Name: f("name"), Contact: f("contact"),
+		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != ""})
+	return c.afterCase(w, r, v, "vendor", err, "flash.cvdVendorAdded")
+}
+
+// cvdMail writes to one of this team's vendors from the case's reply address.
+func (c *Console) cvdMail(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	_, err := c.d.CVD.MailVendor(r.Context(), v.cvdActor(), r.PathValue("id"), f("vendor"), f("subject"), f("body"))
+	return c.afterCase(w, r, v, "vendormail", err, "flash.cvdMailed")
 }
 
 func (c *Console) afterCase(w http.ResponseWriter, r *http.Request, v *view, form string, err error, flash string) error {

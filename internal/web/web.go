@@ -197,6 +197,11 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
 		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
+		h("POST /cvd/{id}/edit", c.signedIn(auth.Write, c.cvdEdit))
+		h("POST /cvd/{id}/vulnerabilities", c.signedIn(auth.Write, c.cvdVuln))
+		h("POST /cvd/{id}/products", c.signedIn(auth.Write, c.cvdProduct))
+		h("POST /cvd/{id}/vendors", c.signedIn(auth.Write, c.cvdVendor))
+		h("POST /cvd/{id}/mail", c.signedIn(auth.Write, c.cvdMail))
 	}
 	h("GET /peers", c.signedIn(auth.Read, c.peers))
 	if c.d.Partners != nil {
