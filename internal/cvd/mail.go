@@ -69,6 +69,9 @@ type VendorMessage struct {
 // SetMail gives the service the node's mail relay; without it vendors are not mailed.
 func (s *Service) SetMail(m Mailer) { s.mail = m }
 
+// CanMail reports whether vendors can be mailed: the node has a mail relay.
+func (s *Service) CanMail() bool { return s.mail != nil }
+
 // ReplyAddress is the address a vendor's replies about a case go to: the relay's
 // sender with "+<case>.<vendor>.<tag>" in its local part. The tag is an HMAC of the
 // case and vendor, keyed by the node's signature over a fixed label (Ed25519

@@ -113,7 +113,7 @@ func TestCVDInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[id="vuln--title"]`), "Hard-coded credentials"),
 		chromedp.SendKeys(chromedp.CSS(`[id="vuln--cvss_v4"]`), "CVSS:4.0/AV:N"))
 	submit(t, cnTab, "a wrong vector", `details[id="vuln-"] button`)
-	if msg := text(t, cnTab, `details[id="vuln-"] .field-error`); !strings.Contains(msg, "SC") {
+	if msg := text(t, cnTab, `details[id="vuln-"] .field-error`); !strings.Contains(msg, "metric AC: missing") {
 		t.Errorf("the refusal beside the field: %q", msg)
 	}
 	do(t, cnTab, "the right vector", chromedp.SetValue(chromedp.CSS(`[id="vuln--cvss_v4"]`), "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N"))

@@ -95,7 +95,7 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, stat
 		}
 	}
 	for _, vd := range k.Vendors {
-		if vd.Email != "" {
+		if vd.Email != "" && c.d.CVD.CanMail() {
 			page.Mailable = append(page.Mailable, vd)
 		}
 	}
