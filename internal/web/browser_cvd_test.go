@@ -139,4 +139,44 @@ func TestCVDInBrowser(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	checkScreen(t, cnTab, axe, "en", "cvd-case-edit")
+
+	// A vendor's person at jp signs in to its own cases only, at what its vendor may
+	// see, and states its status from the page.
+	pw := addUser(t, jp, "sato.nr", "vendor")
+	if _, err := jp.App.CVD.AddVendor(ctx, cvd.Actor{Name: "tanaka.hiro"}, seeded, cvd.NewVendor{Name: "Nishikawa Networks", User: "sato.nr", Products: []string{"p2"}}); err != nil {
+		t.Fatal(err)
+	}
+	vTab := tab(t, b, true)
+	do(t, vTab, "vendor sign-in", chromedp.Navigate(jp.URL+"/signin"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "sato.nr"), chromedp.SendKeys(chromedp.CSS("#password"), pw))
+	submit(t, vTab, "vendor sign-in", "button[type=submit].primary")
+	waitText(t, vTab, "the vendor's cases", "Home router firmware")
+	body = bodyText(t, vTab)
+	if strings.Contains(body, "NAS web UI") || strings.Contains(body, "Incidents") || strings.Contains(body, "Dashboard") {
+		t.Errorf("the vendor's list shows another case or the team's screens:\n%s", body)
+	}
+	do(t, vTab, "the vendor's case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vstatus-h")))
+	checkScreen(t, vTab, axe, "en", "cvd-vendor")
+	do(t, vTab, "status", chromedp.SetValue(chromedp.CSS("#vs-status"), "fixed"), chromedp.SendKeys(chromedp.CSS("#vs-fixed_version"), "2.4.2"))
+	submit(t, vTab, "state the status", `#vstatus button`)
+	waitText(t, vTab, "the flash", "Status recorded")
+	// The owner (cn) sequences the status and relays it back before the matrix shows it.
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(bodyText(t, vTab), "Fixed 2.4.2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the vendor's status never came back:\n%s", bodyText(t, vTab))
+		}
+		do(t, vTab, "reload", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vstatus-h")))
+	}
+	shoot(t, vTab, shots, "en-cvd-vendor")
+	body = bodyText(t, vTab)
+	for _, leak := range []string{"Timeline", "Nishikawa Networks PSIRT", "Dr. Lena Brandt", "Change the case", "Agree to this time"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the vendor sees %q", leak)
+		}
+	}
+	do(t, vTab, "another case", chromedp.Navigate(jp.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("main")))
+	if body := bodyText(t, vTab); strings.Contains(body, "NAS web UI") {
+		t.Errorf("the vendor reached another case")
+	}
 }

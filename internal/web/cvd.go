@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/cvd"
 	"csirtlink/internal/problem"
 )
@@ -25,6 +26,10 @@ type cvdCasePage struct {
 	Mailable []cvd.Vendor
 	// ItemForms edit each vulnerability and product, and add one of each (owner).
 	ItemForms []cvdItemForm
+	// For a vendor's person: its vendor's id and products, for its status form.
+	Vendor         string
+	VendorProducts []string
+	Justifications []string
 }
 
 // cvdItemForm is the form that replaces one vulnerability or product (ID set) or adds
@@ -69,6 +74,9 @@ func cvdItemForms(v *view, k cvd.Case) []cvdItemForm {
 
 func (c *Console) cvdList(w http.ResponseWriter, r *http.Request, v *view) error {
 	list, err := c.d.CVD.List(r.Context())
+	if v.IsVendor() {
+		list, err = c.d.CVD.VendorCases(r.Context(), v.User().Name)
+	}
 	if err != nil {
 		return err
 	}
@@ -81,6 +89,16 @@ func (c *Console) cvdShow(w http.ResponseWriter, r *http.Request, v *view) error
 }
 
 func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	if v.IsVendor() {
+		// A vendor's person sees its own cases only, cut to what its vendor may see.
+		k, vd, err := c.d.CVD.VendorCase(r.Context(), r.PathValue("id"), v.User().Name)
+		if err != nil {
+			return err
+		}
+		v.Nav = "cvd"
+		return c.render(w, v, status, "cvd_case", k.Title, cvdCasePage{Case: k, Matrix: cvd.Matrix(k), Statuses: cvd.Statuses,
+			Vendor: vd.ID, VendorProducts: vd.Products, Justifications: cvd.Justifications})
+	}
 	k, err := c.d.CVD.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -160,6 +178,24 @@ func (c *Console) cvdMail(w http.ResponseWriter, r *http.Request, v *view) error
 	_, err := c.d.CVD.MailVendor(r.Context(), v.cvdActor(), r.PathValue("id"), f("vendor"), f("subject"), f("body"))
 	return c.afterCase(w, r, v, "vendormail", err, "flash.cvdMailed")
 }
+
+// cvdStatus is a vendor's person stating its vendor's status for one vulnerability and
+// product.
+func (c *Console) cvdStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !v.IsVendor() {
+		return problem.Forbidden("your role may not do this")
+	}
+	_, vd, err := c.d.CVD.VendorCase(r.Context(), r.PathValue("id"), v.User().Name)
+	if err == nil {
+		f := r.PostFormValue
+		_, err = c.d.CVD.SetStatus(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.StatusInput{Vendor: vd.ID, Vulnerability: f("vulnerability"),
+			Product: f("product"), Status: f("status"), Justification: f("justification"), FixedVersion: f("fixed_version"), Statement: f("statement")})
+	}
+	return c.afterCase(w, r, v, "vstatus", err, "flash.cvdStatus")
+}
+
+// IsVendor reports whether the person is a vendor's person (role vendor).
+func (v *view) IsVendor() bool { u := v.User(); return u != nil && u.Role == auth.Vendor }
 
 func (c *Console) afterCase(w http.ResponseWriter, r *http.Request, v *view, form string, err error, flash string) error {
 	if err != nil {

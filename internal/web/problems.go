@@ -139,6 +139,7 @@ var formFields = map[string][]string{
 	"product":    {"vendor", "product", "versions", "purl", "cpe"},
 	"vendor":     {"name", "contact", "email", "products"},
 	"vendormail": {"vendor", "subject", "body"},
+	"vstatus":    {"vulnerability", "product", "status", "justification", "fixed_version", "statement"},
 }
 
 // fieldsOf is a form's fields; a form of one of several items ("vuln-v1") has the
@@ -384,6 +385,12 @@ var fieldAnchors = map[string]string{
 	"vendormail.vendor":         "mail-vendor",
 	"vendormail.subject":        "mail-subject",
 	"vendormail.body":           "mail-body",
+	"vstatus.vulnerability":     "vs-vulnerability",
+	"vstatus.product":           "vs-product",
+	"vstatus.status":            "vs-status",
+	"vstatus.justification":     "vs-justification",
+	"vstatus.fixed_version":     "vs-fixed_version",
+	"vstatus.statement":         "vs-statement",
 }
 
 // ErrorSummary lists the form's messages in the order of its fields, each linked to its

@@ -193,8 +193,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /search", c.signedIn(auth.Read, c.search))
 	}
 	if c.d.CVD != nil {
-		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
-		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
+		h("GET /cvd", c.signedIn(auth.CaseAccess, c.cvdList))
+		h("GET /cvd/{id}", c.signedIn(auth.CaseAccess, c.cvdShow))
+		h("POST /cvd/{id}/status", c.signedIn(auth.CaseAccess, c.cvdStatus))
 		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
 		h("POST /cvd/{id}/edit", c.signedIn(auth.Write, c.cvdEdit))
