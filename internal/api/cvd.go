@@ -1,6 +1,9 @@
 package api
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -29,12 +32,15 @@ func (a *API) cvdRoutes() []Route {
 		r("GET /api/v1/cvd/cases", auth.CaseAccess, a.listCases),
 		r("POST /api/v1/cvd/cases", auth.Write, a.createCase),
 		r("GET /api/v1/cvd/cases/{id}", auth.CaseAccess, a.getCase),
+		r("PATCH /api/v1/cvd/cases/{id}", auth.Write, a.editCase),
 		r("POST /api/v1/cvd/cases/{id}/embargo", auth.Write, a.proposeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/agree", auth.Write, a.agreeEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/object", auth.Write, a.objectEmbargo),
 		r("POST /api/v1/cvd/cases/{id}/embargo/emergency", auth.Write, a.emergency),
 		r("POST /api/v1/cvd/cases/{id}/comments", auth.Write, a.commentCase),
 		r("POST /api/v1/cvd/cases/{id}/vendors", auth.Write, a.addVendor),
+		r("POST /api/v1/cvd/cases/{id}/vendors/{vendor}/mail", auth.Write, a.mailVendor),
+		r("POST /api/v1/cvd/mail", auth.Write, a.vendorReply),
 		r("POST /api/v1/cvd/cases/{id}/statuses", auth.CaseAccess, a.setVendorStatus),
 		r("POST /api/v1/cvd/cases/{id}/handoff", auth.Write, a.offerHandoff),
 		r("POST /api/v1/cvd/cases/{id}/handoff/accept", auth.Write, a.acceptHandoff),
@@ -189,6 +195,59 @@ func (a *API) addVendor(w http.ResponseWriter, r *http.Request, c caller) error 
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// editCase changes the case's own fields after creation (owner only).
+func (a *API) editCase(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in cvd.CaseEdit
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	k, err := a.cvd.Edit(r.Context(), c.cvd(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.caseView(k))
+	return nil
+}
+
+// mailVendor writes to one of the team's vendors from the case's reply address.
+func (a *API) mailVendor(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Subject string `json:"subject"`
+		Body    string `json:"body"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := a.cvd.MailVendor(r.Context(), c.cvd(), r.PathValue("id"), r.PathValue("vendor"), in.Subject, in.Body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+// vendorReply takes a vendor's reply from the mail relay: the raw message as the body,
+// the reply address it was sent to as ?to=.
+func (a *API) vendorReply(w http.ResponseWriter, r *http.Request, c caller) error {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, cvd.MaxInboundMail+1))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &problem.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body larger than %d bytes", tooBig.Limit)}
+		}
+		return fmt.Errorf("reading the mail: %w", err)
+	}
+	if r.URL.Query().Get("to") == "" {
+		return problem.Invalid("to", "required: the reply address the mail was sent to")
+	}
+	m, err := a.cvd.ReceiveVendorMail(r.Context(), c.cvd(), r.URL.Query().Get("to"), raw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
 	return nil
 }
 

@@ -236,6 +236,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	apiv1.SetIndicators(n.Indicators)
 	apiv1.SetFeedShare(n.Share, n.OwnerMail)
 	apiv1.SetCVD(n.CVD)
+	if m, ok := channels.Mail.(cvd.Mailer); ok {
+		n.CVD.SetMail(m)
+	}
 	provider, err := csafProvider(n.CVD, n.Auth, cfg.PGPKeyFile, pgpPublic)
 	if err != nil {
 		db.Close()

@@ -23,7 +23,11 @@ const cvdUsage = `Usage:
   csirtlink cvd agree ID
   csirtlink cvd object ID REASON...
   csirtlink cvd emergency ID REASON...
+  csirtlink cvd edit ID [--title T] [--add-participant TEAM ...] [FILE.json]
+                                          (FILE: the body of PATCH /api/v1/cvd/cases/ID: vulnerabilities and
+                                          products to add, or to replace when they carry an existing id)
   csirtlink cvd vendor ID --name N [--email E] [--contact C] [--product p1 ...] [--shared]
+  csirtlink cvd mail ID --vendor V --subject S BODY...   (from the case's reply address)
   csirtlink cvd status ID --vendor V --vuln v1 --product p1 --status S [--justification J] [--fixed-version X] [STATEMENT...]
   csirtlink cvd handoff ID TEAM
   csirtlink cvd accept ID
@@ -35,14 +39,14 @@ Every command takes --url, --token, --json and --tz as the incident commands do.
 func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, cvdUsage)
-		return fmt.Errorf("%w: csirtlink cvd list|show|create|embargo|agree|object|emergency|vendor|status|handoff|accept|csaf", errUsage)
+		return fmt.Errorf("%w: csirtlink cvd list|show|create|edit|embargo|agree|object|emergency|vendor|mail|status|handoff|accept|csaf", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	use := "csirtlink cvd " + sub
 	fs, af := apiFlagSet(use, cvdUsage, stderr)
-	var at, name, email, contact, vendor, vuln, status, justification, fixed, lang string
+	var at, name, email, contact, vendor, vuln, status, justification, fixed, lang, title, subject string
 	var shared, vex bool
-	products := &stringList{}
+	products, participants := &stringList{}, &stringList{}
 	switch sub {
 	case "embargo":
 		fs.StringVar(&at, "at", "", "the publication instant, RFC 3339 (required)")
@@ -59,6 +63,12 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.StringVar(&status, "status", "", "unassessed, under_investigation, affected, not_affected or fixed")
 		fs.StringVar(&justification, "justification", "", "why not affected (component_not_present, vulnerable_code_not_present, …)")
 		fs.StringVar(&fixed, "fixed-version", "", "the first fixed `version`")
+	case "edit":
+		fs.StringVar(&title, "title", "", "the case's new `title`")
+		fs.Var(participants, "add-participant", "a coordinator `team` to add (repeatable)")
+	case "mail":
+		fs.StringVar(&vendor, "vendor", "", "the vendor's `id` on this node (required)")
+		fs.StringVar(&subject, "subject", "", "the mail's `subject` (required)")
 	case "csaf":
 		fs.StringVar(&lang, "lang", "en", "the advisory's `language`: en, zh, ja or ko")
 		fs.BoolVar(&vex, "vex", false, "the csaf_vex profile instead of csaf_security_advisory")
@@ -67,8 +77,10 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch sub {
 	case "list":
 		minArgs, maxArgs = 0, 0
-	case "object", "emergency", "status":
+	case "object", "emergency", "status", "mail":
 		maxArgs = 1 << 10
+	case "edit":
+		maxArgs = 2
 	case "handoff":
 		minArgs, maxArgs = 2, 2
 	case "help", "-h", "--help":
@@ -125,6 +137,37 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		k, err = c.CreateCase(kctx, n)
 	case "show":
 		k, err = c.GetCase(ctx, pos[0])
+	case "edit":
+		var e cvd.CaseEdit
+		if len(pos) == 2 {
+			b, rerr := os.ReadFile(pos[1])
+			if rerr != nil {
+				return rerr
+			}
+			dec := json.NewDecoder(strings.NewReader(string(b)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&e); err != nil {
+				return usageError(use, fmt.Sprintf("%s: %v", pos[1], err))
+			}
+		}
+		if title != "" {
+			e.Title = &title
+		}
+		e.AddParticipants = append(e.AddParticipants, *participants...)
+		k, err = c.CaseAction(kctx, http.MethodPatch, pos[0], "", e)
+	case "mail":
+		if vendor == "" || subject == "" {
+			return usageError(use, "--vendor and --subject are required")
+		}
+		m, err := c.MailVendor(kctx, pos[0], vendor, subject, text())
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(stdout, m)
+		}
+		fmt.Fprintf(stdout, "mail %s sent to vendor %s of %s from its reply address\n", m.ID, vendor, pos[0])
+		return nil
 	case "embargo":
 		t, perr := time.Parse(time.RFC3339, at)
 		if perr != nil {
@@ -203,6 +246,9 @@ func printCase(w io.Writer, k client.CaseView, loc *time.Location) error {
 	fmt.Fprintln(tw)
 	for _, v := range k.Vulnerabilities {
 		fmt.Fprintf(tw, "%s %s %.1f", v.ID, v.CVE, v.ScoreV3)
+		if v.SeverityV4 != "" {
+			fmt.Fprintf(tw, " (4.0: %.1f)", v.ScoreV4)
+		}
 		for _, p := range k.Products {
 			fmt.Fprintf(tw, "\t%s", k.Matrix[v.ID][p.ID].Status)
 		}

@@ -72,6 +72,17 @@ func (c *Client) AddVendor(ctx context.Context, id string, v cvd.NewVendor) (cvd
 	return out, err
 }
 
+// MailVendor writes to one of the team's vendors of a case from the case's reply address.
+func (c *Client) MailVendor(ctx context.Context, id, vendor, subject, body string) (cvd.VendorMessage, error) {
+	var out cvd.VendorMessage
+	p, err := casePath(id, "/vendors/"+url.PathEscape(vendor)+"/mail")
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodPost, p, map[string]string{"subject": subject, "body": body}, &out)
+	return out, err
+}
+
 // CaseCSAF returns the case's CSAF 2.0 advisory in a language (403 before the
 // embargo's instant).
 func (c *Client) CaseCSAF(ctx context.Context, id, lang, profile string) (map[string]any, error) {

@@ -225,7 +225,13 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 			cv.Scores = []csaf.Score{{Products: scored, CVSSv3: csaf.CVSSv3{Version: "3.1", VectorString: v.CVSSv3, BaseScore: v.ScoreV3, BaseSeverity: v.SeverityV3}}}
 		}
 		if v.CVSSv4 != "" {
-			cv.Notes = append(cv.Notes, csaf.Note{Category: "other", Title: "CVSS v4.0", Text: v.CVSSv4})
+			// CSAF 2.0 has no cvss_v4 score object (CSAF 2.1 adds it): the vector and
+			// its score travel as a note, which readers of either version show.
+			text := v.CVSSv4
+			if v.SeverityV4 != "" {
+				text = fmt.Sprintf("%s (%.1f %s)", v.CVSSv4, v.ScoreV4, v.SeverityV4)
+			}
+			cv.Notes = append(cv.Notes, csaf.Note{Category: "other", Title: "CVSS v4.0", Text: text})
 		}
 		doc.Vulnerabilities = append(doc.Vulnerabilities, cv)
 	}

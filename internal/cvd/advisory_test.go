@@ -168,3 +168,21 @@ func TestLinkedAdvisories(t *testing.T) {
 		t.Fatalf("lang %s, id %s", doc.Document.Lang, doc.Document.Tracking.ID)
 	}
 }
+
+// TestAdvisoryCarriesCVSS4: the 4.0 vector is scored here and travels, with its score,
+// as a note (CSAF 2.0 has no cvss_v4 object); the validator test above passes it.
+func TestAdvisoryCarriesCVSS4(t *testing.T) {
+	s := &Service{dir: testDirectory(t)}
+	c := sampleCase()
+	if v := c.Vulnerabilities[0]; v.ScoreV4 != 9.3 || v.SeverityV4 != "CRITICAL" || c.Vulnerabilities[1].SeverityV4 != "" {
+		t.Fatalf("scores %+v", c.Vulnerabilities)
+	}
+	doc := s.Advisory(c, "en", csaf.SecurityAdvisory)
+	var found bool
+	for _, n := range doc.Vulnerabilities[0].Notes {
+		found = found || n.Title == "CVSS v4.0" && n.Text == c.Vulnerabilities[0].CVSSv4+" (9.3 CRITICAL)"
+	}
+	if !found {
+		t.Fatalf("no CVSS v4.0 note with its score: %+v", doc.Vulnerabilities[0].Notes)
+	}
+}

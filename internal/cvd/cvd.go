@@ -100,7 +100,9 @@ type Case struct {
 	// the timeline (its own table).
 	Reporter *Reporter `json:"reporter,omitempty"`
 	Vendors  []Vendor  `json:"vendors,omitempty"`
-	Timeline []Entry   `json:"timeline,omitempty"`
+	// VendorMail is the mail exchanged with this team's vendors.
+	VendorMail []VendorMessage `json:"vendor_mail,omitempty"`
+	Timeline   []Entry         `json:"timeline,omitempty"`
 
 	lastPosition int64
 }
@@ -116,6 +118,8 @@ type Vulnerability struct {
 	CVSSv4      string  `json:"cvss_v4,omitempty"`
 	ScoreV3     float64 `json:"score_v3,omitempty"`
 	SeverityV3  string  `json:"severity_v3,omitempty"`
+	ScoreV4     float64 `json:"score_v4,omitempty"`
+	SeverityV4  string  `json:"severity_v4,omitempty"`
 }
 
 // Product is one affected product.
@@ -222,6 +226,7 @@ type Service struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	changed []func(id string)
+	mail    Mailer // nil: vendors are not mailed
 }
 
 // New makes the service and registers its envelope handlers with fed.
@@ -408,6 +413,13 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 	}
 	for _, v := range vs {
 		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User})
+	}
+	ms, err := s.st.ListCVDVendorMessages(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	for _, m := range ms {
+		c.VendorMail = append(c.VendorMail, vendorMessage(m))
 	}
 	es, err := s.st.CVDTimeline(ctx, id)
 	if err != nil {

@@ -137,13 +137,16 @@ func validVector(field, vec, version string) error {
 	return nil
 }
 
-// score sets each vulnerability's CVSS 3.1 score from its vector.
+// score sets each vulnerability's CVSS 3.1 and 4.0 scores from its vectors.
 func score(c *Case) {
 	for i := range c.Vulnerabilities {
 		v := &c.Vulnerabilities[i]
-		v.ScoreV3, v.SeverityV3 = 0, ""
+		v.ScoreV3, v.SeverityV3, v.ScoreV4, v.SeverityV4 = 0, "", 0, ""
 		if p, err := cvss.Parse(v.CVSSv3); err == nil {
 			v.ScoreV3, v.SeverityV3, _ = p.BaseScore()
+		}
+		if p, err := cvss.Parse(v.CVSSv4); err == nil {
+			v.ScoreV4, v.SeverityV4, _ = p.Score40()
 		}
 	}
 }

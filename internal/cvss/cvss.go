@@ -3,9 +3,8 @@
 // than trusted.
 //
 // CVSS 4.0 vectors are parsed and checked (every base metric once, in the
-// specification's order, with its allowed values) but not scored: a 4.0 score comes
-// from the specification's table of macro-vectors, and CSAF 2.0 (the advisories this
-// node writes) carries CVSS 2 and 3 scores only.
+// specification's order, with its allowed values) and scored from the specification's
+// table of macro-vectors (v4.go).
 package cvss
 
 import (
@@ -159,6 +158,14 @@ func roundup(x float64) float64 {
 		return float64(i) / 100000
 	}
 	return float64(i/10000+1) / 10
+}
+
+// Score is the vector's score by its version: the 3.1 base score or the 4.0 score.
+func (v Vector) Score() (float64, string, error) {
+	if v.Version == "4.0" {
+		return v.Score40()
+	}
+	return v.BaseScore()
 }
 
 // Severity is the qualitative rating of a score (specification section 5).

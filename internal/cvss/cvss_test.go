@@ -52,7 +52,7 @@ func TestParse40(t *testing.T) {
 		t.Fatalf("%+v %v", v, err)
 	}
 	if _, _, err := v.BaseScore(); err == nil {
-		t.Fatal("a 4.0 vector was scored")
+		t.Fatal("a 4.0 vector was scored by the 3.1 formula")
 	}
 }
 

@@ -50,6 +50,11 @@ const (
 	// people outside the federation (our constituency, a SOC, a partner's tool), in
 	// either case limited to labels no stricter than Destination.Ceiling.
 	Export Kind = "export"
+	// VendorMail is e-mail to a vendor of a vulnerability case that this node's team
+	// coordinates (Destination.Vendor), from the case's reply address. Under the case's
+	// embargo it goes only to a vendor party to it (Embargo.Vendors): telling the
+	// vendor is what the embargo is for.
+	VendorMail Kind = "vendor-mail"
 )
 
 // publicAudience is the destination the TLP rule is asked about for a publication: no
@@ -65,6 +70,9 @@ type Embargo struct {
 	Until time.Time
 	// Lifted is an emergency early publication, recorded with who decided it and why.
 	Lifted bool
+	// Vendors are the vendors (this node's ids) party to the embargo: the vendors of the
+	// case that this node's team contacts. Vendor mail may reach them before the instant.
+	Vendors []string
 }
 
 // Verdict is how much of an item may go.
@@ -133,6 +141,8 @@ type Destination struct {
 	// Ceiling is, for an Export, the strictest label its audience may receive. An audience
 	// wider than one named team never receives AMBER+STRICT or RED.
 	Ceiling tlp.Label
+	// Vendor is, for VendorMail, the vendor written to (its id on this node).
+	Vendor string
 }
 
 // Decision is the answer to a Request. Only Decide makes one that allows anything: the
@@ -196,7 +206,8 @@ func Decide(r Request) Decision {
 	}
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
 	if e := r.Embargo; e != nil && !e.Lifted && (e.Until.IsZero() || r.Now.Before(e.Until)) &&
-		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) {
+		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) &&
+		(r.To.Kind != VendorMail || r.To.Vendor == "" || !slices.Contains(e.Vendors, r.To.Vendor)) {
 		if e.Until.IsZero() {
 			return refuse("under embargo: no publication instant agreed")
 		}
@@ -226,6 +237,14 @@ func Decide(r Request) Decision {
 		if !slices.Contains(c.Peers, dest) {
 			return refuse("%s is not an active peer (unknown or revoked)", dest)
 		}
+	case VendorMail:
+		// A vendor is of this team's constituency: reached by this team, never a peer's.
+		if c.Self == "" || dest != c.Self {
+			return refuse("vendor mail goes only to this team's own vendors (team %q), not to %s", c.Self, dest)
+		}
+		if r.To.Vendor == "" {
+			return refuse("vendor mail names no vendor")
+		}
 	case PersonMail, Webhook, OwnerReport:
 		if c.Self == "" || dest != c.Self {
 			return refuse("%s goes only to our own people (team %q), not to %s", r.To.Kind, c.Self, dest)
@@ -248,7 +267,7 @@ func Decide(r Request) Decision {
 		d.verdict, d.headline = Full, true
 		d.reason = fmt.Sprintf("TLP:%s allows a routed report for %s", label, dest)
 		return d
-	case FallbackMail, PersonMail:
+	case FallbackMail, PersonMail, VendorMail:
 		if restricted(label) && !r.To.Encrypted {
 			d.verdict, d.reason = NoticeOnly, fmt.Sprintf("TLP:%s content does not travel in mail that is not encrypted to the recipient", label)
 			return d

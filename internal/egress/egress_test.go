@@ -307,3 +307,35 @@ func TestPublication(t *testing.T) {
 		t.Errorf("export to an unknown team: %v", d)
 	}
 }
+
+// TestVendorMail: mail to a vendor of a case goes only to this team's own vendors;
+// under the embargo only to a vendor party to it (not a vendor of another case, not
+// anyone else); RED content only encrypted; and at the instant the hold ends.
+func TestVendorMail(t *testing.T) {
+	instant := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	amber := tlp.Item{Label: tlp.Amber, Author: "jp"}
+	hold := Embargo{Until: instant, Vendors: []string{"oem"}}
+	before := instant.Add(-time.Hour)
+	for _, c := range []struct {
+		name string
+		item tlp.Item
+		to   Destination
+		e    *Embargo
+		now  time.Time
+		want Verdict
+		why  string
+	}{
+		{"a party vendor under embargo", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem"}, &hold, before, Full, "allows"},
+		{"another vendor under embargo", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "chip"}, &hold, before, Refuse, "embargo"},
+		{"no vendor named", amber, Destination{Kind: VendorMail, Team: "cn"}, &hold, before, Refuse, "embargo"},
+		{"another vendor at the instant", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "chip"}, &hold, instant, Full, "allows"},
+		{"a peer's vendor", amber, Destination{Kind: VendorMail, Team: "jp", Vendor: "oem"}, nil, before, Refuse, "own vendors"},
+		{"no vendor, no embargo", amber, Destination{Kind: VendorMail, Team: "cn"}, nil, before, Refuse, "names no vendor"},
+		{"RED in clear", tlp.Item{Label: tlp.Red, Author: "cn"}, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem"}, &hold, before, NoticeOnly, "encrypted"},
+	} {
+		d := Decide(Request{Item: c.item, Context: ctx, To: c.to, Embargo: c.e, Now: c.now})
+		if d.Verdict() != c.want || !strings.Contains(d.Reason(), c.why) {
+			t.Errorf("%s: %v, want %v (%q)", c.name, d, c.want, c.why)
+		}
+	}
+}

@@ -66,6 +66,9 @@ type Mail struct {
 	// Attachments go after the body, inside the encryption when there is one: a
 	// routed report's events. At most MaxAttachmentBytes in all.
 	Attachments []Attachment
+	// ReplyTo, when set, is where replies go instead of the sender: a vulnerability
+	// case's reply address, which the relay hands back to this node.
+	ReplyTo string
 	// Egress is egress.Decide's answer for this mail. Send refuses a mail
 	// without a decision that allows it, or whose decision counted on
 	// encryption when no RecipientKey is given.
@@ -92,6 +95,10 @@ type Mailer struct {
 	signer     *openpgp.Entity
 	clock      clock.Clock
 }
+
+// From is the address the mailer sends from (its local part and domain make a
+// vulnerability case's reply addresses).
+func (m *Mailer) From() string { return m.from.Address }
 
 // NewMailer checks cfg and returns a Mailer. signer, when not nil, signs
 // every message (inside the encryption when the recipient has a key); it must

@@ -239,7 +239,7 @@ func checkMailEgress(ml Mail) error {
 	switch {
 	case !d.Allowed():
 		return fieldErr("Mail.Egress", "refused: %s", d.Reason())
-	case d.Kind() != egress.PersonMail && d.Kind() != egress.FallbackMail && d.Kind() != egress.OwnerReport:
+	case d.Kind() != egress.PersonMail && d.Kind() != egress.FallbackMail && d.Kind() != egress.OwnerReport && d.Kind() != egress.VendorMail:
 		return fieldErr("Mail.Egress", "the decision is for %q, not for mail", d.Kind())
 	case d.Encrypted() && strings.TrimSpace(ml.RecipientKey) == "":
 		return fieldErr("Mail.RecipientKey", "empty, but the egress decision counted on encrypting to the recipient")
@@ -287,6 +287,13 @@ func (m *Mailer) compose(ml Mail) (msg []byte, rcpt string, err error) {
 		{"Message-ID", id},
 		{"From", m.from.String()},
 		{"To", to.String()},
+	}
+	if ml.ReplyTo != "" {
+		replyTo, err := parseAddress("Mail.ReplyTo", ml.ReplyTo)
+		if err != nil {
+			return nil, "", err
+		}
+		base = append(base, header{"Reply-To", replyTo.String()})
 	}
 
 	var b bytes.Buffer

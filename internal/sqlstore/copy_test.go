@@ -113,6 +113,9 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.PutTAXIISource(ctx, store.TAXIISource{ID: "src1", URL: "https://taxii.example/api/", Collection: "c", Username: "u", Secret: "s",
 		TLP: "AMBER", Interval: time.Hour, NextAdded: "2026-03-01T09:00:00.000000Z", LastPullAt: &at, LastOKAt: &at, LastCount: 2, Total: 5,
 		LastError: "e", CreatedAt: at}))
+	// Vendor mail (migration 0020).
+	must(db.AddCVDVendorMessage(ctx, store.CVDVendorMessage{ID: "vm1", CaseID: "cn-2026-v0001", VendorID: "vd1", Direction: "in",
+		Address: "psirt@chip.example", Subject: "Re: case", Body: "Patched in 3.2.", Author: "芯片 Co", CreatedAt: at}))
 }
 
 // TestCopySQLiteToPostgres moves a node with a record in every table from SQLite to

@@ -159,3 +159,34 @@ func (c conn) ListCVDVendors(ctx context.Context, caseID string) ([]store.CVDVen
 	}
 	return out, rows.Err()
 }
+
+// AddCVDVendorMessage records a mail to or from a vendor.
+func (c conn) AddCVDVendorMessage(ctx context.Context, m store.CVDVendorMessage) error {
+	_, err := c.exec(ctx, `INSERT INTO cvd_vendor_messages (id, case_id, vendor_id, direction, address, subject, body, author, created_at) `+
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.CaseID, m.VendorID, m.Direction, m.Address, m.Subject, m.Body, m.Author, micros(m.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: vendor message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// ListCVDVendorMessages lists a case's vendor mail, oldest first.
+func (c conn) ListCVDVendorMessages(ctx context.Context, caseID string) ([]store.CVDVendorMessage, error) {
+	rows, err := c.query(ctx, `SELECT id, case_id, vendor_id, direction, address, subject, body, author, created_at `+
+		`FROM cvd_vendor_messages WHERE case_id = ? ORDER BY created_at, id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: vendor messages of %s: %w", caseID, err)
+	}
+	defer rows.Close()
+	out := []store.CVDVendorMessage{}
+	for rows.Next() {
+		var m store.CVDVendorMessage
+		var at int64
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.VendorID, &m.Direction, &m.Address, &m.Subject, &m.Body, &m.Author, &at); err != nil {
+			return nil, fmt.Errorf("sqlstore: vendor messages of %s: %w", caseID, err)
+		}
+		m.CreatedAt = fromMicros(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -55,6 +55,21 @@ type CVDVendor struct {
 	CreatedAt time.Time
 }
 
+// CVDVendorMessage is one mail to or from a vendor of a case, through the case's
+// reply address. It never leaves this node.
+type CVDVendorMessage struct {
+	ID       string
+	CaseID   string
+	VendorID string
+	// Direction is "out" (this team wrote to the vendor) or "in" (the vendor's reply).
+	Direction string
+	Address   string // the vendor's address the mail went to or came from
+	Subject   string
+	Body      string
+	Author    string // our person for "out"; the vendor's name for "in"
+	CreatedAt time.Time
+}
+
 // CVD stores vulnerability cases, their timelines and this team's vendors.
 type CVD interface {
 	// PutCVDCase inserts a case or replaces the one with its id.
@@ -70,4 +85,8 @@ type CVD interface {
 	CVDTimeline(ctx context.Context, caseID string) ([]CVDEntry, error)
 	PutCVDVendor(ctx context.Context, v CVDVendor) error
 	ListCVDVendors(ctx context.Context, caseID string) ([]CVDVendor, error)
+	// AddCVDVendorMessage records a mail to or from a vendor.
+	AddCVDVendorMessage(ctx context.Context, m CVDVendorMessage) error
+	// ListCVDVendorMessages lists a case's vendor mail, oldest first.
+	ListCVDVendorMessages(ctx context.Context, caseID string) ([]CVDVendorMessage, error)
 }

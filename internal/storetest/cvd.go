@@ -62,4 +62,12 @@ func testCVD(t *testing.T, s store.Store) {
 	if vs, err := s.ListCVDVendors(ctx, "cn-2026-v0002"); err != nil || len(vs) != 0 {
 		t.Fatalf("vendors of another case %+v %v", vs, err)
 	}
+	must(s.AddCVDVendorMessage(ctx, store.CVDVendorMessage{ID: "m2", CaseID: k.ID, VendorID: "vd1", Direction: "in", Address: "psirt@oem.example",
+		Subject: "Re", Body: "修正済み", Author: "OEM KK", CreatedAt: at.Add(time.Second)}))
+	must(s.AddCVDVendorMessage(ctx, store.CVDVendorMessage{ID: "m1", CaseID: k.ID, VendorID: "vd1", Direction: "out", Address: "psirt@oem.example",
+		Subject: "Case", Body: "Please check.", Author: "tanaka", CreatedAt: at}))
+	ms, err := s.ListCVDVendorMessages(ctx, k.ID)
+	if err != nil || len(ms) != 2 || ms[0].ID != "m1" || ms[1].Body != "修正済み" || !ms[1].CreatedAt.Equal(at.Add(time.Second)) {
+		t.Fatalf("vendor messages %+v %v", ms, err)
+	}
 }

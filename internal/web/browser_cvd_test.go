@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,12 +80,103 @@ func TestCVDInBrowser(t *testing.T) {
 	submit(t, jpTab, "switch to en", `button[name=lang][value="en"]`)
 	do(t, jpTab, "case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#matrix-h")))
 	body := bodyText(t, jpTab)
-	for _, want := range []string{"Embargoed", "in 2 hours", "UTC+8", "UTC+9", "Not assessed", "Fixed 2.4.1", "Nishikawa Networks PSIRT", "agreed to the publication time"} {
+	for _, want := range []string{"Embargoed", "CVSS 4.0 9.3", "UTC+8", "UTC+9", "Not assessed", "Fixed 2.4.1", "Nishikawa Networks PSIRT", "agreed to the publication time"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the case page lacks %q:\n%s", want, body)
 		}
 	}
 	if strings.Contains(body, "Huaxin Microelectronics PSIRT") || strings.Contains(body, "Dr. Lena Brandt") {
 		t.Errorf("jp's page shows cn's vendor or the reporter")
+	}
+	// The countdown ticks each second, in the viewer's language.
+	clockForm := regexp.MustCompile(`^in 02:5\d:\d\d$`)
+	first := text(t, jpTab, ".countdown")
+	time.Sleep(1500 * time.Millisecond)
+	if second := text(t, jpTab, ".countdown"); !clockForm.MatchString(first) || !clockForm.MatchString(second) || first == second {
+		t.Errorf("the countdown does not tick: %q then %q", first, second)
+	}
+
+	// jp records one of its vendors from the page; it stays at jp.
+	do(t, jpTab, "vendor form", chromedp.Click(chromedp.CSS("#vendor summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
+		chromedp.SendKeys(chromedp.CSS("#vendor-email"), "psirt@kansai.example"))
+	submit(t, jpTab, "add the vendor", `#vendor form[action$="/vendors"] button`)
+	waitText(t, jpTab, "the flash", "Vendor added")
+	waitText(t, jpTab, "the vendor", "psirt@kansai.example")
+
+	// cn, the owner, edits its case: a wrong CVSS 4.0 vector is refused beside the
+	// field; the right one is scored; a product's versions change; kr is added and
+	// gets the case.
+	cnTab := tab(t, b, true)
+	signIn(t, cnTab, cn.URL, cn.User, cn.Password)
+	do(t, cnTab, "cn's case", chromedp.Navigate(cn.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("#edit-h")))
+	do(t, cnTab, "new vulnerability", chromedp.Click(chromedp.CSS(`details[id="vuln-"] summary`)),
+		chromedp.SendKeys(chromedp.CSS(`[id="vuln--title"]`), "Hard-coded credentials"),
+		chromedp.SendKeys(chromedp.CSS(`[id="vuln--cvss_v4"]`), "CVSS:4.0/AV:N"))
+	submit(t, cnTab, "a wrong vector", `details[id="vuln-"] button`)
+	if msg := text(t, cnTab, `details[id="vuln-"] .field-error`); !strings.Contains(msg, "metric AC: missing") {
+		t.Errorf("the refusal beside the field: %q", msg)
+	}
+	do(t, cnTab, "the right vector", chromedp.SetValue(chromedp.CSS(`[id="vuln--cvss_v4"]`), "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N"))
+	submit(t, cnTab, "the right vector", `details[id="vuln-"] button`)
+	waitText(t, cnTab, "the flash", "Case saved")
+	waitText(t, cnTab, "the new score", "CVSS 4.0 8.7")
+	do(t, cnTab, "product p1", chromedp.Click(chromedp.CSS(`#product-p1 summary`)), chromedp.SetValue(chromedp.CSS(`[id="product-p1-versions"]`), "< 1.9"))
+	submit(t, cnTab, "edit p1", `#product-p1 button`)
+	waitText(t, cnTab, "the new versions", "< 1.9")
+	do(t, cnTab, "add kr", chromedp.SetValue(chromedp.CSS("#edit-participant"), "kr"))
+	shoot(t, cnTab, shots, "en-cvd-case-edit")
+	submit(t, cnTab, "save", `#caseedit form[action$="/edit"] button`)
+	waitText(t, cnTab, "the flash", "Case saved")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		c, err := n.Node("kr").App.CVD.Get(ctx, k.ID)
+		if err == nil && len(c.Vulnerabilities) == 2 && c.Products[0].Versions == "< 1.9" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kr did not get the edited case: %+v %v", c, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkScreen(t, cnTab, axe, "en", "cvd-case-edit")
+
+	// A vendor's person at jp signs in to its own cases only, at what its vendor may
+	// see, and states its status from the page.
+	pw := addUser(t, jp, "sato.nr", "vendor")
+	if _, err := jp.App.CVD.AddVendor(ctx, cvd.Actor{Name: "tanaka.hiro"}, seeded, cvd.NewVendor{Name: "Nishikawa Networks", User: "sato.nr", Products: []string{"p2"}}); err != nil {
+		t.Fatal(err)
+	}
+	vTab := tab(t, b, true)
+	do(t, vTab, "vendor sign-in", chromedp.Navigate(jp.URL+"/signin"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "sato.nr"), chromedp.SendKeys(chromedp.CSS("#password"), pw))
+	submit(t, vTab, "vendor sign-in", "button[type=submit].primary")
+	waitText(t, vTab, "the vendor's cases", "Home router firmware")
+	body = bodyText(t, vTab)
+	if strings.Contains(body, "NAS web UI") || strings.Contains(body, "Incidents") || strings.Contains(body, "Dashboard") {
+		t.Errorf("the vendor's list shows another case or the team's screens:\n%s", body)
+	}
+	do(t, vTab, "the vendor's case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vstatus-h")))
+	checkScreen(t, vTab, axe, "en", "cvd-vendor")
+	do(t, vTab, "status", chromedp.SetValue(chromedp.CSS("#vs-status"), "fixed"), chromedp.SendKeys(chromedp.CSS("#vs-fixed_version"), "2.4.2"))
+	submit(t, vTab, "state the status", `#vstatus button`)
+	waitText(t, vTab, "the flash", "Status recorded")
+	// The owner (cn) sequences the status and relays it back before the matrix shows it.
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(bodyText(t, vTab), "Fixed 2.4.2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the vendor's status never came back:\n%s", bodyText(t, vTab))
+		}
+		do(t, vTab, "reload", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vstatus-h")))
+	}
+	shoot(t, vTab, shots, "en-cvd-vendor")
+	body = bodyText(t, vTab)
+	for _, leak := range []string{"Timeline", "Nishikawa Networks PSIRT", "Dr. Lena Brandt", "Change the case", "Agree to this time"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the vendor sees %q", leak)
+		}
+	}
+	do(t, vTab, "another case", chromedp.Navigate(jp.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("main")))
+	if body := bodyText(t, vTab); strings.Contains(body, "NAS web UI") {
+		t.Errorf("the vendor reached another case")
 	}
 }

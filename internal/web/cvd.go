@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"csirtlink/internal/auth"
 	"csirtlink/internal/cvd"
 	"csirtlink/internal/problem"
 )
@@ -18,10 +20,63 @@ type cvdCasePage struct {
 	IsOwner  bool
 	Agreed   bool // this team agreed to the proposed instant
 	Statuses []string
+	// Joinable are the active peers not yet in the case, whom the owner may add.
+	Joinable []string
+	// Mailable are this team's vendors of the case that have an e-mail address.
+	Mailable []cvd.Vendor
+	// ItemForms edit each vulnerability and product, and add one of each (owner).
+	ItemForms []cvdItemForm
+	// For a vendor's person: its vendor's id and products, for its status form.
+	Vendor         string
+	VendorProducts []string
+	Justifications []string
+}
+
+// cvdItemForm is the form that replaces one vulnerability or product (ID set) or adds
+// one (ID empty).
+type cvdItemForm struct {
+	V      *view
+	Name   string // the form's name: "vuln-v1", "product-" for a new product
+	Case   string
+	ID     string
+	Action string // vulnerabilities or products
+	Add    string // the summary's catalog key when adding
+	Fields []cvdItemField
+}
+
+type cvdItemField struct {
+	Name, Label, Value string
+	Required           bool
+}
+
+func cvdItemForms(v *view, k cvd.Case) []cvdItemForm {
+	vuln := func(x cvd.Vulnerability) cvdItemForm {
+		return cvdItemForm{V: v, Name: "vuln-" + x.ID, Case: k.ID, ID: x.ID, Action: "vulnerabilities", Add: "cvd.addVuln", Fields: []cvdItemField{
+			{"title", "field.title", x.Title, true}, {"cve", "field.cve", x.CVE, false}, {"cwe", "field.cwe", x.CWE, false},
+			{"cvss_v3", "field.cvss", x.CVSSv3, false}, {"cvss_v4", "field.cvss4", x.CVSSv4, false},
+			{"description", "field.description", x.Description, false}}}
+	}
+	product := func(x cvd.Product) cvdItemForm {
+		return cvdItemForm{V: v, Name: "product-" + x.ID, Case: k.ID, ID: x.ID, Action: "products", Add: "cvd.addProduct", Fields: []cvdItemField{
+			{"vendor", "field.vendor", x.Vendor, true}, {"product", "field.product", x.Product, true},
+			{"versions", "field.versions", x.Versions, true}, {"purl", "field.purl", x.PURL, false}, {"cpe", "field.cpe", x.CPE, false}}}
+	}
+	var out []cvdItemForm
+	for _, x := range k.Vulnerabilities {
+		out = append(out, vuln(x))
+	}
+	out = append(out, vuln(cvd.Vulnerability{}))
+	for _, x := range k.Products {
+		out = append(out, product(x))
+	}
+	return append(out, product(cvd.Product{}))
 }
 
 func (c *Console) cvdList(w http.ResponseWriter, r *http.Request, v *view) error {
 	list, err := c.d.CVD.List(r.Context())
+	if v.IsVendor() {
+		list, err = c.d.CVD.VendorCases(r.Context(), v.User().Name)
+	}
 	if err != nil {
 		return err
 	}
@@ -34,6 +89,16 @@ func (c *Console) cvdShow(w http.ResponseWriter, r *http.Request, v *view) error
 }
 
 func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	if v.IsVendor() {
+		// A vendor's person sees its own cases only, cut to what its vendor may see.
+		k, vd, err := c.d.CVD.VendorCase(r.Context(), r.PathValue("id"), v.User().Name)
+		if err != nil {
+			return err
+		}
+		v.Nav = "cvd"
+		return c.render(w, v, status, "cvd_case", k.Title, cvdCasePage{Case: k, Matrix: cvd.Matrix(k), Statuses: cvd.Statuses,
+			Vendor: vd.ID, VendorProducts: vd.Products, Justifications: cvd.Justifications})
+	}
 	k, err := c.d.CVD.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -41,6 +106,19 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, stat
 	page := cvdCasePage{Case: k, Matrix: cvd.Matrix(k), IsOwner: k.Owner == c.dir.Self.ID, Statuses: cvd.Statuses}
 	for _, t := range k.Embargo.Agreed {
 		page.Agreed = page.Agreed || t == c.dir.Self.ID
+	}
+	for _, p := range c.dir.ActivePeers() {
+		if !slices.Contains(k.Participants, p) {
+			page.Joinable = append(page.Joinable, p)
+		}
+	}
+	for _, vd := range k.Vendors {
+		if vd.Email != "" && c.d.CVD.CanMail() {
+			page.Mailable = append(page.Mailable, vd)
+		}
+	}
+	if page.IsOwner {
+		page.ItemForms = cvdItemForms(v, k)
 	}
 	v.Nav = "cvd"
 	return c.render(w, v, status, "cvd_case", k.Title, page)
@@ -57,6 +135,67 @@ func (c *Console) cvdObject(w http.ResponseWriter, r *http.Request, v *view) err
 	_, err := c.d.CVD.ObjectEmbargo(r.Context(), v.cvdActor(), r.PathValue("id"), r.PostFormValue("reason"))
 	return c.afterCase(w, r, v, "embargo", err, "flash.cvdObjected")
 }
+
+// cvdEdit changes the case's title and description, and adds a coordinator (owner).
+func (c *Console) cvdEdit(w http.ResponseWriter, r *http.Request, v *view) error {
+	title, desc := r.PostFormValue("title"), r.PostFormValue("description")
+	e := cvd.CaseEdit{Title: &title, Description: &desc}
+	if p := r.PostFormValue("participant"); p != "" {
+		e.AddParticipants = []string{p}
+	}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), e)
+	return c.afterCase(w, r, v, "caseedit", err, "flash.cvdEdited")
+}
+
+// cvdVuln adds a vulnerability, or replaces the one whose id the form carries.
+func (c *Console) cvdVuln(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	vu := cvd.Vulnerability{ID: f("id"), Title: f("title"), Description: f("description"), CWE: f("cwe"), CVE: f("cve"),
+		CVSSv3: f("cvss_v3"), CVSSv4: f("cvss_v4")}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.CaseEdit{Vulnerabilities: []cvd.Vulnerability{vu}})
+	return c.afterCase(w, r, v, "vuln-"+vu.ID, err, "flash.cvdEdited")
+}
+
+// cvdProduct adds a product, or replaces the one whose id the form carries.
+func (c *Console) cvdProduct(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	p := cvd.Product{ID: f("id"), Vendor: f("vendor"), Product: f("product"), Versions: f("versions"), PURL: f("purl"), CPE: f("cpe")}
+	_, err := c.d.CVD.Edit(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.CaseEdit{Products: []cvd.Product{p}})
+	return c.afterCase(w, r, v, "product-"+p.ID, err, "flash.cvdEdited")
+}
+
+// cvdVendor records one of this team's vendors for the case.
+func (c *Console) cvdVendor(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	_, err := c.d.CVD.AddVendor(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.NewVendor{Name: f("name"), Contact: f("contact"),
+		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != ""})
+	return c.afterCase(w, r, v, "vendor", err, "flash.cvdVendorAdded")
+}
+
+// cvdMail writes to one of this team's vendors from the case's reply address.
+func (c *Console) cvdMail(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostFormValue
+	_, err := c.d.CVD.MailVendor(r.Context(), v.cvdActor(), r.PathValue("id"), f("vendor"), f("subject"), f("body"))
+	return c.afterCase(w, r, v, "vendormail", err, "flash.cvdMailed")
+}
+
+// cvdStatus is a vendor's person stating its vendor's status for one vulnerability and
+// product.
+func (c *Console) cvdStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !v.IsVendor() {
+		return problem.Forbidden("your role may not do this")
+	}
+	_, vd, err := c.d.CVD.VendorCase(r.Context(), r.PathValue("id"), v.User().Name)
+	if err == nil {
+		f := r.PostFormValue
+		_, err = c.d.CVD.SetStatus(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.StatusInput{Vendor: vd.ID, Vulnerability: f("vulnerability"),
+			Product: f("product"), Status: f("status"), Justification: f("justification"), FixedVersion: f("fixed_version"), Statement: f("statement")})
+	}
+	return c.afterCase(w, r, v, "vstatus", err, "flash.cvdStatus")
+}
+
+// IsVendor reports whether the person is a vendor's person (role vendor).
+func (v *view) IsVendor() bool { u := v.User(); return u != nil && u.Role == auth.Vendor }
 
 func (c *Console) afterCase(w http.ResponseWriter, r *http.Request, v *view, form string, err error, flash string) error {
 	if err != nil {

@@ -84,6 +84,7 @@ var fieldLabels = map[string]string{
 	"owner": "field.owner", "case_id": "field.case", "profile": "field.profile", "cve": "field.cve", "cwe": "field.cwe",
 	"cvss_v3": "field.cvss", "cvss_v4": "field.cvss", "purl": "field.identifier", "cpe": "field.identifier",
 	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
+	"add_participants": "field.participants", "subject": "field.subject",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -136,6 +137,23 @@ var formFields = map[string][]string{
 	"sighting":      {"count"},
 	"hotlinecheck":  {},
 	"hotlinecode":   {"code"},
+	// Vulnerability cases: "vuln-v1" and "product-p2" are the forms of one item each.
+	"caseedit":   {"title", "description", "add_participants"},
+	"vuln":       {"title", "cve", "cwe", "cvss_v3", "cvss_v4", "description"},
+	"product":    {"vendor", "product", "versions", "purl", "cpe"},
+	"vendor":     {"name", "contact", "email", "products"},
+	"vendormail": {"vendor", "subject", "body"},
+	"vstatus":    {"vulnerability", "product", "status", "justification", "fixed_version", "statement"},
+}
+
+// fieldsOf is a form's fields; a form of one of several items ("vuln-v1") has the
+// fields of its kind ("vuln").
+func fieldsOf(form string) []string {
+	if fs, ok := formFields[form]; ok {
+		return fs
+	}
+	kind, _, _ := strings.Cut(form, "-")
+	return formFields[kind]
 }
 
 // argLabels: messages whose arguments are values with labels of their own, and the
@@ -324,13 +342,13 @@ func (v *view) fieldErrors(form string, err error, fields map[string]string) boo
 		f := e.Field
 		if m, ok := fields[f]; ok {
 			f = m
-		} else if !slices.Contains(formFields[form], f) {
+		} else if !slices.Contains(fieldsOf(form), f) {
 			f = fieldBase(f) // "members[2]" is the members field
 		}
 		switch {
 		case e.Field == "":
 			v.addError(text)
-		case slices.Contains(formFields[form], f):
+		case slices.Contains(fieldsOf(form), f):
 			if v.Errors[f] == "" {
 				v.Errors[f] = text
 			}
@@ -363,6 +381,21 @@ var fieldAnchors = map[string]string{
 	"rotation.members":          "members",
 	"policy.levels":             "level-0-delay",
 	"hotlinecode.code":          "hotline-code",
+	"caseedit.title":            "edit-title",
+	"caseedit.description":      "edit-description",
+	"caseedit.add_participants": "edit-participant",
+	"vendor.name":               "vendor-name",
+	"vendor.contact":            "vendor-contact",
+	"vendor.email":              "vendor-email",
+	"vendormail.vendor":         "mail-vendor",
+	"vendormail.subject":        "mail-subject",
+	"vendormail.body":           "mail-body",
+	"vstatus.vulnerability":     "vs-vulnerability",
+	"vstatus.product":           "vs-product",
+	"vstatus.status":            "vs-status",
+	"vstatus.justification":     "vs-justification",
+	"vstatus.fixed_version":     "vs-fixed_version",
+	"vstatus.statement":         "vs-statement",
 }
 
 // ErrorSummary lists the form's messages in the order of its fields, each linked to its
@@ -383,6 +416,8 @@ func (v *view) ErrorSummary() []summaryItem {
 		anchor := f
 		if a, ok := fieldAnchors[v.FormName+"."+f]; ok {
 			anchor = a
+		} else if strings.Contains(v.FormName, "-") {
+			anchor = v.FormName + "-" + f // an item's form: "vuln-v1-title"
 		}
 		label := v.fieldLabel(strings.TrimPrefix(f, "obs_"))
 		if l, ok := formLabels[v.FormName+"."+f]; ok {
@@ -396,7 +431,7 @@ func (v *view) ErrorSummary() []summaryItem {
 		}
 		out = append(out, summaryItem{Anchor: anchor, Text: text})
 	}
-	for _, f := range formFields[v.FormName] {
+	for _, f := range fieldsOf(v.FormName) {
 		add(f)
 	}
 	rest := make([]string, 0, len(v.Errors))

@@ -199,6 +199,9 @@ func (c *Console) completeSignin(w http.ResponseWriter, r *http.Request, u store
 		c.log.Warn("record sign-in", "user", u.Name, "err", err)
 	}
 	c.auditSignin(r.Context(), u.Name, "signin", ip)
+	if u.Role == auth.Vendor && next == "/" {
+		next = "/cvd" // a vendor's person has no dashboard: its cases are all it sees
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }

@@ -119,8 +119,9 @@ func (c *Console) newView(w http.ResponseWriter, r *http.Request, s *session) (*
 	} else if pre := c.cookie(r, "csl_pre"); pre != "" {
 		v.CSRF = csrfToken(pre)
 	}
-	v.HasIndicators = s != nil && !s.Pending && c.d.Indicators != nil
-	if s != nil && !s.Pending && c.d.Hotline != nil {
+	vendor := s != nil && s.User.Role == auth.Vendor
+	v.HasIndicators = s != nil && !s.Pending && c.d.Indicators != nil && !vendor
+	if s != nil && !s.Pending && c.d.Hotline != nil && !vendor {
 		v.HasHotline = true
 		// The badge is a comfort: a failure to count leaves it out, not the page.
 		if _, err := v.waitingPages(r.Context()); err != nil {

@@ -210,10 +210,16 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /search", c.signedIn(auth.Read, c.search))
 	}
 	if c.d.CVD != nil {
-		h("GET /cvd", c.signedIn(auth.Read, c.cvdList))
-		h("GET /cvd/{id}", c.signedIn(auth.Read, c.cvdShow))
+		h("GET /cvd", c.signedIn(auth.CaseAccess, c.cvdList))
+		h("GET /cvd/{id}", c.signedIn(auth.CaseAccess, c.cvdShow))
+		h("POST /cvd/{id}/status", c.signedIn(auth.CaseAccess, c.cvdStatus))
 		h("POST /cvd/{id}/agree", c.signedIn(auth.Write, c.cvdAgree))
 		h("POST /cvd/{id}/object", c.signedIn(auth.Write, c.cvdObject))
+		h("POST /cvd/{id}/edit", c.signedIn(auth.Write, c.cvdEdit))
+		h("POST /cvd/{id}/vulnerabilities", c.signedIn(auth.Write, c.cvdVuln))
+		h("POST /cvd/{id}/products", c.signedIn(auth.Write, c.cvdProduct))
+		h("POST /cvd/{id}/vendors", c.signedIn(auth.Write, c.cvdVendor))
+		h("POST /cvd/{id}/mail", c.signedIn(auth.Write, c.cvdMail))
 	}
 	if c.d.TAXIIConsumers != nil && c.d.TAXIIStore != nil && c.d.TAXIIPuller != nil {
 		h("GET /taxii", c.signedIn(auth.Manage, c.taxiiShow))

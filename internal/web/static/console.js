@@ -25,6 +25,29 @@
     s.addEventListener('change', function () { syncRecipients(s); });
   });
 
+  // An embargo's countdown ticks each second. The server drew it in words in the
+  // person's language; the page gives the words to keep (data-fmt, data-day) and what
+  // to say once the instant has come (data-done).
+  Array.prototype.forEach.call(document.querySelectorAll('[data-until]'), function (el) {
+    var until = Date.parse(el.getAttribute('data-until'));
+    if (isNaN(until)) { return; }
+    var fmt = el.getAttribute('data-fmt') || '{}', day = el.getAttribute('data-day') || 'd';
+    function pad(n) { return (n < 10 ? '0' : '') + n; }
+    var timer;
+    function tick() {
+      var s = Math.floor((until - Date.now()) / 1000);
+      if (s <= 0) {
+        el.textContent = el.getAttribute('data-done') || '';
+        clearInterval(timer);
+        return;
+      }
+      var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+      el.textContent = fmt.replace('{}', (d > 0 ? d + day + ' ' : '') + pad(h) + ':' + pad(m) + ':' + pad(s % 60));
+    }
+    timer = setInterval(tick, 1000);
+    tick();
+  });
+
   // "All partners" and single partners: ticking "all" ticks every partner; unticking
   // a partner unticks "all". Without this script the server reads "all" alone.
   Array.prototype.forEach.call(document.querySelectorAll('input.to-all'), function (all) {
