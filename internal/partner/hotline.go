@@ -176,6 +176,12 @@ func (s *Service) hotlineDue(p team.Peer, c hotlineCheck, now time.Time) bool {
 // outstanding. The mail goes through the egress decision like the hotline's fallback
 // mail: never to a partner that is not active.
 func (s *Service) SendHotlineCode(ctx context.Context, id, actor string) (HotlineStatus, error) {
+	s.mailing.Lock()
+	defer s.mailing.Unlock()
+	return s.sendHotlineCode(ctx, id, actor)
+}
+
+func (s *Service) sendHotlineCode(ctx context.Context, id, actor string) (HotlineStatus, error) {
 	p, ok := s.dir.Peer(id)
 	if !ok {
 		return HotlineStatus{}, problem.NotFound("no partner %q", id)
@@ -250,6 +256,8 @@ func (s *Service) mailDueCodes(ctx context.Context, actor string, only ...string
 	if s.mailer == nil {
 		return
 	}
+	s.mailing.Lock()
+	defer s.mailing.Unlock()
 	var due []string
 	now := s.clock.Now().UTC()
 	_ = s.st.InTx(ctx, func(tx store.Tx) error {
@@ -268,7 +276,7 @@ func (s *Service) mailDueCodes(ctx context.Context, actor string, only ...string
 		return nil
 	})
 	for _, id := range due {
-		if _, err := s.SendHotlineCode(ctx, id, actor); err != nil {
+		if _, err := s.sendHotlineCode(ctx, id, actor); err != nil {
 			s.log.Warn("hotline code", "peer", id, "err", err)
 		}
 	}

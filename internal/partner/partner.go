@@ -58,6 +58,9 @@ type Service struct {
 
 	client *http.Client
 	mailer Mailer // mails hotline codes; nil: no relay configured
+	// mailing is held from the decision that a code is due until its attempt is
+	// recorded, so that an approval and an engine round never both mail one.
+	mailing sync.Mutex
 
 	mu       sync.Mutex
 	index    *constituency.Index
