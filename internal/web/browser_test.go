@@ -322,9 +322,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, s := range screens {
 			do(t, adminTab, s.name, chromedp.Navigate(cn.URL+s.path), chromedp.WaitVisible(chromedp.CSS("main")))
 			// An administrator sees every entry: dashboard, hotline, incidents, partners,
-			// indicators, directory, on call, comm checks, vulnerabilities, figures, feeds, people,
-			// audit, new incident.
-			phoneNav(t, adminTab, lang+" "+s.name, 14)
+			// indicators, directory, on call, comm checks, vulnerabilities, figures, feeds, TAXII,
+			// people, audit, new incident.
+			phoneNav(t, adminTab, lang+" "+s.name, 15)
 			teamNamesWhole(t, adminTab, lang+" phone "+s.name)
 			shoot(t, adminTab, shots, lang+"-phone-"+s.name)
 		}
