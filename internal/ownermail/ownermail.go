@@ -38,6 +38,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/notify"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -96,16 +97,17 @@ func (s *Service) recordAssigned(ctx context.Context, tx store.Tx, run store.Fee
 	for _, c := range o.Contacts {
 		d := store.FeedDelivery{RunID: run.ID, Kind: store.DeliverOwner, Target: o.ID, Contact: c.Email, State: store.DeliveryPending,
 			DueAt: DueAt(c, now), CreatedAt: now, UpdatedAt: now}
-		if i := slices.IndexFunc(ds, func(x store.FeedDelivery) bool {
+		i := slices.IndexFunc(ds, func(x store.FeedDelivery) bool {
 			return x.Kind == d.Kind && x.Target == d.Target && x.Contact == d.Contact
-		}); i >= 0 {
-			d = ds[i]
-		} else if err := tx.AddFeedDelivery(ctx, d); err != nil {
-			return err
-		} else {
+		})
+		if i < 0 {
+			// A contact added since the run finished: a delivery of all the owner's events.
+			if err := tx.AddFeedDelivery(ctx, d); err != nil {
+				return err
+			}
 			continue
 		}
-		if d.State == store.DeliveryPending {
+		if d = ds[i]; d.State == store.DeliveryPending {
 			// Rewriting the pending delivery waits for a gathering of it that is under
 			// way (the row is locked until it commits) and then finds it reported: the
 			// events then go in a follow-up, never in neither report.
@@ -153,6 +155,14 @@ func (s *Service) followUp(ctx context.Context, tx store.Tx, run store.FeedRun, 
 	} else if len(prev) == 0 {
 		// A report gathered before reports recorded their ranges reads all the owner's
 		// chunks of its runs; pin it to those it had, so it does not carry these too.
+		// One being sent now may have read them already: the analyst tries again.
+		prevReport, err := tx.GetOwnerReport(ctx, d.ReportID)
+		if err != nil {
+			return err
+		}
+		if prevReport.State == store.ReportSending {
+			return problem.Conflict("report %s of this run to %s is being sent; assign again in a moment", d.ReportID, c.Email)
+		}
 		ds, err := tx.ReportDeliveries(ctx, d.ReportID)
 		if err != nil {
 			return err
