@@ -23,8 +23,9 @@ func (s *Service) Deliveries(ctx context.Context, runID string) ([]store.FeedDel
 }
 
 // AssignHook is told, inside the assigning transaction, that events of a done run were
-// given to an owner, so their delivery is recorded with them.
-type AssignHook func(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string) error
+// given to an owner, so their delivery is recorded with them. The owner's new chunks
+// are numbered from to to, after every chunk the run had before.
+type AssignHook func(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string, from, to int64) error
 
 // OnAssign adds a hook for assignments.
 func (s *Service) OnAssign(h AssignHook) { s.assigned = append(s.assigned, h) }
@@ -98,7 +99,7 @@ func (s *Service) Assign(ctx context.Context, actor, runID, ownerID, network str
 			return err
 		}
 		for _, h := range s.assigned {
-			if err := h(ctx, tx, run, ownerID); err != nil {
+			if err := h(ctx, tx, run, ownerID, give.first, give.last); err != nil {
 				return err
 			}
 		}
@@ -114,6 +115,7 @@ type chunkWriter struct {
 	runID        string
 	kind, target string
 	seq          *int64
+	first, last  int64 // the numbers of the chunks it wrote
 	buf          bytes.Buffer
 	n            int
 }
@@ -143,6 +145,10 @@ func (w *chunkWriter) flush(ctx context.Context) error {
 		return err
 	}
 	*w.seq++
+	if w.first == 0 {
+		w.first = *w.seq
+	}
+	w.last = *w.seq
 	c := store.FeedChunk{RunID: w.runID, Seq: *w.seq, Kind: w.kind, Target: w.target, Events: w.n, Data: out.Bytes()}
 	if err := w.tx.PutFeedChunk(ctx, c); err != nil {
 		return err

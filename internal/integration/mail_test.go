@@ -24,6 +24,18 @@ type mailbox struct {
 	addr string
 	mu   sync.Mutex
 	msgs []gotMail
+	// refused addresses are answered 550 at RCPT, a permanent failure.
+	refused map[string]bool
+}
+
+// refuse makes the server refuse (true) or take again (false) mail to an address.
+func (mb *mailbox) refuse(addr string, on bool) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.refused == nil {
+		mb.refused = map[string]bool{}
+	}
+	mb.refused[strings.ToLower(addr)] = on
 }
 
 type gotMail struct {
@@ -68,6 +80,12 @@ type mailSession struct {
 
 func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.mb.mu.Lock()
+	refused := s.mb.refused[strings.ToLower(to)]
+	s.mb.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox refused"}
+	}
 	s.to = append(s.to, to)
 	return nil
 }

@@ -6,7 +6,10 @@
 //
 // What a finished run owes each contact is recorded in the transaction that finishes
 // the run (a delivery). When a contact's deliveries are due they are gathered into one
-// report, in one transaction. A report is claimed (state sending) before the mail is
+// report, in one transaction, which records the range of the owner's chunks of each run
+// the report carries: the report, and any resend of it, carries exactly those. Events
+// assigned to the owner after its report was gathered go in a follow-up report of
+// their own. A report is claimed (state sending) before the mail is
 // sent and marked sent after; a failed send is retried with back-off. A process killed
 // between the claim and the record leaves the report sending: the next start marks it
 // unknown and never sends it again on its own — an owner never gets one report twice,
@@ -35,6 +38,7 @@ import (
 	"csirtlink/internal/feedrun"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/notify"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
 	"csirtlink/internal/tlp"
@@ -68,10 +72,140 @@ type Service struct {
 func New(st store.Store, feeds *feedrun.Service, dir *team.Directory, mail Mailer, clk clock.Clock, log *slog.Logger) *Service {
 	s := &Service{st: st, feeds: feeds, dir: dir, mail: mail, clock: clk, log: log.With("component", "ownermail")}
 	feeds.OnFinish(s.recordDeliveries)
-	feeds.OnAssign(func(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string) error {
-		return s.recordOwner(ctx, tx, run, ownerID)
-	})
+	feeds.OnAssign(s.recordAssigned)
 	return s
+}
+
+// recordAssigned records the delivery of events assigned to an owner (its chunks
+// numbered from to to). A contact whose delivery of the run is still pending gets them
+// with it, as its report is gathered later. A contact whose report of the run was
+// already gathered — and maybe sent — gets a follow-up report of the assigned chunks
+// only, on its schedule, so nothing goes twice and nothing is left out.
+func (s *Service) recordAssigned(ctx context.Context, tx store.Tx, run store.FeedRun, ownerID string, from, to int64) error {
+	o, err := tx.GetOwner(ctx, ownerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ds, err := tx.FeedDeliveriesOf(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now().UTC()
+	for _, c := range o.Contacts {
+		d := store.FeedDelivery{RunID: run.ID, Kind: store.DeliverOwner, Target: o.ID, Contact: c.Email, State: store.DeliveryPending,
+			DueAt: DueAt(c, now), CreatedAt: now, UpdatedAt: now}
+		i := slices.IndexFunc(ds, func(x store.FeedDelivery) bool {
+			return x.Kind == d.Kind && x.Target == d.Target && x.Contact == d.Contact
+		})
+		if i < 0 {
+			// A contact added since the run finished: a delivery of all the owner's events.
+			if err := tx.AddFeedDelivery(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
+		if d = ds[i]; d.State == store.DeliveryPending {
+			// Rewriting the pending delivery waits for a gathering of it that is under
+			// way (the row is locked until it commits) and then finds it reported: the
+			// events then go in a follow-up, never in neither report.
+			d.UpdatedAt = now
+			err := tx.SetFeedDelivery(ctx, d, store.DeliveryPending)
+			if err == nil {
+				continue // gathered later, with the assigned chunks
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			if d, err = deliveryOf(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		if d.State != store.DeliveryReported {
+			continue
+		}
+		if err := s.followUp(ctx, tx, run, o, c, d, from, to, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deliveryOf(ctx context.Context, tx store.Tx, d store.FeedDelivery) (store.FeedDelivery, error) {
+	ds, err := tx.FeedDeliveriesOf(ctx, d.RunID)
+	if err != nil {
+		return d, err
+	}
+	for _, x := range ds {
+		if x.Kind == d.Kind && x.Target == d.Target && x.Contact == d.Contact {
+			return x, nil
+		}
+	}
+	return d, fmt.Errorf("ownermail: delivery of run %s to %s vanished", d.RunID, d.Contact)
+}
+
+// followUp makes a report of the chunks from..to of a run for one contact whose report
+// of the run was gathered before they were assigned.
+func (s *Service) followUp(ctx context.Context, tx store.Tx, run store.FeedRun, o store.NetOwner, c store.OwnerContact, d store.FeedDelivery,
+	from, to int64, now time.Time) error {
+	if prev, err := tx.OwnerReportRuns(ctx, d.ReportID); err != nil {
+		return err
+	} else if len(prev) == 0 {
+		// A report gathered before reports recorded their ranges reads all the owner's
+		// chunks of its runs; pin it to those it had, so it does not carry these too.
+		// One being sent now may have read them already: the analyst tries again.
+		prevReport, err := tx.GetOwnerReport(ctx, d.ReportID)
+		if err != nil {
+			return err
+		}
+		if prevReport.State == store.ReportSending {
+			return problem.Conflict("report %s of this run to %s is being sent; assign again in a moment", d.ReportID, c.Email)
+		}
+		ds, err := tx.ReportDeliveries(ctx, d.ReportID)
+		if err != nil {
+			return err
+		}
+		runs := make([]string, 0, len(ds))
+		for _, x := range ds {
+			runs = append(runs, x.RunID)
+		}
+		if err := recordRanges(ctx, tx, d.ReportID, o.ID, runs, func(id string) int64 {
+			if id == run.ID {
+				return from - 1
+			}
+			return math.MaxInt64
+		}); err != nil {
+			return err
+		}
+	}
+	first, last, events, err := tx.FeedChunkSpan(ctx, run.ID, store.ChunkOwner, o.ID, from, to)
+	if err != nil || events == 0 {
+		return err
+	}
+	r := store.OwnerReport{ID: "rep-" + identity.RandomID(10), OwnerID: o.ID, Contact: c.Email, Language: c.Language,
+		Format: cmp.Or(c.Format, "csv"), Encrypted: c.PGPKey != "", Events: events, State: store.ReportPending,
+		NextAt: DueAt(c, now), CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateOwnerReport(ctx, r); err != nil {
+		return err
+	}
+	return tx.AddOwnerReportRuns(ctx, []store.OwnerReportRun{{ReportID: r.ID, RunID: run.ID, SeqFrom: first, SeqTo: last, Events: events}})
+}
+
+// recordRanges records what a report carries: of each run, the span of the owner's
+// chunks numbered up to upTo(run). A run without any is recorded empty, so the report
+// never falls back to reading the owner's chunks as they are when it is sent.
+func recordRanges(ctx context.Context, tx store.Tx, reportID, ownerID string, runs []string, upTo func(runID string) int64) error {
+	var parts []store.OwnerReportRun
+	for _, runID := range runs {
+		first, last, events, err := tx.FeedChunkSpan(ctx, runID, store.ChunkOwner, ownerID, 0, upTo(runID))
+		if err != nil {
+			return err
+		}
+		parts = append(parts, store.OwnerReportRun{ReportID: reportID, RunID: runID, SeqFrom: first, SeqTo: last, Events: events})
+	}
+	return tx.AddOwnerReportRuns(ctx, parts)
 }
 
 // recordDeliveries records, with a finished run, a delivery to every contact of every
@@ -207,13 +341,20 @@ func (s *Service) gather(ctx context.Context) error {
 			if err := tx.CreateOwnerReport(ctx, r); err != nil {
 				return err
 			}
+			runs := make([]string, 0, len(g))
 			for _, d := range g {
 				d.State, d.ReportID, d.UpdatedAt = store.DeliveryReported, r.ID, now
 				if err := tx.SetFeedDelivery(ctx, d, store.DeliveryPending); err != nil {
 					return err
 				}
+				runs = append(runs, d.RunID)
 			}
-			return nil
+			if !ok {
+				return nil
+			}
+			// After the deliveries are locked: an assignment committed before is in the
+			// ranges, one committing after finds them reported and makes a follow-up.
+			return recordRanges(ctx, tx, r.ID, k.owner, runs, func(string) int64 { return math.MaxInt64 })
 		})
 		if err != nil {
 			return err
@@ -240,7 +381,7 @@ func (s *Service) deliver(ctx context.Context, r store.OwnerReport) error {
 	} else if err != nil {
 		return err
 	}
-	ml, events, carried, err := s.build(ctx, r)
+	ml, events, carried, recorded, err := s.build(ctx, r)
 	if err == nil {
 		err = s.mail.Send(ctx, ml)
 	}
@@ -262,10 +403,11 @@ func (s *Service) deliver(ctx context.Context, r store.OwnerReport) error {
 		if err := tx.UpdateOwnerReport(wctx, r, store.ReportSending); err != nil {
 			return err
 		}
-		if r.State != store.ReportSent || r.ResendOf != "" {
-			return nil // a resend's ranges were recorded when it was made
+		if r.State != store.ReportSent || recorded {
+			return nil
 		}
-		// The report records what it carried, for a resend to carry the same.
+		// A report gathered before reports recorded their ranges records, once sent,
+		// what it carried, for a resend to carry the same.
 		return tx.AddOwnerReportRuns(wctx, carried)
 	})
 }
@@ -290,26 +432,27 @@ type source struct {
 
 // build renders a report: the events of each of its runs for the owner, each run's
 // label decided by egress for a report to our owners; a run it refuses stays out.
-func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, carried []store.OwnerReportRun, err error) {
+func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mail, events int64, carried []store.OwnerReportRun, recorded bool, err error) {
 	o, err := s.st.GetOwner(ctx, r.OwnerID)
 	if err != nil {
-		return ml, 0, nil, &notify.FieldError{Field: "owner", Reason: err.Error()}
+		return ml, 0, nil, false, &notify.FieldError{Field: "owner", Reason: err.Error()}
 	}
 	c, ok := contact(o, r.Contact)
 	if !ok {
-		return ml, 0, nil, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
+		return ml, 0, nil, false, &notify.FieldError{Field: "contact", Reason: "the contact no longer exists"}
 	}
-	// What the report carries: a first report, all of the owner's events of each run
-	// it delivers; a resend, the chunks the report it repeats carried, no more.
-	var parts []store.OwnerReportRun
-	if r.ResendOf != "" {
-		if parts, err = s.st.OwnerReportRuns(ctx, r.ID); err != nil {
-			return ml, 0, nil, err
-		}
-	} else {
+	// What the report carries: the ranges recorded when it was gathered (or, for a
+	// resend or a follow-up, made). A report gathered before reports recorded them
+	// carries all of the owner's events of each run it delivers.
+	parts, err := s.st.OwnerReportRuns(ctx, r.ID)
+	if err != nil {
+		return ml, 0, nil, false, err
+	}
+	recorded = len(parts) > 0
+	if !recorded {
 		ds, err := s.st.ReportDeliveries(ctx, r.ID)
 		if err != nil {
-			return ml, 0, nil, err
+			return ml, 0, nil, false, err
 		}
 		for _, d := range ds {
 			parts = append(parts, store.OwnerReportRun{ReportID: r.ID, RunID: d.RunID, SeqFrom: 0, SeqTo: math.MaxInt64})
@@ -327,7 +470,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 	for _, part := range parts {
 		run, err := s.st.GetFeedRun(ctx, part.RunID)
 		if err != nil {
-			return ml, 0, nil, err
+			return ml, 0, nil, false, err
 		}
 		src := &source{feed: run.Feed, report: run.Report, origin: run.Origin, byClass: classes, label: tlp.Label(run.TLP)}
 		author := cmp.Or(run.Origin, self)
@@ -357,7 +500,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 			return w.write(rec, run.Origin)
 		})
 		if err != nil {
-			return ml, 0, nil, err
+			return ml, 0, nil, false, err
 		}
 		if src.events == 0 {
 			continue
@@ -370,10 +513,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		}
 	}
 	if err := w.close(); err != nil {
-		return ml, 0, nil, err
+		return ml, 0, nil, false, err
 	}
 	if total == 0 {
-		return ml, 0, nil, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
+		return ml, 0, nil, false, &notify.FieldError{Field: "events", Reason: "no event may go to this owner"}
 	}
 	cat := catalogFor(c.Language)
 	loc, err := time.LoadLocation(c.Timezone)
@@ -393,10 +536,10 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		zw := gzip.NewWriter(&gz)
 		zw.Name = name
 		if _, err := zw.Write(data); err != nil {
-			return ml, 0, nil, err
+			return ml, 0, nil, false, err
 		}
 		if err := zw.Close(); err != nil {
-			return ml, 0, nil, err
+			return ml, 0, nil, false, err
 		}
 		name, ctype, data = name+".gz", "application/gzip", gz.Bytes()
 	}
@@ -405,7 +548,7 @@ func (s *Service) build(ctx context.Context, r store.OwnerReport) (ml notify.Mai
 		Headers:     map[string]string{"X-Csirtlink-Report": r.ID, "Auto-Submitted": "auto-generated"},
 		Attachments: []notify.Attachment{{Name: name, ContentType: ctype, Data: data}},
 		Egress:      mailDec}
-	return ml, total, carried, nil
+	return ml, total, carried, recorded, nil
 }
 
 func render(cat catalog, owner string, label tlp.Label, total int64, sources []*source, classes map[string]int64, loc *time.Location,

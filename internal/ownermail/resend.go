@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"csirtlink/internal/audit"
@@ -76,13 +77,17 @@ func (s *Service) Resend(ctx context.Context, actor, ownerID, reportID, email st
 	return out, err
 }
 
-// carried is what a report carried: as it recorded when sent, or — for a report that
-// was never sent (failed, or unknown after a crash) — the owner's chunks of each run it
-// delivers, as they are now.
+// carried is what a report carried, sent or not: the ranges it recorded when it was
+// gathered (runs of it without events left out). Only a report gathered before reports
+// recorded their ranges and never sent has none: it gets the owner's chunks of each run
+// it delivers, as they are now.
 func (s *Service) carried(ctx context.Context, tx store.Tx, r store.OwnerReport) ([]store.OwnerReportRun, error) {
 	parts, err := tx.OwnerReportRuns(ctx, r.ID)
-	if err != nil || len(parts) > 0 {
-		return parts, err
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) > 0 {
+		return slices.DeleteFunc(parts, func(p store.OwnerReportRun) bool { return p.Events == 0 }), nil
 	}
 	ds, err := tx.ReportDeliveries(ctx, r.ID)
 	if err != nil {

@@ -324,6 +324,20 @@ func (c conn) MaxFeedChunkSeq(ctx context.Context, runID string) (int64, error) 
 	return n.Int64, nil
 }
 
+// FeedChunkSpan is the span of a run's chunks of one recipient within from..to.
+func (c conn) FeedChunkSpan(ctx context.Context, runID, kind, target string, from, to int64) (first, last, events int64, err error) {
+	var f, l, n sql.NullInt64
+	err = c.row(ctx, `SELECT MIN(seq), MAX(seq), SUM(events) FROM feed_chunks WHERE run_id = ? AND kind = ? AND target = ? AND seq >= ? AND seq <= ?`,
+		runID, kind, target, from, to).Scan(&f, &l, &n)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("sqlstore: feed chunk span: %w", err)
+	}
+	if !f.Valid {
+		return 1, 0, 0, nil
+	}
+	return f.Int64, l.Int64, n.Int64, nil
+}
+
 // PutFeedChunk stores a chunk whatever its run's state.
 func (c conn) PutFeedChunk(ctx context.Context, ch store.FeedChunk) error {
 	if _, err := c.exec(ctx, `INSERT INTO feed_chunks (run_id, seq, kind, target, events, data) VALUES (?, ?, ?, ?, ?, ?)`,

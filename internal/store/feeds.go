@@ -154,6 +154,10 @@ type FeedRuns interface {
 	PutFeedChunk(ctx context.Context, c FeedChunk) error
 	// MaxFeedChunkSeq is the highest chunk number of a run (0 when none).
 	MaxFeedChunkSeq(ctx context.Context, runID string) (int64, error)
+	// FeedChunkSpan is the first and last number of a run's chunks of one kind and
+	// target numbered from to to, and their events (first > last when there are none).
+	// It reads no events: a report records its ranges with it.
+	FeedChunkSpan(ctx context.Context, runID, kind, target string, from, to int64) (first, last, events int64, err error)
 }
 
 // Kinds of feed delivery.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"math"
 	"testing"
 
 	"csirtlink/internal/store"
@@ -164,6 +165,21 @@ func testFeedDeliveries(t *testing.T, s store.Store) {
 	seq, err := s.MaxFeedChunkSeq(ctx, in.ID)
 	ok(t, err)
 	same(t, "highest chunk", seq, int64(2_000_001))
+	ok(t, s.PutFeedChunk(ctx, store.FeedChunk{RunID: in.ID, Seq: 2_000_002, Kind: store.ChunkOwner, Target: "other", Events: 9, Data: []byte("x")}))
+	ok(t, s.PutFeedChunk(ctx, store.FeedChunk{RunID: in.ID, Seq: 2_000_003, Kind: store.ChunkOwner, Target: "isp", Events: 4, Data: []byte("x")}))
+	type span struct{ first, last, events int64 }
+	spanOf := func(from, to int64) span {
+		f, l, n, err := s.FeedChunkSpan(ctx, in.ID, store.ChunkOwner, "isp", from, to)
+		ok(t, err)
+		return span{f, l, n}
+	}
+	// Only the target's chunks count: another owner's chunk 2,000,002 is not in isp's span.
+	same(t, "isp's whole span", spanOf(0, math.MaxInt64), span{2_000_001, 2_000_003, 7})
+	same(t, "isp's span from 2,000,002", spanOf(2_000_002, math.MaxInt64), span{2_000_003, 2_000_003, 4})
+	same(t, "an empty span", spanOf(0, 2_000_000), span{1, 0, 0})
+	ok(t, s.DeleteFeedChunks(ctx, in.ID, store.ChunkOwner, "other"))
+	ok(t, s.DeleteFeedChunks(ctx, in.ID, store.ChunkOwner, "isp"))
+	ok(t, s.PutFeedChunk(ctx, store.FeedChunk{RunID: in.ID, Seq: 2_000_001, Kind: store.ChunkOwner, Target: "isp", Events: 3, Data: []byte("x")}))
 	ok(t, s.DeleteFeedChunks(ctx, in.ID, store.ChunkOwner, "isp"))
 	seq, err = s.MaxFeedChunkSeq(ctx, in.ID)
 	ok(t, err)
