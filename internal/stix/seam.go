@@ -23,6 +23,9 @@ type IndicatorData struct {
 	Name        string
 	Description string
 	Types       []string // indicator-type-ov, e.g. malicious-activity
+	Category    string   // our taxonomy's category ("" when the producer gave none)
+	Confidence  *int
+	Tags        []string // STIX labels
 	Observables []observable.Observable
 	Label       tlp.Label
 	Created     time.Time
@@ -59,7 +62,9 @@ func IndicatorFrom(d IndicatorData) (Indicator, error) {
 			ExternalReferences: []ExternalReference{{SourceName: "csirtlink", ExternalID: d.ID}}},
 		Name: d.Name, Description: d.Description, IndicatorTypes: d.Types,
 		Pattern: strings.Join(parts, " OR "), PatternType: "stix", ValidFrom: At(d.ValidFrom),
+		Category: d.Category, Confidence: d.Confidence,
 	}
+	ind.Labels = d.Tags
 	if d.ValidUntil != nil {
 		u := At(*d.ValidUntil)
 		ind.ValidUntil = &u
@@ -94,7 +99,8 @@ func ReadIndicator(raw json.RawMessage) (IndicatorData, error) {
 		return IndicatorData{}, fmt.Errorf("stix: %s: %w", in.ID, err)
 	}
 	d := IndicatorData{Name: in.Name, Description: in.Description, Types: in.IndicatorTypes, Observables: obs,
-		Created: in.Created.Time, Modified: in.Modified.Time, ValidFrom: in.ValidFrom.Time, Revoked: in.Revoked}
+		Created: in.Created.Time, Modified: in.Modified.Time, ValidFrom: in.ValidFrom.Time, Revoked: in.Revoked,
+		Category: in.Category, Confidence: in.Confidence, Tags: in.Labels}
 	if in.ValidUntil != nil {
 		v := in.ValidUntil.Time
 		d.ValidUntil = &v
