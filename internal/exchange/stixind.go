@@ -378,9 +378,28 @@ func (s *Service) importSighting(ctx context.Context, a indicator.Actor, bundle 
 	if sg.Revoked {
 		return false, "revoked", nil
 	}
+	ours := map[string]bool{}
+	for t := range s.stixTeams() {
+		ours[stix.TeamIdentityID(t)] = true
+	}
+	fromFederation := len(sg.WhereSightedRefs) > 0
+	for _, r := range sg.WhereSightedRefs {
+		fromFederation = fromFederation && ours[r]
+	}
+	if fromFederation {
+		// A team of ours reports its sightings through the federation itself: recorded
+		// here, it would come back as a second observation by this team.
+		return false, "sighted by teams of the federation, whose sightings travel through it", nil
+	}
 	var target []string
 	if id, ok := ourIDs[sg.SightingOfRef]; ok {
-		target = append(target, id)
+		ind, err := s.st.GetIndicator(ctx, id)
+		switch {
+		case err == nil && ind.State == store.IndicatorActive:
+			target = append(target, id)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return false, "", fmt.Errorf("stix import: %w", err)
+		}
 	}
 	for _, v := range values[sg.SightingOfRef] {
 		held, err := s.st.IndicatorsByValue(ctx, []string{v}, 10)
@@ -421,7 +440,7 @@ func (s *Service) importSighting(ctx context.Context, a indicator.Actor, bundle 
 		t := sg.LastSeen.Time
 		in.LastSeen = &t
 	}
-	recorded := false
+	recorded, why := false, ""
 	for _, id := range target {
 		had, err := s.st.SightingsOf(ctx, []string{id})
 		if err != nil {
@@ -433,11 +452,12 @@ func (s *Service) importSighting(ctx context.Context, a indicator.Actor, bundle 
 		}
 		if _, err := s.indicators.Report(ctx, a, id, in); err != nil {
 			if p, ok := problem.As(err); ok {
-				return false, p.Message, nil
+				why = p.Message
+				continue
 			}
 			return false, "", err
 		}
 		recorded = true
 	}
-	return recorded, "", nil
+	return recorded, why, nil
 }
