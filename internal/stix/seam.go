@@ -10,11 +10,11 @@ import (
 	"csirtlink/internal/tlp"
 )
 
-// The seam for shared indicators and sightings (internal/indicator, issue 15). That
-// package's store types map to IndicatorData and SightingData in one function of its
-// own; these functions make and read the STIX objects, so that the TAXII server and the
-// bundle export add indicators without a second STIX mapping. Until then an imported
-// indicator is kept as it came (PlanImport).
+// The seam for shared indicators and sightings (internal/indicator). Their store types
+// map to IndicatorData and SightingData (exchange.STIXIndicatorData, STIXSightingData);
+// these functions make and read the STIX objects, so that the TAXII server and the
+// bundle export and import share one STIX mapping. An incident import (PlanImport)
+// keeps indicators as they came.
 
 // IndicatorData is what the STIX mapping needs of one of our indicators.
 type IndicatorData struct {
