@@ -11,56 +11,12 @@ import (
 	"csirtlink/internal/audit"
 	"csirtlink/internal/egress"
 	"csirtlink/internal/indicator"
-	"csirtlink/internal/observable"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
 	"csirtlink/internal/taxonomy"
 	"csirtlink/internal/tlp"
 )
-
-// The STIX mapping of shared indicators and sightings: the one place where their store
-// types meet stix.IndicatorData and stix.SightingData for bundles.
-
-// maxSTIXCount is the largest count a STIX sighting may carry.
-const maxSTIXCount = 999999999
-
-// STIXIndicatorData is what the STIX mapping needs of one of our indicators. Every
-// category of ours is a kind of abuse or attack: STIX's malicious-activity. A revoked
-// or withdrawn indicator is a version with revoked set, modified at its revocation.
-func STIXIndicatorData(ind store.Indicator) (stix.IndicatorData, error) {
-	o, err := observable.Parse(ind.Type, ind.Value)
-	if err != nil {
-		return stix.IndicatorData{}, fmt.Errorf("indicator %s: %w", ind.ID, err)
-	}
-	conf := ind.Confidence
-	d := stix.IndicatorData{ID: ind.ID, Owner: ind.Author, Name: ind.Value, Description: ind.Description,
-		Types: []string{"malicious-activity"}, Category: ind.Category, Confidence: &conf, Tags: ind.Tags,
-		Observables: []observable.Observable{o}, Label: tlp.Label(ind.TLP), Created: ind.CreatedAt, Modified: ind.Modified,
-		ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil, Revoked: ind.State != store.IndicatorActive}
-	if d.Revoked && ind.RevokedAt != nil && ind.RevokedAt.After(d.Modified) {
-		d.Modified = *ind.RevokedAt
-	}
-	if d.Modified.Before(d.Created) {
-		d.Modified = d.Created
-	}
-	return d, nil
-}
-
-// STIXSightingData is what the STIX mapping needs of a sighting. A sighting without
-// times was seen when it was reported.
-func STIXSightingData(x store.Sighting) stix.SightingData {
-	first, last := x.At, x.At
-	if x.FirstSeen != nil {
-		first = *x.FirstSeen
-		last = first
-	}
-	if x.LastSeen != nil && !x.LastSeen.Before(first) {
-		last = *x.LastSeen
-	}
-	return stix.SightingData{ID: x.ID, Team: x.Team, IndicatorID: x.IndicatorID, Label: tlp.Label(x.TLP), Created: x.At,
-		FirstSeen: first, LastSeen: last, Count: int(min(x.Count, maxSTIXCount))}
-}
 
 // MaxSTIXIndicators bounds the indicators one STIX export reads.
 const MaxSTIXIndicators = MaxFeedIndicators
@@ -156,7 +112,7 @@ func (s *Service) ExportSTIXIndicators(ctx context.Context, actor string, ids []
 	}
 	var body []json.RawMessage
 	for _, ind := range keep {
-		d, err := STIXIndicatorData(ind)
+		d, err := indicator.STIXData(ind)
 		if err != nil {
 			return ex, fmt.Errorf("stix export: %w", err)
 		}
@@ -173,7 +129,7 @@ func (s *Service) ExportSTIXIndicators(ctx context.Context, actor string, ids []
 		team(ind.Author)
 	}
 	for _, x := range sightings {
-		ss, err := stix.SightingFrom(STIXSightingData(x))
+		ss, err := stix.SightingFrom(indicator.STIXSighting(x))
 		if err != nil {
 			return ex, err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // The seam for shared indicators and sightings (internal/indicator). Their store types
-// map to IndicatorData and SightingData (exchange.STIXIndicatorData, STIXSightingData);
+// map to IndicatorData and SightingData (indicator.STIXData, STIXSighting);
 // these functions make and read the STIX objects, so that the TAXII server and the
 // bundle export and import share one STIX mapping. An incident import (PlanImport)
 // keeps indicators as they came.
