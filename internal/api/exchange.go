@@ -37,6 +37,7 @@ func (a *API) exchangeRoutes() []Route {
 		r("GET /api/v1/incidents/{id}/misp", auth.Write, maxBody, a.export(exchange.MISP)),
 		r("POST /api/v1/misp/import", auth.Write, misp.MaxBytes, a.importMISP),
 		r("GET /api/v1/indicators/misp", auth.Write, maxBody, a.exportMISPIndicators),
+		r("GET /api/v1/indicators/stix", auth.Write, maxBody, a.exportSTIXIndicators),
 	}
 }
 
@@ -80,6 +81,22 @@ func (a *API) importSTIX(w http.ResponseWriter, r *http.Request, c caller) error
 	data, err := readDocument(r)
 	if err != nil {
 		return err
+	}
+	switch as := r.URL.Query().Get("as"); as {
+	case "indicators":
+		res, err := a.exchange.ImportSTIXIndicators(r.Context(), c.indicator(), data, r.URL.Query().Get("tlp"))
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if !res.Imported {
+			status = http.StatusUnprocessableEntity
+		}
+		writeJSON(w, status, res)
+		return nil
+	case "", "incident":
+	default:
+		return problem.Invalid("as", "must be incident or indicators")
 	}
 	res, err := a.exchange.ImportSTIX(r.Context(), c.incident(), data, r.URL.Query().Get("tlp"))
 	if err != nil {
@@ -136,6 +153,47 @@ func (a *API) importMISP(w http.ResponseWriter, r *http.Request, c caller) error
 	return nil
 }
 
+// exportSTIXIndicators serves the indicators named in ?id= (comma-separated or
+// repeated), or with ?all=true every one we hold, as a STIX bundle for an audience,
+// written as made.
+func (a *API) exportSTIXIndicators(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := r.URL.Query()
+	aud, err := a.exchange.ParseAudience(q.Get("team"), q.Get("audience"))
+	if err != nil {
+		return err
+	}
+	all := false
+	switch q.Get("all") {
+	case "", "false":
+	case "true":
+		all = true
+	default:
+		return problem.Invalid("all", "must be true or false")
+	}
+	ex, err := a.exchange.ExportSTIXIndicators(r.Context(), c.user.Name, idsOf(q["id"]), all, aud)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", stix.MediaType)
+	w.Header().Set("X-Csirtlink-Withheld", fmt.Sprint(ex.Withheld))
+	w.WriteHeader(http.StatusOK)
+	w.Write(ex.Body)
+	return nil
+}
+
+// idsOf reads ids given comma-separated or repeated.
+func idsOf(vs []string) []string {
+	var ids []string
+	for _, v := range vs {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
 // exportMISPIndicators serves the indicators named in ?id= (comma-separated or repeated)
 // as one MISP event for an audience, written as made.
 func (a *API) exportMISPIndicators(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -144,15 +202,7 @@ func (a *API) exportMISPIndicators(w http.ResponseWriter, r *http.Request, c cal
 	if err != nil {
 		return err
 	}
-	var ids []string
-	for _, v := range q["id"] {
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids = append(ids, id)
-			}
-		}
-	}
-	body, withheld, err := a.exchange.ExportMISPIndicators(r.Context(), c.user.Name, ids, aud)
+	body, withheld, err := a.exchange.ExportMISPIndicators(r.Context(), c.user.Name, idsOf(q["id"]), aud)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ Usage:
   csirtlink feed worker --config FILE [--name NAME]
   csirtlink indicator list|show|add|revoke|sighting|import|export ...   shared indicators and sightings
   csirtlink search VALUE                            what this node knows: incidents, shared indicators, sightings
-  csirtlink stix export --incident ID [--team T] | stix import FILE    an incident as a STIX 2.1 bundle, and back
+  csirtlink stix export --incident ID | --indicators IDS | --all [--team T] | stix import FILE [--as indicators]    STIX 2.1 bundles, and back
   csirtlink iodef export --incident ID [--team T] | iodef import FILE  an incident as an IODEF 2.0 document, and back
   csirtlink taxii consumer|source|pull ...        TAXII 2.1 consumer accounts, sources, pulls (csirtlink taxii help)
   csirtlink misp export --incident ID | --indicators IDS | misp import FILE [--as incident]   MISP event JSON, and back

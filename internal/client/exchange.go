@@ -158,3 +158,62 @@ func (c *Client) ExportMISPIndicators(ctx context.Context, ids []string, team, c
 	}
 	return c.raw(ctx, http.MethodGet, "/api/v1/indicators/misp?"+q.Encode(), "", nil)
 }
+
+// ImportSTIXIndicators uploads a STIX bundle, whose indicators the node shares as this
+// team's indicators (all or, when any is refused, a 422 that lists each, none) and
+// whose sightings of indicators it holds it records.
+func (c *Client) ImportSTIXIndicators(ctx context.Context, doc []byte, label string) (exchange.STIXIndicatorsImported, error) {
+	var res exchange.STIXIndicatorsImported
+	q := url.Values{"as": {"indicators"}}
+	if label != "" {
+		q.Set("tlp", label)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/stix/import?"+q.Encode(), bytes.NewReader(doc))
+	if err != nil {
+		return res, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/stix+json;version=2.1")
+	key, _ := ctx.Value(keyCtx{}).(string)
+	if key == "" {
+		key = NewIdempotencyKey()
+	}
+	req.Header.Set(IdempotencyHeader, key)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("client: stix import: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	if err != nil {
+		return res, fmt.Errorf("client: stix import: read response: %w", err)
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnprocessableEntity {
+		if err := json.Unmarshal(data, &res); err == nil && (resp.StatusCode == http.StatusOK || res.Invalid > 0) {
+			if !res.Imported {
+				return res, fmt.Errorf("%d of %d indicator observables refused: nothing imported", res.Invalid, res.Lines)
+			}
+			return res, nil
+		}
+	}
+	return res, errorFrom(resp.StatusCode, data)
+}
+
+// ExportSTIXIndicators fetches shared indicators (ids, or all) with their sightings as
+// a STIX bundle for an audience, as the node wrote it.
+func (c *Client) ExportSTIXIndicators(ctx context.Context, ids []string, all bool, team, ceiling string) ([]byte, error) {
+	q := url.Values{}
+	for _, id := range ids {
+		q.Add("id", id)
+	}
+	if all {
+		q.Set("all", "true")
+	}
+	if team != "" {
+		q.Set("team", team)
+	}
+	if ceiling != "" {
+		q.Set("audience", ceiling)
+	}
+	return c.raw(ctx, http.MethodGet, "/api/v1/indicators/stix?"+q.Encode(), "", nil)
+}

@@ -62,8 +62,8 @@ func onlyProps(obj map[string]json.RawMessage, extra ...string) bool {
 // teams; the first incident (or, with no incident, the first report) when it has no
 // properties we would lose; a report that lists that incident; SCOs of our observable
 // types (ipv4-addr, ipv6-addr, domain-name, url, email-addr, file hashes) with nothing
-// else in them; notes about the incident. Everything else (indicators and sightings
-// until shared indicators exist, relationships, other SDOs, extensions, unknown
+// else in them; notes about the incident. Everything else (indicators and sightings,
+// which an import as shared indicators maps instead, relationships, other SDOs, extensions, unknown
 // identities, objects with properties we do not hold) is kept as it came.
 func PlanImport(b Bundle, knownTeam func(identityID string) (string, bool)) Plan {
 	p := Plan{BundleID: b.ID}

@@ -10,11 +10,11 @@ import (
 	"csirtlink/internal/tlp"
 )
 
-// The seam for shared indicators and sightings (internal/indicator, issue 15). That
-// package's store types map to IndicatorData and SightingData in one function of its
-// own; these functions make and read the STIX objects, so that the TAXII server and the
-// bundle export add indicators without a second STIX mapping. Until then an imported
-// indicator is kept as it came (PlanImport).
+// The seam for shared indicators and sightings (internal/indicator). Their store types
+// map to IndicatorData and SightingData (indicator.STIXData, STIXSighting);
+// these functions make and read the STIX objects, so that the TAXII server and the
+// bundle export and import share one STIX mapping. An incident import (PlanImport)
+// keeps indicators as they came.
 
 // IndicatorData is what the STIX mapping needs of one of our indicators.
 type IndicatorData struct {
@@ -23,6 +23,9 @@ type IndicatorData struct {
 	Name        string
 	Description string
 	Types       []string // indicator-type-ov, e.g. malicious-activity
+	Category    string   // our taxonomy's category ("" when the producer gave none)
+	Confidence  *int
+	Tags        []string // STIX labels
 	Observables []observable.Observable
 	Label       tlp.Label
 	Created     time.Time
@@ -59,7 +62,9 @@ func IndicatorFrom(d IndicatorData) (Indicator, error) {
 			ExternalReferences: []ExternalReference{{SourceName: "csirtlink", ExternalID: d.ID}}},
 		Name: d.Name, Description: d.Description, IndicatorTypes: d.Types,
 		Pattern: strings.Join(parts, " OR "), PatternType: "stix", ValidFrom: At(d.ValidFrom),
+		Category: d.Category, Confidence: d.Confidence,
 	}
+	ind.Labels = d.Tags
 	if d.ValidUntil != nil {
 		u := At(*d.ValidUntil)
 		ind.ValidUntil = &u
@@ -94,7 +99,8 @@ func ReadIndicator(raw json.RawMessage) (IndicatorData, error) {
 		return IndicatorData{}, fmt.Errorf("stix: %s: %w", in.ID, err)
 	}
 	d := IndicatorData{Name: in.Name, Description: in.Description, Types: in.IndicatorTypes, Observables: obs,
-		Created: in.Created.Time, Modified: in.Modified.Time, ValidFrom: in.ValidFrom.Time, Revoked: in.Revoked}
+		Created: in.Created.Time, Modified: in.Modified.Time, ValidFrom: in.ValidFrom.Time, Revoked: in.Revoked,
+		Category: in.Category, Confidence: in.Confidence, Tags: in.Labels}
 	if in.ValidUntil != nil {
 		v := in.ValidUntil.Time
 		d.ValidUntil = &v

@@ -144,6 +144,10 @@ type Indicator struct {
 	PatternType    string     `json:"pattern_type"`
 	ValidFrom      Timestamp  `json:"valid_from"`
 	ValidUntil     *Timestamp `json:"valid_until,omitempty"`
+	// Confidence is STIX's common confidence property (0-100), ours as it is.
+	Confidence *int `json:"confidence,omitempty"`
+	// Category is our taxonomy's category, which indicator_types cannot hold.
+	Category string `json:"x_csirtlink_category,omitempty"`
 }
 
 // Sighting says that someone saw what an indicator describes.

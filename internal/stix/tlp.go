@@ -114,6 +114,10 @@ func isTLPMarking(raw json.RawMessage) (tlp.Label, bool) {
 	return l, m.Definition.TLP == want
 }
 
+// TLPMarking reports whether raw is one of the TLP marking definitions we read (as
+// PlanImport does), and its label.
+func TLPMarking(raw json.RawMessage) (tlp.Label, bool) { return isTLPMarking(raw) }
+
 // Markings returns the marking refs for an object labelled l.
 func Markings(l tlp.Label) []string {
 	if id := MarkingID(l); id != "" {

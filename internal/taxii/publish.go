@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
-	"csirtlink/internal/observable"
+	"csirtlink/internal/indicator"
 	"csirtlink/internal/stix"
 	"csirtlink/internal/store"
-	"csirtlink/internal/tlp"
 )
 
 // Publisher keeps the shared-indicators collection in step with the indicators this
@@ -79,18 +78,14 @@ func (p *Publisher) publish(ctx context.Context, ind store.Indicator, now time.T
 	return nil
 }
 
-// MapIndicator is the STIX indicator of one of our indicators, as a collection object.
-// Every category of ours is a kind of abuse or attack: STIX's malicious-activity.
+// MapIndicator is the STIX indicator of one of our active indicators, as a collection
+// object (indicator.STIXData maps it).
 func MapIndicator(ind store.Indicator) (store.TAXIIObject, error) {
-	o, err := observable.Parse(ind.Type, ind.Value)
+	d, err := indicator.STIXData(ind)
 	if err != nil {
-		return store.TAXIIObject{}, fmt.Errorf("taxii: indicator %s: %w", ind.ID, err)
+		return store.TAXIIObject{}, fmt.Errorf("taxii: %w", err)
 	}
-	si, err := stix.IndicatorFrom(stix.IndicatorData{
-		ID: ind.ID, Owner: ind.Author, Name: ind.Value, Description: ind.Description, Types: []string{"malicious-activity"},
-		Observables: []observable.Observable{o}, Label: tlp.Label(ind.TLP), Created: ind.CreatedAt, Modified: ind.Modified,
-		ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil,
-	})
+	si, err := stix.IndicatorFrom(d)
 	if err != nil {
 		return store.TAXIIObject{}, fmt.Errorf("taxii: %w", err)
 	}
