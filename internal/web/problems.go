@@ -37,7 +37,7 @@ func isPassThrough(format string) bool { return format == "%s" || format == "%v"
 // or an index: see fieldBase), the catalog key of its label. Keys shared with the forms'
 // own labels say the same thing in the same words.
 var fieldLabels = map[string]string{
-	"address": "field.address", "after": "field.sequence", "as": "field.as", "ids": "field.ids", "at": "field.at", "before": "field.sequence",
+	"address": "field.address", "after": "field.sequence", "all": "field.all", "as": "field.as", "ids": "field.ids", "at": "field.at", "before": "field.sequence",
 	"body": "field.body", "category": "field.category", "channel": "field.channel", "code": "field.code",
 	"confirm": "account.confirm", "current": "account.current", "delay_minutes": "field.delay",
 	"description": "field.description", "details": "field.details", "direction": "field.direction",
