@@ -103,6 +103,8 @@ type Case struct {
 	// VendorMail is the mail exchanged with this team's vendors.
 	VendorMail []VendorMessage `json:"vendor_mail,omitempty"`
 	Timeline   []Entry         `json:"timeline,omitempty"`
+	// Advisories are this node's texts of the advisory per language (texts.go).
+	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
 
 	lastPosition int64
 }
@@ -214,7 +216,8 @@ type Entry struct {
 
 // private is what the store keeps beside the shared state, on this node only.
 type private struct {
-	Reporter *Reporter `json:"reporter,omitempty"`
+	Reporter   *Reporter        `json:"reporter,omitempty"`
+	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
 }
 
 // Service runs vulnerability cases on one node.
@@ -350,13 +353,13 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 // save writes the case's shared state and this node's private part.
 func (s *Service) save(ctx context.Context, tx store.Tx, c *Case) error {
 	shared := *c
-	shared.Reporter, shared.Vendors, shared.Timeline = nil, nil, nil
+	shared.Reporter, shared.Vendors, shared.Timeline, shared.Advisories = nil, nil, nil, nil
 	shared.Embargo.State = ""
 	state, err := json.Marshal(shared)
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
-	priv, err := json.Marshal(private{Reporter: c.Reporter})
+	priv, err := json.Marshal(private{Reporter: c.Reporter, Advisories: c.Advisories})
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
@@ -380,7 +383,7 @@ func load(ctx context.Context, tx store.Tx, id string) (Case, error) {
 			return Case{}, fmt.Errorf("cvd: case %s: %w", id, err)
 		}
 	}
-	c.Reporter, c.lastPosition = p.Reporter, k.LastPosition
+	c.Reporter, c.Advisories, c.lastPosition = p.Reporter, p.Advisories, k.LastPosition
 	if c.Statuses == nil {
 		c.Statuses = []Status{}
 	}
@@ -445,6 +448,14 @@ func (s *Service) List(ctx context.Context) ([]Case, error) {
 		if err := json.Unmarshal(k.State, &c); err != nil {
 			return nil, fmt.Errorf("cvd: case %s: %w", k.ID, err)
 		}
+		// The advisory texts, for the provider's documents; the reporter stays out.
+		var p private
+		if len(k.Private) > 0 {
+			if err := json.Unmarshal(k.Private, &p); err != nil {
+				return nil, fmt.Errorf("cvd: case %s: %w", k.ID, err)
+			}
+		}
+		c.Advisories = p.Advisories
 		c.Embargo.State = s.State(c)
 		out = append(out, c)
 	}

@@ -188,7 +188,7 @@ func (s *Service) VendorCase(ctx context.Context, id, user string) (Case, store.
 
 // ForVendor cuts a case down to what its vendor may see.
 func ForVendor(c Case, v store.CVDVendor) Case {
-	c.Reporter, c.Timeline, c.Handoff = nil, nil, nil
+	c.Reporter, c.Timeline, c.Handoff, c.Advisories = nil, nil, nil, nil
 	c.Vendors = []Vendor{{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User}}
 	c.Statuses = slices.DeleteFunc(slices.Clone(c.Statuses), func(st Status) bool { return st.VendorRef != v.ID })
 	c.VendorMail = slices.DeleteFunc(slices.Clone(c.VendorMail), func(m VendorMessage) bool { return m.Vendor != v.ID })
