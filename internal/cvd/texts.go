@@ -48,7 +48,7 @@ func CheckTexts(c Case, t Texts) error {
 		return err
 	}
 	if len(t.Vulnerabilities) > maxVulns {
-		return problem.Invalid("vulnerabilities", "more than %d", maxVulns)
+		return problem.Invalid("vulnerabilities", "more than %d entries", maxVulns)
 	}
 	ids := make([]string, 0, len(t.Vulnerabilities))
 	for id := range t.Vulnerabilities {
