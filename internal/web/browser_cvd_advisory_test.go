@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +97,15 @@ func TestCVDAdvisoryEditorInBrowser(t *testing.T) {
 	}
 	checkScreen(t, tb, axe, "ja", "cvd-advisory-phone")
 	shoot(t, tb, shots, "ja-cvd-advisory-phone")
+	// And the editor's first screenful on the phone, to look at.
+	do(t, tb, "to the editor", chromedp.ScrollIntoView(chromedp.CSS("#advisory-h")))
+	buf, err := chromedp.Run(tb, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, "ja-cvd-advisory-phone-editor.png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // places are where the ja and ko title fields are: left and top of each.
