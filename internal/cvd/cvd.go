@@ -105,6 +105,7 @@ type Case struct {
 	Timeline   []Entry         `json:"timeline,omitempty"`
 	// Advisories are this node's texts of the advisory per language (texts.go).
 	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
+	vendorTLP  map[string]string
 
 	lastPosition int64
 }
@@ -199,6 +200,8 @@ type Vendor struct {
 	Products []string `json:"products"`
 	Shared   bool     `json:"shared"`
 	User     string   `json:"user,omitempty"`
+	// TLP is the label the case was given to this vendor (vendors.go).
+	TLP string `json:"tlp,omitempty"`
 }
 
 // Entry is one signed timeline entry.
@@ -218,6 +221,8 @@ type Entry struct {
 type private struct {
 	Reporter   *Reporter        `json:"reporter,omitempty"`
 	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
+	// VendorTLP is the label the case was given to each of this team's vendors, by id.
+	VendorTLP map[string]string `json:"vendor_tlp,omitempty"`
 }
 
 // Service runs vulnerability cases on one node.
@@ -359,7 +364,7 @@ func (s *Service) save(ctx context.Context, tx store.Tx, c *Case) error {
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
-	priv, err := json.Marshal(private{Reporter: c.Reporter, Advisories: c.Advisories})
+	priv, err := json.Marshal(private{Reporter: c.Reporter, Advisories: c.Advisories, VendorTLP: c.vendorTLP})
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
@@ -383,7 +388,7 @@ func load(ctx context.Context, tx store.Tx, id string) (Case, error) {
 			return Case{}, fmt.Errorf("cvd: case %s: %w", id, err)
 		}
 	}
-	c.Reporter, c.Advisories, c.lastPosition = p.Reporter, p.Advisories, k.LastPosition
+	c.Reporter, c.Advisories, c.vendorTLP, c.lastPosition = p.Reporter, p.Advisories, p.VendorTLP, k.LastPosition
 	if c.Statuses == nil {
 		c.Statuses = []Status{}
 	}
@@ -415,7 +420,8 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 		return c, err
 	}
 	for _, v := range vs {
-		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User})
+		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User,
+			TLP: c.VendorLabel(v.ID)})
 	}
 	ms, err := s.st.ListCVDVendorMessages(ctx, id)
 	if err != nil {
@@ -455,7 +461,7 @@ func (s *Service) List(ctx context.Context) ([]Case, error) {
 				return nil, fmt.Errorf("cvd: case %s: %w", k.ID, err)
 			}
 		}
-		c.Advisories = p.Advisories
+		c.Advisories, c.vendorTLP = p.Advisories, p.VendorTLP
 		c.Embargo.State = s.State(c)
 		out = append(out, c)
 	}
