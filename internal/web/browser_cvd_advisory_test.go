@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,12 +13,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"csirtlink/internal/csaf"
+	"csirtlink/internal/cvd"
 )
 
 // TestCVDAdvisoryEditorInBrowser: on the case page jp writes the advisory in Japanese
 // and Korean side by side; a title too long is refused beside its field in its column,
 // with what was typed kept; saved, the texts are jp's alone (cn's store has none) and
-// jp's ja advisory carries them. Checked with axe, on a wide screen and on a phone.
+// jp's ja advisory carries them. And jp gives a vendor the case at its own label. Checked
+// with axe, on a wide screen and on a phone.
 func TestCVDAdvisoryEditorInBrowser(t *testing.T) {
 	exe := needBrowser(t)
 	axe := needAxe(t)
@@ -81,6 +84,17 @@ func TestCVDAdvisoryEditorInBrowser(t *testing.T) {
 	}
 	if shown := value(t, tb, "ja.title"); shown != jaTitle {
 		t.Errorf("the saved ja title is not shown: %q", shown)
+	}
+	// jp gives a vendor the case at RED: the list shows the label given.
+	do(t, tb, "vendor form", chromedp.Click(chromedp.CSS("#vendor summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
+		chromedp.SetValue(chromedp.CSS("#vendor-tlp"), "RED"))
+	submit(t, tb, "add the vendor", `#vendor form[action$="/vendors"] button`)
+	waitText(t, tb, "the flash", "Vendor added")
+	if c, _ := jp.App.CVD.Get(ctx, seeded); !slices.ContainsFunc(c.Vendors, func(v cvd.Vendor) bool { return v.Name == "Kansai Router KK" && v.TLP == "RED" }) {
+		t.Errorf("the vendor's label: %+v", c.Vendors)
+	}
+	if s := text(t, tb, "#vendor .participants"); !strings.Contains(s, "Kansai Router KK") || !strings.Contains(s, "TLP:RED") {
+		t.Errorf("the vendors list: %q", s)
 	}
 	checkScreen(t, tb, axe, "en", "cvd-advisory")
 	do(t, tb, "to the editor", chromedp.ScrollIntoView(chromedp.CSS("#advisory-h")))

@@ -276,7 +276,7 @@ func (c *Console) cvdProduct(w http.ResponseWriter, r *http.Request, v *view) er
 func (c *Console) cvdVendor(w http.ResponseWriter, r *http.Request, v *view) error {
 	f := r.PostFormValue
 	_, err := c.d.CVD.AddVendor(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.NewVendor{Name: f("name"), Contact: f("contact"),
-		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != ""})
+		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != "", TLP: f("tlp")})
 	return c.afterCase(w, r, v, "vendor", err, "flash.cvdVendorAdded")
 }
 

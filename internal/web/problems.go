@@ -142,7 +142,7 @@ var formFields = map[string][]string{
 	"caseedit":   {"title", "description", "add_participants"},
 	"vuln":       {"title", "cve", "cwe", "cvss_v3", "cvss_v4", "description"},
 	"product":    {"vendor", "product", "versions", "purl", "cpe"},
-	"vendor":     {"name", "contact", "email", "products"},
+	"vendor":     {"name", "contact", "email", "products", "tlp"},
 	"vendormail": {"vendor", "subject", "body"},
 	"vstatus":    {"vulnerability", "product", "status", "justification", "fixed_version", "statement"},
 }
