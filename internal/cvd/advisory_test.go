@@ -17,7 +17,7 @@ import (
 	"csirtlink/internal/team"
 )
 
-func testDirectory(t *testing.T) *team.Directory {
+func testDirectory(t testing.TB) *team.Directory {
 	t.Helper()
 	key := func() string {
 		k, err := identity.Generate()
