@@ -45,6 +45,7 @@ func (a *API) cvdRoutes() []Route {
 		r("POST /api/v1/cvd/cases/{id}/handoff", auth.Write, a.offerHandoff),
 		r("POST /api/v1/cvd/cases/{id}/handoff/accept", auth.Write, a.acceptHandoff),
 		r("GET /api/v1/cvd/cases/{id}/csaf", auth.CaseAccess, a.caseCSAF),
+		r("PUT /api/v1/cvd/cases/{id}/advisory/{lang}", auth.Write, a.putAdvisoryTexts),
 	}
 }
 
@@ -319,4 +320,21 @@ func (a *API) caseCSAF(w http.ResponseWriter, r *http.Request, c caller) error {
 	}
 	writeJSON(w, http.StatusOK, a.cvd.Advisory(k, lang, category))
 	return nil
+}
+
+// putAdvisoryTexts replaces this node's texts of the case's advisory in one language
+// (en, zh or zh-Hans, ja, ko); the CSAF document in that language uses them.
+func (a *API) putAdvisoryTexts(w http.ResponseWriter, r *http.Request, c caller) error {
+	lang, err := cvd.ParseLang(r.PathValue("lang"))
+	if err != nil {
+		return err
+	}
+	var in cvd.Texts
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	in.UpdatedBy, in.UpdatedAt = "", time.Time{}
+	return a.caseAction(w, r, nil, func() (cvd.Case, error) {
+		return a.cvd.SetAdvisoryTexts(r.Context(), c.cvd(), r.PathValue("id"), map[string]cvd.Texts{lang: in})
+	})
 }

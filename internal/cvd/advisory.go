@@ -106,8 +106,12 @@ var text = map[string]map[string]string{
 // Advisory is the case as a CSAF 2.0 document in lang: csaf_security_advisory, or
 // csaf_vex for the product statuses. It links the advisories every participant
 // publishes in the other languages (references), so that a reader finds them all.
+//
+// The free texts are the language's own (Texts) where this node wrote them, the case's
+// otherwise.
 func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 	t := text[lang]
+	own := c.Advisories[lang]
 	owner, _ := s.dir.Team(c.Owner)
 	self := s.dir.Self
 	namespace := self.URL
@@ -117,14 +121,14 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 	at := releaseDate(c).UTC().Truncate(time.Second)
 	doc := csaf.Document{Document: csaf.Meta{Category: category, CSAFVersion: "2.0", Distribution: csaf.Distribution{TLP: csaf.Label(c.AdvisoryTLP)},
 		Lang: lang, Publisher: csaf.Publisher{Category: "coordinator", Name: self.Name, Namespace: namespace, Contact: self.HotlineEmail},
-		Title: c.Title,
+		Title: or(own.Title, c.Title),
 		Tracking: csaf.Tracking{ID: TrackingID(c, lang, category), Status: "final", Version: "1", InitialReleaseDate: at, CurrentReleaseDate: at,
 			Generator:       &csaf.Generator{Engine: csaf.Engine{Name: "csirtlink"}},
 			RevisionHistory: []csaf.Revision{{Date: at, Number: "1", Summary: "Initial version"}}}}}
 	others := slices.DeleteFunc(slices.Clone(c.Participants), func(p string) bool { return p == c.Owner })
 	summary := fmt.Sprintf(t["coordination"], owner.Name, strings.Join(others, ", "))
-	if c.Description != "" {
-		summary = c.Description + "\n\n" + summary
+	if d := or(own.Summary, c.Description); d != "" {
+		summary = d + "\n\n" + summary
 	}
 	doc.Document.Notes = []csaf.Note{{Category: "summary", Title: t["summary"], Text: summary}}
 	for _, p := range c.Participants {
@@ -171,17 +175,15 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 		doc.ProductTree = &csaf.ProductTree{Branches: vendors}
 	}
 	for _, v := range c.Vulnerabilities {
-		cv := csaf.Vulnerability{CVE: v.CVE, Title: v.Title, ProductStatus: &csaf.ProductStatus{}}
+		vt := own.Vulnerabilities[v.ID]
+		cv := csaf.Vulnerability{CVE: v.CVE, Title: or(vt.Title, v.Title), ProductStatus: &csaf.ProductStatus{}}
 		if v.CVE == "" {
 			cv.IDs = []csaf.ID{{SystemName: "csirtlink", Text: c.ID + "/" + v.ID}}
 		}
 		if name, ok := csaf.CWEName(v.CWE); ok {
 			cv.CWE = &csaf.CWE{ID: v.CWE, Name: name}
 		}
-		desc := v.Description
-		if desc == "" {
-			desc = v.Title
-		}
+		desc := or(vt.Description, or(v.Description, cv.Title))
 		cv.Notes = []csaf.Note{{Category: "description", Title: t["description"], Text: desc}}
 		var scored, unassessed []string
 		flags := map[string][]string{}
@@ -191,12 +193,12 @@ func (s *Service) Advisory(c Case, lang, category string) csaf.Document {
 			switch st.Status {
 			case Affected:
 				ps.KnownAffected = append(ps.KnownAffected, pid(p.ID))
-				cv.Remediations = append(cv.Remediations, csaf.Remediation{Category: "none_available", Details: t["nofix"], ProductIDs: []string{pid(p.ID)}})
+				cv.Remediations = append(cv.Remediations, csaf.Remediation{Category: "none_available", Details: remedy(t["nofix"], vt.Remediation), ProductIDs: []string{pid(p.ID)}})
 				scored = append(scored, pid(p.ID))
 			case Fixed:
 				ps.KnownAffected = append(ps.KnownAffected, pid(p.ID))
 				ps.Fixed = append(ps.Fixed, fixedID(p.ID, st.FixedVersion))
-				cv.Remediations = append(cv.Remediations, csaf.Remediation{Category: "vendor_fix", Details: fmt.Sprintf(t["fix"], st.FixedVersion), ProductIDs: []string{pid(p.ID)}})
+				cv.Remediations = append(cv.Remediations, csaf.Remediation{Category: "vendor_fix", Details: remedy(fmt.Sprintf(t["fix"], st.FixedVersion), vt.Remediation), ProductIDs: []string{pid(p.ID)}})
 				scored = append(scored, pid(p.ID))
 			case NotAffected:
 				ps.KnownNotAffected = append(ps.KnownNotAffected, pid(p.ID))
@@ -257,4 +259,12 @@ func fixedID(product, version string) string {
 		}
 		return '_'
 	}, version)
+}
+
+// remedy is a remediation's generated wording followed by the team's own, if any.
+func remedy(generated, own string) string {
+	if own == "" {
+		return generated
+	}
+	return generated + "\n\n" + own
 }

@@ -13,10 +13,11 @@ import (
 
 	"csirtlink/internal/csaf"
 	"csirtlink/internal/identity"
+	"csirtlink/internal/problem"
 	"csirtlink/internal/team"
 )
 
-func testDirectory(t *testing.T) *team.Directory {
+func testDirectory(t testing.TB) *team.Directory {
 	t.Helper()
 	key := func() string {
 		k, err := identity.Generate()
@@ -140,7 +141,69 @@ func TestAdvisoriesPassTheValidator(t *testing.T) {
 	bare := sampleCase()
 	bare.Statuses = nil
 	docs["bare.json"] = s.Advisory(bare, "ja", csaf.SecurityAdvisory)
+	// And one in the team's own Japanese words.
+	docs["ja-texts.json"] = s.Advisory(translated(), "ja", csaf.SecurityAdvisory)
 	validate(t, docs)
+}
+
+// translated is the sample case with jp's Japanese texts.
+func translated() Case {
+	c := sampleCase()
+	c.Advisories = map[string]Texts{"ja": {Title: "ルーターファームウェアのリモートコード実行", Summary: "Web 管理画面の脆弱性です。",
+		Vulnerabilities: map[string]VulnerabilityTexts{"v1": {Title: "ping 機能の OS コマンドインジェクション", Remediation: "JVN を参照してください。"}}}}
+	return c
+}
+
+// TestAdvisoryUsesTheLanguagesTexts: the ja advisory takes jp's texts, falls back to the
+// case's where a field is empty, and adds the remediation text to the generated one;
+// the en advisory keeps the case's words.
+func TestAdvisoryUsesTheLanguagesTexts(t *testing.T) {
+	s := &Service{dir: testDirectory(t)}
+	c := translated()
+	ja := s.Advisory(c, "ja", csaf.SecurityAdvisory)
+	v1, v2 := ja.Vulnerabilities[0], ja.Vulnerabilities[1]
+	switch {
+	case ja.Document.Lang != "ja" || ja.Document.Title != "ルーターファームウェアのリモートコード実行":
+		t.Errorf("document %s %q", ja.Document.Lang, ja.Document.Title)
+	case !strings.HasPrefix(ja.Document.Notes[0].Text, "Web 管理画面の脆弱性です。\n\n"):
+		t.Errorf("summary %q", ja.Document.Notes[0].Text)
+	case v1.Title != "ping 機能の OS コマンドインジェクション" || v1.Notes[0].Text != v1.Title:
+		t.Errorf("v1 %q %q", v1.Title, v1.Notes[0].Text)
+	case v2.Title != "Hard-coded credentials":
+		t.Errorf("v2 did not fall back: %q", v2.Title)
+	}
+	for _, r := range v1.Remediations {
+		if !strings.HasSuffix(r.Details, "\n\nJVN を参照してください。") {
+			t.Errorf("remediation %q", r.Details)
+		}
+	}
+	if len(v1.Remediations) == 0 {
+		t.Error("no remediations")
+	}
+	if en := s.Advisory(c, "en", csaf.SecurityAdvisory); en.Document.Title != c.Title || en.Vulnerabilities[0].Title != c.Vulnerabilities[0].Title {
+		t.Errorf("en %q %q", en.Document.Title, en.Vulnerabilities[0].Title)
+	}
+}
+
+// TestCheckTexts: each refusal names the field as the API's body does.
+func TestCheckTexts(t *testing.T) {
+	c := sampleCase()
+	for field, in := range map[string]Texts{
+		"title":                           {Title: "a\nb"},
+		"summary":                         {Summary: strings.Repeat("x", maxDescription+1)},
+		"vulnerabilities[v9]":             {Vulnerabilities: map[string]VulnerabilityTexts{"v9": {Title: "x"}}},
+		"vulnerabilities[v2].title":       {Vulnerabilities: map[string]VulnerabilityTexts{"v2": {Title: strings.Repeat("長", maxTitle+1)}}},
+		"vulnerabilities[v1].description": {Vulnerabilities: map[string]VulnerabilityTexts{"v1": {Description: "\xff"}}},
+		"vulnerabilities[v1].remediation": {Vulnerabilities: map[string]VulnerabilityTexts{"v1": {Remediation: strings.Repeat("x", maxBody+1)}}},
+	} {
+		var p *problem.Error
+		if err := CheckTexts(c, in); !errors.As(err, &p) || p.Field != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if err := CheckTexts(c, translated().Advisories["ja"]); err != nil {
+		t.Errorf("good texts refused: %v", err)
+	}
 }
 
 // TestLinkedAdvisories: each advisory refers to the others — cn's in zh, jp's in ja,

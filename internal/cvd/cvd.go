@@ -103,6 +103,9 @@ type Case struct {
 	// VendorMail is the mail exchanged with this team's vendors.
 	VendorMail []VendorMessage `json:"vendor_mail,omitempty"`
 	Timeline   []Entry         `json:"timeline,omitempty"`
+	// Advisories are this node's texts of the advisory per language (texts.go).
+	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
+	vendorTLP  map[string]string
 
 	lastPosition int64
 }
@@ -197,6 +200,8 @@ type Vendor struct {
 	Products []string `json:"products"`
 	Shared   bool     `json:"shared"`
 	User     string   `json:"user,omitempty"`
+	// TLP is the label the case was given to this vendor (vendors.go).
+	TLP string `json:"tlp,omitempty"`
 }
 
 // Entry is one signed timeline entry.
@@ -214,7 +219,10 @@ type Entry struct {
 
 // private is what the store keeps beside the shared state, on this node only.
 type private struct {
-	Reporter *Reporter `json:"reporter,omitempty"`
+	Reporter   *Reporter        `json:"reporter,omitempty"`
+	Advisories map[string]Texts `json:"advisory_texts,omitempty"`
+	// VendorTLP is the label the case was given to each of this team's vendors, by id.
+	VendorTLP map[string]string `json:"vendor_tlp,omitempty"`
 }
 
 // Service runs vulnerability cases on one node.
@@ -350,13 +358,13 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 // save writes the case's shared state and this node's private part.
 func (s *Service) save(ctx context.Context, tx store.Tx, c *Case) error {
 	shared := *c
-	shared.Reporter, shared.Vendors, shared.Timeline = nil, nil, nil
+	shared.Reporter, shared.Vendors, shared.Timeline, shared.Advisories = nil, nil, nil, nil
 	shared.Embargo.State = ""
 	state, err := json.Marshal(shared)
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
-	priv, err := json.Marshal(private{Reporter: c.Reporter})
+	priv, err := json.Marshal(private{Reporter: c.Reporter, Advisories: c.Advisories, VendorTLP: c.vendorTLP})
 	if err != nil {
 		return fmt.Errorf("cvd: case %s: %w", c.ID, err)
 	}
@@ -380,7 +388,7 @@ func load(ctx context.Context, tx store.Tx, id string) (Case, error) {
 			return Case{}, fmt.Errorf("cvd: case %s: %w", id, err)
 		}
 	}
-	c.Reporter, c.lastPosition = p.Reporter, k.LastPosition
+	c.Reporter, c.Advisories, c.vendorTLP, c.lastPosition = p.Reporter, p.Advisories, p.VendorTLP, k.LastPosition
 	if c.Statuses == nil {
 		c.Statuses = []Status{}
 	}
@@ -412,7 +420,8 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 		return c, err
 	}
 	for _, v := range vs {
-		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User})
+		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User,
+			TLP: c.VendorLabel(v.ID)})
 	}
 	ms, err := s.st.ListCVDVendorMessages(ctx, id)
 	if err != nil {
@@ -445,6 +454,14 @@ func (s *Service) List(ctx context.Context) ([]Case, error) {
 		if err := json.Unmarshal(k.State, &c); err != nil {
 			return nil, fmt.Errorf("cvd: case %s: %w", k.ID, err)
 		}
+		// The advisory texts, for the provider's documents; the reporter stays out.
+		var p private
+		if len(k.Private) > 0 {
+			if err := json.Unmarshal(k.Private, &p); err != nil {
+				return nil, fmt.Errorf("cvd: case %s: %w", k.ID, err)
+			}
+		}
+		c.Advisories, c.vendorTLP = p.Advisories, p.VendorTLP
 		c.Embargo.State = s.State(c)
 		out = append(out, c)
 	}

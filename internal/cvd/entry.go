@@ -251,6 +251,8 @@ func (s *Service) applyCase(ctx context.Context, tx store.Tx, env *envelope.Enve
 	default:
 		// The snapshot carries the owner's own fields; what the timeline folds stays.
 		in.Embargo, in.Statuses, in.Handoff, in.Owners, in.lastPosition = old.Embargo, old.Statuses, old.Handoff, old.Owners, old.lastPosition
+		// This node's advisory texts stay: the snapshot never carries them.
+		in.Advisories, in.vendorTLP = old.Advisories, old.vendorTLP
 		in.CreatedAt = old.CreatedAt
 	}
 	if err := s.save(ctx, tx, &in); err != nil {

@@ -175,7 +175,7 @@ func (s *Service) decideVendorMail(c Case, vendorID string) egress.Decision {
 	}
 	return egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Label(c.TLP), Author: c.Owner},
 		Context: egress.NewContext(s.dir, c.Participants), Embargo: hold, Now: s.clock.Now(),
-		To: egress.Destination{Kind: egress.VendorMail, Team: s.Self(), Vendor: vendorID}})
+		To: egress.Destination{Kind: egress.VendorMail, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID))}})
 }
 
 // statusLine is a status a vendor states in a reply, on a line of its own:

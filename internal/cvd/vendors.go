@@ -8,9 +8,11 @@ import (
 
 	"csirtlink/internal/audit"
 	"csirtlink/internal/auth"
+	"csirtlink/internal/egress"
 	"csirtlink/internal/identity"
 	"csirtlink/internal/problem"
 	"csirtlink/internal/store"
+	"csirtlink/internal/tlp"
 	"csirtlink/internal/wire"
 )
 
@@ -26,6 +28,10 @@ type NewVendor struct {
 	// User is the vendor's person on this node (a user with the vendor role), who then
 	// sees this case and sets the vendor's statuses.
 	User string `json:"user"`
+	// TLP is the label the case is given to the vendor (the case's own by default). It
+	// is a ceiling: while the case's label is stricter, the egress decision keeps the
+	// case from the vendor — from its person's screen and from mail alike.
+	TLP string `json:"tlp"`
 }
 
 // AddVendor records a vendor of this team for a case. Nothing of it is sent.
@@ -44,6 +50,13 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 		return Vendor{}, problem.Invalid("email", "not an e-mail address")
 	}
 	v := Vendor{ID: identity.RandomID(8), Name: n.Name, Contact: n.Contact, Email: n.Email, Products: n.Products, Shared: n.Shared, User: n.User}
+	if n.TLP != "" {
+		l, err := tlp.Parse(n.TLP)
+		if err != nil {
+			return Vendor{}, problem.Invalid("tlp", "%v", err)
+		}
+		v.TLP = string(l)
+	}
 	if v.Products == nil {
 		v.Products = []string{}
 	}
@@ -72,6 +85,18 @@ func (s *Service) AddVendor(ctx context.Context, a Actor, id string, n NewVendor
 		if err := tx.PutCVDVendor(ctx, store.CVDVendor{ID: v.ID, CaseID: id, Name: v.Name, Contact: v.Contact, Email: v.Email,
 			Products: v.Products, Shared: v.Shared, User: v.User, CreatedBy: a.Name, CreatedAt: s.now()}); err != nil {
 			return err
+		}
+		if v.TLP == "" {
+			v.TLP = c.TLP
+		} else {
+			// Kept in the case's private part, beside the reporter: it never leaves.
+			if c.vendorTLP == nil {
+				c.vendorTLP = map[string]string{}
+			}
+			c.vendorTLP[v.ID] = v.TLP
+			if err := s.save(ctx, tx, &c); err != nil {
+				return err
+			}
 		}
 		s.notify(tx, id)
 		return audit.Append(ctx, tx, s.now(), a.Name, "cvd.vendor", id, v.ID)
@@ -147,7 +172,7 @@ func (s *Service) VendorCases(ctx context.Context, user string) ([]Case, error) 
 	for _, c := range all {
 		if v, err := s.vendorOf(ctx, c.ID, user); err != nil {
 			return nil, err
-		} else if v != nil {
+		} else if v != nil && s.decideVendorAccess(c, v.ID).Full() {
 			out = append(out, ForVendor(c, *v))
 		}
 	}
@@ -183,12 +208,36 @@ func (s *Service) VendorCase(ctx context.Context, id, user string) (Case, store.
 	if err != nil {
 		return Case{}, store.CVDVendor{}, err
 	}
+	if d := s.decideVendorAccess(c, v.ID); !d.Full() {
+		return Case{}, store.CVDVendor{}, problem.Forbidden("not released to your vendor: %s", d.Reason())
+	}
 	return ForVendor(c, *v), *v, nil
 }
 
-// ForVendor cuts a case down to what its vendor may see.
+// VendorLabel is the label the case was given to one of this team's vendors: the
+// case's own unless the vendor was given another.
+func (c Case) VendorLabel(vendorID string) string {
+	if l, ok := c.vendorTLP[vendorID]; ok {
+		return l
+	}
+	return c.TLP
+}
+
+// decideVendorAccess asks the one egress decision whether a vendor's person may read
+// the case now: under the embargo only a vendor party to it, and never content
+// stricter than the label the case was given to the vendor.
+func (s *Service) decideVendorAccess(c Case, vendorID string) egress.Decision {
+	hold := Hold(c)
+	hold.Vendors = []string{vendorID} // asked only for vendors of the case
+	return egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Label(c.TLP), Author: c.Owner},
+		Context: egress.NewContext(s.dir, c.Participants), Embargo: hold, Now: s.clock.Now(),
+		To: egress.Destination{Kind: egress.VendorAccess, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID))}})
+}
+
+// ForVendor cuts a case down to what its vendor may see, at the label it was given.
 func ForVendor(c Case, v store.CVDVendor) Case {
-	c.Reporter, c.Timeline, c.Handoff = nil, nil, nil
+	c.TLP = c.VendorLabel(v.ID)
+	c.Reporter, c.Timeline, c.Handoff, c.Advisories = nil, nil, nil, nil
 	c.Vendors = []Vendor{{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User}}
 	c.Statuses = slices.DeleteFunc(slices.Clone(c.Statuses), func(st Status) bool { return st.VendorRef != v.ID })
 	c.VendorMail = slices.DeleteFunc(slices.Clone(c.VendorMail), func(m VendorMessage) bool { return m.Vendor != v.ID })

@@ -55,6 +55,10 @@ const (
 	// embargo it goes only to a vendor party to it (Embargo.Vendors): telling the
 	// vendor is what the embargo is for.
 	VendorMail Kind = "vendor-mail"
+	// VendorAccess is a vendor's person reading, on this node (console or API), a case
+	// of one of this team's vendors (Destination.Vendor). Under the embargo only a
+	// vendor party to it reads it, as with VendorMail.
+	VendorAccess Kind = "vendor-access"
 )
 
 // publicAudience is the destination the TLP rule is asked about for a publication: no
@@ -141,7 +145,9 @@ type Destination struct {
 	// Ceiling is, for an Export, the strictest label its audience may receive. An audience
 	// wider than one named team never receives AMBER+STRICT or RED.
 	Ceiling tlp.Label
-	// Vendor is, for VendorMail, the vendor written to (its id on this node).
+	// Vendor is, for VendorMail and VendorAccess, the vendor (its id on this node). For
+	// them Ceiling, when set, is the label the case was given to that vendor: nothing
+	// stricter reaches it.
 	Vendor string
 }
 
@@ -207,7 +213,7 @@ func Decide(r Request) Decision {
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
 	if e := r.Embargo; e != nil && !e.Lifted && (e.Until.IsZero() || r.Now.Before(e.Until)) &&
 		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) &&
-		(r.To.Kind != VendorMail || r.To.Vendor == "" || !slices.Contains(e.Vendors, r.To.Vendor)) {
+		(r.To.Kind != VendorMail && r.To.Kind != VendorAccess || r.To.Vendor == "" || !slices.Contains(e.Vendors, r.To.Vendor)) {
 		if e.Until.IsZero() {
 			return refuse("under embargo: no publication instant agreed")
 		}
@@ -237,13 +243,17 @@ func Decide(r Request) Decision {
 		if !slices.Contains(c.Peers, dest) {
 			return refuse("%s is not an active peer (unknown or revoked)", dest)
 		}
-	case VendorMail:
+	case VendorMail, VendorAccess:
 		// A vendor is of this team's constituency: reached by this team, never a peer's.
 		if c.Self == "" || dest != c.Self {
 			return refuse("vendor mail goes only to this team's own vendors (team %q), not to %s", c.Self, dest)
 		}
 		if r.To.Vendor == "" {
 			return refuse("vendor mail names no vendor")
+		}
+		// The label the case was given to the vendor: what is stricter stays here.
+		if ceil := r.To.Ceiling; ceil != "" && (!ceil.Valid() || label.Rank() > ceil.Rank()) {
+			return refuse("TLP:%s is stricter than TLP:%s, given to the vendor", label, ceil)
 		}
 	case PersonMail, Webhook, OwnerReport:
 		if c.Self == "" || dest != c.Self {
@@ -277,6 +287,10 @@ func Decide(r Request) Decision {
 		if restricted(label) {
 			d.reason += "; encrypted, with no summary in the subject"
 		}
+		return d
+	case VendorAccess:
+		// Read over this node's own authenticated HTTPS, by the vendor's person.
+		d.verdict, d.headline, d.reason = Full, true, fmt.Sprintf("TLP:%s allows the vendor's person of %s", label, dest)
 		return d
 	case Webhook:
 		if restricted(label) {

@@ -332,6 +332,15 @@ func TestVendorMail(t *testing.T) {
 		{"a peer's vendor", amber, Destination{Kind: VendorMail, Team: "jp", Vendor: "oem"}, nil, before, Refuse, "own vendors"},
 		{"no vendor, no embargo", amber, Destination{Kind: VendorMail, Team: "cn"}, nil, before, Refuse, "names no vendor"},
 		{"RED in clear", tlp.Item{Label: tlp.Red, Author: "cn"}, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem"}, &hold, before, NoticeOnly, "encrypted"},
+		// The label the case was given to the vendor is a ceiling, for mail and for its
+		// person's reading alike.
+		{"AMBER to a vendor given GREEN", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem", Ceiling: tlp.Green}, &hold, before, Refuse, "given to the vendor"},
+		{"AMBER to a vendor given RED", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem", Ceiling: tlp.Red}, &hold, before, Full, "allows"},
+		{"read by a vendor given GREEN", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Ceiling: tlp.Green}, &hold, before, Refuse, "given to the vendor"},
+		{"read by a vendor given AMBER", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Ceiling: tlp.Amber}, &hold, before, Full, "vendor's person"},
+		{"read by a vendor not party, under embargo", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "chip", Ceiling: tlp.Amber}, &hold, before, Refuse, "embargo"},
+		{"read at a peer", amber, Destination{Kind: VendorAccess, Team: "jp", Vendor: "oem", Ceiling: tlp.Amber}, nil, before, Refuse, "own vendors"},
+		{"a ceiling that is no label", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Ceiling: "PINK"}, nil, before, Refuse, "given to the vendor"},
 	} {
 		d := Decide(Request{Item: c.item, Context: ctx, To: c.to, Embargo: c.e, Now: c.now})
 		if d.Verdict() != c.want || !strings.Contains(d.Reason(), c.why) {

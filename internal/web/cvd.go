@@ -30,6 +30,111 @@ type cvdCasePage struct {
 	Vendor         string
 	VendorProducts []string
 	Justifications []string
+	// Advisory is the editor of the advisory's texts, languages side by side (nil: not
+	// editable here).
+	Advisory []cvdAdvGroup
+}
+
+// cvdAdvGroup is one part of the advisory's texts — the document, or one
+// vulnerability — as rows of fields, each with a cell per language.
+type cvdAdvGroup struct {
+	ID     string // "" for the document, else the vulnerability's
+	Legend string
+	Lang   string // the legend's language
+	Rows   []cvdAdvRow
+}
+
+type cvdAdvRow struct {
+	Label string // catalog key
+	Cells []cvdAdvCell
+}
+
+// cvdAdvCell is one field in one language. Name is the form field, the control's id
+// and the key of its error: "ja.title", "ja.vulnerabilities[v1].remediation".
+type cvdAdvCell struct {
+	Lang, HTMLLang, LangName string
+	Name, Value              string
+	Multiline                bool
+}
+
+// advLanguages pairs each advisory language (CSAF's document.lang) with the console's
+// language it is written in.
+var advLanguages = []struct{ Code, HTML string }{{"en", "en"}, {"zh", "zh-Hans"}, {"ja", "ja"}, {"ko", "ko"}}
+
+// cvdAdvisoryForm lays out the editor for a case: stored texts, or what the person
+// typed when the form comes back with errors.
+func cvdAdvisoryForm(v *view, k cvd.Case) []cvdAdvGroup {
+	value := func(name, stored string) string {
+		if v.IsForm("advisory") {
+			return v.Val(name)
+		}
+		return stored
+	}
+	row := func(label, prefix, field string, multiline bool, stored func(cvd.Texts) string) cvdAdvRow {
+		r := cvdAdvRow{Label: label}
+		for i, l := range advLanguages {
+			name := l.Code + "." + prefix + field
+			r.Cells = append(r.Cells, cvdAdvCell{Lang: l.Code, HTMLLang: l.HTML, LangName: languages[i].Name, Name: name,
+				Value: value(name, stored(k.Advisories[l.Code])), Multiline: multiline})
+		}
+		return r
+	}
+	groups := []cvdAdvGroup{{Legend: v.T("cvd.advDocument"), Lang: v.Lang, Rows: []cvdAdvRow{
+		row("field.title", "", "title", false, func(t cvd.Texts) string { return t.Title }),
+		row("field.summary", "", "summary", true, func(t cvd.Texts) string { return t.Summary }),
+	}}}
+	for _, x := range k.Vulnerabilities {
+		p := "vulnerabilities[" + x.ID + "]."
+		vt := func(t cvd.Texts) cvd.VulnerabilityTexts { return t.Vulnerabilities[x.ID] }
+		groups = append(groups, cvdAdvGroup{ID: x.ID, Legend: x.Title, Lang: v.UL(x.Title, k.Owner), Rows: []cvdAdvRow{
+			row("field.title", p, "title", false, func(t cvd.Texts) string { return vt(t).Title }),
+			row("field.description", p, "description", true, func(t cvd.Texts) string { return vt(t).Description }),
+			row("field.remediation", p, "remediation", true, func(t cvd.Texts) string { return vt(t).Remediation }),
+		}})
+	}
+	return groups
+}
+
+// cvdAdvisory saves the advisory's texts in every language the form carries. Each
+// language is checked first, so that every column's mistakes show at once and nothing
+// is saved while one is wrong.
+func (c *Console) cvdAdvisory(w http.ResponseWriter, r *http.Request, v *view) error {
+	k, err := c.d.CVD.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f := r.PostFormValue
+	texts := map[string]cvd.Texts{}
+	bad := map[string]*problem.Error{}
+	for _, l := range advLanguages {
+		t := cvd.Texts{Title: f(l.Code + ".title"), Summary: f(l.Code + ".summary"), Vulnerabilities: map[string]cvd.VulnerabilityTexts{}}
+		for _, x := range k.Vulnerabilities {
+			p := l.Code + ".vulnerabilities[" + x.ID + "]."
+			if vt := (cvd.VulnerabilityTexts{Title: f(p + "title"), Description: f(p + "description"), Remediation: f(p + "remediation")}); vt != (cvd.VulnerabilityTexts{}) {
+				t.Vulnerabilities[x.ID] = vt
+			}
+		}
+		if _, had := k.Advisories[l.Code]; !had && t.Title == "" && t.Summary == "" && len(t.Vulnerabilities) == 0 {
+			continue // a column nobody wrote in
+		}
+		if err := cvd.CheckTexts(k, t); err != nil {
+			p, ok := problem.As(err)
+			if !ok {
+				return err
+			}
+			bad[l.Code+"."+p.Field] = p
+		}
+		texts[l.Code] = t
+	}
+	if len(bad) > 0 {
+		v.Form, v.FormName = r.PostForm, "advisory"
+		for field, p := range bad {
+			v.Errors[field] = v.problemText(p)
+		}
+		return c.showCase(w, r, v, http.StatusUnprocessableEntity)
+	}
+	_, err = c.d.CVD.SetAdvisoryTexts(r.Context(), v.cvdActor(), k.ID, texts)
+	return c.afterCase(w, r, v, "advisory", err, "flash.cvdAdvisory")
 }
 
 // cvdItemForm is the form that replaces one vulnerability or product (ID set) or adds
@@ -120,6 +225,9 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, stat
 	if page.IsOwner {
 		page.ItemForms = cvdItemForms(v, k)
 	}
+	if k.Embargo.State != cvd.Public {
+		page.Advisory = cvdAdvisoryForm(v, k)
+	}
 	v.Nav = "cvd"
 	return c.render(w, v, status, "cvd_case", k.Title, page)
 }
@@ -168,7 +276,7 @@ func (c *Console) cvdProduct(w http.ResponseWriter, r *http.Request, v *view) er
 func (c *Console) cvdVendor(w http.ResponseWriter, r *http.Request, v *view) error {
 	f := r.PostFormValue
 	_, err := c.d.CVD.AddVendor(r.Context(), v.cvdActor(), r.PathValue("id"), cvd.NewVendor{Name: f("name"), Contact: f("contact"),
-		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != ""})
+		Email: f("email"), Products: r.PostForm["products"], Shared: f("shared") != "", TLP: f("tlp")})
 	return c.afterCase(w, r, v, "vendor", err, "flash.cvdVendorAdded")
 }
 

@@ -85,6 +85,7 @@ var fieldLabels = map[string]string{
 	"cvss_v3": "field.cvss", "cvss_v4": "field.cvss", "purl": "field.identifier", "cpe": "field.identifier",
 	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
 	"add_participants": "field.participants", "subject": "field.subject",
+	"remediation": "field.remediation",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -141,7 +142,7 @@ var formFields = map[string][]string{
 	"caseedit":   {"title", "description", "add_participants"},
 	"vuln":       {"title", "cve", "cwe", "cvss_v3", "cvss_v4", "description"},
 	"product":    {"vendor", "product", "versions", "purl", "cpe"},
-	"vendor":     {"name", "contact", "email", "products"},
+	"vendor":     {"name", "contact", "email", "products", "tlp"},
 	"vendormail": {"vendor", "subject", "body"},
 	"vstatus":    {"vulnerability", "product", "status", "justification", "fixed_version", "statement"},
 }

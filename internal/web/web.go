@@ -220,6 +220,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /cvd/{id}/products", c.signedIn(auth.Write, c.cvdProduct))
 		h("POST /cvd/{id}/vendors", c.signedIn(auth.Write, c.cvdVendor))
 		h("POST /cvd/{id}/mail", c.signedIn(auth.Write, c.cvdMail))
+		h("POST /cvd/{id}/advisory", c.signedIn(auth.Write, c.cvdAdvisory))
 	}
 	if c.d.TAXIIConsumers != nil && c.d.TAXIIStore != nil && c.d.TAXIIPuller != nil {
 		h("GET /taxii", c.signedIn(auth.Manage, c.taxiiShow))
