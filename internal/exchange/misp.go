@@ -283,19 +283,39 @@ func (s *Service) feedEvents(ctx context.Context, feed string, aud Audience) ([]
 	if err != nil {
 		return nil, fmt.Errorf("misp feed %s: %w", feed, err)
 	}
+	served, err := s.st.FeedServed(ctx, feed)
+	if err != nil {
+		return nil, err
+	}
+	carried := make(map[string]bool, len(served))
+	for _, id := range served {
+		carried[id] = true
+	}
 	to := egress.Destination{Kind: egress.Export, Team: aud.Team, Ceiling: aud.Ceiling}
 	var keep []store.Indicator
-	var ids []string
+	var ids, fresh []string
 	for _, ind := range list {
-		if !tlp.Label(ind.TLP).Valid() {
-			continue // a tombstone of something we never held whole: it never left with us
-		}
-		dec := egress.Decide(egress.Request{Item: indicator.ItemOf(ind), Context: egress.NewContext(s.dir, ind.Audience), To: to})
-		if !dec.Full() {
+		// A tombstone of something we never held whole never left with us, unless the feed
+		// carried an earlier version (below).
+		if tlp.Label(ind.TLP).Valid() && egress.Decide(egress.Request{Item: indicator.ItemOf(ind), Context: egress.NewContext(s.dir, ind.Audience), To: to}).Full() {
+			keep = append(keep, ind)
+			ids = append(ids, ind.ID)
+			if !carried[ind.ID] {
+				fresh = append(fresh, ind.ID)
+			}
 			continue
 		}
-		keep = append(keep, ind)
-		ids = append(ids, ind.ID)
+		if carried[ind.ID] {
+			// The feed carried an earlier version, and its label has since been made
+			// stricter (or we were left out of its audience): the feed says only that it
+			// is gone, so that MISP drops the copy it holds, as for a revocation.
+			keep = append(keep, store.Indicator{ID: ind.ID, Author: ind.Author, Version: ind.Version, State: store.IndicatorWithdrawn, Modified: ind.Modified})
+		}
+	}
+	// Recorded before anything is served: a feed never carries what it would not know to
+	// withdraw later.
+	if err := s.st.PutFeedServed(ctx, feed, fresh, s.clock.Now()); err != nil {
+		return nil, err
 	}
 	sightings := map[string][]store.Sighting{}
 	if len(ids) > 0 {

@@ -207,6 +207,68 @@ func testMISPFeed(t *testing.T, dbs map[string]config.Database) {
 	}
 	waitFor(t, "jp's revoked indicator deleted in cn's feed", func() bool { a, ok := inFeed(); return ok && a.Deleted })
 
+	// A label made stricter: what the feed carried leaves it as a deleted attribute without
+	// content (MISP drops its copy); the stricter version's content never shows. Our own
+	// indicator narrowed to AMBER, and jp's narrowed to AMBER+STRICT for kr alone (cn, no
+	// longer in its audience, keeps a withdrawn tombstone).
+	attrIn := func(author, id string) (misp.Attribute, string, bool) {
+		_, doc, _ := get("/"+misp.DerivedUUID("feed", author+"/"+id[:2])+".json", tok)
+		d, err := misp.Decode(doc)
+		if err != nil {
+			return misp.Attribute{}, string(doc), false
+		}
+		for _, a := range d.Attributes {
+			if a.UUID == id {
+				return a, string(doc), true
+			}
+		}
+		return misp.Attribute{}, string(doc), false
+	}
+	narrowed := mk(indicator.Input{Value: "narrowed-c2.example", TLP: "GREEN"})
+	theirs2, err := jp.App.Indicators.Create(ctx, indicator.Actor{Name: "hanako"}, indicator.Input{Value: "jp-narrowed.example", TLP: "GREEN", Category: "malicious-code/c2-server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both GREEN indicators in cn's feed", func() bool {
+		a, _, ok := attrIn("cn", narrowed.ID)
+		b, _, ok2 := attrIn("jp", theirs2.ID)
+		return ok && !a.Deleted && ok2 && !b.Deleted
+	})
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := ind.Update(ctx, wei, narrowed.ID, indicator.Input{Type: narrowed.Type, Value: "narrowed-c2.example", Category: narrowed.Category,
+		TLP: "AMBER", ShareWith: []string{"jp"}, Description: "secret-detail"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jp.App.Indicators.Update(ctx, indicator.Actor{Name: "hanako"}, theirs2.ID, indicator.Input{Type: theirs2.Type, Value: "jp-narrowed.example",
+		Category: theirs2.Category, TLP: "AMBER+STRICT", ShareWith: []string{"kr"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "jp's narrowed indicator withdrawn at cn", func() bool {
+		x, err := cn.App.Store.GetIndicator(ctx, theirs2.ID)
+		return err == nil && x.State == store.IndicatorWithdrawn
+	})
+	for _, c := range []struct{ author, id, name string }{{"cn", narrowed.ID, "ours, narrowed to AMBER"}, {"jp", theirs2.ID, "jp's, narrowed to AMBER+STRICT for kr"}} {
+		a, doc, ok := attrIn(c.author, c.id)
+		if !ok || !a.Deleted || a.Type != "comment" || a.Value == "narrowed-c2.example" || a.Value == "jp-narrowed.example" {
+			t.Errorf("%s: not in the feed as a deleted attribute without content: %+v", c.name, a)
+		}
+		if strings.Contains(doc, "secret-detail") || strings.Contains(doc, "tlp:amber") {
+			t.Errorf("%s: the stricter version's content is in the feed:\n%s", c.name, doc)
+		}
+	}
+	_, body, _ = get("/manifest.json", tok)
+	var after map[string]misp.ManifestEntry
+	if err := json.Unmarshal(body, &after); err != nil {
+		t.Fatal(err)
+	}
+	if ev := misp.DerivedUUID("feed", "cn/"+narrowed.ID[:2]); after[ev].Timestamp < misp.Num(time.Now().Add(-time.Second).Unix()) {
+		t.Errorf("the event of the narrowed indicator kept an old timestamp %d: MISP would not fetch it", after[ev].Timestamp)
+	}
+	code, hashes, _ = get("/hashes.csv", tok)
+	if sum := md5.Sum([]byte("narrowed-c2.example")); code != http.StatusOK || strings.Contains(string(hashes), hex.EncodeToString(sum[:])) {
+		t.Errorf("hashes.csv still lists the narrowed indicator (%d)", code)
+	}
+
 	// Sightings go as egress lets them: jp's GREEN one does, its AMBER+STRICT one (for
 	// cn, the author, alone) does not.
 	waitFor(t, "cn's CLEAR indicator at jp", func() bool { _, err := jp.App.Indicators.Get(ctx, clear.ID); return err == nil })

@@ -81,6 +81,7 @@ func fillEveryTable(t *testing.T, db *DB) {
 		Audience: []string{"jp"}, Tags: []string{"c2"}, ValidFrom: at, ValidUntil: &at, CreatedBy: "alice", CreatedAt: at, Modified: at, ReceivedAt: at}))
 	must(db.PutHolder(ctx, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "jp", 1, at))
 	must(db.PutUnsent(ctx, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", 1, at))
+	must(db.PutFeedServed(ctx, "soc", []string{"3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, at))
 	_, err = db.PutSighting(ctx, store.Sighting{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", IndicatorID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
 		Team: "jp", Kind: store.SightingSeen, Count: 3000, FirstSeen: &at, LastSeen: &at, TLP: "AMBER+STRICT", Recipients: []string{"cn"}, At: at, ReceivedAt: at})
 	must(err)

@@ -384,3 +384,39 @@ func (c conn) PutHolders(ctx context.Context, hs []store.Holder) error {
 	}
 	return nil
 }
+
+// FeedServed lists the indicators a MISP feed has carried.
+func (c conn) FeedServed(ctx context.Context, feed string) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT indicator_id FROM misp_feed_served WHERE feed = ?`, feed)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: misp feed %s: %w", feed, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore: misp feed %s: %w", feed, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// PutFeedServed records that a MISP feed carried the indicators.
+func (c conn) PutFeedServed(ctx context.Context, feed string, ids []string, at time.Time) error {
+	for len(ids) > 0 {
+		n := min(len(ids), 300)
+		args := make([]any, 0, 3*n)
+		for _, id := range ids[:n] {
+			args = append(args, feed, id, micros(at))
+		}
+		_, err := c.exec(ctx, `INSERT INTO misp_feed_served (feed, indicator_id, served_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")+` ON CONFLICT (feed, indicator_id) DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: misp feed %s: %w", feed, err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}

@@ -122,6 +122,10 @@ type Indicators interface {
 	Unsent(ctx context.Context, limit int) ([]Unsent, error)
 	// DeleteUnsent forgets that the objects wait: they are queued.
 	DeleteUnsent(ctx context.Context, indicatorIDs []string) error
+	// FeedServed lists the objects a MISP feed has carried.
+	FeedServed(ctx context.Context, feed string) ([]string, error)
+	// PutFeedServed records that a MISP feed carried the objects (again is no change).
+	PutFeedServed(ctx context.Context, feed string, indicatorIDs []string, at time.Time) error
 }
 
 // IndicatorMatch is what a search shows of a live object that matched a value.
