@@ -126,19 +126,12 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 	}
 	values := append([]string{o.Value}, others...)
 	hits := []Hit{}
-	// The value itself first: many wide networks around an address must not crowd out
-	// the address.
-	// Only the covering index is read (store.MatchIndicators): no row, no JSON document.
-	inds, err := s.st.MatchIndicators(ctx, values[:1], MaxHits)
+	// One statement for every candidate, the value itself ranked first: many wide
+	// networks around an address must not crowd out the address. Only the covering
+	// index is read (store.MatchIndicators): no row, no JSON document.
+	inds, err := s.st.MatchIndicators(ctx, values, MaxHits)
 	if err != nil {
 		return nil, err
-	}
-	if len(inds) < MaxHits && len(others) > 0 {
-		more, err := s.st.MatchIndicators(ctx, others, MaxHits-len(inds))
-		if err != nil {
-			return nil, err
-		}
-		inds = append(inds, more...)
 	}
 	now := s.clock.Now()
 	ids := make([]string, len(inds))
