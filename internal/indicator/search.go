@@ -134,11 +134,14 @@ func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
 		return nil, err
 	}
 	now := s.clock.Now()
-	ids := make([]string, len(inds))
-	for i, ind := range inds {
-		ids[i] = ind.ID
+	var ids []string
+	for _, ind := range inds {
+		if ind.Sighted {
+			ids = append(ids, ind.ID)
+		}
 	}
-	// One query for the sightings of every hit, not one per hit.
+	// One query for the sightings of every hit that has some (none when no hit has
+	// any), not one per hit.
 	all, err := s.st.SightingsOf(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -292,7 +292,7 @@ func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) (
 		var m store.IndicatorMatch
 		var until sql.NullInt64
 		var modified int64
-		if err := rows.Scan(&m.ID, &m.Author, &m.Type, &m.Value, &m.Category, &m.TLP, &m.Confidence, &until, &modified); err != nil {
+		if err := rows.Scan(&m.ID, &m.Author, &m.Type, &m.Value, &m.Category, &m.TLP, &m.Confidence, &until, &modified, &m.Sighted); err != nil {
 			return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
 		}
 		m.ValidUntil, m.Modified = ptrMicros(until), fromMicros(modified)
@@ -308,9 +308,12 @@ func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) (
 // ObservableEntries does: SQLite reads a bound LIMIT's value when it plans the sort, and
 // so prepares the statement anew on every run — a third of a search's CPU. A search
 // always asks for indicator.MaxHits, so the texts (and the statements cached for them)
-// stay one per number of values.
+// stay one per number of values. Whether a hit has sightings is one probe of
+// sightings_indicator here, so that the search reads the sightings only of hits that
+// have some — most have none — rather than run a statement to find none.
 func matchIndicatorsQuery(n, limit int) string {
-	return `SELECT id, author, type, value, category, tlp, confidence, valid_until, modified_at FROM indicators
+	return `SELECT id, author, type, value, category, tlp, confidence, valid_until, modified_at,
+		EXISTS (SELECT 1 FROM sightings WHERE sightings.indicator_id = indicators.id) FROM indicators
 		WHERE value IN (` + placeholders(n) + `) AND state = ? ORDER BY value = ? DESC, modified_at DESC, id LIMIT ` + strconv.Itoa(limit)
 }
 

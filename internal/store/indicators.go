@@ -131,6 +131,8 @@ type IndicatorMatch struct {
 	Confidence                             int
 	ValidUntil                             *time.Time
 	Modified                               time.Time
+	// Sighted says whether the node holds sightings of the object.
+	Sighted bool
 }
 
 // Holder is one team an object went to, at a version.

@@ -148,6 +148,9 @@ func testSightings(t *testing.T, s store.Store) {
 	if err := s.PutIndicator(ctx, ind); err != nil {
 		t.Fatal(err)
 	}
+	if ms, err := s.MatchIndicators(ctx, []string{ind.Value}, 10); err != nil || len(ms) != 1 || ms[0].Sighted {
+		t.Errorf("match before any sighting: %+v %v", ms, err)
+	}
 	first := at.Add(-time.Hour)
 	x := store.Sighting{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", IndicatorID: ind.ID, Team: "jp", Kind: store.SightingSeen, Count: 3000,
 		FirstSeen: &first, LastSeen: &at, Constituency: "JP", Note: "bots", TLP: "AMBER+STRICT", Recipients: []string{"cn"}, ReportedBy: "tanaka",
@@ -161,6 +164,9 @@ func testSightings(t *testing.T, s store.Store) {
 	}
 	if ok, err := s.PutSighting(ctx, x); ok || err != nil {
 		t.Errorf("a sighting stored twice: %v %v", ok, err)
+	}
+	if ms, err := s.MatchIndicators(ctx, []string{ind.Value}, 10); err != nil || len(ms) != 1 || !ms[0].Sighted {
+		t.Errorf("match of a sighted object: %+v %v", ms, err)
 	}
 	got, err := s.Sightings(ctx, ind.ID)
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], x) || got[1].Team != "kr" {
