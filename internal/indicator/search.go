@@ -113,18 +113,18 @@ func urlHost(u string) (string, error) {
 // Search finds what this node holds about q: shared indicators (not revoked, not
 // withdrawn), with what their sightings say, and incidents' observables.
 func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
-	_, cands, err := Candidates(q)
+	o, cands, err := Candidates(q)
 	if err != nil {
 		return nil, err
 	}
-	o, _ := observable.Parse("", q)
-	others := make([]string, 0, len(cands))
+	// The query's own value first: MatchIndicators ranks its holders first.
+	values := make([]string, 1, len(cands))
+	values[0] = o.Value
 	for v := range cands {
 		if v != o.Value {
-			others = append(others, v)
+			values = append(values, v)
 		}
 	}
-	values := append([]string{o.Value}, others...)
 	hits := []Hit{}
 	// One statement for every candidate, the value itself ranked first: many wide
 	// networks around an address must not crowd out the address. Only the covering
