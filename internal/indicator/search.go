@@ -113,39 +113,35 @@ func urlHost(u string) (string, error) {
 // Search finds what this node holds about q: shared indicators (not revoked, not
 // withdrawn), with what their sightings say, and incidents' observables.
 func (s *Service) Search(ctx context.Context, q string) ([]Hit, error) {
-	_, cands, err := Candidates(q)
+	o, cands, err := Candidates(q)
 	if err != nil {
 		return nil, err
 	}
-	o, _ := observable.Parse("", q)
-	others := make([]string, 0, len(cands))
+	// The query's own value first: MatchIndicators ranks its holders first.
+	values := make([]string, 1, len(cands))
+	values[0] = o.Value
 	for v := range cands {
 		if v != o.Value {
-			others = append(others, v)
+			values = append(values, v)
 		}
 	}
-	values := append([]string{o.Value}, others...)
 	hits := []Hit{}
-	// The value itself first: many wide networks around an address must not crowd out
-	// the address.
-	// Only the covering index is read (store.MatchIndicators): no row, no JSON document.
-	inds, err := s.st.MatchIndicators(ctx, values[:1], MaxHits)
+	// One statement for every candidate, the value itself ranked first: many wide
+	// networks around an address must not crowd out the address. Only the covering
+	// index is read (store.MatchIndicators): no row, no JSON document.
+	inds, err := s.st.MatchIndicators(ctx, values, MaxHits)
 	if err != nil {
 		return nil, err
 	}
-	if len(inds) < MaxHits && len(others) > 0 {
-		more, err := s.st.MatchIndicators(ctx, others, MaxHits-len(inds))
-		if err != nil {
-			return nil, err
-		}
-		inds = append(inds, more...)
-	}
 	now := s.clock.Now()
-	ids := make([]string, len(inds))
-	for i, ind := range inds {
-		ids[i] = ind.ID
+	var ids []string
+	for _, ind := range inds {
+		if ind.Sighted {
+			ids = append(ids, ind.ID)
+		}
 	}
-	// One query for the sightings of every hit, not one per hit.
+	// One query for the sightings of every hit that has some (none when no hit has
+	// any), not one per hit.
 	all, err := s.st.SightingsOf(ctx, ids)
 	if err != nil {
 		return nil, err

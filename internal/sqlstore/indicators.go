@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,7 +259,7 @@ func (c conn) ObservableEntries(ctx context.Context, values []string, limit int)
 		return []store.Entry{}, nil
 	}
 	rows, err := c.query(ctx, `SELECT `+entryCols+` FROM entries WHERE kind = 'observable' AND body IN (`+placeholders(len(values))+`)
-		ORDER BY created_at DESC, id LIMIT ?`, append(anys(values), limit)...)
+		ORDER BY created_at DESC, id LIMIT `+strconv.Itoa(limit), anys(values)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: observable entries: %w", err)
 	}
@@ -274,14 +275,15 @@ func (c conn) ObservableEntries(ctx context.Context, values []string, limit int)
 	return out, rows.Err()
 }
 
-// MatchIndicators returns the live indicators holding any of the values, reading only
-// the columns of indicators_value_cover (no row, no JSON document).
+// MatchIndicators returns the live indicators holding any of the values, those holding
+// values[0] first, reading only the columns of indicators_value_cover (no row, no JSON
+// document).
 func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) ([]store.IndicatorMatch, error) {
 	out := []store.IndicatorMatch{}
 	if len(values) == 0 {
 		return out, nil
 	}
-	rows, err := c.query(ctx, matchIndicatorsQuery(len(values)), append(append(anys(values), store.IndicatorActive), limit)...)
+	rows, err := c.query(ctx, matchIndicatorsQuery(len(values), limit), append(append(anys(values), store.IndicatorActive), values[0])...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
 	}
@@ -290,7 +292,7 @@ func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) (
 		var m store.IndicatorMatch
 		var until sql.NullInt64
 		var modified int64
-		if err := rows.Scan(&m.ID, &m.Author, &m.Type, &m.Value, &m.Category, &m.TLP, &m.Confidence, &until, &modified); err != nil {
+		if err := rows.Scan(&m.ID, &m.Author, &m.Type, &m.Value, &m.Category, &m.TLP, &m.Confidence, &until, &modified, &m.Sighted); err != nil {
 			return nil, fmt.Errorf("sqlstore: match indicators: %w", err)
 		}
 		m.ValidUntil, m.Modified = ptrMicros(until), fromMicros(modified)
@@ -302,9 +304,17 @@ func (c conn) MatchIndicators(ctx context.Context, values []string, limit int) (
 	return out, nil
 }
 
-func matchIndicatorsQuery(n int) string {
-	return `SELECT id, author, type, value, category, tlp, confidence, valid_until, modified_at FROM indicators
-		WHERE value IN (` + placeholders(n) + `) AND state = ? ORDER BY modified_at DESC, id LIMIT ?`
+// matchIndicatorsQuery writes the limit into the statement rather than binding it, as
+// ObservableEntries does: SQLite reads a bound LIMIT's value when it plans the sort, and
+// so prepares the statement anew on every run — a third of a search's CPU. A search
+// always asks for indicator.MaxHits, so the texts (and the statements cached for them)
+// stay one per number of values. Whether a hit has sightings is one probe of
+// sightings_indicator here, so that the search reads the sightings only of hits that
+// have some — most have none — rather than run a statement to find none.
+func matchIndicatorsQuery(n, limit int) string {
+	return `SELECT id, author, type, value, category, tlp, confidence, valid_until, modified_at,
+		EXISTS (SELECT 1 FROM sightings WHERE sightings.indicator_id = indicators.id) FROM indicators
+		WHERE value IN (` + placeholders(n) + `) AND state = ? ORDER BY value = ? DESC, modified_at DESC, id LIMIT ` + strconv.Itoa(limit)
 }
 
 // PutUnsent records that a version written here waits to be queued for partners.

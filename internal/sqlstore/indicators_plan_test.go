@@ -14,7 +14,7 @@ import (
 func TestMatchIndicatorsUsesCoveringIndexSQLite(t *testing.T) {
 	db := openSQLite(t, filepath.Join(t.TempDir(), "node.db"))
 	t.Cleanup(func() { db.Close() })
-	rows, err := db.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+matchIndicatorsQuery(3), "a", "b", "c", store.IndicatorActive, 10)
+	rows, err := db.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+matchIndicatorsQuery(3, 10), "a", "b", "c", store.IndicatorActive, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestMatchIndicatorsUsesCoveringIndexPostgres(t *testing.T) {
 				return err
 			}
 		}
-		rows, err := c.q.QueryContext(ctx, `EXPLAIN `+c.stmts.rebind(matchIndicatorsQuery(3)), "a", "b", "c", store.IndicatorActive, 10)
+		rows, err := c.q.QueryContext(ctx, `EXPLAIN `+c.stmts.rebind(matchIndicatorsQuery(3, 10)), "a", "b", "c", store.IndicatorActive, "a")
 		if err != nil {
 			return err
 		}

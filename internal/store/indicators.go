@@ -112,8 +112,9 @@ type Indicators interface {
 	SightingsOf(ctx context.Context, indicatorIDs []string) ([]Sighting, error)
 	// ObservableEntries returns incidents' observable entries holding any of the values.
 	ObservableEntries(ctx context.Context, values []string, limit int) ([]Entry, error)
-	// MatchIndicators returns the live objects holding any of the values, newest change
-	// first, with only the columns a hit shows: read from the covering index alone.
+	// MatchIndicators returns the live objects holding any of the values, those holding
+	// values[0] first, then newest change first, with only the columns a hit shows: read
+	// from the covering index alone.
 	MatchIndicators(ctx context.Context, values []string, limit int) ([]IndicatorMatch, error)
 	// PutUnsent records that a version written here waits to be queued for partners
 	// (a later version of the same object replaces it).
@@ -134,6 +135,8 @@ type IndicatorMatch struct {
 	Confidence                             int
 	ValidUntil                             *time.Time
 	Modified                               time.Time
+	// Sighted says whether the node holds sightings of the object.
+	Sighted bool
 }
 
 // Holder is one team an object went to, at a version.

@@ -40,15 +40,15 @@ func testIndicators(t *testing.T, s store.Store) {
 		t.Errorf("by value: %+v %v", found, err)
 	}
 	// MatchIndicators shows the same live objects as IndicatorsByValue, newest first, with
-	// the columns a search hit shows.
-	ms, err := s.MatchIndicators(ctx, []string{"198.51.100.0/24", "evil.example", "other.example"}, 10)
+	// the columns a search hit shows; those holding the first value come before the rest.
+	ms, err := s.MatchIndicators(ctx, []string{"other.example", "198.51.100.0/24", "evil.example"}, 10)
 	if err != nil || len(ms) != 2 || ms[0].ID != b.ID || ms[1] != (store.IndicatorMatch{ID: a.ID, Author: "cn", Type: "cidr",
 		Value: "198.51.100.0/24", Category: a.Category, TLP: "AMBER", Confidence: 80, ValidUntil: ms[1].ValidUntil, Modified: at}) ||
 		ms[1].ValidUntil == nil || !ms[1].ValidUntil.Equal(until) || ms[0].ValidUntil != nil {
 		t.Errorf("match: %+v %v", ms, err)
 	}
-	if ms, _ := s.MatchIndicators(ctx, []string{"198.51.100.0/24", "evil.example"}, 1); len(ms) != 1 {
-		t.Errorf("match with limit 1: %+v", ms)
+	if ms, _ := s.MatchIndicators(ctx, []string{"198.51.100.0/24", "evil.example"}, 1); len(ms) != 1 || ms[0].ID != a.ID {
+		t.Errorf("match with limit 1, the first value's older object first: %+v", ms)
 	}
 	// Unsent marks: one per object (a later version replaces the earlier), oldest first,
 	// gone once deleted.
@@ -148,6 +148,9 @@ func testSightings(t *testing.T, s store.Store) {
 	if err := s.PutIndicator(ctx, ind); err != nil {
 		t.Fatal(err)
 	}
+	if ms, err := s.MatchIndicators(ctx, []string{ind.Value}, 10); err != nil || len(ms) != 1 || ms[0].Sighted {
+		t.Errorf("match before any sighting: %+v %v", ms, err)
+	}
 	first := at.Add(-time.Hour)
 	x := store.Sighting{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", IndicatorID: ind.ID, Team: "jp", Kind: store.SightingSeen, Count: 3000,
 		FirstSeen: &first, LastSeen: &at, Constituency: "JP", Note: "bots", TLP: "AMBER+STRICT", Recipients: []string{"cn"}, ReportedBy: "tanaka",
@@ -161,6 +164,9 @@ func testSightings(t *testing.T, s store.Store) {
 	}
 	if ok, err := s.PutSighting(ctx, x); ok || err != nil {
 		t.Errorf("a sighting stored twice: %v %v", ok, err)
+	}
+	if ms, err := s.MatchIndicators(ctx, []string{ind.Value}, 10); err != nil || len(ms) != 1 || !ms[0].Sighted {
+		t.Errorf("match of a sighted object: %+v %v", ms, err)
 	}
 	got, err := s.Sightings(ctx, ind.ID)
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], x) || got[1].Team != "kr" {
