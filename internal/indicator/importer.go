@@ -405,21 +405,26 @@ func (s *Service) ImportRows(ctx context.Context, a Actor, rows []Row, action st
 func (s *Service) importBatch(ctx context.Context, a Actor, rows []Row, now time.Time, action string) (ImportResult, error) {
 	var res ImportResult
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		res = ImportResult{}                 // InTx may run fn again (a deadlock victim on PostgreSQL)
-		mine := map[string]store.Indicator{} // type/value → our indicator, as this batch leaves it
-		for _, row := range rows {
-			ind, err := s.build(ctx, tx, a, row.Input, now)
-			if err != nil {
+		res = ImportResult{} // InTx may run fn again (a deadlock victim on PostgreSQL)
+		built := make([]store.Indicator, len(rows))
+		for i, row := range rows {
+			var err error
+			if built[i], err = s.build(ctx, tx, a, row.Input, now); err != nil {
 				// Valid a moment ago: something it names (an incident, a peer) changed since.
 				return fmt.Errorf("indicator import: line %d: %w", row.Line, err)
 			}
+		}
+		// Our live indicators of the batch's values, read once for the batch (a third of
+		// an import's statements were this look-up, one per line), then kept as the batch
+		// leaves them.
+		mine, err := s.ownByValues(ctx, tx, built)
+		if err != nil {
+			return err
+		}
+		for i, ind := range built {
+			row := rows[i]
 			key := ind.Type + "\x00" + ind.Value
 			old, ok := mine[key]
-			if !ok {
-				if old, ok, err = s.ownByValue(ctx, tx, ind); err != nil {
-					return err
-				}
-			}
 			switch {
 			case !ok:
 				ind.ID = NewID()
@@ -472,18 +477,30 @@ func rewindable(r io.Reader) (io.ReadSeeker, func(), error) {
 	return f, done, nil
 }
 
-// ownByValue finds this team's live indicator of the same type and value.
-func (s *Service) ownByValue(ctx context.Context, tx store.Tx, ind store.Indicator) (store.Indicator, bool, error) {
-	found, err := tx.IndicatorsByValue(ctx, []string{ind.Value}, 50)
-	if err != nil {
-		return store.Indicator{}, false, err
-	}
-	for _, f := range found {
-		if f.Author == s.Self() && f.Type == ind.Type {
-			return f, true, nil
+// ownByValues finds this team's live indicators of the same type and value as inds,
+// keyed by type and value: the newest one of each.
+func (s *Service) ownByValues(ctx context.Context, tx store.Tx, inds []store.Indicator) (map[string]store.Indicator, error) {
+	values := make([]string, 0, len(inds))
+	seen := make(map[string]bool, len(inds))
+	for _, ind := range inds {
+		if !seen[ind.Value] {
+			seen[ind.Value] = true
+			values = append(values, ind.Value)
 		}
 	}
-	return store.Indicator{}, false, nil
+	mine := make(map[string]store.Indicator, len(inds))
+	// Newest first: up to 50 holders of each value, as one look-up per value read before.
+	found, err := tx.IndicatorsByValue(ctx, values, 50*len(values))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range found {
+		key := f.Type + "\x00" + f.Value
+		if _, ok := mine[key]; !ok && f.Author == s.Self() {
+			mine[key] = f
+		}
+	}
+	return mine, nil
 }
 
 // sameContent reports whether a new version would say nothing new.
