@@ -219,6 +219,7 @@ func (c *chunker) finish(ctx context.Context) error {
 func (s *Service) applyChunk(ctx context.Context, tx store.Tx, env *envelope.Envelope, c wire.BulkChunk) error {
 	label := tlp.Label(env.TLP)
 	var applyErr error
+	var changed []string
 	err := bulk.Decode(c, func(i int, obj []byte) error {
 		ind, err := decodeIndicator(obj)
 		switch {
@@ -231,13 +232,21 @@ func (s *Service) applyChunk(ctx context.Context, tx store.Tx, env *envelope.Env
 		case !tlp.Label(ind.TLP).Valid() || tlp.Stricter(label, tlp.Label(ind.TLP)) != label:
 			return federation.Rejectf("bulk chunk: indicator %s: TLP:%s is stricter than the envelope's TLP:%s", ind.ID, ind.TLP, env.TLP)
 		}
-		if applyErr = s.applyVersion(ctx, tx, ind); applyErr != nil {
+		var put bool
+		if put, applyErr = s.putVersion(ctx, tx, ind); applyErr != nil {
 			return applyErr
+		}
+		if put {
+			changed = append(changed, ind.ID)
 		}
 		return nil
 	})
+	if err == nil {
+		s.notifyAll(tx, changed)
+		return nil
+	}
 	var rej *federation.Reject
-	if err == nil || errors.As(err, &rej) || (applyErr != nil && errors.Is(err, applyErr)) {
+	if errors.As(err, &rej) || (applyErr != nil && errors.Is(err, applyErr)) {
 		return err
 	}
 	return federation.Rejectf("%v", err) // the chunk itself is malformed
