@@ -184,22 +184,30 @@ func (w *waiter) sending(ctx context.Context, since time.Time) (time.Time, error
 // receipts for every envelope (a receipt is signed after the chunk's transaction
 // committed there).
 func (w *waiter) allHeld(ctx context.Context, peer string) (time.Time, error) {
-	return poll(ctx, 10*time.Millisecond, "every object at "+peer, func() (bool, error) {
+	var seen string
+	at, err := poll(ctx, 10*time.Millisecond, "every object at "+peer, func() (bool, error) {
 		if w.kind == "feed" {
 			runs, err := w.net.Node(peer).App.Share.Received(ctx, "cn", 1)
 			if err != nil || len(runs) == 0 {
 				return false, err
 			}
+			seen = fmt.Sprintf("%d events held", runs[0].Events)
 			return runs[0].State == store.RunDone && runs[0].Events == int64(w.n), nil
 		}
 		st := w.net.Node("cn").App.Store
 		us, err := st.Unsent(ctx, 1)
 		if err != nil || len(us) > 0 {
+			seen = "cn still queueing"
 			return false, err
 		}
 		s, err := st.OutboxStats(ctx, peer)
+		seen = fmt.Sprintf("%d envelopes unacknowledged", s.Queued)
 		return s.Queued == 0, err
 	})
+	if err != nil {
+		return at, fmt.Errorf("%w (%s)", err, seen)
+	}
+	return at, nil
 }
 
 // chunks counts the chunk envelopes cn sent the first peer.
