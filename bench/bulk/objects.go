@@ -210,12 +210,12 @@ func (w *waiter) allHeld(ctx context.Context, peer string) (time.Time, error) {
 	return at, nil
 }
 
-// chunks counts the chunk envelopes cn sent the first peer.
+// chunks counts the chunk envelopes cn queued for the first peer.
 func (w *waiter) chunks(ctx context.Context) (int, error) {
 	ks, err := w.net.Node("cn").App.Store.OutboxProgress(ctx, w.peers[0], time.Time{})
 	for _, k := range ks {
 		if k.Type == wire.TypeBulkChunk {
-			return k.Acknowledged, err
+			return k.Queued + k.Acknowledged, err
 		}
 	}
 	return 0, err
