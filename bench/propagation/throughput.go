@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"csirtlink/bench/internal/cpuprof"
 	"csirtlink/internal/client"
 	"csirtlink/internal/testnet"
 )
@@ -25,7 +26,7 @@ type result struct {
 	writeLat   durations
 	cpu        time.Duration
 	profile    string
-	groups     profileSummary
+	groups     cpuprof.Summary
 	sys        sysCPU
 	complete   bool
 	failed     int    // writes that returned an error
@@ -79,7 +80,7 @@ func (r result) print() {
 	fmt.Printf("machine:         %s\n", r.sys)
 	if r.profile != "" {
 		fmt.Printf("CPU profile:     %s\n", r.profile)
-		r.groups.print()
+		r.groups.Print()
 	}
 }
 

@@ -180,9 +180,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	n.TAXIIConsumers = taxii.NewConsumers(db, dir, opts.Clock)
 	n.TAXIIPuller = taxii.NewPuller(db, taxii.IndicatorSink{Svc: n.Indicators, St: db, Actor: indicator.Actor{Name: "taxii"}}, opts.Clock, log)
 	taxiiPublisher := taxii.NewPublisher(db)
-	n.Indicators.OnChange(func(id string) {
-		if err := taxiiPublisher.Publish(context.Background(), id, opts.Clock.Now()); err != nil {
-			log.Error("taxii: publish", "indicator", id, "err", err)
+	n.Indicators.OnChanges(func(ids []string) {
+		if err := taxiiPublisher.PublishMany(context.Background(), ids, opts.Clock.Now()); err != nil {
+			log.Error("taxii: publish", "indicators", len(ids), "first", ids[0], "err", err)
 		}
 	})
 	modules = append(modules, n.TAXIIPuller, taxii.NewSyncModule(taxiiPublisher, opts.Clock))

@@ -14,6 +14,7 @@ import (
 	"csirtlink/internal/envelope"
 	"csirtlink/internal/store"
 	"csirtlink/internal/team"
+	"csirtlink/internal/wire"
 )
 
 // Paths of the federation endpoints.
@@ -131,14 +132,17 @@ const batchBudget = envelope.MaxBatchBytes / 2
 // batchOf decodes stored envelopes and joins their stored bytes into a batch body for
 // peer, sealed with one signature, without re-encoding them. It takes items in order
 // while they fit the budget (always at least one; a single envelope is far below it)
-// and returns how many it took.
+// and returns how many it took. A bulk chunk ends its batch: the receiver applies a
+// batch in one transaction, and a batch of the 20-odd chunks the budget holds (up to
+// 200,000 objects) would keep a peer back from an outage from holding anything for
+// tens of seconds; one chunk is a second's work at most.
 func (f *Federation) batchOf(peer string, items []store.OutboxItem) (map[uint64]*envelope.Envelope, []byte, int, error) {
 	envs := make(map[uint64]*envelope.Envelope, len(items))
 	list := make([]*envelope.Envelope, 0, len(items))
 	var body bytes.Buffer
 	body.WriteString(`{"envelopes":[`)
 	for i, it := range items {
-		if i > 0 && body.Len()+len(it.Envelope)+sealBudget > batchBudget {
+		if i > 0 && (body.Len()+len(it.Envelope)+sealBudget > batchBudget || items[i-1].Type == wire.TypeBulkChunk) {
 			break
 		}
 		e, err := envelope.Unmarshal(it.Envelope)

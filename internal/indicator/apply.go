@@ -61,27 +61,52 @@ func (s *Service) applyUpsert(ctx context.Context, tx store.Tx, env *envelope.En
 // written here is, held only if the TLP rule lets this node hold it, applied only when
 // newer than the version held, never over a tombstone.
 func (s *Service) applyVersion(ctx context.Context, tx store.Tx, ind store.Indicator) error {
+	changed, err := s.putVersion(ctx, tx, ind)
+	if changed {
+		s.notify(tx, ind.ID)
+	}
+	return err
+}
+
+// putVersion is applyVersion without telling anyone: it reports whether it stored the
+// version, so that a bulk chunk tells of all its changes at once.
+func (s *Service) putVersion(ctx context.Context, tx store.Tx, ind store.Indicator) (bool, error) {
+	if err := s.checkVersion(ind); err != nil {
+		return false, err
+	}
+	old, ok, err := held(ctx, tx, ind.ID, ind.Author)
+	if err != nil {
+		return false, err
+	}
+	return s.storeVersion(ctx, tx, ind, old, ok)
+}
+
+// checkVersion checks a version as one written here is, and that the TLP rule lets this
+// node hold it.
+func (s *Service) checkVersion(ind store.Indicator) error {
 	if err := validIndicator(ind, s.clock.Now()); err != nil {
 		return reject("indicator "+ind.ID, err)
 	}
 	if !egress.MayHoldInCommunity(itemOf(ind), s.Self(), ind.Audience) {
 		return federation.Rejectf("indicator %s: TLP:%s does not allow %s to hold it", ind.ID, ind.TLP, s.Self())
 	}
-	old, ok, err := held(ctx, tx, ind.ID, ind.Author)
+	return nil
+}
+
+// storeVersion stores a checked version unless the copy held (old, if ok: the author's,
+// as held checks) is revoked or as new.
+func (s *Service) storeVersion(ctx context.Context, tx store.Tx, ind, old store.Indicator, ok bool) (bool, error) {
 	switch {
-	case err != nil:
-		return err
 	case ok && old.State == store.IndicatorRevoked:
-		return nil // revoked for good: a late copy does not bring it back
+		return false, nil // revoked for good: a late copy does not bring it back
 	case ok && old.Version >= ind.Version:
-		return nil // an older version, arriving late
+		return false, nil // an older version, arriving late
 	}
 	ind.ReceivedAt = s.clock.Now().UTC()
 	if err := tx.PutIndicator(ctx, ind); err != nil {
-		return err
+		return false, err
 	}
-	s.notify(tx, ind.ID)
-	return nil
+	return true, nil
 }
 
 // applyTombstone takes an indicator's end from its author.

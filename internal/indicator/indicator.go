@@ -57,6 +57,8 @@ type Service struct {
 	log   *slog.Logger
 	// changed are told after commit which indicator changed (live updates).
 	changed []func(id string)
+	// changedMany are told after commit, at once, every indicator a transaction changed.
+	changedMany []func(ids []string)
 	// wake asks the engine to run the Sender now (an import wrote versions).
 	wake func()
 }
@@ -83,9 +85,24 @@ func (s *Service) wakeSender() {
 // OnChange adds a function told, after commit, of every indicator that changed.
 func (s *Service) OnChange(f func(id string)) { s.changed = append(s.changed, f) }
 
-func (s *Service) notify(tx store.Tx, id string) {
+// OnChanges adds a function told, after commit, of the indicators changed together
+// (a bulk chunk's, up to bulk.MaxObjects) in one call: for work that costs a transaction
+// of its own per call, such as publishing to the TAXII collection.
+func (s *Service) OnChanges(f func(ids []string)) { s.changedMany = append(s.changedMany, f) }
+
+func (s *Service) notify(tx store.Tx, id string) { s.notifyAll(tx, []string{id}) }
+
+func (s *Service) notifyAll(tx store.Tx, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
 	for _, f := range s.changed {
-		tx.OnCommit(func() { f(id) })
+		for _, id := range ids {
+			tx.OnCommit(func() { f(id) })
+		}
+	}
+	for _, f := range s.changedMany {
+		tx.OnCommit(func() { f(ids) })
 	}
 }
 

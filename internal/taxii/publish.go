@@ -41,6 +41,25 @@ func (p *Publisher) Publish(ctx context.Context, id string, now time.Time) error
 	return p.publish(ctx, ind, now)
 }
 
+// publishBatch is the most indicators read and added to the collection in one
+// transaction.
+const publishBatch = 1000
+
+// PublishMany is Publish for many indicators (a bulk chunk's) in a transaction per
+// publishBatch of them rather than one each.
+func (p *Publisher) PublishMany(ctx context.Context, ids []string, now time.Time) error {
+	for lo := 0; lo < len(ids); lo += publishBatch {
+		inds, err := p.st.GetIndicators(ctx, ids[lo:min(lo+publishBatch, len(ids))])
+		if err != nil {
+			return fmt.Errorf("taxii: publish: %w", err)
+		}
+		if err := p.publishAll(ctx, inds, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxSync bounds the indicators Sync reads at once (the newest first).
 const maxSync = 1 << 20
 
@@ -52,8 +71,8 @@ func (p *Publisher) Sync(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("taxii: sync: %w", err)
 	}
-	for _, ind := range list {
-		if err := p.publish(ctx, ind, now); err != nil {
+	for lo := 0; lo < len(list); lo += publishBatch {
+		if err := p.publishAll(ctx, list[lo:min(lo+publishBatch, len(list))], now); err != nil {
 			return 0, err
 		}
 	}
@@ -61,19 +80,34 @@ func (p *Publisher) Sync(ctx context.Context, now time.Time) (int, error) {
 }
 
 func (p *Publisher) publish(ctx context.Context, ind store.Indicator, now time.Time) error {
-	var obj store.TAXIIObject
-	var err error
-	if ind.State == store.IndicatorActive {
-		obj, err = MapIndicator(ind)
-	} else {
-		obj, err = p.revoked(ctx, ind)
+	return p.publishAll(ctx, []store.Indicator{ind}, now)
+}
+
+// publishAll adds the current versions of inds to the collection in one transaction.
+func (p *Publisher) publishAll(ctx context.Context, inds []store.Indicator, now time.Time) error {
+	objs := make([]store.TAXIIObject, 0, len(inds))
+	for _, ind := range inds {
+		var obj store.TAXIIObject
+		var err error
+		if ind.State == store.IndicatorActive {
+			obj, err = MapIndicator(ind)
+		} else {
+			obj, err = p.revoked(ctx, ind)
+		}
+		if err != nil {
+			return fmt.Errorf("taxii: publish %s: %w", ind.ID, err)
+		}
+		if obj.ID == "" {
+			continue
+		}
+		obj.Source = "local"
+		objs = append(objs, obj)
 	}
-	if err != nil || obj.ID == "" {
-		return err
+	if len(objs) == 0 {
+		return nil
 	}
-	obj.Source = "local"
-	if _, err := p.st.AddTAXIIObjects(ctx, IndicatorsCollection, []store.TAXIIObject{obj}, now); err != nil {
-		return fmt.Errorf("taxii: publish %s: %w", ind.ID, err)
+	if _, err := p.st.AddTAXIIObjects(ctx, IndicatorsCollection, objs, now); err != nil {
+		return fmt.Errorf("taxii: publish %d indicators: %w", len(objs), err)
 	}
 	return nil
 }
