@@ -40,7 +40,13 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envel
 		}
 		return sealErr == nil
 	}
-	err = f.st.InTx(ctx, func(tx store.Tx) error {
+	// Envelopes are applied one after the other without a savepoint each: a savepoint
+	// costs two statements and a copy of every page the envelope changes. An envelope
+	// the handler rejects may have written part of itself by then, so the first
+	// rejection undoes the whole batch, which is applied once more with each envelope
+	// in a savepoint of its own (careful), where a rejection undoes only its envelope.
+	careful := false
+	body := func(tx store.Tx) error {
 		answer, refusals = envelope.Receipts{}, nil
 		link, err := tx.LockLink(ctx, origin)
 		if err != nil {
@@ -86,10 +92,20 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envel
 				break
 			}
 			status, reason := envelope.Applied, ""
-			if err := tx.Within(ctx, func() error { return f.dispatch(ctx, tx, e) }); err != nil {
+			run := func() error { return f.dispatch(ctx, tx, e) }
+			var err error
+			if careful {
+				err = tx.Within(ctx, run)
+			} else {
+				err = run()
+			}
+			if err != nil {
 				var rej *Reject
 				if !errors.As(err, &rej) {
 					return fmt.Errorf("apply %s seq %d from %s: %w", e.Type, e.Seq, origin, err)
+				}
+				if !careful {
+					return errRejectedInBatch
 				}
 				status, reason = envelope.Rejected, truncate(rej.Reason, maxReason)
 				f.log.Warn("rejected envelope", "peer", origin, "seq", e.Seq, "type", e.Type, "reason", reason)
@@ -117,7 +133,12 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envel
 			}
 		}
 		return tx.LinkContact(ctx, origin, now, store.LinkEvent{Received: true})
-	})
+	}
+	err = f.st.InTx(ctx, body)
+	if errors.Is(err, errRejectedInBatch) {
+		careful = true
+		err = f.st.InTx(ctx, body)
+	}
 	for _, r := range refusals {
 		f.refuse(ctx, origin, remote, r[0], r[1])
 	}
@@ -126,6 +147,10 @@ func (f *Federation) apply(ctx context.Context, origin, remote string, bt *envel
 	}
 	return answer, nil
 }
+
+// errRejectedInBatch undoes a batch applied without a savepoint per envelope, in which
+// a handler rejected an envelope: the batch is applied again, carefully.
+var errRejectedInBatch = errors.New("federation: an envelope of the batch was rejected")
 
 // check finds what makes an envelope unacceptable whatever the state of the link and
 // whoever signed it.

@@ -96,10 +96,11 @@ func startTestNetPulling(t *testing.T, clk clock.Clock, opts Options, pulls map[
 		}
 		nd.f = New(dir, nd.key, nd.st, clk, slog.New(nd.logs), opts)
 		nd.f.Handle(noteType, func(ctx context.Context, tx store.Tx, e *envelope.Envelope) error {
-			if string(e.Payload) == "poison" {
+			_, err := tx.NextCounter(ctx, "notes/"+e.Origin+"/"+string(e.Payload))
+			if err == nil && string(e.Payload) == "poison" {
+				// Rejected after a write of its own, which the rejection must undo.
 				return Rejectf("poison note")
 			}
-			_, err := tx.NextCounter(ctx, "notes/"+e.Origin+"/"+string(e.Payload))
 			return err
 		})
 		if err := nd.f.Init(ctx); err != nil {

@@ -51,7 +51,12 @@ const maxGroup = 64
 
 // group is one transaction shared by the writers that joined it.
 type group struct {
-	tx      *sql.Tx
+	tx *sql.Tx
+	// local is shared by the members, one after the other: their statements, made
+	// once for the group. Each member starts with no incidents read (txLocal.begin).
+	local *txLocal
+	// head is the audit chain's head as the members left it, one after the other.
+	head    *auditHead
 	members int
 	good    int // members whose function succeeded and who wait for the commit
 	done    chan struct{}
@@ -87,11 +92,11 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 		if err != nil {
 			return nil, db.checkWrite(fmt.Errorf("sqlstore: begin: %w", err))
 		}
-		g = &group{tx: tx, done: make(chan struct{})}
+		g = &group{tx: tx, local: newTxLocal(), head: &auditHead{}, done: make(chan struct{})}
 		gc.open.Store(g)
 	}
 	g.members++
-	after, ferr, broken := db.member(ctx, g.tx, fn)
+	after, ferr, broken := db.member(ctx, g, fn)
 	if broken != nil {
 		// The transaction is in a state no member can rely on: undo it for all.
 		gc.open.Store(nil)
@@ -140,15 +145,16 @@ func (db *DB) runGrouped(ctx context.Context, fn func(store.Tx) error) (after []
 // member runs fn in a savepoint of tx. ferr is fn's error, its writes undone; broken
 // is set when the savepoint itself could not be handled, or the database could not
 // write at all, which leaves the whole transaction unusable.
-func (db *DB) member(ctx context.Context, tx *sql.Tx, fn func(store.Tx) error) (after []func(), ferr, broken error) {
+func (db *DB) member(ctx context.Context, g *group, fn func(store.Tx) error) (after []func(), ferr, broken error) {
 	var hooks []func()
-	c := conn{q: tx, d: db.d, onAfter: &hooks, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
+	tx := g.tx
+	c := conn{q: tx, d: db.d, onAfter: &hooks, stmts: db.stmts, owner: db, recycle: db.recycle, head: g.head, local: g.local}
 	if err := ctx.Err(); err != nil {
 		// A writer whose request ended while it queued writes nothing, and must not
 		// fail the others' transaction on its way out.
 		return nil, fmt.Errorf("sqlstore: begin: %w", err), nil
 	}
-	if _, err := tx.ExecContext(context.WithoutCancel(ctx), `SAVEPOINT grouped`); err != nil {
+	if _, err := c.exec(context.WithoutCancel(ctx), `SAVEPOINT grouped`); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
 	panicked := true
@@ -178,15 +184,17 @@ func (db *DB) member(ctx context.Context, tx *sql.Tx, fn func(store.Tx) error) (
 		// The rollback uses a context of its own: a member cancelled mid-way must
 		// still undo its writes.
 		bg := context.WithoutCancel(ctx)
-		if _, rerr := tx.ExecContext(bg, `ROLLBACK TO SAVEPOINT grouped`); rerr != nil {
+		c.local.forget()
+		c.head.forget()
+		if _, rerr := c.exec(bg, `ROLLBACK TO SAVEPOINT grouped`); rerr != nil {
 			return nil, nil, errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
 		}
-		if _, rerr := tx.ExecContext(bg, `RELEASE SAVEPOINT grouped`); rerr != nil {
+		if _, rerr := c.exec(bg, `RELEASE SAVEPOINT grouped`); rerr != nil {
 			return nil, nil, errors.Join(err, fmt.Errorf("sqlstore: release savepoint: %w", rerr))
 		}
 		return nil, err, nil
 	}
-	if _, err := tx.ExecContext(context.WithoutCancel(ctx), `RELEASE SAVEPOINT grouped`); err != nil {
+	if _, err := c.exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT grouped`); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: release savepoint: %w", err)
 	}
 	return hooks, nil, nil

@@ -39,6 +39,7 @@ func (c conn) CreateIncident(ctx context.Context, in store.Incident) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create incident %s: %w", in.ID, err)
 	}
+	delete(c.localIncidents(), in.ID)
 	for _, p := range in.Participants {
 		if err := c.UpsertParticipant(ctx, in.ID, p); err != nil {
 			return err
@@ -58,19 +59,36 @@ func (c conn) UpdateIncident(ctx context.Context, in store.Incident) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("incident %s: %w", in.ID, store.ErrNotFound)
 	}
+	c.local.updated(in)
 	return nil
 }
 
 // GetIncident returns an incident with its participants. In a transaction it locks the
 // incident (dialect.forUpdate): the incident is the root of its aggregate, and every
-// transaction that changes its fields, participants or timeline reads it first.
+// transaction that changes its fields, participants or timeline reads it first. A
+// transaction reads it once: the lock holds until it ends, and what it writes of the
+// incident it also keeps (txLocal).
 func (c conn) GetIncident(ctx context.Context, id string) (store.Incident, error) {
+	if in, ok := c.local.incident(id); ok {
+		return in, nil
+	}
 	in, err := scanIncident(c.row(ctx, c.forUpdate(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
 	if err != nil {
 		return in, notFound(err, "incident "+id)
 	}
-	in.Participants, err = c.participants(ctx, id)
-	return in, err
+	if in.Participants, err = c.participants(ctx, id); err != nil {
+		return in, err
+	}
+	c.local.keep(in)
+	return in, nil
+}
+
+// localIncidents is the transaction's held incidents (nil outside one).
+func (c conn) localIncidents() map[string]store.Incident {
+	if c.local == nil {
+		return nil
+	}
+	return c.local.incidents
 }
 
 func (c conn) participants(ctx context.Context, id string) ([]store.Participant, error) {
@@ -178,6 +196,7 @@ func (c conn) UpsertParticipant(ctx context.Context, incidentID string, p store.
 	if err != nil {
 		return fmt.Errorf("sqlstore: participant %s of %s: %w", p.Team, incidentID, err)
 	}
+	c.local.participant(incidentID, p)
 	return nil
 }
 

@@ -62,7 +62,10 @@ type conn struct {
 	// head is the audit chain's newest record as this transaction wrote it, set inside
 	// one: a batch appends a record per applied envelope, and each need not read back
 	// the one before. Forgotten when a savepoint is rolled back.
-	head    *auditHead
+	head *auditHead
+	// local is what one transaction keeps for itself: its statements and the
+	// incidents it read (txlocal.go). Nil outside a transaction.
+	local   *txLocal
 	stmts   *stmtCache
 	owner   *DB
 	recycle func() // closes the pool's connections when a write finds them unable to
@@ -130,6 +133,10 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if !c.d.cachesStatements() {
 		return c.q.ExecContext(ctx, c.stmts.rebind(q), args...)
 	}
+	ctx, err := c.stmtContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, c.checkWrite(err)
@@ -164,6 +171,10 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	if !c.d.cachesStatements() {
 		return c.q.QueryContext(ctx, c.stmts.rebind(q), args...)
 	}
+	ctx, err := c.stmtContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -175,6 +186,10 @@ func (c conn) row(ctx context.Context, q string, args ...any) *sql.Row {
 	if !c.d.cachesStatements() {
 		return c.q.QueryRowContext(ctx, c.stmts.rebind(q), args...)
 	}
+	if sctx, err := c.stmtContext(ctx); err == nil {
+		ctx = sctx
+	}
+	// (An ended context is left as it is: the query below reports it through Row.Scan.)
 	st, err := c.stmt(ctx, q)
 	if err != nil {
 		// QueryRowContext on the plain querier reports the same preparation error
@@ -219,7 +234,17 @@ func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	c.stmts.mu.Unlock()
 	if tx, ok := c.q.(*sql.Tx); ok {
-		return tx.StmtContext(ctx, st), nil
+		if c.local == nil {
+			return tx.StmtContext(ctx, st), nil
+		}
+		// Tx.StmtContext makes a new statement object on every call, each kept until
+		// the transaction ends: hundreds per batch.
+		ts, ok := c.local.stmts[q]
+		if !ok {
+			ts = tx.StmtContext(ctx, st)
+			c.local.stmts[q] = ts
+		}
+		return ts, nil
 	}
 	return st, nil
 }
@@ -255,6 +280,7 @@ func (c conn) Within(ctx context.Context, fn func() error) error {
 		// What fn asked to run after commit belongs to the writes being undone.
 		*c.onAfter = (*c.onAfter)[:hooks]
 		c.head.forget()
+		c.local.forget()
 		if _, rerr := c.exec(ctx, `ROLLBACK TO SAVEPOINT within`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr))
 		}
@@ -432,7 +458,7 @@ func (db *DB) inTx(ctx context.Context, fn func(store.Tx) error) ([]func(), erro
 		}
 	}()
 	var after []func()
-	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}}
+	c := conn{q: tx, d: db.d, onAfter: &after, stmts: db.stmts, owner: db, recycle: db.recycle, head: &auditHead{}, local: newTxLocal()}
 	if err := fn(c); err != nil {
 		tx.Rollback()
 		return nil, db.checkWrite(err)
