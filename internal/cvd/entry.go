@@ -28,7 +28,7 @@ const (
 	KindAccept    = "handoff.accept"
 )
 
-var kinds = []string{KindComment, KindPropose, KindAgree, KindObject, KindEmergency, KindStatus, KindOffer, KindAccept}
+var kinds = []string{KindComment, KindPropose, KindAgree, KindObject, KindEmergency, KindStatus, KindOffer, KindAccept, KindRemove}
 
 func signedBytes(e store.CVDEntry) []byte {
 	return envelope.Canonical("csirtlink/cvd-entry/v1", []byte(e.ID), []byte(e.CaseID), []byte(e.Team), []byte(e.Author),
@@ -84,18 +84,20 @@ func (s *Service) write(ctx context.Context, a Actor, id, kind, body string, dat
 func (s *Service) sequence(ctx context.Context, tx store.Tx, c Case, e store.CVDEntry) error {
 	c.lastPosition++
 	e.Position = c.lastPosition
-	before := c.Participants
+	// The entry goes to those who took part when it was written: a coordinator removed
+	// by it is told so, and gets nothing after it.
+	before := c
 	if err := s.apply(ctx, tx, &c, e); err != nil {
 		return err
 	}
 	var others []string
-	for _, t := range before {
+	for _, t := range before.Participants {
 		if t != s.Self() {
 			others = append(others, t)
 		}
 	}
 	s.notify(tx, c.ID)
-	return s.send(ctx, tx, c, e, wire.TypeCVDAppend, others...)
+	return s.send(ctx, tx, before, e, wire.TypeCVDAppend, others...)
 }
 
 // send enqueues an entry for teams; egress.Decide (in Enqueue) has the last word.
@@ -169,6 +171,9 @@ func (s *Service) effects(c *Case, e store.CVDEntry) error {
 		if err := validStatus(*c, st); err != nil {
 			return bad("%v", err)
 		}
+		if c.vendorRemoved(e.Team, st.VendorRef) {
+			return bad("vendor %s was removed from the case", st.VendorRef)
+		}
 		c.Statuses = slices.DeleteFunc(c.Statuses, func(o Status) bool {
 			return o.Team == st.Team && o.VendorRef == st.VendorRef && o.Vulnerability == st.Vulnerability && o.Product == st.Product
 		})
@@ -184,6 +189,10 @@ func (s *Service) effects(c *Case, e store.CVDEntry) error {
 		}
 		c.Owner, c.Handoff = e.Team, nil
 		c.Owners = append(c.Owners, e.Team)
+	case KindRemove:
+		if err := foldRemoval(c, e, d); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return nil
 }

@@ -149,6 +149,10 @@ type Destination struct {
 	// them Ceiling, when set, is the label the case was given to that vendor: nothing
 	// stricter reaches it.
 	Vendor string
+	// Removed is, for VendorMail and VendorAccess, that the vendor was removed from the
+	// case (or its coordinator from the case's participants): nothing more of the case
+	// goes to it, whatever the label or the embargo. What it received before stays its.
+	Removed bool
 }
 
 // Decision is the answer to a Request. Only Decide makes one that allows anything: the
@@ -250,6 +254,9 @@ func Decide(r Request) Decision {
 		}
 		if r.To.Vendor == "" {
 			return refuse("vendor mail names no vendor")
+		}
+		if r.To.Removed {
+			return refuse("the vendor was removed from the case")
 		}
 		// The label the case was given to the vendor: what is stricter stays here.
 		if ceil := r.To.Ceiling; ceil != "" && (!ceil.Valid() || label.Rank() > ceil.Rank()) {
