@@ -70,6 +70,14 @@ func (s *Service) write(ctx context.Context, a Actor, id, kind, body string, dat
 		if err := tx.PutCVDEntry(ctx, e); err != nil {
 			return err
 		}
+		if data.VendorRef != "" && kind == KindRemove {
+			// Our own vendor is cut off here at once, not when the owner relays the
+			// entry back: nothing more may reach it meanwhile.
+			c.RemovedVendors = append(c.RemovedVendors, RemovedVendor{Team: e.Team, VendorRef: data.VendorRef, Vendor: data.Vendor, At: e.CreatedAt})
+			if err := s.save(ctx, tx, &c); err != nil {
+				return err
+			}
+		}
 		s.notify(tx, id)
 		return s.send(ctx, tx, c, e, wire.TypeCVDSubmit, c.Owner)
 	})
@@ -171,9 +179,6 @@ func (s *Service) effects(c *Case, e store.CVDEntry) error {
 		if err := validStatus(*c, st); err != nil {
 			return bad("%v", err)
 		}
-		if c.vendorRemoved(e.Team, st.VendorRef) {
-			return bad("vendor %s was removed from the case", st.VendorRef)
-		}
 		c.Statuses = slices.DeleteFunc(c.Statuses, func(o Status) bool {
 			return o.Team == st.Team && o.VendorRef == st.VendorRef && o.Vulnerability == st.Vulnerability && o.Product == st.Product
 		})
@@ -260,6 +265,7 @@ func (s *Service) applyCase(ctx context.Context, tx store.Tx, env *envelope.Enve
 	default:
 		// The snapshot carries the owner's own fields; what the timeline folds stays.
 		in.Embargo, in.Statuses, in.Handoff, in.Owners, in.lastPosition = old.Embargo, old.Statuses, old.Handoff, old.Owners, old.lastPosition
+		in.RemovedVendors = old.RemovedVendors
 		// This node's advisory texts stay: the snapshot never carries them.
 		in.Advisories, in.vendorTLP = old.Advisories, old.vendorTLP
 		in.CreatedAt = old.CreatedAt

@@ -168,6 +168,9 @@ func foldRemoval(c *Case, e store.CVDEntry, d wire.CVDData) error {
 	if d.VendorRef == "" && e.Team != c.Owner {
 		return problem.Forbidden("only the owner (%s) does this", c.Owner)
 	}
+	if d.VendorRef != "" && c.vendorRemoved(e.Team, d.VendorRef) {
+		return nil // cut off already by its own coordinator when it wrote the entry
+	}
 	if err := canRemove(*c, e.Team, d); err != nil {
 		return err
 	}

@@ -215,6 +215,9 @@ func Decide(r Request) Decision {
 		return d
 	}
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
+	if (r.To.Kind == VendorMail || r.To.Kind == VendorAccess) && r.To.Removed {
+		return refuse("the vendor was removed from the case")
+	}
 	if e := r.Embargo; e != nil && !e.Lifted && (e.Until.IsZero() || r.Now.Before(e.Until)) &&
 		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) &&
 		(r.To.Kind != VendorMail && r.To.Kind != VendorAccess || r.To.Vendor == "" || !slices.Contains(e.Vendors, r.To.Vendor)) {
@@ -254,9 +257,6 @@ func Decide(r Request) Decision {
 		}
 		if r.To.Vendor == "" {
 			return refuse("vendor mail names no vendor")
-		}
-		if r.To.Removed {
-			return refuse("the vendor was removed from the case")
 		}
 		// The label the case was given to the vendor: what is stricter stays here.
 		if ceil := r.To.Ceiling; ceil != "" && (!ceil.Valid() || label.Rank() > ceil.Rank()) {
