@@ -312,6 +312,16 @@ func printCase(w io.Writer, k client.CaseView, loc *time.Location) error {
 			fmt.Fprintf(w, "  %s  %s  TLP:%s%s\n", v.ID, clean(v.Name), v.TLP, state)
 		}
 	}
+	if len(k.VendorMail) > 0 {
+		fmt.Fprintln(w, "\nMAIL WITH OUR VENDORS")
+		for _, m := range k.VendorMail {
+			who := "to " + m.Address + " by " + clean(m.Author)
+			if m.Direction == cvd.MailIn {
+				who = "from " + clean(m.Author) + " <" + clean(m.Address) + ">"
+			}
+			fmt.Fprintf(w, "  %s  %s  %s\n", m.CreatedAt.In(loc).Format(timeLayout), who, clean(m.Subject))
+		}
+	}
 	fmt.Fprintln(w, "\nTIMELINE")
 	for _, e := range k.Timeline {
 		what := ""
