@@ -91,6 +91,9 @@ type Case struct {
 	Statuses        []Status        `json:"statuses"`
 	// RemovedVendors are the vendors their coordinators removed (remove.go).
 	RemovedVendors []RemovedVendor `json:"removed_vendors,omitempty"`
+	// RemovedItems are the ids of removed vulnerabilities and products, never given
+	// again: an entry that names one keeps meaning the item it meant.
+	RemovedItems []string `json:"removed_items,omitempty"`
 	Handoff        *Handoff        `json:"handoff,omitempty"`
 	// Owners is every team that has owned the case, the first first.
 	Owners    []string  `json:"owners"`

@@ -265,7 +265,7 @@ func (s *Service) applyCase(ctx context.Context, tx store.Tx, env *envelope.Enve
 	default:
 		// The snapshot carries the owner's own fields; what the timeline folds stays.
 		in.Embargo, in.Statuses, in.Handoff, in.Owners, in.lastPosition = old.Embargo, old.Statuses, old.Handoff, old.Owners, old.lastPosition
-		in.RemovedVendors = old.RemovedVendors
+		in.RemovedVendors, in.RemovedItems = old.RemovedVendors, old.RemovedItems
 		// This node's advisory texts stay: the snapshot never carries them.
 		in.Advisories, in.vendorTLP = old.Advisories, old.vendorTLP
 		in.CreatedAt = old.CreatedAt
@@ -327,6 +327,27 @@ func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.En
 	}
 	if done, err := held(ctx, tx, e); done || err != nil {
 		return err
+	}
+	if gone(c, e) {
+		// A coordinator added later folds the timeline so far on the owner's current
+		// snapshot: an entry about an item removed since then changed what the owner
+		// sequenced it on, and changes nothing here. It is kept in the timeline.
+		if e.Position > c.lastPosition {
+			c.lastPosition = e.Position
+		}
+		if d, err := wire.DecodeCVDData(e.Data); err == nil && e.Kind == KindRemove {
+			// Its ids are not given again, should this node own the case one day.
+			for _, id := range []string{d.Vulnerability, d.Product} {
+				if id != "" && !slices.Contains(c.RemovedItems, id) {
+					c.RemovedItems = append(c.RemovedItems, id)
+				}
+			}
+		}
+		if err := tx.PutCVDEntry(ctx, e); err != nil {
+			return err
+		}
+		s.notify(tx, c.ID)
+		return s.save(ctx, tx, &c)
 	}
 	if err := s.apply(ctx, tx, &c, e); err != nil {
 		return err

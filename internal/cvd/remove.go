@@ -178,9 +178,11 @@ func foldRemoval(c *Case, e store.CVDEntry, d wire.CVDData) error {
 	case d.Vulnerability != "":
 		c.Vulnerabilities = slices.DeleteFunc(c.Vulnerabilities, func(v Vulnerability) bool { return v.ID == d.Vulnerability })
 		c.Statuses = slices.DeleteFunc(c.Statuses, func(st Status) bool { return st.Vulnerability == d.Vulnerability })
+		c.RemovedItems = append(c.RemovedItems, d.Vulnerability)
 	case d.Product != "":
 		c.Products = slices.DeleteFunc(c.Products, func(p Product) bool { return p.ID == d.Product })
 		c.Statuses = slices.DeleteFunc(c.Statuses, func(st Status) bool { return st.Product == d.Product })
+		c.RemovedItems = append(c.RemovedItems, d.Product)
 	case d.Team != "":
 		c.Participants = slices.DeleteFunc(slices.Clone(c.Participants), func(t string) bool { return t == d.Team })
 		em := &c.Embargo
@@ -254,4 +256,25 @@ func (s *Service) SetVendorTLP(ctx context.Context, a Actor, id, vendorID, label
 		return audit.Append(ctx, tx, s.now(), a.Name, "cvd.vendor.tlp", id, v.ID+" TLP:"+old+" → TLP:"+out.TLP)
 	})
 	return out, err
+}
+
+// gone reports whether a positioned entry from the owner is about a vulnerability,
+// product or coordinator that the case no longer has: the owner relays the timeline so
+// far to a coordinator it adds later, and the snapshot that coordinator started from
+// already lacks what was removed since.
+func gone(c Case, e store.CVDEntry) bool {
+	if e.Kind != KindStatus && e.Kind != KindRemove || e.Data == "" {
+		return false
+	}
+	d, err := wire.DecodeCVDData(e.Data)
+	if err != nil {
+		return false
+	}
+	switch {
+	case d.Vulnerability != "" && !slices.ContainsFunc(c.Vulnerabilities, func(v Vulnerability) bool { return v.ID == d.Vulnerability }):
+		return true
+	case d.Product != "" && !slices.ContainsFunc(c.Products, func(p Product) bool { return p.ID == d.Product }):
+		return true
+	}
+	return e.Kind == KindRemove && d.Team != "" && !slices.Contains(c.Participants, d.Team)
 }
