@@ -94,7 +94,7 @@ type Case struct {
 	// RemovedItems are the ids of removed vulnerabilities and products, never given
 	// again: an entry that names one keeps meaning the item it meant.
 	RemovedItems []string `json:"removed_items,omitempty"`
-	Handoff        *Handoff        `json:"handoff,omitempty"`
+	Handoff      *Handoff `json:"handoff,omitempty"`
 	// Owners is every team that has owned the case, the first first.
 	Owners    []string  `json:"owners"`
 	CreatedBy string    `json:"created_by"`

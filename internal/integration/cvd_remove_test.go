@@ -80,7 +80,9 @@ func TestCVDRemoveItems(t *testing.T) {
 	})
 
 	// Refusals.
-	type apiErr struct{ Error struct{ Field, Message string } }
+	type apiErr struct {
+		Error struct{ Field, Message string }
+	}
 	for _, c := range []struct {
 		nd    *testnet.Node
 		body  map[string]string
