@@ -1,6 +1,7 @@
 package cvd
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,32 @@ func TestFoldRemoval(t *testing.T) {
 	if r := (Entry{Kind: KindComment}).Removal(); r != nil {
 		t.Errorf("a comment removed %+v", r)
 	}
+}
+
+// FuzzFoldRemoval: whatever data a peer's removal carries, the fold never panics and
+// never leaves a case without its owner, a vulnerability or a product.
+func FuzzFoldRemoval(f *testing.F) {
+	for _, d := range []wire.CVDData{{Vulnerability: "v2"}, {Product: "p1"}, {Team: "kr"}, {Team: "cn"}, {VendorRef: "oem", Vendor: "OEM KK"}, {Vulnerability: "v1", Team: "jp"}} {
+		f.Add(wire.EncodeCVDData(d), "cn")
+		f.Add(wire.EncodeCVDData(d), "jp")
+	}
+	f.Fuzz(func(t *testing.T, data, team string) {
+		d, err := wire.DecodeCVDData(data)
+		if err != nil {
+			return
+		}
+		k := Case{ID: "cn-2026-v0001", Owner: "cn", Participants: []string{"cn", "jp", "kr"},
+			Vulnerabilities: []Vulnerability{{ID: "v1"}, {ID: "v2"}}, Products: []Product{{ID: "p1"}, {ID: "p2"}}}
+		for range 3 { // again on what the last fold left
+			if foldRemoval(&k, store.CVDEntry{Team: team}, d) != nil {
+				return
+			}
+			if len(k.Vulnerabilities) == 0 || len(k.Products) == 0 || !slices.Contains(k.Participants, "cn") {
+				t.Fatalf("%s by %s left %+v", data, team, k)
+			}
+			if d.VendorRef == "" && team != "cn" {
+				t.Fatalf("%s by %s was folded", data, team)
+			}
+		}
+	})
 }
