@@ -46,6 +46,8 @@ func (a *API) cvdRoutes() []Route {
 		r("POST /api/v1/cvd/cases/{id}/handoff/accept", auth.Write, a.acceptHandoff),
 		r("GET /api/v1/cvd/cases/{id}/csaf", auth.CaseAccess, a.caseCSAF),
 		r("PUT /api/v1/cvd/cases/{id}/advisory/{lang}", auth.Write, a.putAdvisoryTexts),
+		r("POST /api/v1/cvd/cases/{id}/removals", auth.Write, a.removeFromCase),
+		r("PATCH /api/v1/cvd/cases/{id}/vendors/{vendor}", auth.Write, a.changeVendor),
 	}
 }
 
@@ -337,4 +339,28 @@ func (a *API) putAdvisoryTexts(w http.ResponseWriter, r *http.Request, c caller)
 	return a.caseAction(w, r, nil, func() (cvd.Case, error) {
 		return a.cvd.SetAdvisoryTexts(r.Context(), c.cvd(), r.PathValue("id"), map[string]cvd.Texts{lang: in})
 	})
+}
+
+// removeFromCase takes one vulnerability, product, coordinator or vendor out of the
+// case, as a signed timeline entry (cvd.Service.Remove says who may remove what).
+func (a *API) removeFromCase(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in cvd.Removal
+	return a.caseAction(w, r, &in, func() (cvd.Case, error) { return a.cvd.Remove(r.Context(), c.cvd(), r.PathValue("id"), in) })
+}
+
+// changeVendor changes the label the case is given to one of the team's vendors
+// ("tlp": "" for the case's own).
+func (a *API) changeVendor(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		TLP string `json:"tlp"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	v, err := a.cvd.SetVendorTLP(r.Context(), c.cvd(), r.PathValue("id"), r.PathValue("vendor"), in.TLP)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }

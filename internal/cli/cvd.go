@@ -26,7 +26,15 @@ const cvdUsage = `Usage:
   csirtlink cvd edit ID [--title T] [--add-participant TEAM ...] [FILE.json]
                                           (FILE: the body of PATCH /api/v1/cvd/cases/ID: vulnerabilities and
                                           products to add, or to replace when they carry an existing id)
-  csirtlink cvd vendor ID --name N [--email E] [--contact C] [--product p1 ...] [--shared]
+  csirtlink cvd vendor ID --name N [--email E] [--contact C] [--product p1 ...] [--shared] [--tlp L]
+  csirtlink cvd vendor-tlp ID --vendor V --tlp L   (the label the case is given to the vendor; --tlp case: the case's own)
+  csirtlink cvd remove ID (--vuln v2 | --product p2 | --participant TEAM | --vendor V) [REASON...]
+                                          (vulnerabilities, products and coordinators: the owner only; a vendor:
+                                          its coordinator; a signed timeline entry sent to every participant)
+  csirtlink cvd texts show ID [--lang en|zh|ja|ko]
+  csirtlink cvd texts set ID --lang ja --file F.json   (this node's advisory texts in one language, kept here;
+                                          F: {"title","summary","vulnerabilities":{"v1":{"title","description",
+                                          "remediation"}}}, - reads stdin)
   csirtlink cvd mail ID --vendor V --subject S BODY...   (from the case's reply address)
   csirtlink cvd status ID --vendor V --vuln v1 --product p1 --status S [--justification J] [--fixed-version X] [STATEMENT...]
   csirtlink cvd handoff ID TEAM
@@ -39,12 +47,15 @@ Every command takes --url, --token, --json and --tz as the incident commands do.
 func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, cvdUsage)
-		return fmt.Errorf("%w: csirtlink cvd list|show|create|edit|embargo|agree|object|emergency|vendor|mail|status|handoff|accept|csaf", errUsage)
+		return fmt.Errorf("%w: csirtlink cvd list|show|create|edit|embargo|agree|object|emergency|vendor|vendor-tlp|remove|mail|status|handoff|accept|csaf|texts", errUsage)
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "texts" {
+		return runCVDTexts(ctx, rest, stdout, stderr)
+	}
 	use := "csirtlink cvd " + sub
 	fs, af := apiFlagSet(use, cvdUsage, stderr)
-	var at, name, email, contact, vendor, vuln, status, justification, fixed, lang, title, subject string
+	var at, name, email, contact, vendor, vuln, status, justification, fixed, lang, title, subject, label, participant string
 	var shared, vex bool
 	products, participants := &stringList{}, &stringList{}
 	switch sub {
@@ -56,6 +67,15 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.StringVar(&contact, "contact", "", "the vendor's contact `person`")
 		fs.Var(products, "product", "a product `id` of the case the vendor makes (repeatable)")
 		fs.BoolVar(&shared, "shared", false, "the vendor agreed that its name go with its statuses to the other coordinators")
+		fs.StringVar(&label, "tlp", "", "the `label` the case is given to the vendor (default: the case's)")
+	case "vendor-tlp":
+		fs.StringVar(&vendor, "vendor", "", "the vendor's `id` on this node (required)")
+		fs.StringVar(&label, "tlp", "", "the `label` the case is given to the vendor: CLEAR, GREEN, AMBER, AMBER+STRICT, RED, or case (required)")
+	case "remove":
+		fs.StringVar(&vuln, "vuln", "", "the vulnerability `id` to remove (v2, …)")
+		fs.Var(products, "product", "the product `id` to remove (p2, …)")
+		fs.StringVar(&participant, "participant", "", "the coordinator `team` to remove")
+		fs.StringVar(&vendor, "vendor", "", "this team's vendor `id` to remove")
 	case "status":
 		fs.StringVar(&vendor, "vendor", "", "the vendor's `id` on this node (required)")
 		fs.StringVar(&vuln, "vuln", "", "the vulnerability `id` (v1, …)")
@@ -77,7 +97,7 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch sub {
 	case "list":
 		minArgs, maxArgs = 0, 0
-	case "object", "emergency", "status", "mail":
+	case "object", "emergency", "status", "mail", "remove":
 		maxArgs = 1 << 10
 	case "edit":
 		maxArgs = 2
@@ -86,7 +106,7 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, cvdUsage)
 		return nil
-	case "show", "create", "embargo", "agree", "vendor", "accept", "csaf":
+	case "show", "create", "embargo", "agree", "vendor", "vendor-tlp", "accept", "csaf":
 	default:
 		fmt.Fprint(stderr, cvdUsage)
 		return fmt.Errorf("%w: unknown cvd command %q", errUsage, sub)
@@ -179,15 +199,40 @@ func runCVD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "object", "emergency":
 		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/embargo/"+sub, map[string]string{"reason": text()})
 	case "vendor":
-		v, err := c.AddVendor(kctx, pos[0], cvd.NewVendor{Name: name, Email: email, Contact: contact, Products: *products, Shared: shared})
+		v, err := c.AddVendor(kctx, pos[0], cvd.NewVendor{Name: name, Email: email, Contact: contact, Products: *products, Shared: shared, TLP: label})
 		if err != nil {
 			return err
 		}
 		if af.json {
 			return printJSON(stdout, v)
 		}
-		fmt.Fprintf(stdout, "vendor %s (%s) added to %s\n", v.ID, v.Name, pos[0])
+		fmt.Fprintf(stdout, "vendor %s (%s) added to %s at TLP:%s\n", v.ID, v.Name, pos[0], v.TLP)
 		return nil
+	case "vendor-tlp":
+		if vendor == "" || label == "" {
+			return usageError(use, "--vendor and --tlp are required")
+		}
+		if strings.EqualFold(label, "case") {
+			label = ""
+		}
+		v, err := c.SetVendorTLP(kctx, pos[0], vendor, label)
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(stdout, v)
+		}
+		fmt.Fprintf(stdout, "vendor %s (%s) of %s now at TLP:%s\n", v.ID, v.Name, pos[0], v.TLP)
+		return nil
+	case "remove":
+		r := cvd.Removal{Vulnerability: vuln, Participant: participant, Vendor: vendor, Reason: text()}
+		if len(*products) > 0 {
+			r.Product = (*products)[0]
+		}
+		if len(*products) > 1 {
+			return usageError(use, "one --product at a time")
+		}
+		k, err = c.CaseAction(kctx, http.MethodPost, pos[0], "/removals", r)
 	case "status":
 		p := ""
 		if len(*products) > 0 {
@@ -257,9 +302,130 @@ func printCase(w io.Writer, k client.CaseView, loc *time.Location) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(k.Vendors) > 0 {
+		fmt.Fprintln(w, "\nOUR VENDORS")
+		for _, v := range k.Vendors {
+			state := ""
+			if v.Removed {
+				state = "  (removed)"
+			}
+			fmt.Fprintf(w, "  %s  %s  TLP:%s%s\n", v.ID, clean(v.Name), v.TLP, state)
+		}
+	}
+	if len(k.VendorMail) > 0 {
+		fmt.Fprintln(w, "\nMAIL WITH OUR VENDORS")
+		for _, m := range k.VendorMail {
+			who := "to " + m.Address + " by " + clean(m.Author)
+			if m.Direction == cvd.MailIn {
+				who = "from " + clean(m.Author) + " <" + clean(m.Address) + ">"
+			}
+			fmt.Fprintf(w, "  %s  %s  %s\n", m.CreatedAt.In(loc).Format(timeLayout), who, clean(m.Subject))
+		}
+	}
 	fmt.Fprintln(w, "\nTIMELINE")
 	for _, e := range k.Timeline {
-		fmt.Fprintf(w, "%4d  %s  %s/%s  %s %s\n", e.Position, e.CreatedAt.In(loc).Format(timeLayout), e.Team, clean(e.Author), e.Kind, clean(e.Body))
+		what := ""
+		if r := e.Removal(); r != nil {
+			what = " " + r.What + " " + clean(r.ID) + ":"
+		}
+		fmt.Fprintf(w, "%4d  %s  %s/%s  %s%s %s\n", e.Position, e.CreatedAt.In(loc).Format(timeLayout), e.Team, clean(e.Author), e.Kind, what, clean(e.Body))
+	}
+	return nil
+}
+
+// runCVDTexts shows or sets this node's advisory texts of a case, one language at a
+// time (PUT …/advisory/{lang}); they are kept on this node and never federated.
+func runCVDTexts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "csirtlink cvd texts"
+	if len(args) == 0 || (args[0] != "show" && args[0] != "set") {
+		fmt.Fprint(stderr, cvdUsage)
+		return fmt.Errorf("%w: csirtlink cvd texts show|set ID", errUsage)
+	}
+	set := args[0] == "set"
+	fs, af := apiFlagSet(use+" "+args[0], cvdUsage, stderr)
+	var lang, file string
+	fs.StringVar(&lang, "lang", "", "the advisory's `language`: en, zh, ja or ko (required for set)")
+	if set {
+		fs.StringVar(&file, "file", "", "the texts as JSON (`F`; - reads stdin; required)")
+	}
+	c, pos, err := af.connect(fs, use+" "+args[0], args[1:], 1, 1, stderr)
+	if err != nil {
+		return err
+	}
+	if lang != "" {
+		if lang, err = cvd.ParseLang(lang); err != nil {
+			return usageError(use, "--lang: en, zh, ja or ko")
+		}
+	}
+	var k client.CaseView
+	if set {
+		if lang == "" || file == "" {
+			return usageError(use, "--lang and --file are required")
+		}
+		var b []byte
+		if file == "-" {
+			b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		} else {
+			b, err = os.ReadFile(file)
+		}
+		if err != nil {
+			return err
+		}
+		var t cvd.Texts
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&t); err != nil {
+			return usageError(use, fmt.Sprintf("%s: %v", file, err))
+		}
+		k, err = c.CaseAction(af.keyed(ctx), http.MethodPut, pos[0], "/advisory/"+lang, t)
+	} else {
+		k, err = c.GetCase(ctx, pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	langs := []string{"en", "zh", "ja", "ko"}
+	if lang != "" {
+		langs = []string{lang}
+	}
+	if af.json {
+		out := map[string]cvd.Texts{}
+		for _, l := range langs {
+			if t, ok := k.Advisories[l]; ok {
+				out[l] = t
+			}
+		}
+		return printJSON(stdout, map[string]any{"case": k.ID, "advisory_texts": out})
+	}
+	return printTexts(stdout, k, langs)
+}
+
+// printTexts shows the advisory texts of each language, and which fields fall back to
+// the case's own text.
+func printTexts(w io.Writer, k client.CaseView, langs []string) error {
+	field := func(name, v string) {
+		if v == "" {
+			fmt.Fprintf(w, "  %-22s (the case's own)\n", name)
+			return
+		}
+		fmt.Fprintf(w, "  %-22s %s\n", name, clean(v))
+	}
+	for _, l := range langs {
+		t, ok := k.Advisories[l]
+		fmt.Fprintf(w, "%s · %s", k.ID, l)
+		if !ok {
+			fmt.Fprintln(w, ": no texts; the advisory uses the case's own")
+			continue
+		}
+		fmt.Fprintf(w, " (by %s, %s)\n", clean(t.UpdatedBy), t.UpdatedAt.UTC().Format(time.RFC3339))
+		field("title", t.Title)
+		field("summary", t.Summary)
+		for _, v := range k.Vulnerabilities {
+			vt := t.Vulnerabilities[v.ID]
+			field("vulnerabilities["+v.ID+"].title", vt.Title)
+			field("…description", vt.Description)
+			field("…remediation", vt.Remediation)
+		}
 	}
 	return nil
 }

@@ -191,6 +191,8 @@ func printDemo(w io.Writer, n *testnet.Net, df demoFile, demoPath string) {
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink search 192.0.2.77   # inside a network cn shares\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink cvd list                     # the router case, its embargo and countdown in /cvd\n")
 	fmt.Fprintf(w, "  curl %s/.well-known/csaf/white/index.txt     # empty until the instant, then jp's advisory in Japanese\n", jp.URL)
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink cvd show ID                  # at jp: the mail with Nishikawa Networks, whose reply set a status by mail\n")
+	fmt.Fprintf(w, "  go run ./cmd/csirtlink cvd texts show ID --lang ja  # the advisory texts kept at this node\n")
 	fmt.Fprintf(w, "  go run ./cmd/csirtlink report --period %d --lang ja --out report-%d   # the joint report of the year\n", now.Year(), now.Year())
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer %s\" %s/metrics   # Prometheus\n", jp.MetricsToken, jp.URL)
 	fmt.Fprintf(w, "  curl -H \"Authorization: %s\" %s/manifest.json   # the MISP feed a MISP instance subscribes to (GREEN and CLEAR indicators)\n", jp.MISPFeedToken, jp.MISPFeedURL)

@@ -72,6 +72,18 @@ func (c *Client) AddVendor(ctx context.Context, id string, v cvd.NewVendor) (cvd
 	return out, err
 }
 
+// SetVendorTLP changes the label a case is given to one of the team's vendors ("": the
+// case's own).
+func (c *Client) SetVendorTLP(ctx context.Context, id, vendor, label string) (cvd.Vendor, error) {
+	var out cvd.Vendor
+	p, err := casePath(id, "/vendors/"+url.PathEscape(vendor))
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, http.MethodPatch, p, map[string]string{"tlp": label}, &out)
+	return out, err
+}
+
 // MailVendor writes to one of the team's vendors of a case from the case's reply address.
 func (c *Client) MailVendor(ctx context.Context, id, vendor, subject, body string) (cvd.VendorMessage, error) {
 	var out cvd.VendorMessage

@@ -89,7 +89,12 @@ type Case struct {
 	Products        []Product       `json:"products"`
 	Embargo         Embargo         `json:"embargo"`
 	Statuses        []Status        `json:"statuses"`
-	Handoff         *Handoff        `json:"handoff,omitempty"`
+	// RemovedVendors are the vendors their coordinators removed (remove.go).
+	RemovedVendors []RemovedVendor `json:"removed_vendors,omitempty"`
+	// RemovedItems are the ids of removed vulnerabilities and products, never given
+	// again: an entry that names one keeps meaning the item it meant.
+	RemovedItems []string `json:"removed_items,omitempty"`
+	Handoff      *Handoff `json:"handoff,omitempty"`
 	// Owners is every team that has owned the case, the first first.
 	Owners    []string  `json:"owners"`
 	CreatedBy string    `json:"created_by"`
@@ -202,6 +207,8 @@ type Vendor struct {
 	User     string   `json:"user,omitempty"`
 	// TLP is the label the case was given to this vendor (vendors.go).
 	TLP string `json:"tlp,omitempty"`
+	// Removed: the vendor was removed from the case; nothing more goes to it.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // Entry is one signed timeline entry.
@@ -421,7 +428,7 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 	}
 	for _, v := range vs {
 		c.Vendors = append(c.Vendors, Vendor{ID: v.ID, Name: v.Name, Contact: v.Contact, Email: v.Email, Products: v.Products, Shared: v.Shared, User: v.User,
-			TLP: c.VendorLabel(v.ID)})
+			TLP: c.VendorLabel(v.ID), Removed: s.cutOff(c, v.ID)})
 	}
 	ms, err := s.st.ListCVDVendorMessages(ctx, id)
 	if err != nil {

@@ -68,7 +68,7 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, e CaseEdit) (Cas
 				return problem.Invalid("vulnerabilities", "%q is not a vulnerability of %s (leave the id out to add one)", v.ID, id)
 			}
 			v.ID = nextID("v", len(c.Vulnerabilities), func(id string) bool {
-				return slices.ContainsFunc(c.Vulnerabilities, func(o Vulnerability) bool { return o.ID == id })
+				return slices.ContainsFunc(c.Vulnerabilities, func(o Vulnerability) bool { return o.ID == id }) || slices.Contains(c.RemovedItems, id)
 			})
 			c.Vulnerabilities = append(c.Vulnerabilities, v)
 		}
@@ -80,7 +80,7 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, e CaseEdit) (Cas
 				return problem.Invalid("products", "%q is not a product of %s (leave the id out to add one)", p.ID, id)
 			}
 			p.ID = nextID("p", len(c.Products), func(id string) bool {
-				return slices.ContainsFunc(c.Products, func(o Product) bool { return o.ID == id })
+				return slices.ContainsFunc(c.Products, func(o Product) bool { return o.ID == id }) || slices.Contains(c.RemovedItems, id)
 			})
 			c.Products = append(c.Products, p)
 		}

@@ -28,7 +28,7 @@ const (
 	KindAccept    = "handoff.accept"
 )
 
-var kinds = []string{KindComment, KindPropose, KindAgree, KindObject, KindEmergency, KindStatus, KindOffer, KindAccept}
+var kinds = []string{KindComment, KindPropose, KindAgree, KindObject, KindEmergency, KindStatus, KindOffer, KindAccept, KindRemove}
 
 func signedBytes(e store.CVDEntry) []byte {
 	return envelope.Canonical("csirtlink/cvd-entry/v1", []byte(e.ID), []byte(e.CaseID), []byte(e.Team), []byte(e.Author),
@@ -70,6 +70,14 @@ func (s *Service) write(ctx context.Context, a Actor, id, kind, body string, dat
 		if err := tx.PutCVDEntry(ctx, e); err != nil {
 			return err
 		}
+		if data.VendorRef != "" && kind == KindRemove {
+			// Our own vendor is cut off here at once, not when the owner relays the
+			// entry back: nothing more may reach it meanwhile.
+			c.RemovedVendors = append(c.RemovedVendors, RemovedVendor{Team: e.Team, VendorRef: data.VendorRef, Vendor: data.Vendor, At: e.CreatedAt})
+			if err := s.save(ctx, tx, &c); err != nil {
+				return err
+			}
+		}
 		s.notify(tx, id)
 		return s.send(ctx, tx, c, e, wire.TypeCVDSubmit, c.Owner)
 	})
@@ -84,18 +92,20 @@ func (s *Service) write(ctx context.Context, a Actor, id, kind, body string, dat
 func (s *Service) sequence(ctx context.Context, tx store.Tx, c Case, e store.CVDEntry) error {
 	c.lastPosition++
 	e.Position = c.lastPosition
-	before := c.Participants
+	// The entry goes to those who took part when it was written: a coordinator removed
+	// by it is told so, and gets nothing after it.
+	before := c
 	if err := s.apply(ctx, tx, &c, e); err != nil {
 		return err
 	}
 	var others []string
-	for _, t := range before {
+	for _, t := range before.Participants {
 		if t != s.Self() {
 			others = append(others, t)
 		}
 	}
 	s.notify(tx, c.ID)
-	return s.send(ctx, tx, c, e, wire.TypeCVDAppend, others...)
+	return s.send(ctx, tx, before, e, wire.TypeCVDAppend, others...)
 }
 
 // send enqueues an entry for teams; egress.Decide (in Enqueue) has the last word.
@@ -184,6 +194,10 @@ func (s *Service) effects(c *Case, e store.CVDEntry) error {
 		}
 		c.Owner, c.Handoff = e.Team, nil
 		c.Owners = append(c.Owners, e.Team)
+	case KindRemove:
+		if err := foldRemoval(c, e, d); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return nil
 }
@@ -251,6 +265,7 @@ func (s *Service) applyCase(ctx context.Context, tx store.Tx, env *envelope.Enve
 	default:
 		// The snapshot carries the owner's own fields; what the timeline folds stays.
 		in.Embargo, in.Statuses, in.Handoff, in.Owners, in.lastPosition = old.Embargo, old.Statuses, old.Handoff, old.Owners, old.lastPosition
+		in.RemovedVendors, in.RemovedItems = old.RemovedVendors, old.RemovedItems
 		// This node's advisory texts stay: the snapshot never carries them.
 		in.Advisories, in.vendorTLP = old.Advisories, old.vendorTLP
 		in.CreatedAt = old.CreatedAt
@@ -312,6 +327,27 @@ func (s *Service) applyAppend(ctx context.Context, tx store.Tx, env *envelope.En
 	}
 	if done, err := held(ctx, tx, e); done || err != nil {
 		return err
+	}
+	if gone(c, e) {
+		// A coordinator added later folds the timeline so far on the owner's current
+		// snapshot: an entry about an item removed since then changed what the owner
+		// sequenced it on, and changes nothing here. It is kept in the timeline.
+		if e.Position > c.lastPosition {
+			c.lastPosition = e.Position
+		}
+		if d, err := wire.DecodeCVDData(e.Data); err == nil && e.Kind == KindRemove {
+			// Its ids are not given again, should this node own the case one day.
+			for _, id := range []string{d.Vulnerability, d.Product} {
+				if id != "" && !slices.Contains(c.RemovedItems, id) {
+					c.RemovedItems = append(c.RemovedItems, id)
+				}
+			}
+		}
+		if err := tx.PutCVDEntry(ctx, e); err != nil {
+			return err
+		}
+		s.notify(tx, c.ID)
+		return s.save(ctx, tx, &c)
 	}
 	if err := s.apply(ctx, tx, &c, e); err != nil {
 		return err

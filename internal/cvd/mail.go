@@ -171,11 +171,14 @@ func (s *Service) MailVendor(ctx context.Context, a Actor, id, vendorID, subject
 func (s *Service) decideVendorMail(c Case, vendorID string) egress.Decision {
 	hold := Hold(c)
 	for _, v := range c.Vendors {
-		hold.Vendors = append(hold.Vendors, v.ID)
+		if !s.cutOff(c, v.ID) {
+			hold.Vendors = append(hold.Vendors, v.ID)
+		}
 	}
 	return egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Label(c.TLP), Author: c.Owner},
 		Context: egress.NewContext(s.dir, c.Participants), Embargo: hold, Now: s.clock.Now(),
-		To: egress.Destination{Kind: egress.VendorMail, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID))}})
+		To: egress.Destination{Kind: egress.VendorMail, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID)),
+			Removed: s.cutOff(c, vendorID)}})
 }
 
 // statusLine is a status a vendor states in a reply, on a line of its own:

@@ -136,6 +136,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id string, in StatusIn
 		d.Vendor = vs[i].Name
 	}
 	return s.write(ctx, a, id, KindStatus, in.Statement, d, func(c Case) error {
+		if s.cutOff(c, d.VendorRef) {
+			return problem.Conflict("vendor %s was already removed from case %s", d.VendorRef, id)
+		}
 		return validStatus(c, Status{Team: s.Self(), VendorRef: d.VendorRef, Vendor: d.Vendor, Vulnerability: d.Vulnerability,
 			Product: d.Product, Status: d.Status, Justification: d.Justification, FixedVersion: d.FixedVersion})
 	})
@@ -228,10 +231,13 @@ func (c Case) VendorLabel(vendorID string) string {
 // stricter than the label the case was given to the vendor.
 func (s *Service) decideVendorAccess(c Case, vendorID string) egress.Decision {
 	hold := Hold(c)
-	hold.Vendors = []string{vendorID} // asked only for vendors of the case
+	if !s.cutOff(c, vendorID) {
+		hold.Vendors = []string{vendorID} // asked only for vendors of the case
+	}
 	return egress.Decide(egress.Request{Item: tlp.Item{Label: tlp.Label(c.TLP), Author: c.Owner},
 		Context: egress.NewContext(s.dir, c.Participants), Embargo: hold, Now: s.clock.Now(),
-		To: egress.Destination{Kind: egress.VendorAccess, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID))}})
+		To: egress.Destination{Kind: egress.VendorAccess, Team: s.Self(), Vendor: vendorID, Ceiling: tlp.Label(c.VendorLabel(vendorID)),
+			Removed: s.cutOff(c, vendorID)}})
 }
 
 // ForVendor cuts a case down to what its vendor may see, at the label it was given.

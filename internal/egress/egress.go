@@ -149,6 +149,10 @@ type Destination struct {
 	// them Ceiling, when set, is the label the case was given to that vendor: nothing
 	// stricter reaches it.
 	Vendor string
+	// Removed is, for VendorMail and VendorAccess, that the vendor was removed from the
+	// case (or its coordinator from the case's participants): nothing more of the case
+	// goes to it, whatever the label or the embargo. What it received before stays its.
+	Removed bool
 }
 
 // Decision is the answer to a Request. Only Decide makes one that allows anything: the
@@ -211,6 +215,9 @@ func Decide(r Request) Decision {
 		return d
 	}
 	dest, c, label := r.To.Team, r.Context, r.Item.Label
+	if (r.To.Kind == VendorMail || r.To.Kind == VendorAccess) && r.To.Removed {
+		return refuse("the vendor was removed from the case")
+	}
 	if e := r.Embargo; e != nil && !e.Lifted && (e.Until.IsZero() || r.Now.Before(e.Until)) &&
 		(r.To.Kind != Federation || !slices.Contains(c.Participants, dest)) &&
 		(r.To.Kind != VendorMail && r.To.Kind != VendorAccess || r.To.Vendor == "" || !slices.Contains(e.Vendors, r.To.Vendor)) {

@@ -340,6 +340,9 @@ func TestVendorMail(t *testing.T) {
 		{"read by a vendor given AMBER", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Ceiling: tlp.Amber}, &hold, before, Full, "vendor's person"},
 		{"read by a vendor not party, under embargo", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "chip", Ceiling: tlp.Amber}, &hold, before, Refuse, "embargo"},
 		{"read at a peer", amber, Destination{Kind: VendorAccess, Team: "jp", Vendor: "oem", Ceiling: tlp.Amber}, nil, before, Refuse, "own vendors"},
+		// A vendor removed from the case gets nothing more, even once it is public.
+		{"mail to a removed vendor", amber, Destination{Kind: VendorMail, Team: "cn", Vendor: "oem", Removed: true}, &hold, instant, Refuse, "removed"},
+		{"read by a removed vendor", tlp.Item{Label: tlp.Clear, Author: "cn"}, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Removed: true}, nil, before, Refuse, "removed"},
 		{"a ceiling that is no label", amber, Destination{Kind: VendorAccess, Team: "cn", Vendor: "oem", Ceiling: "PINK"}, nil, before, Refuse, "given to the vendor"},
 	} {
 		d := Decide(Request{Item: c.item, Context: ctx, To: c.to, Embargo: c.e, Now: c.now})

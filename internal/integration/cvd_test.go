@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"csirtlink/internal/clock"
+	"csirtlink/internal/config"
 	"csirtlink/internal/testnet"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -407,15 +408,37 @@ func TestCVDEmergencyAndHandoff(t *testing.T) {
 // TestCVDDemoSeed: the demo's case has vendors at each team and an embargo every
 // coordinator agreed; nothing is published before its instant, everything at it.
 func TestCVDDemoSeed(t *testing.T) {
-	clk, n := startCVDNet(t, time.Now().UTC().Truncate(time.Second))
+	// As in the demo, the nodes have a mail relay: jp's vendor is written to, and its
+	// reply sets a status by mail.
+	mb := startMailbox(t)
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	opts := testnetOptions()
+	opts.Clock = clk
+	opts.SMTP = &config.SMTP{Addr: mb.addr, From: "CSIRT <cvd@csirt.example>", TLS: "none"}
+	n := startNet(t, opts)
 	at := clk.Now().Add(5 * time.Minute)
 	id, err := n.SeedCVD(t.Context(), at)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var jpView struct {
+		VendorMail []struct{ Direction, Subject, Body string } `json:"vendor_mail"`
+	}
+	call(t, n.Node("jp"), "GET", "/api/v1/cvd/cases/"+id, nil, &jpView)
+	// On the fake clock both carry the same time: their order is not asserted.
+	dirs := map[string]string{}
+	for _, m := range jpView.VendorMail {
+		dirs[m.Direction] = m.Body
+	}
+	if len(jpView.VendorMail) != 2 || dirs["out"] == "" || !strings.HasPrefix(dirs["in"], "Thank you for the report") || !strings.Contains(dirs["in"], "status v2 p2 fixed 2.4.1") {
+		t.Errorf("jp's mail with its vendor: %+v", jpView.VendorMail)
+	}
+	if got := mb.to("psirt@nishikawa.example"); len(got) != 1 {
+		t.Errorf("the vendor got %d mails", len(got))
+	}
 	for _, nd := range n.Nodes {
 		c, _ := getCase(t, nd, id)
-		if c.Embargo.State != "embargoed" || len(c.Statuses) != 5 {
+		if c.Embargo.State != "embargoed" || len(c.Statuses) != 6 || c.Matrix["v2"]["p2"].Status != "fixed" {
 			t.Fatalf("%s: %+v", nd.Team, c)
 		}
 		if _, index := fetch(t, nd.URL+"/.well-known/csaf/white/index.txt"); len(index) != 0 {

@@ -1,11 +1,14 @@
 package integration
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"csirtlink/internal/cli"
 	"csirtlink/internal/config"
 	"csirtlink/internal/testnet"
 )
@@ -81,5 +84,61 @@ func TestCVDVendorTLP(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if got := mb.to("psirt@chip.example"); len(got) != 0 {
 		t.Errorf("the vendor given GREEN got %d mails", len(got))
+	}
+
+	// The labels change after the vendors were added, and the egress decision follows
+	// from then on: OEM KK lowered to GREEN (API) loses the AMBER case, Chip Co raised
+	// to AMBER (CLI) gets it.
+	for _, c := range []struct {
+		nd     *testnet.Node
+		vendor string
+		body   map[string]string
+		code   int
+		field  string
+	}{
+		{jp, a.ID, map[string]string{"tlp": "PINK"}, http.StatusUnprocessableEntity, "tlp"},
+		{jp, "nosuchvendor", map[string]string{"tlp": "GREEN"}, http.StatusNotFound, ""},
+		{red, a.ID, map[string]string{"tlp": "RED"}, http.StatusForbidden, ""},
+	} {
+		var e struct{ Error struct{ Field string } }
+		if code := call(t, c.nd, "PATCH", "/api/v1/cvd/cases/"+id+"/vendors/"+c.vendor, c.body, &e); code != c.code || e.Error.Field != c.field {
+			t.Errorf("PATCH %s %v: %d %q, want %d %q", c.vendor, c.body, code, e.Error.Field, c.code, c.field)
+		}
+	}
+	var changed struct{ ID, TLP string }
+	if code := call(t, jp, "PATCH", "/api/v1/cvd/cases/"+id+"/vendors/"+a.ID, map[string]string{"tlp": "green"}, &changed); code != http.StatusOK || changed.TLP != "GREEN" {
+		t.Fatalf("lower OEM KK: %d %+v", code, changed)
+	}
+	var out, errOut bytes.Buffer
+	if err := cli.Run(ctx, []string{"cvd", "vendor-tlp", id, "--vendor", b.ID, "--tlp", "AMBER", "--url", jp.URL, "--token", jp.Token}, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), "now at TLP:AMBER") {
+		t.Fatalf("cli vendor-tlp: %v %s %s", err, out.String(), errOut.String())
+	}
+	if code := call(t, red, "GET", "/api/v1/cvd/cases", nil, &list); code != http.StatusOK || len(list.Cases) != 0 {
+		t.Errorf("OEM KK, lowered to GREEN, lists %d %+v", code, list)
+	}
+	if code := call(t, red, "GET", "/api/v1/cvd/cases/"+id, nil, &refusal); code != http.StatusForbidden || !strings.Contains(refusal.Error.Message, "given to the vendor") {
+		t.Errorf("OEM KK, lowered to GREEN, read the case: %d %q", code, refusal.Error.Message)
+	}
+	if code := call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/vendors/"+a.ID+"/mail", map[string]string{"subject": "RT-500", "body": "Update."}, &refusal); code != http.StatusForbidden || !strings.Contains(refusal.Error.Message, "given to the vendor") {
+		t.Errorf("mail to OEM KK, lowered to GREEN: %d %q", code, refusal.Error.Message)
+	}
+	if code := call(t, green, "GET", "/api/v1/cvd/cases", nil, &list); code != http.StatusOK || len(list.Cases) != 1 {
+		t.Errorf("Chip Co, raised to AMBER, lists %d %+v", code, list)
+	}
+	if code := call(t, green, "GET", "/api/v1/cvd/cases/"+id, nil, &k); code != http.StatusOK || k.TLP != "AMBER" {
+		t.Errorf("Chip Co, raised to AMBER, reads: %d %+v", code, k)
+	}
+	if code := call(t, jp, "POST", "/api/v1/cvd/cases/"+id+"/vendors/"+b.ID+"/mail", map[string]string{"subject": "SoC SDK", "body": "Please check."}, nil); code != http.StatusCreated {
+		t.Errorf("mail to Chip Co, raised to AMBER: %d", code)
+	}
+	eventually(t, 10*time.Second, "Chip Co's mail", func() error {
+		if got := mb.to("psirt@chip.example"); len(got) != 1 {
+			return fmt.Errorf("%d mails", len(got))
+		}
+		return nil
+	})
+	if got := mb.to("psirt@oem.example"); len(got) != 1 {
+		t.Errorf("OEM KK got %d mails, want the one sent while it was at RED", len(got))
 	}
 }

@@ -57,6 +57,11 @@ func (n *Net) SeedCVD(ctx context.Context, at time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if v.team == "jp" {
+			if err := n.seedVendorMail(ctx, c.ID, vd.ID); err != nil {
+				return "", fmt.Errorf("seed cvd: vendor mail: %w", err)
+			}
+		}
 		for _, st := range v.statuses {
 			st.Vendor = vd.ID
 			if _, err := svc(v.team).SetStatus(ctx, who(v.team, v.user), c.ID, st); err != nil {
@@ -97,4 +102,33 @@ func (n *Net) waitCase(ctx context.Context, id string, ok func(cvd.Case) bool, t
 		}
 	}
 	return nil
+}
+
+// seedVendorMail plays jp writing to its vendor from the case's reply address, and
+// the vendor's reply coming back through the relay with a status line, so that the
+// demo's case shows the mail with its vendor and a status set by mail. A node without
+// a mail relay has no reply address: then there is no mail to show.
+func (n *Net) seedVendorMail(ctx context.Context, caseID, vendorID string) error {
+	jp := n.Node("jp").App.CVD
+	if !jp.CanMail() {
+		return nil
+	}
+	if _, err := jp.MailVendor(ctx, cvd.Actor{Name: "tanaka.hiro@jp", Role: "handler"}, caseID, vendorID,
+		"CVE-2026-41877: command injection in the NR-500 and NR-300 diagnostics page",
+		"Dear Nishikawa PSIRT,\n\nA researcher reported an OS command injection in the ping field of the diagnostics page, from the HX-7 SDK. "+
+			"Please tell us which firmware versions are affected and when a fix is ready.\n\nYou can answer with a line such as\n"+
+			"status v2 p2 fixed 2.4.1\n\nJPCERT/CC"); err != nil {
+		return err
+	}
+	to, err := jp.ReplyAddress(caseID, vendorID)
+	if err != nil {
+		return err
+	}
+	reply := "From: Nishikawa Networks PSIRT <psirt@nishikawa.example>\r\nTo: " + to + "\r\n" +
+		"Subject: Re: [" + caseID + "] CVE-2026-41877: command injection in the NR-500 and NR-300 diagnostics page\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Thank you for the report. Firmware 2.4.1 for the NR-500 also removes the hard-coded maintenance account.\r\n" +
+		"status v2 p2 fixed 2.4.1\r\n\r\n> Please tell us which firmware versions are affected\r\n"
+	_, err = jp.ReceiveVendorMail(ctx, cvd.Actor{Name: "mta@jp", Role: "handler"}, to, []byte(reply))
+	return err
 }

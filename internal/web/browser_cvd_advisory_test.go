@@ -86,7 +86,7 @@ func TestCVDAdvisoryEditorInBrowser(t *testing.T) {
 		t.Errorf("the saved ja title is not shown: %q", shown)
 	}
 	// jp gives a vendor the case at RED: the list shows the label given.
-	do(t, tb, "vendor form", chromedp.Click(chromedp.CSS("#vendor summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
+	do(t, tb, "vendor form", chromedp.Click(chromedp.CSS("#vendor > details:first-of-type > summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
 		chromedp.SetValue(chromedp.CSS("#vendor-tlp"), "RED"))
 	submit(t, tb, "add the vendor", `#vendor form[action$="/vendors"] button`)
 	waitText(t, tb, "the flash", "Vendor added")

@@ -97,7 +97,7 @@ func TestCVDInBrowser(t *testing.T) {
 	}
 
 	// jp records one of its vendors from the page; it stays at jp.
-	do(t, jpTab, "vendor form", chromedp.Click(chromedp.CSS("#vendor summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
+	do(t, jpTab, "vendor form", chromedp.Click(chromedp.CSS("#vendor > details:first-of-type > summary")), chromedp.SendKeys(chromedp.CSS("#vendor-name"), "Kansai Router KK"),
 		chromedp.SendKeys(chromedp.CSS("#vendor-email"), "psirt@kansai.example"))
 	submit(t, jpTab, "add the vendor", `#vendor form[action$="/vendors"] button`)
 	waitText(t, jpTab, "the flash", "Vendor added")
@@ -143,7 +143,8 @@ func TestCVDInBrowser(t *testing.T) {
 	// A vendor's person at jp signs in to its own cases only, at what its vendor may
 	// see, and states its status from the page.
 	pw := addUser(t, jp, "sato.nr", "vendor")
-	if _, err := jp.App.CVD.AddVendor(ctx, cvd.Actor{Name: "tanaka.hiro"}, seeded, cvd.NewVendor{Name: "Nishikawa Networks", User: "sato.nr", Products: []string{"p2"}}); err != nil {
+	nv, err := jp.App.CVD.AddVendor(ctx, cvd.Actor{Name: "tanaka.hiro"}, seeded, cvd.NewVendor{Name: "Nishikawa Networks", User: "sato.nr", Products: []string{"p2"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	vTab := tab(t, b, true)
@@ -178,5 +179,53 @@ func TestCVDInBrowser(t *testing.T) {
 	do(t, vTab, "another case", chromedp.Navigate(jp.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("main")))
 	if body := bodyText(t, vTab); strings.Contains(body, "NAS web UI") {
 		t.Errorf("the vendor reached another case")
+	}
+
+	// jp lowers the vendor's label to GREEN from the case page: its person is kept from
+	// the AMBER case from then on; raised back to AMBER, it reads it again.
+	setLabel := func(label, flash string) {
+		t.Helper()
+		do(t, jpTab, "jp's case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vendors-h")),
+			chromedp.Click(chromedp.CSS(`[id="vchange-`+nv.ID+`"] summary`)), chromedp.SetValue(chromedp.CSS(`[id="vchange-`+nv.ID+`-tlp"]`), label))
+		submit(t, jpTab, "the label "+label, `[id="vchange-`+nv.ID+`"] form[action$="/tlp"] button`)
+		waitText(t, jpTab, "the flash", flash)
+	}
+	setLabel("GREEN", "The vendor's label is changed")
+	do(t, vTab, "the vendor at GREEN", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("main")))
+	if body := bodyText(t, vTab); strings.Contains(body, "Home router firmware") || !strings.Contains(body, "given to the vendor") {
+		t.Errorf("the vendor given GREEN reads the AMBER case:\n%s", body)
+	}
+	setLabel("AMBER", "The vendor's label is changed")
+	do(t, vTab, "the vendor at AMBER", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vstatus-h")))
+
+	// cn, the owner, removes a vulnerability from its case with a reason; the timeline
+	// at cn and at jp says what was removed. jp removes its vendor: its person is cut off.
+	do(t, cnTab, "cn's case", chromedp.Navigate(cn.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("#edit-h")),
+		chromedp.Click(chromedp.CSS("#remove summary")), chromedp.SetValue(chromedp.CSS("#remove-item"), "vulnerability:v2"),
+		chromedp.SendKeys(chromedp.CSS("#remove-reason"), "reported twice"))
+	checkScreen(t, cnTab, axe, "en", "cvd-case-remove")
+	shoot(t, cnTab, shots, "en-cvd-case-remove")
+	submit(t, cnTab, "remove v2", `#remove button`)
+	waitText(t, cnTab, "the flash", "Removed, and sent to the coordinators")
+	waitText(t, cnTab, "the timeline", "removed an item from the case: vulnerability v2")
+	if body := bodyText(t, cnTab); strings.Contains(body, "CVSS 4.0 8.7") || !strings.Contains(body, "reported twice") {
+		t.Errorf("cn's page after the removal:\n%s", body)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(bodyText(t, jpTab), "vulnerability v2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the removal did not reach jp's page")
+		}
+		do(t, jpTab, "jp's copy", chromedp.Navigate(jp.URL+"/cvd/"+k.ID), chromedp.WaitVisible(chromedp.CSS("#matrix-h")))
+	}
+	do(t, jpTab, "jp's case", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("#vendors-h")),
+		chromedp.Click(chromedp.CSS(`[id="vchange-`+nv.ID+`"] summary`)), chromedp.SendKeys(chromedp.CSS(`[id="vchange-`+nv.ID+`-reason"]`), "no longer ships the router"))
+	submit(t, jpTab, "remove the vendor", `[id="vchange-`+nv.ID+`"] form[action$="/remove"] button`)
+	waitText(t, jpTab, "the flash", "Removed, and sent to the coordinators")
+	waitText(t, jpTab, "the vendor marked", "removed from the case")
+	shoot(t, jpTab, shots, "en-cvd-vendor-removed")
+	do(t, vTab, "the removed vendor", chromedp.Navigate(jp.URL+"/cvd/"+seeded), chromedp.WaitVisible(chromedp.CSS("main")))
+	if body := bodyText(t, vTab); strings.Contains(body, "Home router firmware") || !strings.Contains(body, "removed from the case") {
+		t.Errorf("the removed vendor reads the case:\n%s", body)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"csirtlink/internal/auth"
@@ -33,7 +34,14 @@ type cvdCasePage struct {
 	// Advisory is the editor of the advisory's texts, languages side by side (nil: not
 	// editable here).
 	Advisory []cvdAdvGroup
+	// Removable are the items the owner may remove (vulnerability:v2, product:p1,
+	// participant:kr), with their labels; CutOff: this team was removed from the case.
+	Removable []cvdOption
+	CutOff    bool
 }
+
+// cvdOption is one choice of a select: its value and its label.
+type cvdOption struct{ Value, Label string }
 
 // cvdAdvGroup is one part of the advisory's texts — the document, or one
 // vulnerability — as rows of fields, each with a cell per language.
@@ -217,13 +225,15 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, v *view, stat
 			page.Joinable = append(page.Joinable, p)
 		}
 	}
+	page.CutOff = !slices.Contains(k.Participants, c.dir.Self.ID)
 	for _, vd := range k.Vendors {
-		if vd.Email != "" && c.d.CVD.CanMail() {
+		if vd.Email != "" && c.d.CVD.CanMail() && !vd.Removed {
 			page.Mailable = append(page.Mailable, vd)
 		}
 	}
 	if page.IsOwner {
 		page.ItemForms = cvdItemForms(v, k)
+		page.Removable = cvdRemovable(v, k)
 	}
 	if k.Embargo.State != cvd.Public {
 		page.Advisory = cvdAdvisoryForm(v, k)
@@ -306,10 +316,16 @@ func (c *Console) cvdStatus(w http.ResponseWriter, r *http.Request, v *view) err
 func (v *view) IsVendor() bool { u := v.User(); return u != nil && u.Role == auth.Vendor }
 
 func (c *Console) afterCase(w http.ResponseWriter, r *http.Request, v *view, form string, err error, flash string) error {
+	return c.afterCaseFields(w, r, v, form, err, flash, nil)
+}
+
+// afterCaseFields is afterCase for a form whose fields are named otherwise than the
+// service's (fields maps the service's name to the form's).
+func (c *Console) afterCaseFields(w http.ResponseWriter, r *http.Request, v *view, form string, err error, flash string, fields map[string]string) error {
 	if err != nil {
 		v.Form = r.PostForm
 		var p *problem.Error
-		if !v.fieldErrors(form, err, nil) || errors.As(err, &p) && p.Status == http.StatusNotFound {
+		if !v.fieldErrors(form, err, fields) || errors.As(err, &p) && p.Status == http.StatusNotFound {
 			return err
 		}
 		return c.showCase(w, r, v, p.Status)
@@ -350,3 +366,55 @@ func (v *view) PartyTime(t time.Time, teamID string) string {
 
 // HasCVD reports whether the node runs vulnerability coordination, for the navigation.
 func (v *view) HasCVD() bool { return v.session != nil && !v.session.Pending && v.c.d.CVD != nil }
+
+// cvdRemovable are the items the owner may remove: vulnerabilities and products while
+// the case has more than one, and every coordinator but the owner.
+func cvdRemovable(v *view, k cvd.Case) []cvdOption {
+	var out []cvdOption
+	if len(k.Vulnerabilities) > 1 {
+		for _, x := range k.Vulnerabilities {
+			out = append(out, cvdOption{"vulnerability:" + x.ID, v.T("cvd.optVulnerability", x.ID, x.Title)})
+		}
+	}
+	if len(k.Products) > 1 {
+		for _, x := range k.Products {
+			out = append(out, cvdOption{"product:" + x.ID, v.T("cvd.optProduct", x.ID, x.Vendor+" "+x.Product)})
+		}
+	}
+	for _, t := range k.Participants {
+		if t != k.Owner {
+			out = append(out, cvdOption{"participant:" + t, v.T("cvd.optParticipant", v.TeamName(t), t)})
+		}
+	}
+	return out
+}
+
+// cvdRemove removes one item of the case: a vulnerability, product or coordinator
+// (the owner's form), or one of this team's vendors (that vendor's form).
+func (c *Console) cvdRemove(w http.ResponseWriter, r *http.Request, v *view) error {
+	what, id, _ := strings.Cut(r.PostFormValue("item"), ":")
+	rm, form := cvd.Removal{Reason: r.PostFormValue("reason")}, "remove"
+	switch what {
+	case "vulnerability":
+		rm.Vulnerability = id
+	case "product":
+		rm.Product = id
+	case "participant":
+		rm.Participant = id
+	case "vendor":
+		rm.Vendor, form = id, "vchange-"+id
+	}
+	_, err := c.d.CVD.Remove(r.Context(), v.cvdActor(), r.PathValue("id"), rm)
+	fields := map[string]string{"vulnerability": "item", "product": "item", "participant": "item"}
+	if form == "remove" {
+		fields["vendor"] = "item"
+	}
+	return c.afterCaseFields(w, r, v, form, err, "flash.cvdRemoved", fields)
+}
+
+// cvdVendorTLP changes the label the case is given to one of this team's vendors.
+func (c *Console) cvdVendorTLP(w http.ResponseWriter, r *http.Request, v *view) error {
+	vendor := r.PathValue("vendor")
+	_, err := c.d.CVD.SetVendorTLP(r.Context(), v.cvdActor(), r.PathValue("id"), vendor, r.PostFormValue("tlp"))
+	return c.afterCase(w, r, v, "vchange-"+vendor, err, "flash.cvdVendorTLP")
+}

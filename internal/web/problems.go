@@ -86,6 +86,7 @@ var fieldLabels = map[string]string{
 	"versions": "field.versions", "reporter": "field.reporter", "reason": "field.reason", "contact": "field.contact",
 	"add_participants": "field.participants", "subject": "field.subject",
 	"remediation": "field.remediation",
+	"participant": "field.participant",
 }
 
 // fieldBase is the name of a field without its path or index:
@@ -145,6 +146,10 @@ var formFields = map[string][]string{
 	"vendor":     {"name", "contact", "email", "products", "tlp"},
 	"vendormail": {"vendor", "subject", "body"},
 	"vstatus":    {"vulnerability", "product", "status", "justification", "fixed_version", "statement"},
+	// Removing an item of the case (owner), and "vchange-<vendor>": one vendor's label
+	// and its removal.
+	"remove":  {"item", "reason"},
+	"vchange": {"tlp", "reason"},
 }
 
 // fieldsOf is a form's fields; a form of one of several items ("vuln-v1") has the

@@ -221,6 +221,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /cvd/{id}/vendors", c.signedIn(auth.Write, c.cvdVendor))
 		h("POST /cvd/{id}/mail", c.signedIn(auth.Write, c.cvdMail))
 		h("POST /cvd/{id}/advisory", c.signedIn(auth.Write, c.cvdAdvisory))
+		h("POST /cvd/{id}/remove", c.signedIn(auth.Write, c.cvdRemove))
+		h("POST /cvd/{id}/vendors/{vendor}/tlp", c.signedIn(auth.Write, c.cvdVendorTLP))
 	}
 	if c.d.TAXIIConsumers != nil && c.d.TAXIIStore != nil && c.d.TAXIIPuller != nil {
 		h("GET /taxii", c.signedIn(auth.Manage, c.taxiiShow))
