@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -45,12 +46,28 @@ func main() {
 	path := flag.String("db", "", "the SQLite `file` (generated when missing)")
 	n := flag.Int("n", 100000, "objects in the collection")
 	pages := flag.Int("pages", 200, "random pages to time")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured part (both sides: the server runs in this process) to `file`")
 	flag.Parse()
 	if *path == "" {
 		fmt.Fprintln(os.Stderr, "-db is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *path, *n, *pages); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		// Started before generation is checked: -cpuprofile is meant for runs over a
+		// database generated already.
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	err := run(context.Background(), *path, *n, *pages)
+	pprof.StopCPUProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
