@@ -10,6 +10,7 @@
 //     1000, following next), in objects per second.
 //
 //     go run ./bench/taxii -db /var/tmp/taxii1m.db -n 1000000
+//     go run ./bench/taxii -postgres 'postgres://postgres@127.0.0.1:5432/taxiibench?sslmode=disable' -n 1000000
 package main
 
 import (
@@ -46,12 +47,13 @@ import (
 
 func main() {
 	path := flag.String("db", "", "the SQLite `file` (generated when missing)")
+	pg := flag.String("postgres", "", "a PostgreSQL `dsn` to run on instead of -db: a database of its own for the bench (filled when its collection is empty)")
 	n := flag.Int("n", 100000, "objects in the collection")
 	pages := flag.Int("pages", 200, "random pages to time")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured part (both sides: the server runs in this process) to `file`")
 	flag.Parse()
-	if *path == "" {
-		fmt.Fprintln(os.Stderr, "-db is required")
+	if (*path == "") == (*pg == "") {
+		fmt.Fprintln(os.Stderr, "one of -db and -postgres is required")
 		os.Exit(2)
 	}
 	if *cpuprofile != "" {
@@ -67,7 +69,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	err := run(context.Background(), *path, *n, *pages)
+	err := run(context.Background(), *path, *pg, *n, *pages)
 	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -75,16 +77,23 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, path string, n, pages int) error {
+func run(ctx context.Context, path, pg string, n, pages int) error {
 	fmt.Println(machine.Describe())
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := generate(ctx, path, n); err != nil {
+	var db *sqlstore.DB
+	var err error
+	if pg != "" {
+		if db, err = openPostgres(ctx, pg, n); err != nil {
 			return err
 		}
-	}
-	db, err := sqlstore.OpenSQLite(ctx, path)
-	if err != nil {
-		return err
+	} else {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if err := generate(ctx, path, n); err != nil {
+				return err
+			}
+		}
+		if db, err = sqlstore.OpenSQLite(ctx, path); err != nil {
+			return err
+		}
 	}
 	defer db.Close()
 	k, _ := identity.Generate()
@@ -223,6 +232,85 @@ func moreNext(b []byte) (more bool, next string, err error) {
 	return more, next, nil
 }
 
+// openPostgres opens the node's store on PostgreSQL, filling the collection with n
+// objects (as generate does) when it is empty.
+func openPostgres(ctx context.Context, dsn string, n int) (*sqlstore.DB, error) {
+	db, err := sqlstore.OpenPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := identity.Generate()
+	dir, _ := team.NewDirectory(team.Team{ID: "cn", Name: "CN", Timezone: "UTC", PublicKey: k.Public()}, nil)
+	if _, err := taxii.NewServer(ctx, db, dir, clock.Real{}, slog.New(slog.DiscardHandler)); err != nil {
+		return nil, err
+	}
+	cols, err := db.TAXIICollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cols {
+		if c.ID == taxii.IndicatorsCollection && c.LastSeq > 0 {
+			return db, nil
+		}
+	}
+	fmt.Printf("generating %d objects into PostgreSQL …\n", n)
+	t0 := time.Now()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	const batch = 500
+	start := time.Now().Add(-time.Duration(n) * time.Microsecond).UTC()
+	for i := 1; i <= n; i += batch {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO taxii_objects (collection, seq, stix_id, version, spec_version, type, tlp, date_added, latest, source, raw) VALUES `)
+		var args []any
+		for j := i; j < i+batch && j <= n; j++ {
+			if j > i {
+				q.WriteByte(',')
+			}
+			a := len(args)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,'2.1','indicator',$%d,$%d,1,'local',$%d)", a+1, a+2, a+3, a+4, a+5, a+6, a+7)
+			id, m, label, obj := object(start, j)
+			args = append(args, taxii.IndicatorsCollection, j, id, m.UnixMicro(), string(label), m.UnixMicro(), obj)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE taxii_collections SET last_seq = $1, last_added = $2 WHERE id = $3`, n, start.Add(time.Duration(n)*time.Microsecond).UnixMicro(), taxii.IndicatorsCollection); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	if _, err := raw.ExecContext(ctx, `ANALYZE taxii_objects`); err != nil {
+		return nil, err
+	}
+	fmt.Printf("generated in %v\n", time.Since(t0).Round(time.Millisecond))
+	return db, nil
+}
+
+// object is the i-th generated indicator: its id, modified time, label and JSON.
+func object(start time.Time, i int) (string, time.Time, tlp.Label, string) {
+	label := tlp.Green
+	if i%5 == 0 {
+		label = tlp.AmberStrict
+	}
+	m := start.Add(time.Duration(i) * time.Microsecond)
+	id := fmt.Sprintf("indicator--%08x-%04x-4000-8000-%012x", i, i%65536, i)
+	ts := m.Format(stix.TimestampLayout)
+	obj := fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created_by_ref":"identity--5b7b4c1e-2f0e-5d6a-8b3c-9a1d2e3f4a5b","created":%q,"modified":%q,"name":"198.51.%d.%d","indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.%d.%d']","pattern_type":"stix","valid_from":%q,"external_references":[{"source_name":"csirtlink","external_id":"%d"}],"object_marking_refs":[%q]}`,
+		id, ts, ts, i/256%256, i%256, i/256%256, i%256, ts, i, stix.MarkingID(label))
+	return id, m, label, obj
+}
+
 // generate writes n mapped indicators straight into the table, as a bulk load would
 // (sequence numbers and date_added increasing, as AddTAXIIObjects hands them out).
 func generate(ctx context.Context, path string, n int) error {
@@ -260,15 +348,7 @@ func generate(ctx context.Context, path string, n int) error {
 	}
 	start := time.Now().Add(-time.Duration(n) * time.Microsecond).UTC()
 	for i := 1; i <= n; i++ {
-		label := tlp.Green
-		if i%5 == 0 {
-			label = tlp.AmberStrict
-		}
-		m := start.Add(time.Duration(i) * time.Microsecond)
-		id := fmt.Sprintf("indicator--%08x-%04x-4000-8000-%012x", i, i%65536, i)
-		ts := m.Format(stix.TimestampLayout)
-		obj := fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created_by_ref":"identity--5b7b4c1e-2f0e-5d6a-8b3c-9a1d2e3f4a5b","created":%q,"modified":%q,"name":"198.51.%d.%d","indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.%d.%d']","pattern_type":"stix","valid_from":%q,"external_references":[{"source_name":"csirtlink","external_id":"%d"}],"object_marking_refs":[%q]}`,
-			id, ts, ts, i/256%256, i%256, i/256%256, i%256, ts, i, stix.MarkingID(label))
+		id, m, label, obj := object(start, i)
 		if _, err := stmt.ExecContext(ctx, taxii.IndicatorsCollection, i, id, m.UnixMicro(), string(label), m.UnixMicro(), obj); err != nil {
 			return err
 		}
