@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"csirtlink/internal/auth"
@@ -38,7 +39,27 @@ func (a *API) exchangeRoutes() []Route {
 		r("POST /api/v1/misp/import", auth.Write, misp.MaxBytes, a.importMISP),
 		r("GET /api/v1/indicators/misp", auth.Write, maxBody, a.exportMISPIndicators),
 		r("GET /api/v1/indicators/stix", auth.Write, maxBody, a.exportSTIXIndicators),
+		r("GET /api/v1/stix/kept", auth.Write, maxBody, a.keptSTIX),
 	}
+}
+
+// keptSTIX lists the STIX objects imports kept as they came, with their provenance:
+// ?limit= (1 to 1000, default 100) and ?after= (the next of the page before).
+func (a *API) keptSTIX(w http.ResponseWriter, r *http.Request, _ caller) error {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return problem.Invalid("limit", "must be a number from 1 to 1000")
+		}
+		limit = n
+	}
+	page, err := a.exchange.KeptObjects(r.Context(), r.URL.Query().Get("after"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
 }
 
 // export serves an incident as a document in one format, written as made: an object

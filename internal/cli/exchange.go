@@ -170,6 +170,9 @@ func stixIndicatorsImport(ctx context.Context, c *client.Client, af *apiFlags, d
 	if err == nil || res.Lines > 0 {
 		fmt.Fprintf(stdout, "%d objects mapped: %d indicator observables (%d added, %d updated, %d unchanged, %d refused), %d sightings recorded; %d not mapped\n",
 			res.Mapped, res.Lines, res.Added, res.Updated, res.Unchanged, res.Invalid, res.Sightings, res.NotMapped)
+		if res.Imported {
+			fmt.Fprintf(stdout, "%d objects kept as they came (%d of them mapped in part), %d not held before\n", res.Kept, res.Partly, res.KeptNew)
+		}
 		for _, e := range res.Errors {
 			fmt.Fprintf(stdout, "  observable %d: %s: %s\n", e.Line, e.Field, clean(e.Reason))
 		}

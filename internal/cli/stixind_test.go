@@ -43,7 +43,8 @@ func TestSTIXIndicatorCommands(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "bundle.json")
 	os.WriteFile(file, []byte(out), 0o600)
 	got := run(t, n, "kr", runSTIX, "import", file, "--as", "indicators")
-	if !strings.Contains(got, "3 objects mapped: 1 indicator observables (1 added, 0 updated, 0 unchanged, 0 refused), 0 sightings recorded; 0 not mapped") {
+	if !strings.Contains(got, "3 objects mapped: 1 indicator observables (1 added, 0 updated, 0 unchanged, 0 refused), 0 sightings recorded; 0 not mapped") ||
+		!strings.Contains(got, "0 objects kept as they came (0 of them mapped in part), 0 not held before") {
 		t.Errorf("import printed %q", got)
 	}
 	mine, err := n.Node("kr").App.Indicators.List(ctx, indicator.Filter{Author: "kr"})

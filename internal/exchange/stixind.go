@@ -26,7 +26,9 @@ type IndicatorsExport struct {
 	Body       []byte
 	Indicators int
 	Sightings  int
-	// Withheld counts the indicators and sightings egress kept from the audience.
+	// Kept counts the objects imports kept as they came (in an export of all).
+	Kept int
+	// Withheld counts the indicators, sightings and kept objects egress held back.
 	Withheld int
 }
 
@@ -163,11 +165,21 @@ func (s *Service) ExportSTIXIndicators(ctx context.Context, actor string, ids []
 		}
 		objs = append(objs, b)
 	}
+	if all {
+		// What imports kept as it came goes out with everything we hold, each object
+		// decided on its own label, its bytes unchanged.
+		kept, withheld, err := s.keptFor(ctx, to, MaxSTIXIndicators)
+		if err != nil {
+			return ex, err
+		}
+		body = append(body, kept...)
+		ex.Kept, ex.Withheld = len(kept), ex.Withheld+withheld
+	}
 	ex.Body = stix.EncodeBundle(stix.NewBundleID(), append(objs, body...))
 	ex.Indicators, ex.Sightings = len(keep), len(sightings)
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		return audit.Append(ctx, tx, s.clock.Now(), actor, "indicator.export", "",
-			fmt.Sprintf("stix for %s: %d indicators, %d sightings, %d withheld", a, ex.Indicators, ex.Sightings, ex.Withheld))
+			fmt.Sprintf("stix for %s: %d indicators, %d sightings, %d kept objects, %d withheld", a, ex.Indicators, ex.Sightings, ex.Kept, ex.Withheld))
 	})
 	return ex, err
 }
@@ -193,6 +205,12 @@ type STIXIndicatorsImported struct {
 	// NotMapped counts every other object; Skipped lists them (the first 1,000).
 	NotMapped int           `json:"not_mapped"`
 	Skipped   []STIXSkipped `json:"skipped,omitempty"`
+	// Kept counts the objects kept as they came: every one not mapped, and every
+	// indicator mapped with properties ours cannot hold (Partly). KeptNew counts those
+	// not held already from an earlier import.
+	Kept    int `json:"kept"`
+	Partly  int `json:"partly_mapped"`
+	KeptNew int `json:"kept_new"`
 }
 
 // STIXProvenanceTag is the tag an imported indicator carries.
@@ -204,7 +222,8 @@ const STIXProvenanceTag = "stix"
 // already getting a new version; and records the bundle's sightings of indicators we
 // hold as this team's sightings, saying where they came from. label is the label of an
 // object the bundle marks with no TLP ("" for DefaultLabel). Whatever else the bundle
-// holds is counted and listed, not kept: import it as an incident to keep it.
+// holds, and every indicator with properties ours cannot hold, is kept byte for byte
+// (keepObjects) once the indicators are in: nothing is written if any is refused.
 func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, data []byte, label string) (STIXIndicatorsImported, error) {
 	var res STIXIndicatorsImported
 	if s.indicators == nil {
@@ -220,11 +239,17 @@ func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, d
 			return res, problem.Invalid("tlp", "%v", err)
 		}
 	}
+	var kept []keep
 	skip := func(o stix.Object, why string) {
 		res.NotMapped++
 		if len(res.Skipped) < maxSkipped {
 			res.Skipped = append(res.Skipped, STIXSkipped{ID: o.ID, Type: o.Type, Why: why})
 		}
+		kept = append(kept, keep{obj: o, why: why})
+	}
+	known := map[string]bool{}
+	for t := range s.stixTeams() {
+		known[stix.TeamIdentityID(t)] = true
 	}
 	names := map[string]string{}    // identity id → name, for the sightings' provenance
 	values := map[string][]string{} // indicator STIX id → the values it became
@@ -246,6 +271,11 @@ func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, d
 			json.Unmarshal(o.Raw, &id)
 			names[o.ID] = id.Name
 			res.Mapped++
+			if !known[o.ID] {
+				// Its name says who sighted; the organisation itself is not one we hold.
+				res.Partly++
+				kept = append(kept, keep{obj: o, why: "partly mapped: an organisation that is not a team of the federation, kept as it came"})
+			}
 		case "indicator":
 			var ext struct {
 				Refs []stix.ExternalReference `json:"external_references"`
@@ -270,7 +300,7 @@ func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, d
 				l = fallback
 			}
 			if l == tlp.Red {
-				skip(o, "TLP:RED names no team an indicator could go to; import the bundle as an incident to keep it")
+				skip(o, "TLP:RED names no team an indicator could go to")
 				continue
 			}
 			cat := d.Category
@@ -292,6 +322,10 @@ func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, d
 				values[o.ID] = append(values[o.ID], ob.Value)
 			}
 			res.Mapped++
+			if lost := lostProps(o.Raw); len(lost) > 0 {
+				res.Partly++
+				kept = append(kept, keep{obj: o, why: "partly mapped: " + strings.Join(lost, ", ") + " kept as it came"})
+			}
 		case "sighting":
 			sightings = append(sightings, o)
 		default:
@@ -317,6 +351,10 @@ func (s *Service) ImportSTIXIndicators(ctx context.Context, a indicator.Actor, d
 	}
 	if len(rows) == 0 {
 		res.Imported = true
+	}
+	res.Kept = len(kept)
+	if res.KeptNew, err = s.keepObjects(ctx, a.Name, b.ID, kept, fallback); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -114,6 +114,11 @@ func fillEveryTable(t *testing.T, db *DB) {
 	must(db.PutTAXIISource(ctx, store.TAXIISource{ID: "src1", URL: "https://taxii.example/api/", Collection: "c", Username: "u", Secret: "s",
 		TLP: "AMBER", Interval: time.Hour, NextAdded: "2026-03-01T09:00:00.000000Z", LastPullAt: &at, LastOKAt: &at, LastCount: 2, Total: 5,
 		LastError: "e", CreatedAt: at}))
+	// STIX objects an import kept unmapped (migration 0016).
+	_, err = db.AddSTIXKept(ctx, []store.STIXKeptObject{{ID: "k1", STIXID: "malware--3f2504e0-4f89-41d3-9a0c-0305e82c3301", Type: "malware",
+		Version: at, TLP: "AMBER", Digest: "d1", ImportedBy: "alice", ImportedAt: at, Source: "bundle--3f2504e0-4f89-41d3-9a0c-0305e82c3302",
+		Why: "type malware is not mapped", Raw: []byte(`{"type":"malware","name":"蠕虫"}`)}})
+	must(err)
 	// Vendor mail (migration 0020).
 	must(db.AddCVDVendorMessage(ctx, store.CVDVendorMessage{ID: "vm1", CaseID: "cn-2026-v0001", VendorID: "vd1", Direction: "in",
 		Address: "psirt@chip.example", Subject: "Re: case", Body: "Patched in 3.2.", Author: "芯片 Co", CreatedAt: at}))

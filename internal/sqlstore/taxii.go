@@ -170,7 +170,7 @@ func (c conn) TAXIIObjects(ctx context.Context, q store.TAXIIQuery) ([]store.TAX
 		return nil, fmt.Errorf("sqlstore: taxii objects: %w", err)
 	}
 	defer rows.Close()
-	var out []store.TAXIIObject
+	out := make([]store.TAXIIObject, 0, min(q.Limit+1, 1024))
 	for rows.Next() {
 		o := store.TAXIIObject{Collection: q.Collection}
 		var version, added int64

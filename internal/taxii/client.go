@@ -144,19 +144,6 @@ func later(a, b string) bool {
 	return err1 == nil && err2 == nil && ta.After(tb)
 }
 
-// objectKey is an object's id and version: what a repeat repeats.
-func objectKey(raw json.RawMessage) string {
-	var o struct {
-		ID       string `json:"id"`
-		Modified string `json:"modified"`
-		Created  string `json:"created"`
-	}
-	if json.Unmarshal(raw, &o) != nil || o.ID == "" {
-		return "raw:" + string(raw)
-	}
-	return o.ID + "\x00" + o.Modified + "\x00" + o.Created
-}
-
 func objectsURL(root, col string) (string, error) {
 	u, err := url.Parse(root)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -216,9 +203,12 @@ func (c *Client) get(ctx context.Context, u string) (envelope, string, error) {
 		json.Unmarshal(body, &te)
 		return envelope{}, "", &RemoteError{Status: resp.StatusCode, Title: te.Title}
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return envelope{}, "", fmt.Errorf("taxii: %s: envelope: %w", redactURL(u), err)
+	env, ok := scanEnvelope(body)
+	if !ok {
+		env = envelope{}
+		if err := json.Unmarshal(body, &env); err != nil {
+			return envelope{}, "", fmt.Errorf("taxii: %s: envelope: %w", redactURL(u), err)
+		}
 	}
 	last := resp.Header.Get("X-TAXII-Date-Added-Last")
 	if last != "" {

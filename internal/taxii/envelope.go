@@ -113,3 +113,8 @@ func uuid4() string {
 	s := hex.EncodeToString(u[:])
 	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
+
+// EntryOf reads one object as a POST would (what the store indexes, or why a
+// collection cannot take it): other ways in, such as a STIX import whose unmapped
+// objects the collection serves, index objects alike.
+func EntryOf(raw json.RawMessage) Entry { return readEntry(raw) }

@@ -1,6 +1,8 @@
 package taxii
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/url"
 	"testing"
 )
@@ -62,6 +64,49 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			if e.Err == nil && (!stixIDPattern.MatchString(e.ID) || e.SpecVersion != "2.1" || e.Type == "") {
 				t.Fatalf("accepted %+v from %q", e, b)
 			}
+		}
+	})
+}
+
+// FuzzScanEnvelope: the client's envelope scanner reads what encoding/json reads, or
+// leaves it to encoding/json.
+func FuzzScanEnvelope(f *testing.F) {
+	for _, s := range []string{`{"more":true,"next":"abc","objects":[{"id":"x"},[1,{"a":"]"}],"s\"}"]}`, `{"more":false}`, `{"objects":null,"more":null}`,
+		`{"More":true}`, `{"more":true,"more":false}`, `{"next":"a\u0062"}`, ` { "objects" : [ 1 , 2 ] } `, `{"ne\u0078t":"a"}`, `[]`, `{"objects":[]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := scanEnvelope(b)
+		if !ok {
+			return
+		}
+		var want envelope
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("scanned %q, which encoding/json refuses: %v", b, err)
+		}
+		if got.More != want.More || got.Next != want.Next || len(got.Objects) != len(want.Objects) || (got.Objects == nil) != (want.Objects == nil) && len(want.Objects) > 0 {
+			t.Fatalf("%q: scanned %+v, encoding/json %+v", b, got, want)
+		}
+		for i := range got.Objects {
+			if !bytes.Equal(got.Objects[i], want.Objects[i]) {
+				t.Fatalf("%q: object %d scanned %q, encoding/json %q", b, i, got.Objects[i], want.Objects[i])
+			}
+		}
+	})
+}
+
+// FuzzObjectKey: an object's key read by scanning is the key encoding/json reads.
+func FuzzObjectKey(f *testing.F) {
+	for _, s := range []string{`{"id":"indicator--1","modified":"2026-01-01T00:00:00Z"}`, `{"x":{"id":"no"},"id":"a","created":"c"}`, `{"ID":"a"}`,
+		`{"id":"a\u0062"}`, `{"id":1}`, `{"id":null}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a"}`, ` { "id" : "a" , "s" : [ "]" ] } `, `{"Id":"k"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		if got, want := objectKey(b), objectKeySlow(b); got != want {
+			t.Fatalf("%q: key %q, encoding/json %q", b, got, want)
 		}
 	})
 }
