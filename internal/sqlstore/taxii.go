@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -52,7 +53,9 @@ func (c conn) TAXIICollections(ctx context.Context) ([]store.TAXIICollection, er
 
 // AddTAXIIObjects adds objects holding the collection's counter row until the
 // transaction commits: a second writer waits for the first to commit, so the numbers
-// become visible in order and a reader paging by number skips none.
+// become visible in order and a reader paging by number skips none. The versions held of
+// the objects' ids are read in one statement per taxiiIDs ids and the rows written in
+// multi-row statements (a received chunk adds thousands at once).
 func (c conn) AddTAXIIObjects(ctx context.Context, collection string, objs []store.TAXIIObject, now time.Time) ([]store.TAXIIObject, error) {
 	var added []store.TAXIIObject
 	err := c.inOwnTx(ctx, func(c conn) error {
@@ -61,35 +64,83 @@ func (c conn) AddTAXIIObjects(ctx context.Context, collection string, objs []sto
 		if err := c.row(ctx, c.forUpdate(`SELECT last_seq, last_added FROM taxii_collections WHERE id = ?`), collection).Scan(&seq, &last); err != nil {
 			return notFound(err, "taxii collection "+collection)
 		}
+		type version struct {
+			id, spec string
+			at       int64
+		}
+		held := map[version]bool{}
+		newest := map[string]int64{} // id → its newest version held, here or earlier in objs
+		var ids []string
 		for _, o := range objs {
-			var n int
-			if err := c.row(ctx, `SELECT COUNT(*) FROM taxii_objects WHERE collection = ? AND stix_id = ? AND version = ? AND spec_version = ?`,
-				collection, o.ID, micros(o.Version), o.SpecVersion).Scan(&n); err != nil {
-				return fmt.Errorf("sqlstore: taxii object %s: %w", o.ID, err)
+			if _, ok := newest[o.ID]; !ok {
+				newest[o.ID] = math.MinInt64
+				ids = append(ids, o.ID)
 			}
-			if n > 0 {
+		}
+		for start := 0; start < len(ids); start += taxiiIDs {
+			part := ids[start:min(len(ids), start+taxiiIDs)]
+			rows, err := c.query(ctx, `SELECT stix_id, version, spec_version FROM taxii_objects WHERE collection = ? AND stix_id IN (`+
+				placeholders(len(part))+`)`, append([]any{collection}, anys(part)...)...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: taxii objects: %w", err)
+			}
+			for rows.Next() {
+				var v version
+				if err := rows.Scan(&v.id, &v.at, &v.spec); err != nil {
+					rows.Close()
+					return fmt.Errorf("sqlstore: taxii objects: %w", err)
+				}
+				held[v] = true
+				newest[v.id] = max(newest[v.id], v.at)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: taxii objects: %w", err)
+			}
+		}
+		var rows []store.TAXIIObject
+		lastRow := map[string]int{} // id → its row in rows that is latest so far
+		var demote []string         // ids whose latest row held before now is not
+		for _, o := range objs {
+			v := version{o.ID, o.SpecVersion, micros(o.Version)}
+			if held[v] {
 				continue
 			}
-			var newer int
-			if err := c.row(ctx, `SELECT COUNT(*) FROM taxii_objects WHERE collection = ? AND stix_id = ? AND version > ?`,
-				collection, o.ID, micros(o.Version)).Scan(&newer); err != nil {
-				return fmt.Errorf("sqlstore: taxii object %s: %w", o.ID, err)
-			}
-			o.Latest = newer == 0
+			held[v] = true
+			o.Latest = newest[o.ID] <= v.at
 			if o.Latest {
-				if _, err := c.exec(ctx, `UPDATE taxii_objects SET latest = 0 WHERE collection = ? AND stix_id = ? AND latest = 1`, collection, o.ID); err != nil {
-					return fmt.Errorf("sqlstore: taxii object %s: %w", o.ID, err)
+				if i, ok := lastRow[o.ID]; ok {
+					rows[i].Latest = false
+				} else {
+					demote = append(demote, o.ID)
 				}
+				lastRow[o.ID] = len(rows)
+				newest[o.ID] = v.at
 			}
 			seq++
 			last = max(micros(now), last+1)
 			o.Collection, o.Seq, o.DateAdded = collection, seq, fromMicros(last)
-			if _, err := c.exec(ctx, `INSERT INTO taxii_objects (collection, seq, stix_id, version, spec_version, type, tlp, date_added, latest, source, raw)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, collection, seq, o.ID, micros(o.Version), o.SpecVersion, o.Type, o.TLP, last,
-				boolInt(o.Latest), o.Source, string(o.Raw)); err != nil {
-				return fmt.Errorf("sqlstore: add taxii object %s: %w", o.ID, err)
-			}
+			rows = append(rows, o)
 			added = append(added, o)
+		}
+		for start := 0; start < len(demote); start += taxiiIDs {
+			part := demote[start:min(len(demote), start+taxiiIDs)]
+			if _, err := c.exec(ctx, `UPDATE taxii_objects SET latest = 0 WHERE collection = ? AND latest = 1 AND stix_id IN (`+
+				placeholders(len(part))+`)`, append([]any{collection}, anys(part)...)...); err != nil {
+				return fmt.Errorf("sqlstore: taxii objects: %w", err)
+			}
+		}
+		for start := 0; start < len(rows); start += taxiiRows {
+			part := rows[start:min(len(rows), start+taxiiRows)]
+			args := make([]any, 0, 11*len(part))
+			for _, o := range part {
+				args = append(args, collection, o.Seq, o.ID, micros(o.Version), o.SpecVersion, o.Type, o.TLP, micros(o.DateAdded),
+					boolInt(o.Latest), o.Source, string(o.Raw))
+			}
+			if _, err := c.exec(ctx, `INSERT INTO taxii_objects (collection, seq, stix_id, version, spec_version, type, tlp, date_added, latest, source, raw) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(part)), ", "), args...); err != nil {
+				return fmt.Errorf("sqlstore: add taxii objects: %w", err)
+			}
 		}
 		if _, err := c.exec(ctx, `UPDATE taxii_collections SET last_seq = ?, last_added = ? WHERE id = ?`, seq, last, collection); err != nil {
 			return fmt.Errorf("sqlstore: taxii collection %s: %w", collection, err)
@@ -98,6 +149,13 @@ func (c conn) AddTAXIIObjects(ctx context.Context, collection string, objs []sto
 	})
 	return added, err
 }
+
+// taxiiIDs and taxiiRows bound the ids and rows of one statement of AddTAXIIObjects,
+// under both databases' limits on bound values.
+const (
+	taxiiIDs  = 500
+	taxiiRows = 80
+)
 
 // taxiiWhere is the WHERE clause of q over taxii_objects o (without the cursor).
 func taxiiWhere(q store.TAXIIQuery) (string, []any) {
