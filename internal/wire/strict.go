@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // checkKeys refuses what encoding/json would let through: a top level that is not one
@@ -15,14 +16,22 @@ import (
 // encoding/json. It replaced a walk over json.Decoder tokens that cost a third of a bulk
 // receiver's CPU; FuzzStrictMatchesReference holds it to that walk's answers.
 func checkKeys(b []byte) error {
-	var (
-		arena  [512]byte
-		keys   [32]keySpan
-		scopes [16]scope
-	)
-	s := keyScanner{b: b, arena: arena[:0], keys: keys[:0], scopes: scopes[:0]}
-	return s.check()
+	s := scanners.Get().(*keyScanner)
+	s.b, s.arena, s.keys, s.scopes = b, s.arena[:0], s.keys[:0], s.scopes[:0]
+	err := s.check()
+	// A scanner that grew for an unusual document is left to the collector rather than
+	// kept for ever.
+	if cap(s.arena) <= 4096 && cap(s.keys) <= 256 && cap(s.scopes) <= 64 {
+		clear(s.scopes[:cap(s.scopes)])
+		s.b = nil
+		scanners.Put(s)
+	}
+	return err
 }
+
+// scanners are reused: a bulk chunk checks up to 10,000 objects, and the scanner's
+// buffers would otherwise be allocated for each.
+var scanners = sync.Pool{New: func() any { return new(keyScanner) }}
 
 // maxDepth is encoding/json's nesting limit; a deeper document is refused by it anyway.
 const maxDepth = 10000
