@@ -8,8 +8,8 @@ import (
 	"io"
 )
 
-// This file keeps the strict decoder as it was before the one-pass key check, word for
-// word, as the reference the differential fuzz target (FuzzStrictMatchesReference) and
+// This file keeps the strict decoder as it was before the one-pass key check, unchanged
+// but for its names, as the reference the differential fuzz target (FuzzStrictMatchesReference) and
 // the benchmarks compare the current one with. It must not change.
 
 // refDecode is decode with the reference check.
