@@ -181,6 +181,10 @@ func (s *keyScanner) key(quoted []byte, escaped bool) error {
 	off := len(s.arena)
 	raw := quoted[1 : len(quoted)-1]
 	if !escaped {
+		// Checked before it is copied, so that a long key is not.
+		if !validKey(raw) {
+			return badKey(quoted)
+		}
 		s.arena = append(s.arena, raw...)
 	} else if !s.unescapeASCII(raw) {
 		s.arena = s.arena[:off]
