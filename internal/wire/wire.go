@@ -15,9 +15,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 )
 
 // Envelope types.
@@ -65,95 +63,4 @@ func decodeStrict(kind string, b []byte, v any) error {
 		return fmt.Errorf("wire: %s: %w", kind, err)
 	}
 	return nil
-}
-
-// frame is one open object or array while checkKeys walks a document.
-type frame struct {
-	object  bool
-	wantKey bool
-	keys    map[string]bool
-}
-
-// checkKeys walks a document's tokens and refuses what encoding/json would let
-// through: a top level that is not one object, keys that are not lower-case ASCII
-// names, and repeated keys.
-func checkKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var stack []*frame
-	values := 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.wantKey {
-			if tok == json.Delim('}') {
-				stack = stack[:len(stack)-1]
-				endValue(stack)
-				continue
-			}
-			k, _ := tok.(string)
-			if !validKey(k) {
-				return fmt.Errorf("key %q: not a lower-case name", k)
-			}
-			if top.keys[k] {
-				return fmt.Errorf("key %q: repeated", k)
-			}
-			top.keys[k] = true
-			top.wantKey = false
-			continue
-		}
-		if len(stack) == 0 {
-			values++
-			if values > 1 {
-				return errors.New("data after the object")
-			}
-			if tok != json.Delim('{') {
-				return errors.New("not a JSON object")
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{object: true, wantKey: true, keys: map[string]bool{}})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			endValue(stack)
-		default:
-			endValue(stack)
-		}
-	}
-	if values == 0 {
-		return errors.New("empty")
-	}
-	return nil
-}
-
-// endValue notes that a value ended inside the innermost open object or array.
-func endValue(stack []*frame) {
-	if len(stack) > 0 && stack[len(stack)-1].object {
-		stack[len(stack)-1].wantKey = true
-	}
-}
-
-func validKey(k string) bool {
-	if k == "" || len(k) > 64 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !('a' <= c && c <= 'z' || c == '_' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
