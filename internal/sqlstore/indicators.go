@@ -141,6 +141,13 @@ func (c conn) ListIndicators(ctx context.Context, f store.IndicatorFilter) ([]st
 	return c.indicators(ctx, "list indicators", q, args...)
 }
 
+// IndicatorsAfter lists up to limit indicators and tombstones in id order after afterID.
+// By id, not by modified time: an import gives all its lines one modified time, and a
+// cursor on it would sort that whole group again for every page.
+func (c conn) IndicatorsAfter(ctx context.Context, afterID string, limit int) ([]store.Indicator, error) {
+	return c.indicators(ctx, "indicators after", `SELECT `+indicatorCols+` FROM indicators WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
 // placeholders is "?, ?, …" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -93,6 +93,9 @@ type Indicators interface {
 	PutIndicator(ctx context.Context, in Indicator) error
 	// ListIndicators lists objects newest modified first.
 	ListIndicators(ctx context.Context, f IndicatorFilter) ([]Indicator, error)
+	// IndicatorsAfter lists up to limit objects and tombstones in id order, those after
+	// the id given: a cursor to read every one a page at a time.
+	IndicatorsAfter(ctx context.Context, afterID string, limit int) ([]Indicator, error)
 	// IndicatorsByValue returns the objects (not tombstones) holding any of the values.
 	IndicatorsByValue(ctx context.Context, values []string, limit int) ([]Indicator, error)
 	// GetIndicators returns the objects (or tombstones) with the ids it holds, in id

@@ -60,23 +60,26 @@ func (p *Publisher) PublishMany(ctx context.Context, ids []string, now time.Time
 	return nil
 }
 
-// maxSync bounds the indicators Sync reads at once (the newest first).
-const maxSync = 1 << 20
-
 // Sync publishes every indicator held (those already published are skipped by the
 // store): run at start, so that the collection catches up with changes made while
-// the node was down.
+// the node was down. It pages through them, publishBatch at a time, so that a node
+// holding millions starts in the memory of one page.
 func (p *Publisher) Sync(ctx context.Context, now time.Time) (int, error) {
-	list, err := p.st.ListIndicators(ctx, store.IndicatorFilter{Revoked: true, Limit: maxSync})
-	if err != nil {
-		return 0, fmt.Errorf("taxii: sync: %w", err)
-	}
-	for lo := 0; lo < len(list); lo += publishBatch {
-		if err := p.publishAll(ctx, list[lo:min(lo+publishBatch, len(list))], now); err != nil {
-			return 0, err
+	n, after := 0, ""
+	for {
+		page, err := p.st.IndicatorsAfter(ctx, after, publishBatch)
+		if err != nil {
+			return n, fmt.Errorf("taxii: sync: %w", err)
 		}
+		if err := p.publishAll(ctx, page, now); err != nil {
+			return n, err
+		}
+		n += len(page)
+		if len(page) < publishBatch {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
 	}
-	return len(list), nil
 }
 
 func (p *Publisher) publish(ctx context.Context, ind store.Indicator, now time.Time) error {
